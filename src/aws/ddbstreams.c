@@ -1,0 +1,1 @@
+/* placeholder */ typedef int cr_placeholder_ddbstreams;

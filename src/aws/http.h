@@ -1,0 +1,56 @@
+/* http.h — an HTTP client over one reused libcurl easy handle (keep-alive), with connect
+ * and total timeouts, a cap on the response size, and transport failures classified. */
+#ifndef CR_HTTP_H
+#define CR_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/errinfo.h"
+
+typedef struct http_options {
+    long connect_timeout_ms;      /* 0: 3000 */
+    long timeout_ms;              /* whole request; 0: 10000 */
+    size_t max_response_bytes;    /* 0: 16 MiB */
+} http_options;
+
+/* How a request failed below HTTP (a status of any value counts as an answer). */
+typedef enum http_fail {
+    HTTP_FAIL_NONE = 0,
+    HTTP_FAIL_CONNECT,            /* refused, unreachable, DNS */
+    HTTP_FAIL_TIMEOUT,            /* connect or total timeout */
+    HTTP_FAIL_RESET,              /* connection reset / closed mid-response */
+    HTTP_FAIL_TOOBIG,             /* response over max_response_bytes */
+    HTTP_FAIL_TLS,                /* certificate or handshake */
+    HTTP_FAIL_OTHER,
+} http_fail;
+
+typedef struct http_response {
+    long status;                  /* 0 when no answer */
+    buf body;
+    http_fail fail;
+    char amz_crc32[16];           /* x-amz-crc32 header when present, else "" */
+    char request_id[80];          /* x-amzn-requestid when present, else "" */
+} http_response;
+
+void http_response_init(http_response *r);
+void http_response_cleanup(http_response *r);  /* accepts NULL */
+
+typedef struct http http;
+
+/* NULL with e set when libcurl cannot be set up. */
+http *http_new(const http_options *opts, errinfo *e);
+void http_free(http *h);  /* accepts NULL */
+
+/* Sends one request. headers is a NULL-terminated list of "Name: value" lines (may be
+ * NULL). Returns 0 when an HTTP answer arrived (any status; resp->status and resp->body set),
+ * -1 with resp->fail and e set when none did. resp is reset first. */
+int http_request(http *h, const char *method, const char *url, const char *const *headers,
+                 const void *body, size_t body_len, http_response *resp, errinfo *e);
+
+/* Whether the failure class is worth retrying (connect, timeout, reset). */
+bool http_fail_retryable(http_fail f);
+const char *http_fail_name(http_fail f);
+
+#endif

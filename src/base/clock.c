@@ -1,0 +1,90 @@
+/* clock.c — time sources and formats. */
+#include "config.h"
+#include "base/clock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int64_t clock_real_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t clock_mono_ms(void)
+{
+    return clock_mono_us() / 1000;
+}
+
+void clock_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int clock_iso8601_us(char *out, size_t outlen, int64_t epoch_us)
+{
+    time_t s = (time_t)(epoch_us / 1000000);
+    long us = (long)(epoch_us % 1000000);
+    if (us < 0) {
+        us += 1000000;
+        s -= 1;
+    }
+    struct tm tm;
+    if (!gmtime_r(&s, &tm))
+        return -1;
+    int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+    return (n > 0 && (size_t)n < outlen) ? 0 : -1;
+}
+
+static int clock_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int clock_parse_iso8601(const char *s, int64_t *epoch_s)
+{
+    int Y, M, D, h, m, sec;
+    if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return -1;
+    if (clock_digits(s, 4, &Y) || clock_digits(s + 5, 2, &M) || clock_digits(s + 8, 2, &D) ||
+        clock_digits(s + 11, 2, &h) || clock_digits(s + 14, 2, &m) || clock_digits(s + 17, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && strcmp(p, "") != 0)
+        return -1;
+    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
+                     .tm_hour = h, .tm_min = m, .tm_sec = sec };
+    *epoch_s = (int64_t)timegm(&tm);
+    return 0;
+}

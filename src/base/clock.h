@@ -1,0 +1,23 @@
+/* clock.h — wall and monotonic time, and the timestamp formats the system writes. */
+#ifndef CR_CLOCK_H
+#define CR_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Microseconds since the Unix epoch (wall clock). */
+int64_t clock_real_us(void);
+/* Milliseconds on the monotonic clock (for timeouts and durations). */
+int64_t clock_mono_ms(void);
+int64_t clock_mono_us(void);
+/* Sleeps for ms milliseconds (resumes after signals). */
+void clock_sleep_ms(int64_t ms);
+
+/* "2026-11-21T09:30:00.123456+00:00" (32 chars); out must hold 33 bytes. 0 or -1. */
+int clock_iso8601_us(char *out, size_t outlen, int64_t epoch_us);
+/* Parses an ISO-8601 UTC time ("...Z", "...+00:00", optional fraction) into epoch seconds.
+ * 0 or -1 on a malformed string. */
+int clock_parse_iso8601(const char *s, int64_t *epoch_s);
+
+#endif

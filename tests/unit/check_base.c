@@ -1,0 +1,168 @@
+/* check_base.c — the base module: buffers, views, errors, env, clock, randomness. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/env.h"
+#include "base/errinfo.h"
+#include "base/rnd.h"
+#include "tap.h"
+
+START_TEST(buf_appends_and_stays_terminated)
+{
+    buf b;
+    buf_init(&b, 0);
+    ck_assert_str_eq(buf_cstr(&b), "");
+    ck_assert_int_eq(buf_append_str(&b, "abc"), 0);
+    ck_assert_int_eq(buf_printf(&b, "-%d-", 42), 0);
+    ck_assert_int_eq(buf_putc(&b, 'z'), 0);
+    ck_assert_str_eq(buf_cstr(&b), "abc-42-z");
+    ck_assert_uint_eq(b.len, 8);
+    buf_reset(&b);
+    ck_assert_str_eq(buf_cstr(&b), "");
+    buf_cleanup(&b);
+    buf_cleanup(NULL);
+}
+END_TEST
+
+START_TEST(buf_refuses_past_cap_and_keeps_content)
+{
+    buf b;
+    buf_init(&b, 8);
+    ck_assert_int_eq(buf_append_str(&b, "12345678"), 0);
+    ck_assert_int_eq(buf_append_str(&b, "9"), -1);
+    ck_assert(b.failed);
+    ck_assert_str_eq(buf_cstr(&b), "12345678");
+    /* sticky until reset */
+    ck_assert_int_eq(buf_append(&b, "", 0), -1);
+    buf_reset(&b);
+    ck_assert_int_eq(buf_printf(&b, "%s", "123456789"), -1);
+    ck_assert_str_eq(buf_cstr(&b), "");
+    buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(buf_hex_and_take)
+{
+    buf b;
+    buf_init(&b, 64);
+    const unsigned char raw[] = { 0x00, 0xab, 0xff, 0x10 };
+    ck_assert_int_eq(buf_append_hex(&b, raw, sizeof raw), 0);
+    char *s = buf_take(&b);
+    ck_assert_str_eq(s, "00abff10");
+    ck_assert_uint_eq(b.len, 0);
+    free(s);
+    s = buf_take(&b);
+    ck_assert_str_eq(s, "");
+    free(s);
+}
+END_TEST
+
+START_TEST(strv_compares)
+{
+    ck_assert(strv_eq(STRV("abc"), strv_from("abc")));
+    ck_assert(!strv_eq(STRV("abc"), STRV("abd")));
+    ck_assert(strv_eq_cstr(STRV_EMPTY, NULL));
+    ck_assert(!strv_eq_cstr(STRV("a"), "ab"));
+}
+END_TEST
+
+START_TEST(errinfo_carries_message)
+{
+    errinfo e;
+    ck_assert_int_eq(errinfo_set(&e, ERR_INVALID, "bad %s", "thing"), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    ck_assert_str_eq(e.msg, "bad thing");
+    ck_assert_str_eq(errinfo_code_name(e.code), "invalid");
+    errinfo_clear(&e);
+    ck_assert_int_eq(e.code, ERR_OK);
+    ck_assert_int_eq(errinfo_set(NULL, ERR_IO, "x"), -1);
+}
+END_TEST
+
+START_TEST(env_long_validates_range)
+{
+    errinfo e;
+    long v = 0;
+    unsetenv("CR_TEST_N");
+    ck_assert_int_eq(env_long("CR_TEST_N", 1, 10, 5, &v, &e), 0);
+    ck_assert_int_eq(v, 5);
+    setenv("CR_TEST_N", "7", 1);
+    ck_assert_int_eq(env_long("CR_TEST_N", 1, 10, 5, &v, &e), 0);
+    ck_assert_int_eq(v, 7);
+    setenv("CR_TEST_N", "70", 1);
+    ck_assert_int_eq(env_long("CR_TEST_N", 1, 10, 5, &v, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "CR_TEST_N"));
+    setenv("CR_TEST_N", "7x", 1);
+    ck_assert_int_eq(env_long("CR_TEST_N", 1, 10, 5, &v, &e), -1);
+    setenv("CR_TEST_N", "", 1);
+    ck_assert_ptr_null(env_str("CR_TEST_N"));
+    ck_assert_str_eq(env_str_or("CR_TEST_N", "d"), "d");
+}
+END_TEST
+
+START_TEST(clock_formats_and_parses)
+{
+    char ts[40];
+    ck_assert_int_eq(clock_iso8601_us(ts, sizeof ts, 1440938160123456LL), 0);
+    ck_assert_str_eq(ts, "2015-08-30T12:36:00.123456+00:00");
+    ck_assert_uint_eq(strlen(ts), 32);
+    int64_t s = 0;
+    ck_assert_int_eq(clock_parse_iso8601("2015-08-30T12:36:00Z", &s), 0);
+    ck_assert_int_eq(s, 1440938160);
+    ck_assert_int_eq(clock_parse_iso8601(ts, &s), 0);
+    ck_assert_int_eq(s, 1440938160);
+    ck_assert_int_eq(clock_parse_iso8601("2015-13-30T12:36:00Z", &s), -1);
+    ck_assert_int_eq(clock_parse_iso8601("2015-08-30T12:36:00+02:00", &s), -1);
+    ck_assert_int_eq(clock_parse_iso8601("garbage", &s), -1);
+    /* string order is time order */
+    char a[40], b[40];
+    clock_iso8601_us(a, sizeof a, 1000000LL * 1700000000 + 999999);
+    clock_iso8601_us(b, sizeof b, 1000000LL * 1700000001);
+    ck_assert_int_lt(strcmp(a, b), 0);
+}
+END_TEST
+
+START_TEST(rnd_uuid_is_v4_and_unique)
+{
+    char a[37], b[37];
+    ck_assert_int_eq(rnd_uuid4(a), 0);
+    ck_assert_int_eq(rnd_uuid4(b), 0);
+    ck_assert_uint_eq(strlen(a), 36);
+    ck_assert_int_eq(a[14], '4');
+    ck_assert(strchr("89ab", a[19]) != NULL);
+    ck_assert_str_ne(a, b);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_uint_lt(rnd_below(7), 7);
+    ck_assert_uint_eq(rnd_below(0), 0);
+}
+END_TEST
+
+static Suite *base_suite(void)
+{
+    Suite *s = suite_create("base");
+    TCase *tc = tcase_create("buf");
+    tcase_add_test(tc, buf_appends_and_stays_terminated);
+    tcase_add_test(tc, buf_refuses_past_cap_and_keeps_content);
+    tcase_add_test(tc, buf_hex_and_take);
+    tcase_add_test(tc, strv_compares);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors-and-config");
+    tcase_add_test(tc, errinfo_carries_message);
+    tcase_add_test(tc, env_long_validates_range);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("time-and-randomness");
+    tcase_add_test(tc, clock_formats_and_parses);
+    tcase_add_test(tc, rnd_uuid_is_v4_and_unique);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(base_suite());
+}
