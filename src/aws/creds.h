@@ -1,6 +1,14 @@
 /* creds.h — AWS credentials resolved in the SDKs' order: environment, shared files,
  * container endpoint, EC2 IMDSv2; temporary credentials are refreshed before they expire.
- * Secrets are wiped on free and never logged. */
+ * Secrets are wiped on free and never logged.
+ *
+ * Variables read (through getenv_fn): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN; AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, HOME;
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI (http only to
+ * loopback, 169.254.170.2, 169.254.170.23 or [fd00:ec2::23]; https anywhere),
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE); AWS_EC2_METADATA_DISABLED,
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT. For tests: CRUDDUR_CONTAINER_CREDENTIALS_HOST replaces
+ * the host the relative URI is fetched from (default http://169.254.170.2). */
 #ifndef CR_CREDS_H
 #define CR_CREDS_H
 

@@ -1,1 +1,208 @@
-/* placeholder */ typedef int cr_placeholder_ddbstreams;
+/* ddbstreams.c — DynamoDB Streams: streams, shards (every page), iterators, records. */
+#include "config.h"
+#include "aws/ddbstreams.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DDBSTREAMS_MAX_PAGES 10000
+
+static int ddbstreams_nomem(ddb_error *err)
+{
+    ddb_error_clear(err);
+    return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+}
+
+static int ddbstreams_bad_reply(ddb_error *err, const char *op, const char *what)
+{
+    ddb_error_clear(err);
+    return errinfo_set(err ? &err->info : NULL, ERR_SERVICE, "DynamoDB Streams %s: reply %s", op,
+                       what);
+}
+
+int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
+{
+    json_t *all = json_array();
+    json_t *req = NULL, *resp = NULL;
+    *streams = NULL;
+    if (!all)
+        return ddbstreams_nomem(err);
+    for (int page = 0;; page++) {
+        if (page >= DDBSTREAMS_MAX_PAGES) {
+            ddbstreams_bad_reply(err, "ListStreams", "pages never end");
+            goto fail;
+        }
+        if (!req && !(req = json_object()))
+            goto nomem;
+        if (table && json_object_set_new(req, "TableName", json_string(table)) != 0)
+            goto nomem;
+        if (ddb_streams_call(d, "ListStreams", req, &resp, err) != 0)
+            goto fail;
+        json_t *list = json_object_get(resp, "Streams");
+        if (list && !json_is_array(list)) {
+            ddbstreams_bad_reply(err, "ListStreams", "Streams is not an array");
+            goto fail;
+        }
+        if (list && json_array_extend(all, list) != 0)
+            goto nomem;
+        json_t *last = json_object_get(resp, "LastEvaluatedStreamArn");
+        if (!json_is_string(last))
+            break;
+        if (json_object_set(req, "ExclusiveStartStreamArn", last) != 0)
+            goto nomem;
+        json_decref(resp);
+        resp = NULL;
+    }
+    json_decref(req);
+    json_decref(resp);
+    *streams = all;
+    return 0;
+nomem:
+    ddbstreams_nomem(err);
+fail:
+    json_decref(req);
+    json_decref(resp);
+    json_decref(all);
+    return -1;
+}
+
+int ddbstreams_describe(ddb *d, const char *arn, json_t **desc, json_t **shards, ddb_error *err)
+{
+    json_t *all = json_array();
+    json_t *req = json_pack("{s:s}", "StreamArn", arn);
+    json_t *resp = NULL, *first = NULL;
+    if (desc)
+        *desc = NULL;
+    *shards = NULL;
+    if (!all || !req)
+        goto nomem;
+    for (int page = 0;; page++) {
+        if (page >= DDBSTREAMS_MAX_PAGES) {
+            ddbstreams_bad_reply(err, "DescribeStream", "pages never end");
+            goto fail;
+        }
+        if (ddb_streams_call(d, "DescribeStream", req, &resp, err) != 0)
+            goto fail;
+        json_t *sd = json_object_get(resp, "StreamDescription");
+        if (!json_is_object(sd)) {
+            ddbstreams_bad_reply(err, "DescribeStream", "has no StreamDescription");
+            goto fail;
+        }
+        json_t *list = json_object_get(sd, "Shards");
+        if (list && !json_is_array(list)) {
+            ddbstreams_bad_reply(err, "DescribeStream", "Shards is not an array");
+            goto fail;
+        }
+        if (list && json_array_extend(all, list) != 0)
+            goto nomem;
+        if (!first) {
+            if (!(first = json_deep_copy(sd)))
+                goto nomem;
+            json_object_del(first, "Shards");
+            json_object_del(first, "LastEvaluatedShardId");
+        }
+        json_t *last = json_object_get(sd, "LastEvaluatedShardId");
+        if (!json_is_string(last))
+            break;
+        if (json_object_set(req, "ExclusiveStartShardId", last) != 0)
+            goto nomem;
+        json_decref(resp);
+        resp = NULL;
+    }
+    json_decref(req);
+    json_decref(resp);
+    if (desc)
+        *desc = first;
+    else
+        json_decref(first);
+    *shards = all;
+    return 0;
+nomem:
+    ddbstreams_nomem(err);
+fail:
+    json_decref(req);
+    json_decref(resp);
+    json_decref(first);
+    json_decref(all);
+    return -1;
+}
+
+int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstreams_position pos,
+                        const char *seq, char **iterator, ddb_error *err)
+{
+    static const char *const names[] = {
+        [DDBSTREAMS_TRIM_HORIZON] = "TRIM_HORIZON",
+        [DDBSTREAMS_LATEST] = "LATEST",
+        [DDBSTREAMS_AT_SEQUENCE_NUMBER] = "AT_SEQUENCE_NUMBER",
+        [DDBSTREAMS_AFTER_SEQUENCE_NUMBER] = "AFTER_SEQUENCE_NUMBER",
+    };
+    *iterator = NULL;
+    if ((unsigned)pos > DDBSTREAMS_AFTER_SEQUENCE_NUMBER) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "bad shard iterator position");
+    }
+    bool needs_seq = pos == DDBSTREAMS_AT_SEQUENCE_NUMBER ||
+                     pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER;
+    if (needs_seq && (!seq || !*seq)) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID,
+                           "%s needs a sequence number", names[pos]);
+    }
+    json_t *req = json_pack("{s:s, s:s, s:s}", "StreamArn", arn, "ShardId", shard_id,
+                            "ShardIteratorType", names[pos]);
+    if (!req || (needs_seq &&
+                 json_object_set_new(req, "SequenceNumber", json_string(seq)) != 0)) {
+        json_decref(req);
+        return ddbstreams_nomem(err);
+    }
+    json_t *resp = NULL;
+    int rc = ddb_streams_call(d, "GetShardIterator", req, &resp, err);
+    json_decref(req);
+    if (rc != 0)
+        return -1;
+    const char *it = json_string_value(json_object_get(resp, "ShardIterator"));
+    if (!it || strlen(it) > 8192) {
+        json_decref(resp);
+        return ddbstreams_bad_reply(err, "GetShardIterator", "has no usable ShardIterator");
+    }
+    *iterator = strdup(it);
+    json_decref(resp);
+    return *iterator ? 0 : ddbstreams_nomem(err);
+}
+
+int ddbstreams_records(ddb *d, const char *iterator, int limit, json_t **records, char **next,
+                       ddb_error *err)
+{
+    *records = NULL;
+    *next = NULL;
+    json_t *req = json_pack("{s:s}", "ShardIterator", iterator);
+    if (!req || (limit > 0 && json_object_set_new(req, "Limit", json_integer(limit)) != 0)) {
+        json_decref(req);
+        return ddbstreams_nomem(err);
+    }
+    json_t *resp = NULL;
+    int rc = ddb_streams_call(d, "GetRecords", req, &resp, err);
+    json_decref(req);
+    if (rc != 0)
+        return -1;
+    json_t *recs = json_object_get(resp, "Records");
+    const char *nx = json_string_value(json_object_get(resp, "NextShardIterator"));
+    if ((recs && !json_is_array(recs)) || (nx && strlen(nx) > 8192)) {
+        json_decref(resp);
+        return ddbstreams_bad_reply(err, "GetRecords", "is malformed");
+    }
+    *records = recs ? json_incref(recs) : json_array();
+    if (nx && !(*next = strdup(nx))) {
+        json_decref(*records);
+        *records = NULL;
+        json_decref(resp);
+        return ddbstreams_nomem(err);
+    }
+    json_decref(resp);
+    if (!*records) {
+        free(*next);
+        *next = NULL;
+        return ddbstreams_nomem(err);
+    }
+    return 0;
+}

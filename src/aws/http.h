@@ -13,6 +13,7 @@ typedef struct http_options {
     long connect_timeout_ms;      /* 0: 3000 */
     long timeout_ms;              /* whole request; 0: 10000 */
     size_t max_response_bytes;    /* 0: 16 MiB */
+    bool no_proxy;                /* ignore http_proxy & co. (metadata endpoints) */
 } http_options;
 
 /* How a request failed below HTTP (a status of any value counts as an answer). */

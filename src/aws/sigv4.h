@@ -51,9 +51,9 @@ typedef struct sigv4_result {
     char signature[65];           /* lowercase hex */
     char amz_date[17];            /* "20150830T123600Z" */
     char content_sha256[65];      /* the payload hash that was signed */
-    /* Header signing: the Authorization header's value. The caller adds, in this order,
-     * X-Amz-Date (amz_date), X-Amz-Security-Token (when the credentials have one),
-     * X-Amz-Content-Sha256 (when sign_body) and Authorization. */
+    /* Header signing: the Authorization header's value. The caller adds X-Amz-Date
+     * (amz_date), X-Amz-Security-Token (when the credentials have one), X-Amz-Content-Sha256
+     * (when sign_body) and Authorization; their order does not matter. */
     buf authorization;
     /* Presigning: the whole query string to send (the request's own parameters first, then
      * X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires, -Security-Token,

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 
 static log_level log_threshold = LOG_INFO;
+static bool log_configured;
 
 static const char *log_level_name(log_level level)
 {
@@ -26,6 +27,7 @@ static const char *log_level_name(log_level level)
 
 void log_init_from_env(void)
 {
+    log_configured = true;
     const char *v = getenv("CRUDDUR_LOG_LEVEL");
     if (!v || !*v)
         return;
@@ -36,6 +38,7 @@ void log_init_from_env(void)
 
 void log_set_level(log_level level)
 {
+    log_configured = true;
     log_threshold = level;
 }
 
@@ -46,6 +49,8 @@ log_level log_get_level(void)
 
 bool log_enabled(log_level level)
 {
+    if (!log_configured)
+        log_init_from_env();
     return level >= log_threshold && level != LOG_OFF;
 }
 

@@ -8,7 +8,8 @@
 
 typedef enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF } log_level;
 
-/* Reads CRUDDUR_LOG_LEVEL (debug|info|warn|error|off; default info). */
+/* Reads CRUDDUR_LOG_LEVEL (debug|info|warn|error|off; default info). Done on first use
+ * when not called. */
 void log_init_from_env(void);
 void log_set_level(log_level level);
 log_level log_get_level(void);

@@ -1,1 +1,266 @@
-int main(void) { return 0; }
+/* bench_ddb_query.c — Query round trips per second through this client against DynamoDB
+ * Local, next to wrk sending the same signed request on one connection in the same run.
+ *
+ * usage: bench_ddb_query [seconds]    (endpoint: CRUDDUR_TEST_DDB_ENDPOINT or
+ *                                      AWS_ENDPOINT_URL; 3 rounds of [seconds] s per side,
+ *                                      default 3) */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aws/creds.h"
+#include "aws/ddb.h"
+#include "aws/ddb_av.h"
+#include "aws/sigv4.h"
+#include "base/clock.h"
+#include "base/rnd.h"
+
+#define BENCH_MAX_SAMPLES 2000000
+
+static int bench_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_setup(ddb *d, const char *table, const char *pk)
+{
+    ddb_error err;
+    json_t *def = json_pack("{s:s, s:[{s:s,s:s},{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}], s:s}",
+                            "TableName", table, "AttributeDefinitions", "AttributeName", "pk",
+                            "AttributeType", "S", "AttributeName", "sk", "AttributeType", "S",
+                            "KeySchema", "AttributeName", "pk", "KeyType", "HASH",
+                            "AttributeName", "sk", "KeyType", "RANGE", "BillingMode",
+                            "PAY_PER_REQUEST");
+    int rc = ddb_create_table(d, def, NULL, &err);
+    json_decref(def);
+    if (rc != 0 || ddb_wait_active(d, table, 10000, &err) != 0) {
+        fprintf(stderr, "bench: create table: %s\n", err.info.msg);
+        return -1;
+    }
+    json_t *reqs = json_array();
+    for (int i = 0; i < 40; i++) {
+        char sk[40], text[80];
+        snprintf(sk, sizeof sk, "2026-11-21T09:30:%02d.000000+00:00", i);
+        snprintf(text, sizeof text, "benchmark message number %d with a little text in it", i);
+        json_array_append_new(
+            reqs, json_pack("{s:{s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk",
+                            ddb_av_s(pk), "sk", ddb_av_s(sk), "message", ddb_av_s(text),
+                            "message_uuid", ddb_av_s("5ae290ed-55d1-47a0-bc6d-fe2bc2700399"),
+                            "user_uuid", ddb_av_s("90324830-2948-4230-9484-23424ab30924"),
+                            "user_display_name", ddb_av_s("Andrew Brown"), "user_handle",
+                            ddb_av_s("andrewbrown")));
+    }
+    rc = ddb_batch_write(d, table, reqs, NULL, &err);
+    json_decref(reqs);
+    if (rc != 0)
+        fprintf(stderr, "bench: seed: %s\n", err.info.msg);
+    return rc;
+}
+
+/* The same request the client sends, signed once, as a wrk script. */
+static int bench_wrk_script(const char *path, const char *endpoint, const char *body)
+{
+    const char *auth = strstr(endpoint, "://");
+    char host[256];
+    snprintf(host, sizeof host, "%s", auth ? auth + 3 : endpoint);
+    host[strcspn(host, "/")] = '\0';
+    creds *c = creds_new(NULL);
+    const creds_value *cv;
+    errinfo e;
+    if (!c || creds_get(c, &cv, &e) != 0) {
+        fprintf(stderr, "bench: credentials: %s\n", c ? e.msg : "nomem");
+        creds_free(c);
+        return -1;
+    }
+    sigv4_header h[3] = { { STRV("host"), strv_from(host) },
+                          { STRV("content-type"), STRV("application/x-amz-json-1.0") },
+                          { STRV("x-amz-target"), STRV("DynamoDB_20120810.Query") } };
+    sigv4_request req = { .method = STRV("POST"), .path = STRV("/"), .query = STRV_EMPTY,
+                          .headers = h, .nheaders = 3, .payload = body,
+                          .payload_len = strlen(body) };
+    sigv4_credentials sc = { cv->access_key_id, cv->secret_access_key, cv->session_token };
+    sigv4_options so = { .region = "us-east-1", .service = "dynamodb",
+                         .time_s = clock_real_us() / 1000000, .normalize_path = true };
+    sigv4_signer *s = sigv4_signer_new();
+    sigv4_result r;
+    sigv4_result_init(&r);
+    int rc = sigv4_sign(s, &req, &sc, &so, &r, &e);
+    FILE *f = rc == 0 ? fopen(path, "w") : NULL;
+    if (f) {
+        fprintf(f, "wrk.method = \"POST\"\nwrk.body = [==[%s]==]\n", body);
+        fprintf(f, "wrk.headers[\"Content-Type\"] = \"application/x-amz-json-1.0\"\n");
+        fprintf(f, "wrk.headers[\"X-Amz-Target\"] = \"DynamoDB_20120810.Query\"\n");
+        fprintf(f, "wrk.headers[\"X-Amz-Date\"] = \"%s\"\n", r.amz_date);
+        fprintf(f, "wrk.headers[\"Authorization\"] = \"%s\"\n", buf_cstr(&r.authorization));
+        if (cv->session_token)
+            fprintf(f, "wrk.headers[\"X-Amz-Security-Token\"] = \"%s\"\n", cv->session_token);
+        fclose(f);
+    } else {
+        rc = -1;
+    }
+    sigv4_result_cleanup(&r);
+    sigv4_signer_free(s);
+    creds_free(c);
+    return rc;
+}
+
+/* Runs wrk with one connection; *rps and the non-2xx count from its report. */
+static int bench_wrk(const char *script, const char *url, int seconds, double *rps,
+                     double *p99_ms, long *bad)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        char dur[16];
+        snprintf(dur, sizeof dur, "%ds", seconds);
+        execlp("wrk", "wrk", "-t1", "-c1", "-d", dur, "--latency", "-s", script, url,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    char line[512];
+    *rps = 0;
+    *bad = 0;
+    *p99_ms = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        double v;
+        char unit[8];
+        if (sscanf(line, "Requests/sec: %lf", &v) == 1)
+            *rps = v;
+        else if (sscanf(line, " Non-2xx or 3xx responses: %lf", &v) == 1)
+            *bad = (long)v;
+        else if (sscanf(line, " 99%% %lf%7s", &v, unit) == 2)
+            *p99_ms = strcmp(unit, "us") == 0 ? v / 1000 : strcmp(unit, "s") == 0 ? v * 1000 : v;
+    }
+    if (f)
+        fclose(f);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 && *rps > 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    int seconds = argc > 1 ? atoi(argv[1]) : 3; /* bench tool: trusted argument */
+    if (seconds < 1 || seconds > 120)
+        seconds = 3;
+    const char *ep = getenv("CRUDDUR_TEST_DDB_ENDPOINT");
+    if (!ep || !*ep)
+        ep = getenv("AWS_ENDPOINT_URL");
+    if (!ep || !*ep) {
+        fprintf(stderr, "bench: set CRUDDUR_TEST_DDB_ENDPOINT to DynamoDB Local\n");
+        return 2;
+    }
+    ddb_options o = { .endpoint = ep, .region = "us-east-1" };
+    errinfo e;
+    ddb *d = ddb_new(&o, &e);
+    if (!d) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 1;
+    }
+    char table[64], uuid[37], pk[64];
+    rnd_uuid4(uuid);
+    snprintf(table, sizeof table, "bench-%.8s", uuid);
+    snprintf(pk, sizeof pk, "MSG#%s", uuid);
+    if (bench_setup(d, table, pk) != 0)
+        return 1;
+
+    json_t *vals = json_pack("{s:o}", ":pk", ddb_av_s(pk));
+    ddb_query_options q = { .table = table, .key_condition = "pk = :pk", .values = vals,
+                            .limit = 20, .descending = true };
+    /* the wrk body is what the client sends for q */
+    json_t *body = json_pack("{s:s, s:s, s:O, s:i, s:b}", "TableName", table,
+                             "KeyConditionExpression", "pk = :pk", "ExpressionAttributeValues",
+                             vals, "Limit", 20, "ScanIndexForward", 0);
+    char *body_text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+
+    ddb_page page;
+    ddb_page_init(&page);
+    ddb_error err;
+    for (int i = 0; i < 200; i++) /* warm up both sides */
+        if (ddb_query(d, &q, &page, &err) != 0) {
+            fprintf(stderr, "bench: query: %s\n", err.info.msg);
+            return 1;
+        }
+
+    /* Rounds alternate client and wrk, so JVM warm-up and machine noise fall on both. */
+    const int rounds = 3;
+    int64_t *lat = malloc(sizeof *lat * BENCH_MAX_SAMPLES);
+    size_t n = 0;
+    double client_us = 0, cpu_us = 0, wrk_sum = 0, wrk_p99 = 0;
+    long bad = 0;
+    int wrc = 0;
+    char script[] = "/tmp/cruddur-bench-XXXXXX";
+    int sfd = mkstemp(script);
+    if (sfd < 0 || bench_wrk_script(script, ep, body_text) != 0)
+        wrc = -1;
+    if (sfd >= 0)
+        close(sfd);
+    for (int r = 0; r < rounds; r++) {
+        struct rusage ru0, ru1;
+        getrusage(RUSAGE_SELF, &ru0);
+        int64_t t0 = clock_mono_us(), end = t0 + (int64_t)seconds * 1000000;
+        while (n < BENCH_MAX_SAMPLES) {
+            int64_t a = clock_mono_us();
+            if (a >= end)
+                break;
+            if (ddb_query(d, &q, &page, &err) != 0) {
+                fprintf(stderr, "bench: query: %s\n", err.info.msg);
+                return 1;
+            }
+            lat[n++] = clock_mono_us() - a;
+        }
+        client_us += (double)(clock_mono_us() - t0);
+        getrusage(RUSAGE_SELF, &ru1);
+        cpu_us += (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) * 1e6 +
+                  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) +
+                  (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1e6 +
+                  (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec);
+        if (wrc == 0) {
+            double rps = 0, p99w = 0;
+            long b = 0;
+            wrc = bench_wrk(script, ep, seconds, &rps, &p99w, &b);
+            wrk_sum += rps;
+            bad += b;
+            if (p99w > wrk_p99)
+                wrk_p99 = p99w;
+        }
+    }
+    unlink(script);
+    double client_rps = (double)n * 1e6 / client_us;
+    double wrk_rps = wrk_sum / rounds;
+    qsort(lat, n, sizeof *lat, bench_cmp);
+    double p50 = (double)lat[n / 2] / 1000, p99 = (double)lat[n * 99 / 100] / 1000;
+
+    printf("ddb-query: client %.0f queries/s (p50 %.2f ms, p99 %.2f ms, %zu queries, 1 connection,"
+           " %.0f us CPU per query in the client)\n",
+           client_rps, p50, p99, n, n ? cpu_us / (double)n : 0.0);
+    if (wrc == 0 && bad == 0) {
+        printf("ddb-query: wrk    %.0f queries/s (worst p99 %.2f ms, same signed request, 1 "
+               "connection)\n", wrk_rps, wrk_p99);
+        printf("ddb-query: ratio client/wrk %.3f over %d alternating rounds of %d s "
+               "(target >= 0.90: %s)\n", client_rps / wrk_rps, rounds, seconds,
+               client_rps / wrk_rps >= 0.90 ? "met" : "NOT met");
+    } else {
+        printf("ddb-query: wrk reference failed (wrk missing, or %ld non-2xx answers)\n", bad);
+    }
+    ddb_delete_table(d, table, &err);
+    ddb_page_cleanup(&page);
+    json_decref(vals);
+    free(body_text);
+    free(lat);
+    ddb_free(d);
+    return wrc == 0 && bad == 0 ? 0 : 1;
+}
