@@ -395,6 +395,31 @@ static json_t *jp_number(jp *s, const unsigned char *q, const unsigned char **ne
     return r ? r : jp_fail(s, first, ERR_NOMEM, "out of memory");
 }
 
+#if JANSSON_VERSION_HEX >= 0x020e00 && !defined(JP_KEY_COPY)
+/* Jansson 2.14 copies a key by length, so it may point into the input. */
+static inline int jp_set(jp *s, json_t *obj, const char *key, size_t len, json_t *v,
+                         jp_scratch *kb)
+{
+    (void)s;
+    (void)kb;
+    return json_object_setn_new_nocheck(obj, key, len, v);
+}
+#else
+/* Jansson before 2.14 takes a key as a C string: terminate it in kb (which may hold it). */
+static int jp_set(jp *s, json_t *obj, const char *key, size_t len, json_t *v, jp_scratch *kb)
+{
+    if (key != kb->p) {
+        if (jp_reserve(s, kb, len + 1) != 0) {
+            json_decref(v);
+            return -1;
+        }
+        memcpy(kb->p, key, len);
+    }
+    kb->p[len] = '\0'; /* a decoded key always has 4 spare bytes */
+    return json_object_set_new_nocheck(obj, kb->p, v);
+}
+#endif
+
 static json_t *jp_literal(jp *s, const unsigned char *q, const char *word, size_t len,
                           json_t *value)
 {
@@ -470,7 +495,7 @@ value: /* a value is expected at q (after whitespace) */
     if (depth == 0)
         root = v;
     else if (json_is_object(stack[depth - 1])
-                 ? json_object_setn_new_nocheck(stack[depth - 1], key, keylen, v) != 0
+                 ? jp_set(&s, stack[depth - 1], key, keylen, v, &keybuf) != 0
                  : json_array_append_new(stack[depth - 1], v) != 0) {
         jp_fail(&s, q, ERR_NOMEM, "out of memory");
         goto out;

@@ -21,8 +21,9 @@
  * is JSON_PARSER_MAX_DEPTH, 2048), duplicate keys: the last one wins (as Jansson's default).
  * Numbers: an integer literal that fits in json_int_t becomes json_integer, otherwise
  * (fraction/exponent/too big) json_real via strtod under the "C" locale; a real that
- * overflows to inf is an error (as Jansson). The one difference from Jansson: Jansson
- * rejects an integer literal outside json_int_t ("too big integer"), jparse makes it a real.
+ * overflows to inf is an error (as Jansson). Differences from Jansson: an integer literal
+ * outside json_int_t is a real here, an error there ("too big integer"); a NUL byte right
+ * after a number or literal ("[1\0]") is an error here, skipped there (its lexer loses it).
  * Thread-safe; the process locale does not matter. */
 json_t *jparse(const char *p, size_t n, size_t max_depth, errinfo *e);
 

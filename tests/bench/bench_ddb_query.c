@@ -190,7 +190,7 @@ int main(int argc, char **argv)
     ddb_page_init(&page);
     ddb_error err;
     for (int i = 0; i < 200; i++) /* warm up both sides */
-        if (ddb_query(d, &q, &page, &err) != 0) {
+        if (ddb_query(d, &q, &page, &err) != 0 || json_array_size(page.items) != 20) {
             fprintf(stderr, "bench: query: %s\n", err.info.msg);
             return 1;
         }
@@ -216,7 +216,7 @@ int main(int argc, char **argv)
             int64_t a = clock_mono_us();
             if (a >= end)
                 break;
-            if (ddb_query(d, &q, &page, &err) != 0) {
+            if (ddb_query(d, &q, &page, &err) != 0 || json_array_size(page.items) != 20) {
                 fprintf(stderr, "bench: query: %s\n", err.info.msg);
                 return 1;
             }

@@ -35,8 +35,10 @@ static int bench_response(buf *b)
                    "\"user_uuid\":{\"S\":\"90324830-2948-4230-9484-23424ab30924\"}}",
                    i ? "," : "", i, i, i);
     }
-    buf_append_str(b, "],\"ScannedCount\":20,\"ConsumedCapacity\":{\"TableName\":"
-                      "\"cruddur-messages\",\"CapacityUnits\":1.5}}");
+    buf_append_str(b, "],\"ScannedCount\":20,\"LastEvaluatedKey\":{\"pk\":{\"S\":\"MSG#5ae290ed-"
+                      "55d1-47a0-bc6d-fe2bc2700399\"},\"sk\":{\"S\":\"2026-11-21T09:30:19.000000"
+                      "+00:00\"}},\"ConsumedCapacity\":{\"TableName\":\"cruddur-messages\","
+                      "\"CapacityUnits\":1.5}}");
     return b->failed ? -1 : 0;
 }
 
