@@ -6,6 +6,9 @@ DDB_LOCAL_NPM_PKG=amplify-dynamodb-simulator
 DDB_LOCAL_VERSION=2.9.30
 DDB_LOCAL_TGZ_SHA256=3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
 
+# What DynamoDB Local logs when it cannot serve; it does not exit then (jetty threads live on).
+DDB_LOCAL_FATAL_RE='java\.net\.BindException|Failed to bind to|Exception in thread "main"'
+
 # ddb_local_dir: prints the cache folder of the pinned version.
 ddb_local_dir() {
 	printf '%s/dynamodb-local/%s\n' "$(cr_cache_dir)" "$DDB_LOCAL_VERSION"
@@ -81,24 +84,37 @@ ddb_local_fetch() {
 	cr_say "DynamoDB Local $DDB_LOCAL_VERSION: verified and cached in $dir"
 }
 
+# ddb_local_command PORT ARGS...: sets the array DDB_LOCAL_CMD to the command that runs
+# the cached DynamoDB Local on PORT (every interface: it has no host option) with ARGS
+# (-inMemory or -dbPath DIR, -sharedDb, -disableTelemetry, ...).
+ddb_local_command() {
+	local port=$1 emu
+	shift
+	emu=$(ddb_local_emulator)
+	[[ -f $emu/DynamoDBLocal.jar ]] || {
+		cr_err "DynamoDB Local is not in the cache ($emu): run script/server or script/test once with network access"
+		return 1
+	}
+	DDB_LOCAL_CMD=(java -Djava.library.path="$emu/DynamoDBLocal_lib" -jar "$emu/DynamoDBLocal.jar"
+		-port "$port" "$@")
+}
+
 # ddb_local_start STATE_DIR: starts DynamoDB Local (in memory) on a free port, working
 # dir and log in STATE_DIR, and waits (60 s at most) until it answers. Sets
 # DDB_LOCAL_PORT and DDB_LOCAL_PID; the process is registered for cr_stop_all.
 ddb_local_start() {
-	local state=$1 emu log attempt
-	emu=$(ddb_local_emulator)
-	[[ -f $emu/DynamoDBLocal.jar ]] || { cr_err "DynamoDB Local is not in the cache ($emu)"; return 1; }
+	local state=$1 log attempt
+	ddb_local_command 0 || return 1
 	mkdir -p "$state" || return 1
 	log=$state/dynamodb-local.log
 	# A port found free can be taken before java binds it (host namespace): try again then.
 	for attempt in 1 2 3; do
 		DDB_LOCAL_PORT=$(cr_pick_port) || return 1
 		cr_say "starting DynamoDB Local on 127.0.0.1:$DDB_LOCAL_PORT (log: $log)"
-		cr_start_bg dynamodb-local "$state" "$log" \
-			java -Djava.library.path="$emu/DynamoDBLocal_lib" -jar "$emu/DynamoDBLocal.jar" \
-			-port "$DDB_LOCAL_PORT" -inMemory -disableTelemetry
+		ddb_local_command "$DDB_LOCAL_PORT" -inMemory -disableTelemetry || return 1
+		cr_start_bg dynamodb-local "$state" "$log" "${DDB_LOCAL_CMD[@]}"
 		DDB_LOCAL_PID=$CR_BG_PID
-		if cr_wait_http "http://127.0.0.1:$DDB_LOCAL_PORT" "$DDB_LOCAL_PID" "$log" 60; then
+		if cr_wait_http "http://127.0.0.1:$DDB_LOCAL_PORT" "$DDB_LOCAL_PID" "$log" 60 "$DDB_LOCAL_FATAL_RE"; then
 			cr_say "DynamoDB Local is up (pid $DDB_LOCAL_PID)"
 			return 0
 		fi

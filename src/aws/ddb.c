@@ -1,5 +1,5 @@
-/* ddb.c — the DynamoDB JSON 1.0 client: signing, transport, retries, error decoding, and
- * the table and item operations. */
+/* ddb.c — the DynamoDB client: endpoints and region from the environment, and the table
+ * and item operations over the AWS JSON 1.0 protocol (aws/awsjson.h). */
 #include "config.h"
 #include "aws/ddb.h"
 
@@ -8,81 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
-#include "aws/sigv4.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/env.h"
-#include "base/jparse.h"
-#include "base/log.h"
 #include "base/rnd.h"
-
-#define DDB_URL_MAX 2048
-#define DDB_REQUEST_MAX ((size_t)16 << 20)
-/* Attribute values nest at most 32 deep; the envelope adds a few levels. */
-#define DDB_JSON_DEPTH 48
-
-/* A parsed endpoint: what curl gets, what Host says, the path that is signed. */
-typedef struct ddb_url {
-    char url[DDB_URL_MAX];
-    char authority[256];
-    char path[DDB_URL_MAX];
-} ddb_url;
 
 struct ddb {
     char region[64];
-    ddb_url main;
-    ddb_url streams;
+    awsjson_endpoint main;
+    awsjson_endpoint streams;
     retry_policy retry;
-    creds *credentials;
-    bool owns_credentials;
-    sigv4_signer *signer;
-    sigv4_result signed_req;
-    http *http;
-    http_response resp;
-    buf body;
-    buf hdr[6];
+    awsjson *client;
 };
 
-/* ---- endpoints ----------------------------------------------------------------------------- */
-
-static int ddb_url_parse(ddb_url *ep, const char *url, errinfo *e)
-{
-    size_t n = strlen(url);
-    if (n == 0 || n >= DDB_URL_MAX)
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL is empty or longer than %d bytes",
-                           DDB_URL_MAX - 1);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
-            return errinfo_set(e, ERR_CONFIG, "endpoint URL %.200s contains a space or control "
-                                              "character", url);
-    const char *rest;
-    if (strncmp(url, "http://", 7) == 0)
-        rest = url + 7;
-    else if (strncmp(url, "https://", 8) == 0)
-        rest = url + 8;
-    else
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL %.200s must start with http:// or https://",
-                           url);
-    size_t alen = strcspn(rest, "/?#");
-    if (alen == 0 || alen >= sizeof ep->authority || memchr(rest, '@', alen))
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL %.200s has no usable host", url);
-    if (rest[alen] == '?' || rest[alen] == '#')
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL %.200s must not have a query or fragment",
-                           url);
-    memcpy(ep->authority, rest, alen);
-    ep->authority[alen] = '\0';
-    const char *path = rest + alen;
-    snprintf(ep->path, sizeof ep->path, "%s", *path ? path : "/");
-    if (strpbrk(ep->path, "?#"))
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL %.200s must not have a query or fragment",
-                           url);
-    int w = snprintf(ep->url, sizeof ep->url, "%.*s%s", (int)(rest - url + alen), url, ep->path);
-    if (w < 0 || (size_t)w >= sizeof ep->url)
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL is longer than %d bytes", DDB_URL_MAX - 2);
-    return 0;
-}
+/* ---- set-up ------------------------------------------------------------------------------------ */
 
 static const char *ddb_first_env(const char *a, const char *b, const char *c)
 {
@@ -94,6 +33,7 @@ static const char *ddb_first_env(const char *a, const char *b, const char *c)
     return v;
 }
 
+
 ddb *ddb_new(const ddb_options *opts, errinfo *e)
 {
     ddb_options o = { 0 };
@@ -104,12 +44,6 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
         errinfo_set(e, ERR_NOMEM, "out of memory");
         return NULL;
     }
-    buf_init(&d->body, DDB_REQUEST_MAX);
-    for (size_t i = 0; i < sizeof d->hdr / sizeof d->hdr[0]; i++)
-        buf_init(&d->hdr[i], 16384);
-    sigv4_result_init(&d->signed_req);
-    http_response_init(&d->resp);
-
     const char *region = o.region ? o.region : ddb_first_env("AWS_REGION", "AWS_DEFAULT_REGION",
                                                              NULL);
     const char *endpoint = o.endpoint;
@@ -130,63 +64,59 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
         region = "us-east-1";
     }
     size_t rl = strlen(region);
-    if (rl == 0 || rl >= sizeof d->region || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != rl) {
+    if (rl == 0 || rl >= sizeof d->region ||
+        strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != rl) {
         errinfo_set(e, ERR_CONFIG, "AWS region %.64s is not a region name", region);
         goto fail;
     }
     memcpy(d->region, region, rl + 1);
 
-    char url[DDB_URL_MAX];
+    char url[AWSJSON_URL_MAX];
     if (!endpoint) {
         snprintf(url, sizeof url, "https://dynamodb.%s.amazonaws.com/", d->region);
         endpoint = url;
     }
-    if (ddb_url_parse(&d->main, endpoint, e) != 0)
+    if (awsjson_endpoint_parse(&d->main, endpoint, e) != 0)
         goto fail;
-    char surl[DDB_URL_MAX];
+    char surl[AWSJSON_URL_MAX];
     if (!streams) {
         snprintf(surl, sizeof surl, "https://streams.dynamodb.%s.amazonaws.com/", d->region);
         streams = surl;
     }
-    if (ddb_url_parse(&d->streams, streams, e) != 0)
+    if (awsjson_endpoint_parse(&d->streams, streams, e) != 0)
         goto fail;
 
     long v;
-    http_options ho = { .connect_timeout_ms = o.connect_timeout_ms, .timeout_ms = o.timeout_ms };
-    if (!ho.connect_timeout_ms) {
+    awsjson_options ao = {
+        .service_label = "DynamoDB",
+        .signing_name = "dynamodb",
+        .content_type = "application/x-amz-json-1.0",
+        .region = d->region,
+        .http = { .connect_timeout_ms = o.connect_timeout_ms, .timeout_ms = o.timeout_ms },
+        .retry = o.retry,
+        .credentials = o.credentials,
+    };
+    if (!ao.http.connect_timeout_ms) {
         if (env_long("CRUDDUR_DDB_CONNECT_TIMEOUT_MS", 1, 600000, 3000, &v, e) != 0)
             goto fail;
-        ho.connect_timeout_ms = v;
+        ao.http.connect_timeout_ms = v;
     }
-    if (!ho.timeout_ms) {
+    if (!ao.http.timeout_ms) {
         if (env_long("CRUDDUR_DDB_TIMEOUT_MS", 1, 600000, 10000, &v, e) != 0)
             goto fail;
-        ho.timeout_ms = v;
+        ao.http.timeout_ms = v;
     }
-    d->retry = o.retry;
-    if (d->retry.max_attempts <= 0) {
+    if (ao.retry.max_attempts <= 0) {
         if (env_long("CRUDDUR_DDB_MAX_ATTEMPTS", 1, 20, 5, &v, e) != 0)
             goto fail;
-        d->retry.max_attempts = (int)v;
+        ao.retry.max_attempts = (int)v;
     }
-    if (d->retry.base_ms <= 0)
-        d->retry.base_ms = RETRY_POLICY_DEFAULT.base_ms;
-    if (d->retry.cap_ms <= 0)
-        d->retry.cap_ms = RETRY_POLICY_DEFAULT.cap_ms;
-
-    if (o.credentials) {
-        d->credentials = o.credentials;
-    } else {
-        d->credentials = creds_new(NULL);
-        d->owns_credentials = true;
-    }
-    d->signer = sigv4_signer_new();
-    d->http = http_new(&ho, e);
-    if (!d->credentials || !d->signer) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    if (!d->http)
+    if (ao.retry.base_ms <= 0)
+        ao.retry.base_ms = RETRY_POLICY_DEFAULT.base_ms;
+    if (ao.retry.cap_ms <= 0)
+        ao.retry.cap_ms = RETRY_POLICY_DEFAULT.cap_ms;
+    d->retry = ao.retry;
+    if (!(d->client = awsjson_new(&ao, e)))
         goto fail;
     return d;
 fail:
@@ -198,15 +128,7 @@ void ddb_free(ddb *d)
 {
     if (!d)
         return;
-    http_free(d->http);
-    http_response_cleanup(&d->resp);
-    sigv4_signer_free(d->signer);
-    sigv4_result_cleanup(&d->signed_req);
-    if (d->owns_credentials)
-        creds_free(d->credentials);
-    buf_cleanup(&d->body);
-    for (size_t i = 0; i < sizeof d->hdr / sizeof d->hdr[0]; i++)
-        buf_cleanup_wipe(&d->hdr[i]);
+    awsjson_free(d->client);
     free(d);
 }
 
@@ -227,212 +149,20 @@ const char *ddb_region(const ddb *d)
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-void ddb_error_clear(ddb_error *err)
-{
-    if (!err)
-        return;
-    errinfo_clear(&err->info);
-    err->http_status = 0;
-    err->type[0] = '\0';
-    err->fail = HTTP_FAIL_NONE;
-    err->attempts = 0;
-    err->nreasons = 0;
-}
-
-bool ddb_error_is(const ddb_error *err, const char *type)
-{
-    return err && strcmp(err->type, type) == 0;
-}
-
-/* Fills err from an error answer's body: __type, message (either case), and the
- * cancellation reasons of a cancelled transaction. */
-static void ddb_error_decode(ddb_error *err, const char *op, long status, const buf *body)
-{
-    json_t *j = jparse(buf_cstr(body), body->len, DDB_JSON_DEPTH, NULL);
-    const char *type = json_string_value(json_object_get(j, "__type"));
-    const char *msg = json_string_value(json_object_get(j, "message"));
-    if (!msg)
-        msg = json_string_value(json_object_get(j, "Message"));
-    snprintf(err->type, sizeof err->type, "%s", retry_short_type(type));
-    json_t *reasons = json_object_get(j, "CancellationReasons");
-    err->nreasons = 0;
-    if (json_is_array(reasons)) {
-        size_t i;
-        json_t *r;
-        json_array_foreach(reasons, i, r) {
-            if (err->nreasons >= (int)(sizeof err->reasons / sizeof err->reasons[0]))
-                break;
-            const char *code = json_string_value(json_object_get(r, "Code"));
-            snprintf(err->reasons[err->nreasons++], sizeof err->reasons[0], "%s",
-                     code ? code : "None");
-        }
-    }
-    if (err->type[0])
-        errinfo_set(&err->info, ERR_SERVICE, "DynamoDB %s: %s: %.200s", op, err->type,
-                    msg ? msg : "(no message)");
-    else
-        errinfo_set(&err->info, ERR_SERVICE, "DynamoDB %s: HTTP %ld with no error type", op,
-                    status);
-    if (strcmp(err->type, "ResourceNotFoundException") == 0)
-        err->info.code = ERR_NOTFOUND;
-    else if (strcmp(err->type, "ValidationException") == 0 ||
-             strcmp(err->type, "SerializationException") == 0)
-        err->info.code = ERR_INVALID;
-    json_decref(j);
-}
-
-/* ---- the call ------------------------------------------------------------------------------- */
-
-static int ddb_dump_cb(const char *p, size_t n, void *ud)
-{
-    return buf_append(ud, p, n);
-}
-
-/* Builds the signed header lines for one try into d->hdr and lines[]. */
-static int ddb_sign(ddb *d, const ddb_url *ep, const char *target, const char **lines,
-                    errinfo *e)
-{
-    const creds_value *cv;
-    if (creds_get(d->credentials, &cv, e) != 0)
-        return -1;
-    sigv4_header h[3] = {
-        { STRV("host"), strv_from(ep->authority) },
-        { STRV("content-type"), STRV("application/x-amz-json-1.0") },
-        { STRV("x-amz-target"), strv_from(target) },
-    };
-    sigv4_request req = {
-        .method = STRV("POST"),
-        .path = strv_from(ep->path),
-        .query = STRV_EMPTY,
-        .headers = h,
-        .nheaders = 3,
-        .payload = d->body.data,
-        .payload_len = d->body.len,
-    };
-    sigv4_credentials sc = { cv->access_key_id, cv->secret_access_key, cv->session_token };
-    sigv4_options so = {
-        .region = d->region,
-        .service = "dynamodb",
-        .time_s = clock_real_us() / 1000000,
-        .normalize_path = true,
-    };
-    if (sigv4_sign(d->signer, &req, &sc, &so, &d->signed_req, e) != 0)
-        return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof d->hdr / sizeof d->hdr[0]; i++)
-        buf_reset(&d->hdr[i]);
-    buf_printf(&d->hdr[0], "Host: %s", ep->authority);
-    buf_printf(&d->hdr[1], "Content-Type: application/x-amz-json-1.0");
-    buf_printf(&d->hdr[2], "X-Amz-Target: %s", target);
-    buf_printf(&d->hdr[3], "X-Amz-Date: %s", d->signed_req.amz_date);
-    buf_printf(&d->hdr[4], "Authorization: %s", buf_cstr(&d->signed_req.authorization));
-    size_t used = 5;
-    if (cv->session_token && *cv->session_token)
-        buf_printf(&d->hdr[used++], "X-Amz-Security-Token: %s", cv->session_token);
-    for (size_t i = 0; i < used; i++) {
-        if (d->hdr[i].failed)
-            return errinfo_set(e, ERR_TOOBIG, "request header too long");
-        lines[n++] = buf_cstr(&d->hdr[i]);
-    }
-    lines[n] = NULL;
-    return 0;
-}
-
-/* What the retry log line calls the failure: the service's type, the transport class, or
- * the HTTP status. */
-static const char *ddb_error_label(const ddb_error *err, char *tmp, size_t tmplen)
-{
-    if (err->type[0])
-        return err->type;
-    if (err->fail != HTTP_FAIL_NONE)
-        return http_fail_name(err->fail);
-    snprintf(tmp, tmplen, "http-%ld", err->http_status);
-    return tmp;
-}
-
-static int ddb_call_at(ddb *d, const ddb_url *ep, const char *prefix, const char *op,
-                       const json_t *req, json_t **resp, ddb_error *err)
-{
-    ddb_error scratch;
-    if (!err)
-        err = &scratch;
-    ddb_error_clear(err);
-    *resp = NULL;
-
-    char target[128];
-    if ((size_t)snprintf(target, sizeof target, "%s.%s", prefix, op) >= sizeof target)
-        return errinfo_set(&err->info, ERR_INVALID, "operation name too long");
-    buf_reset(&d->body);
-    if (json_dump_callback(req, ddb_dump_cb, &d->body, JSON_COMPACT) != 0)
-        return errinfo_set(&err->info, d->body.failed ? ERR_TOOBIG : ERR_INVALID,
-                           "DynamoDB %s: request cannot be encoded (over %zu bytes?)", op,
-                           d->body.max);
-
-    for (int attempt = 1;; attempt++) {
-        const char *lines[8];
-        err->attempts = attempt;
-        if (ddb_sign(d, ep, target, lines, &err->info) != 0)
-            return -1;
-        errinfo te;
-        bool retry;
-        if (http_request(d->http, "POST", ep->url, lines, d->body.data, d->body.len, &d->resp,
-                         &te) != 0) {
-            err->fail = d->resp.fail;
-            err->http_status = 0;
-            err->type[0] = '\0';
-            errinfo_set(&err->info, te.code, "DynamoDB %s: %s", op, te.msg);
-            retry = retry_is_retryable(0, NULL, err->fail);
-        } else if (d->resp.status == 200) {
-            if (d->resp.amz_crc32[0]) {
-                unsigned long want = strtoul(d->resp.amz_crc32, NULL, 10);
-                if (want != crc32(0L, (const Bytef *)d->resp.body.data, (uInt)d->resp.body.len)) {
-                    errinfo_set(&err->info, ERR_IO, "DynamoDB %s: response CRC32 mismatch", op);
-                    err->fail = HTTP_FAIL_RESET;
-                    retry = true;
-                    goto again;
-                }
-            }
-            errinfo pe;
-            json_t *j = jparse(buf_cstr(&d->resp.body), d->resp.body.len, DDB_JSON_DEPTH, &pe);
-            if (!json_is_object(j)) {
-                json_decref(j);
-                err->http_status = 200;
-                return errinfo_set(&err->info, ERR_SERVICE,
-                                   "DynamoDB %s: response is not a JSON object (%s)", op,
-                                   j ? "another JSON type" : pe.msg);
-            }
-            *resp = j;
-            return 0;
-        } else {
-            err->fail = HTTP_FAIL_NONE;
-            err->http_status = d->resp.status;
-            ddb_error_decode(err, op, d->resp.status, &d->resp.body);
-            retry = retry_is_retryable(d->resp.status, err->type, HTTP_FAIL_NONE);
-        }
-    again:
-        if (!retry || attempt >= d->retry.max_attempts)
-            return -1;
-        long delay = retry_delay_ms(&d->retry, attempt - 1, rnd_u64());
-        if (log_enabled(LOG_INFO)) {
-            char label[32];
-            json_t *f = json_pack("{s:s, s:s, s:i, s:I, s:s}", "op", op, "error",
-                                  ddb_error_label(err, label, sizeof label),
-                                  "attempt", attempt, "delay_ms", (json_int_t)delay, "endpoint",
-                                  ep->authority);
-            log_fields(LOG_INFO, "ddb.retry", f);
-        }
-        clock_sleep_ms(delay);
-    }
-}
+/* ---- the calls ----------------------------------------------------------------------------- */
 
 int ddb_call(ddb *d, const char *op, const json_t *req, json_t **resp, ddb_error *err)
 {
-    return ddb_call_at(d, &d->main, "DynamoDB_20120810", op, req, resp, err);
+    char target[96];
+    snprintf(target, sizeof target, "DynamoDB_20120810.%.64s", op);
+    return awsjson_call(d->client, &d->main, target, op, req, resp, err);
 }
 
 int ddb_streams_call(ddb *d, const char *op, const json_t *req, json_t **resp, ddb_error *err)
 {
-    return ddb_call_at(d, &d->streams, "DynamoDBStreams_20120810", op, req, resp, err);
+    char target[96];
+    snprintf(target, sizeof target, "DynamoDBStreams_20120810.%.64s", op);
+    return awsjson_call(d->client, &d->streams, target, op, req, resp, err);
 }
 
 /* ---- tables ---------------------------------------------------------------------------------- */

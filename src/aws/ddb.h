@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "aws/awsjson.h"
 #include "aws/creds.h"
 #include "aws/http.h"
 #include "aws/retry.h"
@@ -27,22 +28,19 @@ typedef struct ddb_options {
     creds *credentials;           /* borrowed; NULL: the client owns a default chain */
 } ddb_options;
 
-/* Why a call failed. info.msg reads "DynamoDB <Op>: <Type>: <message>". */
-typedef struct ddb_error {
-    errinfo info;
-    long http_status;             /* 0 when no HTTP answer */
-    char type[96];                /* short __type ("ConditionalCheckFailedException"), or "" */
-    http_fail fail;               /* transport failure class of the last try */
-    int attempts;                 /* tries made */
-    /* TransactionCanceledException: one code per transaction item ("None",
-     * "ConditionalCheckFailed", "TransactionConflict", ...). */
-    int nreasons;
-    char reasons[100][32];
-} ddb_error;
+/* Errors are the AWS JSON client's (aws/awsjson.h). */
+typedef aws_error ddb_error;
 
-void ddb_error_clear(ddb_error *err);
+static inline void ddb_error_clear(ddb_error *err)
+{
+    aws_error_clear(err);
+}
+
 /* Whether err is the service error with this short type. */
-bool ddb_error_is(const ddb_error *err, const char *type);
+static inline bool ddb_error_is(const ddb_error *err, const char *type)
+{
+    return aws_error_is(err, type);
+}
 
 typedef struct ddb ddb;
 

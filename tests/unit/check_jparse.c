@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/jparse.h"
@@ -283,18 +282,21 @@ END_TEST
 START_TEST(strings_decode_every_escape)
 {
     errinfo e;
-    json_t *v = jt_parse_str("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\", \"\\u0041\\u00e9\\u20AC\\uD83D\\uDE00\","
-                             " \"caf\xc3\xa9 \xf0\x9f\x98\x80\", \"\"]",
+    json_t *v = jt_parse_str("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\", "
+                             "\"\\u0041\\u00e9\\u20AC\\uD83D\\uDE00\", "
+                             "\"caf\xc3\xa9 \xf0\x9f\x98\x80\", \"\"]",
                              &e);
     ck_assert_msg(v != NULL, "%s", e.msg);
     ck_assert_str_eq(json_string_value(json_array_get(v, 0)), "\"\\/\b\f\n\r\t");
-    ck_assert_str_eq(json_string_value(json_array_get(v, 1)), "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    ck_assert_str_eq(json_string_value(json_array_get(v, 1)),
+                     "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
     ck_assert_str_eq(json_string_value(json_array_get(v, 2)), "caf\xc3\xa9 \xf0\x9f\x98\x80");
     ck_assert_uint_eq(json_string_length(json_array_get(v, 3)), 0);
     json_decref(v);
 
     /* an escaped key waits in its own buffer while an escaped value is decoded */
-    v = jt_parse_str("{\"k\\u00e9y\": \"v\\u00e0l\\n\", \"k\\ty\": {\"in\\\"ner\": \"x\\/y\"}}", &e);
+    v = jt_parse_str("{\"k\\u00e9y\": \"v\\u00e0l\\n\", \"k\\ty\": {\"in\\\"ner\": \"x\\/y\"}}",
+                     &e);
     ck_assert_msg(v != NULL, "%s", e.msg);
     ck_assert_str_eq(json_string_value(json_object_get(v, "k\xc3\xa9y")), "v\xc3\xa0l\n");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "k\ty"), "in\"ner")),

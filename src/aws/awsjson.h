@@ -1,0 +1,68 @@
+/* awsjson.h — a client for AWS's JSON protocols (DynamoDB and Streams: 1.0, Cognito: 1.1):
+ * SigV4-signed POSTs over one keep-alive HTTP handle, retries of what may be retried with
+ * capped backoff and full jitter, reply CRC32 checks, and service errors decoded. */
+#ifndef CR_AWSJSON_H
+#define CR_AWSJSON_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "aws/creds.h"
+#include "aws/http.h"
+#include "aws/retry.h"
+#include "base/errinfo.h"
+
+#define AWSJSON_URL_MAX 2048
+
+/* Why a call failed. info.msg reads "<Service> <Op>: <Type>: <message>". */
+typedef struct aws_error {
+    errinfo info;
+    long http_status;             /* 0 when no HTTP answer */
+    char type[96];                /* short __type ("ConditionalCheckFailedException"), or "" */
+    http_fail fail;               /* transport failure class of the last try */
+    int attempts;                 /* tries made */
+    /* TransactionCanceledException: one code per transaction item ("None",
+     * "ConditionalCheckFailed", "TransactionConflict", ...). */
+    int nreasons;
+    char reasons[100][32];
+} aws_error;
+
+void aws_error_clear(aws_error *err);  /* accepts NULL */
+/* Whether err is the service error with this short type. */
+bool aws_error_is(const aws_error *err, const char *type);
+
+/* A parsed endpoint URL: what curl gets, what Host says, the path that is signed. */
+typedef struct awsjson_endpoint {
+    char url[AWSJSON_URL_MAX];
+    char authority[256];
+    char path[AWSJSON_URL_MAX];
+} awsjson_endpoint;
+
+/* http(s)://host[:port][/path], no user info, query or fragment. 0, or -1 with e set
+ * (ERR_CONFIG). */
+int awsjson_endpoint_parse(awsjson_endpoint *ep, const char *url, errinfo *e);
+
+typedef struct awsjson_options {
+    const char *service_label;    /* in messages: "DynamoDB" */
+    const char *signing_name;     /* SigV4 service: "dynamodb", "cognito-idp" */
+    const char *content_type;     /* "application/x-amz-json-1.0" or "-1.1" */
+    const char *region;           /* required */
+    http_options http;
+    retry_policy retry;           /* zeros: RETRY_POLICY_DEFAULT */
+    creds *credentials;           /* borrowed; NULL: the client owns a default chain */
+} awsjson_options;
+
+typedef struct awsjson awsjson;
+
+/* NULL with e set. The option strings are copied. */
+awsjson *awsjson_new(const awsjson_options *o, errinfo *e);
+void awsjson_free(awsjson *c);  /* accepts NULL */
+
+/* POSTs req to ep with X-Amz-Target target ("DynamoDB_20120810.Query"); op names the call
+ * in messages. On success *resp is a new reference to the reply object. -1 with every field
+ * of err filled when the call failed (after the retries the policy allows). */
+int awsjson_call(awsjson *c, const awsjson_endpoint *ep, const char *target, const char *op,
+                 const json_t *req, json_t **resp, aws_error *err);
+
+#endif

@@ -1,0 +1,414 @@
+/* db.c — `cruddur db`: the PostgreSQL database named in CONNECTION_URL — create, drop,
+ * schema-load, seed, and setup (all three, each only when needed). Replaces bin/db scripts. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* The database every command connects to for creating and dropping. */
+#define DB_MAINTENANCE "postgres"
+/* Sessions listed by `drop` when they block it. */
+#define DB_SESSIONS_SHOWN 10
+
+static const char db_usage[] =
+    "Usage: cruddur db SUBCOMMAND [OPTIONS]\n"
+    "\n"
+    "The PostgreSQL database named in CONNECTION_URL (a libpq URI such as\n"
+    "postgresql://USER:PASSWORD@HOST:PORT/DBNAME; for the local stack:\n"
+    "eval \"$(script/server env)\").\n"
+    "\n"
+    "Subcommands:\n"
+    "  create        create the database (connects to the 'postgres' database of the\n"
+    "                same server with the same credentials)\n"
+    "  drop          drop the database; asks first unless --yes\n"
+    "                  -f, --force  end the other sessions connected to it first\n"
+    "                  -y, --yes    do not ask for confirmation\n"
+    "  schema-load   load sql/schema.sql (the users table; safe to run again)\n"
+    "  seed          insert the sample users of sql/seed.sql (those missing only)\n"
+    "  setup         create (when missing) + schema-load + seed, safe to run again\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help    show this help (also: cruddur db SUBCOMMAND --help)\n"
+    "\n"
+    "Exit status: 0 ok, 1 runtime error, 2 usage error.\n";
+
+static const char db_create_usage[] =
+    "Usage: cruddur db create\n"
+    "\n"
+    "Creates the database named in CONNECTION_URL, connecting to the 'postgres'\n"
+    "database of the same server with the same credentials (the role needs CREATEDB).\n"
+    "Fails (exit 1) when it already exists; 'cruddur db setup' creates it only when missing.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help  show this help\n";
+
+static const char db_drop_usage[] =
+    "Usage: cruddur db drop [--force] [--yes]\n"
+    "\n"
+    "Drops the database named in CONNECTION_URL and all its data. While other sessions\n"
+    "are connected to it, lists them and stops (exit 1) unless --force.\n"
+    "Asks for confirmation on a terminal; without a terminal, --yes is required.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --force  end the other sessions connected to the database, then drop it\n"
+    "  -y, --yes    do not ask for confirmation\n"
+    "  -h, --help   show this help\n";
+
+static const char db_schema_usage[] =
+    "Usage: cruddur db schema-load\n"
+    "\n"
+    "Loads sql/schema.sql (built in) into the database named in CONNECTION_URL: the users\n"
+    "table, created when missing. Safe to run again.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help  show this help\n";
+
+static const char db_seed_usage[] =
+    "Usage: cruddur db seed\n"
+    "\n"
+    "Inserts the sample users of sql/seed.sql (built in) that are not there yet and says\n"
+    "how many were added and how many were already present. Safe to run again.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help  show this help\n";
+
+static const char db_setup_usage[] =
+    "Usage: cruddur db setup\n"
+    "\n"
+    "Creates the database named in CONNECTION_URL when it is missing, loads the schema and\n"
+    "the sample users: 'create' + 'schema-load' + 'seed' in one idempotent step.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help  show this help\n";
+
+/* Prints e with the next step for the user; returns CLI_FAIL. */
+static int db_fail(const char *what, const errinfo *e)
+{
+    switch (e->code) {
+    case ERR_CONFIG:
+        return cli_fail("db %s: %s (for the local stack: eval \"$(script/server env)\")", what,
+                        e->msg);
+    case ERR_IO:
+        return cli_fail("db %s: %s — is the stack up? (script/server)", what, e->msg);
+    case ERR_NOTFOUND:
+        return cli_fail("db %s: %s (create it: cruddur db create, or cruddur db setup)", what,
+                        e->msg);
+    default:
+        return cli_fail("db %s: %s", what, e->msg);
+    }
+}
+
+/* The maintenance database to connect to for creating or dropping dbname. */
+static const char *db_maintenance(const char *dbname)
+{
+    return strcmp(dbname, DB_MAINTENANCE) == 0 ? "template1" : DB_MAINTENANCE;
+}
+
+/* Parses a subcommand's options (only --help, plus --force/--yes for drop). */
+static int db_options(const char *cmd, const char *usage, int argc, char **argv, bool *force,
+                      bool *yes, bool *help)
+{
+    static const struct option plain[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const struct option drop[] = {
+        { "force", no_argument, NULL, 'f' },
+        { "yes", no_argument, NULL, 'y' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool is_drop = force != NULL;
+    int c;
+    optind = 0;   /* glibc: a full re-initialisation (cli_db parsed argv before) */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, is_drop ? "+fyh" : "+h", is_drop ? drop : plain,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            *force = true;
+            break;
+        case 'y':
+            *yes = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            *help = true;
+            return CLI_OK;
+        default:
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return CLI_OK;
+}
+
+/* The database CONNECTION_URL names and a connection to the maintenance database of its
+ * server; NULL after printing why. */
+static users *db_open_maintenance(const char *what, char *dbname, size_t n)
+{
+    errinfo e;
+    if (users_conninfo_db(NULL, dbname, n, &e) != 0) {
+        db_fail(what, &e);
+        return NULL;
+    }
+    users *m = users_open_db(NULL, db_maintenance(dbname), &e);
+    if (!m)
+        db_fail(what, &e);
+    return m;
+}
+
+static int db_create(void)
+{
+    char name[128];
+    users *m = db_open_maintenance("create", name, sizeof name);
+    if (!m)
+        return CLI_FAIL;
+    errinfo e;
+    int rc = users_create_db(m, name, &e);
+    if (rc == 0)
+        printf("database %s created on %s\n", name, users_server(m));
+    else if (rc == 1)
+        cli_fail("db create: database %s already exists on %s (keep it and load what is "
+                 "missing: cruddur db setup; start over: cruddur db drop)",
+                 name, users_server(m));
+    else
+        db_fail("create", &e);
+    users_close(m);
+    return rc == 0 ? CLI_OK : CLI_FAIL;
+}
+
+/* Prints the sessions blocking a drop of name. */
+static void db_print_sessions(const users_session *s, size_t shown, size_t count,
+                              const char *name)
+{
+    fprintf(stderr, "cruddur: db drop: database %s has %zu other session%s connected:\n", name,
+            count, count == 1 ? "" : "s");
+    for (size_t i = 0; i < shown; i++)
+        fprintf(stderr, "  pid %ld  application '%s'  from %s  user %s\n", s[i].pid,
+                s[i].application_name[0] ? s[i].application_name : "(none)", s[i].client,
+                s[i].user[0] ? s[i].user : "?");
+    if (count > shown)
+        fprintf(stderr, "  ... and %zu more\n", count - shown);
+    fputs("Close them (stop the API: script/server stop), or end them and drop with:\n"
+          "  cruddur db drop --force\n",
+          stderr);
+}
+
+static int db_drop(bool force, bool yes)
+{
+    /* refuse before touching anything when nobody can be asked */
+    if (!yes && isatty(STDIN_FILENO) != 1)
+        return cli_fail("db drop: refusing to drop without confirmation: no terminal to ask "
+                        "on (pass --yes to drop anyway)");
+    char name[128];
+    users *m = db_open_maintenance("drop", name, sizeof name);
+    if (!m)
+        return CLI_FAIL;
+    int status = CLI_FAIL;
+    errinfo e;
+    users_session s[DB_SESSIONS_SHOWN];
+    size_t count = 0;
+    if (users_db_sessions(m, name, s, DB_SESSIONS_SHOWN, &count, &e) != 0) {
+        db_fail("drop", &e);
+        goto out;
+    }
+    size_t shown = count < DB_SESSIONS_SHOWN ? count : DB_SESSIONS_SHOWN;
+    if (count > 0 && !force) {
+        db_print_sessions(s, shown, count, name);
+        goto out;
+    }
+    if (!yes) {
+        char q[320];
+        snprintf(q, sizeof q, "Drop database %s on %s and all its data%s?", name,
+                 users_server(m), count > 0 ? ", ending the sessions connected to it" : "");
+        if (!cli_confirm(q)) {
+            fputs("cruddur: db drop: not confirmed; nothing dropped\n", stderr);
+            goto out;
+        }
+    }
+    /* a session can connect between ending them and the drop: end and try once more */
+    for (int attempt = 0;; attempt++) {
+        size_t ended = 0;
+        if (force) {
+            if (users_end_sessions(m, name, &ended, &e) != 0) {
+                db_fail("drop", &e);
+                goto out;
+            }
+            if (ended > 0)
+                printf("ended %zu session%s connected to %s\n", ended, ended == 1 ? "" : "s",
+                       name);
+        }
+        int rc = users_drop_db(m, name, &e);
+        if (rc == 0) {
+            printf("database %s dropped on %s\n", name, users_server(m));
+            status = CLI_OK;
+        } else if (rc == 1) {
+            printf("database %s does not exist on %s; nothing to drop\n", name,
+                   users_server(m));
+            status = CLI_OK;
+        } else if (rc == 2 && force && attempt == 0) {
+            continue;
+        } else if (rc == 2) {
+            cli_fail("db drop: %s (%s)", e.msg,
+                     force ? "they reconnect as soon as they are ended: stop them first"
+                           : "end them and drop: cruddur db drop --force");
+        } else {
+            db_fail("drop", &e);
+        }
+        break;
+    }
+out:
+    users_close(m);
+    return status;
+}
+
+/* Opens the database CONNECTION_URL names; NULL after printing why. */
+static users *db_open(const char *what)
+{
+    errinfo e;
+    users *u = users_open(NULL, &e);
+    if (!u)
+        db_fail(what, &e);
+    return u;
+}
+
+static int db_schema_load(void)
+{
+    users *u = db_open("schema-load");
+    if (!u)
+        return CLI_FAIL;
+    errinfo e;
+    int rc = users_run_file(u, "sql/schema.sql", &e);
+    if (rc == 0)
+        printf("schema loaded (sql/schema.sql) into %s\n", users_server(u));
+    else
+        db_fail("schema-load", &e);
+    users_close(u);
+    return rc == 0 ? CLI_OK : CLI_FAIL;
+}
+
+static int db_seed(void)
+{
+    users *u = db_open("seed");
+    if (!u)
+        return CLI_FAIL;
+    errinfo e;
+    long added = 0, present = 0;
+    int rc = users_seed(u, &added, &present, &e);
+    if (rc == 0)
+        printf("%ld user%s added, %ld already present\n", added, added == 1 ? "" : "s",
+               present);
+    else
+        db_fail("seed", &e);
+    users_close(u);
+    return rc == 0 ? CLI_OK : CLI_FAIL;
+}
+
+/* Creates the database when the first connection fails and the server says it is
+ * missing; *u is the connection afterwards. *created tells whether it was made now. */
+static int db_setup_open(users **u, bool *created)
+{
+    errinfo e;
+    *created = false;
+    *u = users_open(NULL, &e);
+    if (*u)
+        return CLI_OK;
+    if (e.code == ERR_CONFIG || e.code == ERR_IO)
+        return db_fail("setup", &e);
+    /* the database may be missing (whatever language the server answers in): ask the
+     * maintenance database; when it cannot help, the first error is the one to show */
+    char name[128];
+    errinfo me;
+    if (users_conninfo_db(NULL, name, sizeof name, &me) != 0)
+        return db_fail("setup", &me);
+    users *m = users_open_db(NULL, db_maintenance(name), &me);
+    if (!m)
+        return db_fail("setup", &e);
+    int rc = users_create_db(m, name, &me);
+    users_close(m);
+    if (rc != 0)
+        return db_fail("setup", rc == 1 ? &e : &me);
+    *created = true;
+    *u = users_open(NULL, &e);
+    return *u ? CLI_OK : db_fail("setup", &e);
+}
+
+int cli_db_setup_step(void)
+{
+    users *u = NULL;
+    bool created = false;
+    int rc = db_setup_open(&u, &created);
+    if (rc != CLI_OK)
+        return rc;
+    errinfo e;
+    long added = 0, present = 0;
+    if (users_run_file(u, "sql/schema.sql", &e) != 0) {
+        rc = db_fail("setup", &e);
+    } else if (users_seed(u, &added, &present, &e) != 0) {
+        rc = db_fail("setup", &e);
+    } else {
+        char name[128];
+        if (users_conninfo_db(NULL, name, sizeof name, NULL) != 0)
+            snprintf(name, sizeof name, "?");
+        printf("postgres: database %s %s on %s; schema ok; %ld user%s added (%ld present)\n",
+               name, created ? "created" : "exists", users_server(u), added,
+               added == 1 ? "" : "s", present);
+    }
+    users_close(u);
+    return rc;
+}
+
+int cli_db(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(db_usage, stdout);
+            return CLI_OK;
+        }
+        return cli_usage_error("db", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return cli_usage_error("db", "which subcommand? (create, drop, schema-load, seed, "
+                                     "setup)");
+    const char *sub = argv[optind];
+    int sargc = argc - optind;
+    char **sargv = argv + optind;
+    bool help = false, force = false, yes = false;
+    int rc;
+    if (strcmp(sub, "create") == 0) {
+        rc = db_options("db create", db_create_usage, sargc, sargv, NULL, NULL, &help);
+        return rc != CLI_OK || help ? rc : db_create();
+    }
+    if (strcmp(sub, "drop") == 0) {
+        rc = db_options("db drop", db_drop_usage, sargc, sargv, &force, &yes, &help);
+        return rc != CLI_OK || help ? rc : db_drop(force, yes);
+    }
+    if (strcmp(sub, "schema-load") == 0) {
+        rc = db_options("db schema-load", db_schema_usage, sargc, sargv, NULL, NULL, &help);
+        return rc != CLI_OK || help ? rc : db_schema_load();
+    }
+    if (strcmp(sub, "seed") == 0) {
+        rc = db_options("db seed", db_seed_usage, sargc, sargv, NULL, NULL, &help);
+        return rc != CLI_OK || help ? rc : db_seed();
+    }
+    if (strcmp(sub, "setup") == 0) {
+        rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL, &help);
+        return rc != CLI_OK || help ? rc : cli_db_setup_step();
+    }
+    return cli_usage_error("db", "unknown subcommand '%s' (create, drop, schema-load, seed, "
+                                 "setup)",
+                           sub);
+}

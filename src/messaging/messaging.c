@@ -1,0 +1,329 @@
+/* messaging.c — keys, items and access patterns of the cruddur-messages table, and the pure
+ * helpers that print them. */
+#include "config.h"
+#include "messaging/messaging.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws/ddb_av.h"
+#include "base/clock.h"
+
+/* ---- keys and items ------------------------------------------------------------------------ */
+
+static int messaging_key(char *out, size_t outlen, const char *prefix, const char *id)
+{
+    if (!out || outlen == 0 || !id)
+        return -1;
+    int n = snprintf(out, outlen, "%s%s", prefix, id);
+    return (n > 0 && (size_t)n < outlen) ? 0 : -1;
+}
+
+int messaging_msg_pk(char *out, size_t outlen, const char *group_uuid)
+{
+    return messaging_key(out, outlen, "MSG#", group_uuid);
+}
+
+int messaging_grp_pk(char *out, size_t outlen, const char *user_uuid)
+{
+    return messaging_key(out, outlen, "GRP#", user_uuid);
+}
+
+int messaging_now(char out[MESSAGING_TS_LEN])
+{
+    return clock_iso8601_us(out, MESSAGING_TS_LEN, clock_real_us());
+}
+
+/* {"pk": S, "sk": S, name[i]: S value[i]...}; NULL when any string is NULL. */
+static json_t *messaging_item(const char *pk, const char *sk, const char *const *names,
+                              const char *const *values, size_t n)
+{
+    json_t *item = json_object();
+    if (!item || !sk)
+        goto fail;
+    if (json_object_set_new(item, "pk", ddb_av_s(pk)) != 0 ||
+        json_object_set_new(item, "sk", ddb_av_s(sk)) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (!values[i] || json_object_set_new(item, names[i], ddb_av_s(values[i])) != 0)
+            goto fail;
+    }
+    return item;
+fail:
+    json_decref(item);
+    return NULL;
+}
+
+json_t *messaging_message_item(const char *group_uuid, const char *created_at,
+                               const char *message_uuid, const messaging_user *sender,
+                               const char *message)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (!sender || messaging_msg_pk(pk, sizeof pk, group_uuid) != 0)
+        return NULL;
+    static const char *const names[] = { "message", "message_uuid", "user_uuid",
+                                         "user_display_name", "user_handle" };
+    const char *const values[] = { message, message_uuid, sender->uuid, sender->display_name,
+                                   sender->handle };
+    return messaging_item(pk, created_at, names, values, 5);
+}
+
+json_t *messaging_group_item(const char *me_uuid, const char *last_message_at,
+                             const char *group_uuid, const messaging_user *other,
+                             const char *message)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (!other || messaging_grp_pk(pk, sizeof pk, me_uuid) != 0)
+        return NULL;
+    static const char *const names[] = { "message_group_uuid", "message", "user_uuid",
+                                         "user_display_name", "user_handle" };
+    const char *const values[] = { group_uuid, message, other->uuid, other->display_name,
+                                   other->handle };
+    return messaging_item(pk, last_message_at, names, values, 5);
+}
+
+/* ---- access patterns ----------------------------------------------------------------------- */
+
+/* Query `key_attr = value` on the table or an index, newest first. */
+static int messaging_query_eq(ddb *d, const char *table, const char *index, const char *key_attr,
+                              const char *value, int limit, const json_t *start_key,
+                              ddb_page *page, ddb_error *err)
+{
+    json_t *names = json_pack("{s:s}", "#k", key_attr);
+    json_t *values = json_object();
+    int rc = -1;
+    if (!names || !values || json_object_set_new(values, ":v", ddb_av_s(value)) != 0) {
+        ddb_error_clear(err);
+        errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    ddb_query_options q = {
+        .table = table,
+        .index = index,
+        .key_condition = "#k = :v",
+        .names = names,
+        .values = values,
+        .limit = limit > 0 ? limit : 0,
+        .descending = true,
+        .start_key = start_key,
+    };
+    rc = ddb_query(d, &q, page, err);
+out:
+    json_decref(names);
+    json_decref(values);
+    return rc;
+}
+
+int messaging_conversation_page(ddb *d, const char *table, const char *group_uuid, int limit,
+                                const json_t *start_key, ddb_page *page, ddb_error *err)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
+    }
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, err);
+}
+
+int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int limit,
+                          const json_t *start_key, ddb_page *page, ddb_error *err)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
+    }
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, err);
+}
+
+int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
+                              const json_t *start_key, ddb_page *page, ddb_error *err)
+{
+    return messaging_query_eq(d, table, MESSAGING_GSI, "message_group_uuid", group_uuid, 0,
+                              start_key, page, err);
+}
+
+int messaging_put_message(ddb *d, const char *table, const json_t *message_item,
+                          ddb_error *err)
+{
+    const ddb_expr cond = { .expression = "attribute_not_exists(sk)" };
+    return ddb_put_item(d, table, message_item, &cond, err);
+}
+
+int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
+                           const char *message_uuid, const char *created_at,
+                           const messaging_user *me, const messaging_user *other,
+                           const char *message, ddb_error *err)
+{
+    json_t *rows[3] = {
+        messaging_group_item(me ? me->uuid : NULL, created_at, group_uuid, other, message),
+        messaging_group_item(other ? other->uuid : NULL, created_at, group_uuid, me, message),
+        messaging_message_item(group_uuid, created_at, message_uuid, me, message),
+    };
+    json_t *items = json_array();
+    int rc = -1;
+    bool ok = items != NULL;
+    for (int i = 0; i < 3 && ok; i++) {
+        json_t *put = rows[i] ? json_pack("{s:{s:s, s:O}}", "Put", "TableName", table, "Item",
+                                          rows[i])
+                              : NULL;
+        ok = put && json_array_append_new(items, put) == 0;
+    }
+    if (!ok) {
+        ddb_error_clear(err);
+        errinfo_set(err ? &err->info : NULL, ERR_INVALID,
+                    "create group: missing field or out of memory");
+        goto out;
+    }
+    rc = ddb_transact_write(d, items, message_uuid, err);
+out:
+    for (int i = 0; i < 3; i++)
+        json_decref(rows[i]);
+    json_decref(items);
+    return rc;
+}
+
+/* ---- display helpers ----------------------------------------------------------------------- */
+
+/* Decodes one code point at p (NUL-terminated); returns the bytes it takes (1 for an invalid
+ * byte, reported as U+FFFD). */
+static size_t messaging_utf8_next(const unsigned char *p, unsigned long *cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t n;
+    unsigned long v, min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, v = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, v = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        *cp = 0xfffd;
+        return 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return 1;
+        }
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        *cp = 0xfffd;
+        return 1;
+    }
+    *cp = v;
+    return n;
+}
+
+size_t messaging_cols(const char *s)
+{
+    size_t cols = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    unsigned long cp;
+    while (*p) {
+        p += messaging_utf8_next(p, &cp);
+        cols++;
+    }
+    return cols;
+}
+
+int messaging_fit(buf *out, const char *s, size_t max_cols)
+{
+    if (!s || max_cols == 0)
+        return 0;
+    size_t total = messaging_cols(s);
+    size_t keep = total <= max_cols ? total : max_cols - 1;
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned long cp;
+    int rc = 0;
+    for (size_t i = 0; i < keep; i++) {
+        size_t n = messaging_utf8_next(p, &cp);
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+            rc |= buf_putc(out, ' ');
+        else if (cp == 0xfffd && n == 1)
+            rc |= buf_append_str(out, "\xef\xbf\xbd");
+        else
+            rc |= buf_append(out, p, n);
+        p += n;
+    }
+    if (keep < total)
+        rc |= buf_append_str(out, "\xe2\x80\xa6"); /* … */
+    return rc ? -1 : 0;
+}
+
+static int messaging_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int messaging_parse_time(const char *s, int64_t *epoch_us)
+{
+    int Y, M, D, h, m, sec;
+    if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return -1;
+    if (messaging_digits(s, 4, &Y) || messaging_digits(s + 5, 2, &M) ||
+        messaging_digits(s + 8, 2, &D) || messaging_digits(s + 11, 2, &h) ||
+        messaging_digits(s + 14, 2, &m) || messaging_digits(s + 17, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    const char *p = s + 19;
+    long us = 0;
+    if (*p == '.') {
+        p++;
+        int nd = 0;
+        if (*p < '0' || *p > '9')
+            return -1;
+        for (; *p >= '0' && *p <= '9'; p++, nd++)
+            if (nd < 6)
+                us = us * 10 + (*p - '0');
+        for (; nd < 6; nd++)
+            us *= 10;
+    }
+    long off_s = 0;
+    if (*p == 'Z' && p[1] == '\0') {
+        off_s = 0;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int oh, om;
+        if (messaging_digits(p + 1, 2, &oh) || messaging_digits(p + 4, 2, &om) || oh > 23 ||
+            om > 59)
+            return -1;
+        off_s = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+    } else if (*p != '\0') {
+        return -1;
+    }
+    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
+                     .tm_hour = h, .tm_min = m, .tm_sec = sec };
+    *epoch_us = ((int64_t)timegm(&tm) - off_s) * 1000000 + us;
+    return 0;
+}
+
+int messaging_local_time(char *out, size_t outlen, const char *iso)
+{
+    if (!out || outlen == 0)
+        return -1;
+    int64_t us;
+    struct tm tm;
+    if (messaging_parse_time(iso, &us) == 0) {
+        time_t t = (time_t)(us / 1000000 - (us % 1000000 < 0));
+        if (localtime_r(&t, &tm) && strftime(out, outlen, "%Y-%m-%d %I:%M %p", &tm) > 0)
+            return 0;
+    }
+    snprintf(out, outlen, "%s", iso ? iso : "");
+    return -1;
+}

@@ -1,0 +1,93 @@
+/* messaging.h — the single-table model of cruddur-messages: keys and items exactly as the
+ * original boto3 code wrote them, and the access patterns as plain functions over a ddb
+ * client, shared by the CLI, the API and the stream daemon. Items are Jansson objects in
+ * the wire shape ({"pk": {"S": "MSG#..."}, ...}). */
+#ifndef CR_MESSAGING_H
+#define CR_MESSAGING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "aws/ddb.h"
+#include "base/buf.h"
+
+#define MESSAGING_GSI "message-group-sk-index"
+#define MESSAGING_PAGE_DEFAULT 20      /* pattern A's page, as in the original */
+#define MESSAGING_KEY_MAX 64           /* "MSG#" / "GRP#" + a UUID, with room to spare */
+#define MESSAGING_TS_LEN 33            /* "2026-11-21T09:30:00.123456+00:00" + NUL */
+
+/* A participant; every string borrowed. */
+typedef struct messaging_user {
+    const char *uuid;
+    const char *display_name;
+    const char *handle;
+} messaging_user;
+
+/* ---- keys and items (pure) --------------------------------------------------------------- */
+
+/* "MSG#<group_uuid>" / "GRP#<user_uuid>" into out. 0, or -1 when it does not fit. */
+int messaging_msg_pk(char *out, size_t outlen, const char *group_uuid);
+int messaging_grp_pk(char *out, size_t outlen, const char *user_uuid);
+
+/* "Now" in the table's timestamp format (UTC, microseconds, "+00:00"). 0 or -1. */
+int messaging_now(char out[MESSAGING_TS_LEN]);
+
+/* A message item: pk MSG#<group>, sk created_at, message, message_uuid and the sender's
+ * user_uuid / user_display_name / user_handle, all S. New reference; NULL when a string is
+ * NULL or memory runs out. */
+json_t *messaging_message_item(const char *group_uuid, const char *created_at,
+                               const char *message_uuid, const messaging_user *sender,
+                               const char *message);
+/* The group row of `me`: pk GRP#<me>, sk last_message_at, message_group_uuid, message (the
+ * last one) and user_uuid / user_display_name / user_handle of the OTHER participant, all
+ * S. New reference or NULL as above. */
+json_t *messaging_group_item(const char *me_uuid, const char *last_message_at,
+                             const char *group_uuid, const messaging_user *other,
+                             const char *message);
+
+/* ---- access patterns ---------------------------------------------------------------------
+ * Each returns 0, or -1 with err filled; page is cleaned and refilled (items in the wire
+ * shape, page->last_key for the next page). No key condition depends on the date. */
+
+/* A: one page of a conversation, newest first (limit <= 0: the service's page size;
+ * start_key: ExclusiveStartKey or NULL). Show it reversed, oldest -> newest. */
+int messaging_conversation_page(ddb *d, const char *table, const char *group_uuid, int limit,
+                                const json_t *start_key, ddb_page *page, ddb_error *err);
+/* B: one page of my conversations (group rows), newest first. */
+int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int limit,
+                          const json_t *start_key, ddb_page *page, ddb_error *err);
+/* The group rows of one group (both participants) through the GSI. */
+int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
+                              const json_t *start_key, ddb_page *page, ddb_error *err);
+
+/* C: a new message in an existing group (PutItem that never overwrites: a message with the
+ * same group and created_at fails with ConditionalCheckFailedException). */
+int messaging_put_message(ddb *d, const char *table, const json_t *message_item,
+                          ddb_error *err);
+/* D: a new group — both group rows and the first message in one transaction, idempotent
+ * for ten minutes per message_uuid. Nothing is written on failure. */
+int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
+                           const char *message_uuid, const char *created_at,
+                           const messaging_user *me, const messaging_user *other,
+                           const char *message, ddb_error *err);
+
+/* ---- display helpers (pure) --------------------------------------------------------------- */
+
+/* Appends s to out cut to at most max_cols columns (one per code point), never splitting a
+ * UTF-8 sequence: a cut string ends in "…" within the budget. Control characters (newline,
+ * tab, ESC...) become spaces and invalid bytes U+FFFD, so a row stays one safe line.
+ * 0, or -1 when out is full. */
+int messaging_fit(buf *out, const char *s, size_t max_cols);
+/* The number of columns messaging_fit counts for s. */
+size_t messaging_cols(const char *s);
+/* An ISO-8601 timestamp with any UTC offset ("...+00:00", "...-05:00", "...Z") in the local
+ * time zone as "2026-11-21 09:30 AM" (the original scripts' format). Writes the input,
+ * truncated, when it cannot be parsed. 0 when parsed, -1 otherwise. */
+int messaging_local_time(char *out, size_t outlen, const char *iso);
+/* Parses the same timestamps into epoch microseconds. 0 or -1. */
+int messaging_parse_time(const char *iso, int64_t *epoch_us);
+
+#endif

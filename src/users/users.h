@@ -1,0 +1,87 @@
+/* users.h — the Postgres side: one libpq connection, the users table, the SQL from sql/
+ * (built in). Every query is parameterised; no SQL is written in C strings. */
+#ifndef CR_USERS_H
+#define CR_USERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/errinfo.h"
+
+typedef struct user {
+    char uuid[37];
+    char handle[64];
+    char display_name[128];
+    char email[256];
+    char cognito_user_id[64];     /* "" when not set */
+} user;
+
+typedef struct users users;
+
+/* Connects to conninfo (a libpq URI or key=value string; NULL: CONNECTION_URL), with
+ * connect_timeout=5 unless it sets one. NULL with e set: ERR_CONFIG when nothing is
+ * configured or conninfo does not parse, ERR_IO when the server cannot be reached
+ * ("PostgreSQL not reachable at host:port (reason)"), ERR_NOTFOUND when the server says the
+ * database does not exist, ERR_SERVICE when it refuses us (e.g. authentication). Messages
+ * name host and port, never the password. */
+users *users_open(const char *conninfo, errinfo *e);
+/* As users_open, but on database dbname of the same server with the same credentials
+ * (dbname NULL: the one conninfo names), e.g. "postgres" to create or drop a database. */
+users *users_open_db(const char *conninfo, const char *dbname, errinfo *e);
+void users_close(users *u);  /* accepts NULL */
+/* "host:port" of the connection, for messages (no credentials); valid until users_close. */
+const char *users_server(const users *u);
+
+/* The user with this handle (without '@'). 0 found, -1 with e: ERR_NOTFOUND when there is
+ * none, ERR_INVALID for a malformed handle (checked before any query: ^[A-Za-z0-9_]{1,30}$),
+ * ERR_IO when the connection failed. A connection found broken is reset once and the
+ * query re-run. *out is written only on success. */
+int users_by_handle(users *u, const char *handle, user *out, errinfo *e);
+/* The user with this Cognito sub ([A-Za-z0-9._:-]{1,63}); as users_by_handle. */
+int users_by_cognito_sub(users *u, const char *sub, user *out, errinfo *e);
+/* Sets users.cognito_user_id for the user whose handle is handle; ERR_NOTFOUND when no
+ * user has that handle, ERR_INVALID for a malformed handle or sub, or a sub another user
+ * already has (nothing changed then). */
+int users_set_cognito_sub(users *u, const char *handle, const char *sub, errinfo *e);
+
+/* Runs a built-in SQL file (e.g. "sql/schema.sql") as one script: all of it or nothing.
+ * ERR_SERVICE with the server's message and SQLSTATE when a statement fails. */
+int users_run_file(users *u, const char *name, errinfo *e);
+/* Runs sql/seed.sql: *added = sample users inserted, *present = those already there. */
+int users_seed(users *u, long *added, long *present, errinfo *e);
+
+/* Whether the connection is usable (one round trip); tries one reset when it is not. */
+bool users_ping(users *u);
+
+/* ---- administration: for a connection to another database of the same server ---- */
+
+/* The database conninfo (NULL: CONNECTION_URL) names, into out (n bytes). ERR_CONFIG when
+ * nothing is configured, it does not parse or names no database; ERR_TOOBIG when it does
+ * not fit. */
+int users_conninfo_db(const char *conninfo, char *out, size_t n, errinfo *e);
+
+/* Creates database dbname (sql/db/create.sql, the name quoted as an identifier).
+ * 0 created, 1 it already existed (e says so), -1 with e (ERR_INVALID for an empty or
+ * over-long name). */
+int users_create_db(users *u, const char *dbname, errinfo *e);
+/* Drops database dbname (sql/db/drop.sql). 0 dropped, 1 there was none, 2 other sessions
+ * use it (e says so), -1 with e. */
+int users_drop_db(users *u, const char *dbname, errinfo *e);
+
+/* A client session connected to a database (from pg_stat_activity). */
+typedef struct users_session {
+    long pid;
+    char application_name[64];   /* "" when the client set none */
+    char client[64];             /* address, "local socket" or "unknown" */
+    char user[64];
+} users_session;
+
+/* The other sessions connected to dbname (those that block a drop; sql/db/sessions.sql):
+ * the first max of them into out, their number into *count. */
+int users_db_sessions(users *u, const char *dbname, users_session *out, size_t max,
+                      size_t *count, errinfo *e);
+/* Ends those sessions (pg_terminate_backend, waiting up to 5 s each;
+ * sql/db/end_sessions.sql); *ended = how many. */
+int users_end_sessions(users *u, const char *dbname, size_t *ended, errinfo *e);
+
+#endif

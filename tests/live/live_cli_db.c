@@ -1,0 +1,458 @@
+/* live_cli_db.c — `cruddur db` as a user runs it, against the real PostgreSQL of
+ * CONNECTION_URL: create, drop (busy, forced, unconfirmed), schema-load, seed, setup, and
+ * the errors (no CONNECTION_URL, unreachable server, usage). Each test works in its own
+ * database; all are dropped at the end, whatever the outcome. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "cli_run.h"
+#include "live.h"
+#include "tap.h"
+#include "users/users.h"
+
+enum { DB_CREATE, DB_SCHEMA, DB_SEED, DB_NOSCHEMA, DB_SETUP, DB_BUSY, DB_NOYES, DB_MISSING,
+       DB_COUNT };
+
+static char g_db[DB_COUNT][64];
+static char g_env[DB_COUNT][4200];   /* "CONNECTION_URL=<conninfo of g_db[i]>" */
+static const char *g_envp[DB_COUNT][2];  /* { g_env[i], NULL } for cli_run */
+
+/* CONNECTION_URL, or exit: 77 (skip) normally, 1 (fail) under CRUDDUR_LIVE=1. */
+static const char *pg_require(void)
+{
+    const char *url = getenv("CONNECTION_URL");
+    if (url && *url)
+        return url;
+    const char *live = getenv("CRUDDUR_LIVE");
+    if (live && strcmp(live, "1") == 0) {
+        fprintf(stderr, "CRUDDUR_LIVE=1 but CONNECTION_URL is not set\n");
+        exit(1);
+    }
+    printf("1..0 # SKIP CONNECTION_URL not set (script/test sets it)\n");
+    exit(77);
+}
+
+/* CONNECTION_URL as a key=value conninfo on database dbname, plus extra ("" for none). */
+static void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(pg_require(), &err);
+    if (!opts) {
+        fprintf(stderr, "CONNECTION_URL does not parse\n");
+        exit(1);
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        const char *v = o->val;
+        if (strcmp(o->keyword, "dbname") == 0)
+            v = dbname;
+        if (!v || !*v)
+            continue;
+        len += (size_t)snprintf(out + len, n - len, "%s='", o->keyword);
+        for (const char *p = v; *p && len + 4 < n; p++) {
+            if (*p == '\'' || *p == '\\')
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        len += (size_t)snprintf(out + len, n - len, "' ");
+    }
+    if (!strstr(out, "dbname="))
+        len += (size_t)snprintf(out + len, n - len, "dbname='%s' ", dbname);
+    snprintf(out + len, n - len, "%s", extra);
+    PQconninfoFree(opts);
+}
+
+/* Whether database i exists (a connection to it works). */
+static bool db_exists(int i)
+{
+    errinfo e;
+    users *u = users_open(g_env[i] + strlen("CONNECTION_URL="), &e);
+    if (!u)
+        ck_assert_msg(e.code == ERR_NOTFOUND, "unexpected: %s", e.msg);
+    users_close(u);
+    return u != NULL;
+}
+
+#define has(b, s) ck_assert_msg(strstr(buf_cstr(b), (s)), "no '%s' in: %s", (s), buf_cstr(b))
+#define hasnt(b, s) ck_assert_msg(!strstr(buf_cstr(b), (s)), "'%s' in: %s", (s), buf_cstr(b))
+
+/* cruddur db ARGS with CONNECTION_URL naming database i */
+#define run_on(r, i, ...) cli_run((r), g_envp[i], NULL, "db", __VA_ARGS__, NULL)
+
+/* ---- create --------------------------------------------------------------------------- */
+
+START_TEST(create_then_exists)
+{
+    cli_result r;
+    ck_assert(!db_exists(DB_CREATE));
+    run_on(&r, DB_CREATE, "create");
+    cli_assert_status(&r, 0);
+    has(&r.out, "created");
+    has(&r.out, g_db[DB_CREATE]);
+    cli_result_cleanup(&r);
+    ck_assert(db_exists(DB_CREATE));
+
+    run_on(&r, DB_CREATE, "create");
+    cli_assert_status(&r, 1);
+    has(&r.err, "already exists");
+    has(&r.err, g_db[DB_CREATE]);
+    cli_result_cleanup(&r);
+    ck_assert(db_exists(DB_CREATE));
+}
+END_TEST
+
+/* ---- schema-load and seed ------------------------------------------------------------- */
+
+START_TEST(schema_load_twice)
+{
+    cli_result r;
+    run_on(&r, DB_SCHEMA, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    for (int i = 0; i < 2; i++) {
+        run_on(&r, DB_SCHEMA, "schema-load");
+        cli_assert_status(&r, 0);
+        has(&r.out, "schema loaded");
+        ck_assert_uint_eq(r.err.len, 0);   /* no NOTICE chatter the second time */
+        cli_result_cleanup(&r);
+    }
+    errinfo e;
+    users *u = users_open(g_env[DB_SCHEMA] + strlen("CONNECTION_URL="), &e);
+    ck_assert_msg(u != NULL, "%s", e.msg);
+    user x;
+    ck_assert_int_eq(users_by_handle(u, "mira", &x, &e), -1);
+    ck_assert_msg(e.code == ERR_NOTFOUND, "%s", e.msg);   /* the table is there, empty */
+    users_close(u);
+}
+END_TEST
+
+START_TEST(seed_twice)
+{
+    cli_result r;
+    run_on(&r, DB_SEED, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    run_on(&r, DB_SEED, "schema-load");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+
+    run_on(&r, DB_SEED, "seed");
+    cli_assert_status(&r, 0);
+    has(&r.out, "4 users added, 0 already present");
+    cli_result_cleanup(&r);
+    run_on(&r, DB_SEED, "seed");
+    cli_assert_status(&r, 0);
+    has(&r.out, "0 users added, 4 already present");
+    cli_result_cleanup(&r);
+
+    errinfo e;
+    users *u = users_open(g_env[DB_SEED] + strlen("CONNECTION_URL="), &e);
+    ck_assert_msg(u != NULL, "%s", e.msg);
+    user x;
+    ck_assert_msg(users_by_handle(u, "tomasz", &x, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(x.uuid, "0b8e5c7a-91d2-4f37-8a44-c3e6d1f2a7b9");
+    users_close(u);
+}
+END_TEST
+
+START_TEST(seed_without_schema_names_next_step)
+{
+    cli_result r;
+    run_on(&r, DB_NOSCHEMA, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    run_on(&r, DB_NOSCHEMA, "seed");
+    cli_assert_status(&r, 1);
+    has(&r.err, "cruddur db schema-load");
+    cli_result_cleanup(&r);
+}
+END_TEST
+
+START_TEST(missing_database_names_next_step)
+{
+    cli_result r;
+    const char *subs[] = { "schema-load", "seed" };
+    for (size_t i = 0; i < 2; i++) {
+        run_on(&r, DB_MISSING, subs[i]);
+        cli_assert_status(&r, 1);
+        has(&r.err, "does not exist");
+        has(&r.err, "cruddur db create");
+        cli_result_cleanup(&r);
+    }
+    /* dropping what is not there is not an error */
+    run_on(&r, DB_MISSING, "drop", "--yes");
+    cli_assert_status(&r, 0);
+    has(&r.out, "does not exist");
+    cli_result_cleanup(&r);
+    ck_assert(!db_exists(DB_MISSING));
+}
+END_TEST
+
+/* ---- setup ---------------------------------------------------------------------------- */
+
+START_TEST(setup_fresh_then_again)
+{
+    cli_result r;
+    ck_assert(!db_exists(DB_SETUP));
+    run_on(&r, DB_SETUP, "setup");
+    cli_assert_status(&r, 0);
+    has(&r.out, "postgres: database ");
+    has(&r.out, " created ");
+    has(&r.out, "schema ok; 4 users added (0 present)");
+    cli_result_cleanup(&r);
+
+    run_on(&r, DB_SETUP, "setup");
+    cli_assert_status(&r, 0);
+    has(&r.out, " exists ");
+    has(&r.out, "schema ok; 0 users added (4 present)");
+    cli_result_cleanup(&r);
+
+    /* seed and schema-load afterwards change nothing */
+    run_on(&r, DB_SETUP, "seed");
+    cli_assert_status(&r, 0);
+    has(&r.out, "0 users added, 4 already present");
+    cli_result_cleanup(&r);
+}
+END_TEST
+
+/* ---- drop ----------------------------------------------------------------------------- */
+
+START_TEST(drop_refused_while_busy_then_forced)
+{
+    cli_result r;
+    run_on(&r, DB_BUSY, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+
+    char url[4200];
+    pg_conninfo(g_db[DB_BUSY], "application_name='live_cli_db_holder'", url, sizeof url);
+    errinfo e;
+    users *holder = users_open(url, &e);
+    ck_assert_msg(holder != NULL, "%s", e.msg);
+
+    run_on(&r, DB_BUSY, "drop", "--yes");
+    cli_assert_status(&r, 1);
+    has(&r.err, "1 other session");
+    has(&r.err, "live_cli_db_holder");
+    has(&r.err, "--force");
+    cli_result_cleanup(&r);
+    ck_assert(users_ping(holder));
+    ck_assert(db_exists(DB_BUSY));
+
+    run_on(&r, DB_BUSY, "drop", "--force", "--yes");
+    cli_assert_status(&r, 0);
+    has(&r.out, "ended 1 session");
+    has(&r.out, "dropped");
+    cli_result_cleanup(&r);
+    ck_assert(!db_exists(DB_BUSY));
+    users_close(holder);
+}
+END_TEST
+
+START_TEST(drop_without_yes_and_no_terminal_is_refused)
+{
+    cli_result r;
+    run_on(&r, DB_NOYES, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+
+    run_on(&r, DB_NOYES, "drop");
+    cli_assert_status(&r, 1);
+    has(&r.err, "--yes");
+    cli_result_cleanup(&r);
+    run_on(&r, DB_NOYES, "drop", "--force");
+    cli_assert_status(&r, 1);
+    has(&r.err, "--yes");
+    cli_result_cleanup(&r);
+    ck_assert(db_exists(DB_NOYES));
+
+    /* short options */
+    run_on(&r, DB_NOYES, "drop", "-fy");
+    cli_assert_status(&r, 0);
+    has(&r.out, "dropped");
+    cli_result_cleanup(&r);
+    ck_assert(!db_exists(DB_NOYES));
+}
+END_TEST
+
+/* ---- configuration errors ------------------------------------------------------------- */
+
+START_TEST(missing_connection_url)
+{
+    const char *const env[] = { "CONNECTION_URL=", NULL };
+    const char *subs[][3] = { { "create" }, { "drop", "--yes" }, { "schema-load" }, { "seed" },
+                              { "setup" } };
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        cli_result r;
+        cli_run(&r, env, NULL, "db", subs[i][0], subs[i][1], NULL);
+        cli_assert_status(&r, 1);
+        has(&r.err, "CONNECTION_URL is not set");
+        has(&r.err, "script/server env");
+        cli_result_cleanup(&r);
+    }
+    cli_result r;
+    const char *const bad[] = { "CONNECTION_URL=not a connection = 'string", NULL };
+    cli_run(&r, bad, NULL, "db", "setup", NULL);
+    cli_assert_status(&r, 1);
+    has(&r.err, "CONNECTION_URL");
+    cli_result_cleanup(&r);
+}
+END_TEST
+
+START_TEST(unreachable_server)
+{
+    const char *const env[] = { "CONNECTION_URL=postgresql://cruddur:hunter2secret@127.0.0.1:1/cruddur",
+                                NULL };
+    const char *subs[][3] = { { "create" }, { "drop", "--yes" }, { "schema-load" }, { "seed" },
+                              { "setup" } };
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        cli_result r;
+        cli_run(&r, env, NULL, "db", subs[i][0], subs[i][1], NULL);
+        cli_assert_status(&r, 1);
+        has(&r.err, "PostgreSQL not reachable at 127.0.0.1:1");
+        has(&r.err, "is the stack up? (script/server)");
+        hasnt(&r.err, "hunter2");
+        hasnt(&r.out, "hunter2");
+        cli_result_cleanup(&r);
+    }
+}
+END_TEST
+
+/* ---- usage ---------------------------------------------------------------------------- */
+
+START_TEST(usage_errors_exit_2)
+{
+    const char *cases[][3] = {
+        { NULL },                      /* cruddur db */
+        { "bogus" },
+        { "--bogus" },
+        { "create", "--bogus" },
+        { "create", "extra" },
+        { "drop", "--forse" },
+        { "drop", "-x" },
+        { "drop", "name" },
+        { "seed", "--yes" },
+        { "setup", "--force" },
+        { "schema-load", "x" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_result r;
+        cli_run(&r, NULL, NULL, "db", cases[i][0], cases[i][1], NULL);
+        cli_assert_status(&r, 2);
+        has(&r.err, "--help");
+        ck_assert_uint_eq(r.out.len, 0);
+        cli_result_cleanup(&r);
+    }
+}
+END_TEST
+
+START_TEST(help_is_complete)
+{
+    cli_result r;
+    cli_run(&r, NULL, NULL, "db", "--help", NULL);
+    cli_assert_status(&r, 0);
+    const char *words[] = { "create", "drop", "schema-load", "seed", "setup", "--force",
+                            "--yes", "--help", "CONNECTION_URL" };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        has(&r.out, words[i]);
+    cli_result_cleanup(&r);
+
+    cli_run(&r, NULL, NULL, "db", "drop", "--help", NULL);
+    cli_assert_status(&r, 0);
+    has(&r.out, "--force");
+    has(&r.out, "-f");
+    has(&r.out, "--yes");
+    has(&r.out, "-y");
+    has(&r.out, "--help");
+    cli_result_cleanup(&r);
+
+    const char *subs[] = { "create", "schema-load", "seed", "setup" };
+    for (size_t i = 0; i < 4; i++) {
+        cli_run(&r, NULL, NULL, "db", subs[i], "-h", NULL);
+        cli_assert_status(&r, 0);
+        has(&r.out, "Usage: cruddur db ");
+        has(&r.out, subs[i]);
+        has(&r.out, "--help");
+        cli_result_cleanup(&r);
+    }
+    /* help needs no configuration and touches nothing */
+    const char *const env[] = { "CONNECTION_URL=", NULL };
+    cli_run(&r, env, NULL, "db", "drop", "--force", "--help", NULL);
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+}
+END_TEST
+
+/* ---- the run -------------------------------------------------------------------------- */
+
+static void drop_databases(void)
+{
+    errinfo e;
+    users *m = users_open_db(NULL, "postgres", &e);
+    if (!m) {
+        fprintf(stderr, "# cleanup: %s\n", e.msg);
+        return;
+    }
+    for (int i = 0; i < DB_COUNT; i++) {
+        size_t ended = 0;
+        if (users_end_sessions(m, g_db[i], &ended, &e) != 0 || users_drop_db(m, g_db[i], &e) < 0)
+            fprintf(stderr, "# cleanup of %s: %s\n", g_db[i], e.msg);
+    }
+    users_close(m);
+}
+
+static Suite *cli_db_suite(void)
+{
+    Suite *s = suite_create("cli_db");
+    TCase *tc = tcase_create("create");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, create_then_exists);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("schema_and_seed");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, schema_load_twice);
+    tcase_add_test(tc, seed_twice);
+    tcase_add_test(tc, seed_without_schema_names_next_step);
+    tcase_add_test(tc, missing_database_names_next_step);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("setup");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, setup_fresh_then_again);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("drop");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, drop_refused_while_busy_then_forced);
+    tcase_add_test(tc, drop_without_yes_and_no_terminal_is_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, missing_connection_url);
+    tcase_add_test(tc, unreachable_server);
+    tcase_add_test(tc, usage_errors_exit_2);
+    tcase_add_test(tc, help_is_complete);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    pg_require();
+    for (int i = 0; i < DB_COUNT; i++) {
+        char conninfo[4096];
+        live_name("cruddur_cli", g_db[i]);
+        pg_conninfo(g_db[i], "", conninfo, sizeof conninfo);
+        snprintf(g_env[i], sizeof g_env[i], "CONNECTION_URL=%s", conninfo);
+        g_envp[i][0] = g_env[i];
+        g_envp[i][1] = NULL;
+    }
+    int rc = tap_run(cli_db_suite());
+    drop_databases();
+    return rc;
+}
