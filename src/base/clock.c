@@ -62,29 +62,54 @@ static int clock_digits(const char *s, int n, int *out)
     return 0;
 }
 
-int clock_parse_iso8601(const char *s, int64_t *epoch_s)
+int clock_parse_iso8601_us(const char *s, int64_t *epoch_us)
 {
     int Y, M, D, h, m, sec;
     if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
         s[13] != ':' || s[16] != ':')
         return -1;
-    if (clock_digits(s, 4, &Y) || clock_digits(s + 5, 2, &M) || clock_digits(s + 8, 2, &D) ||
-        clock_digits(s + 11, 2, &h) || clock_digits(s + 14, 2, &m) || clock_digits(s + 17, 2, &sec))
+    if (clock_digits(s, 4, &Y) || clock_digits(s + 5, 2, &M) ||
+        clock_digits(s + 8, 2, &D) || clock_digits(s + 11, 2, &h) ||
+        clock_digits(s + 14, 2, &m) || clock_digits(s + 17, 2, &sec))
         return -1;
     if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
         return -1;
     const char *p = s + 19;
+    long us = 0;
     if (*p == '.') {
         p++;
+        int nd = 0;
         if (*p < '0' || *p > '9')
             return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
+        for (; *p >= '0' && *p <= '9'; p++, nd++)
+            if (nd < 6)
+                us = us * 10 + (*p - '0');
+        for (; nd < 6; nd++)
+            us *= 10;
     }
-    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && strcmp(p, "") != 0)
+    long off_s = 0;
+    if (*p == 'Z' && p[1] == '\0') {
+        off_s = 0;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int oh, om;
+        if (clock_digits(p + 1, 2, &oh) || clock_digits(p + 4, 2, &om) || oh > 23 ||
+            om > 59)
+            return -1;
+        off_s = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+    } else if (*p != '\0') {
         return -1;
+    }
     struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
                      .tm_hour = h, .tm_min = m, .tm_sec = sec };
-    *epoch_s = (int64_t)timegm(&tm);
+    *epoch_us = ((int64_t)timegm(&tm) - off_s) * 1000000 + us;
+    return 0;
+}
+
+int clock_parse_iso8601(const char *s, int64_t *epoch_s)
+{
+    int64_t us;
+    if (clock_parse_iso8601_us(s, &us) != 0)
+        return -1;
+    *epoch_s = us / 1000000 - (us % 1000000 < 0);
     return 0;
 }

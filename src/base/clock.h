@@ -16,8 +16,11 @@ void clock_sleep_ms(int64_t ms);
 
 /* "2026-11-21T09:30:00.123456+00:00" (32 chars); out must hold 33 bytes. 0 or -1. */
 int clock_iso8601_us(char *out, size_t outlen, int64_t epoch_us);
-/* Parses an ISO-8601 UTC time ("...Z", "...+00:00", optional fraction) into epoch seconds.
- * 0 or -1 on a malformed string. */
+/* Parses an ISO-8601 time ("2026-11-21T09:30:00", optional fraction, then "Z", "+hh:mm",
+ * "-hh:mm" or nothing for UTC) into epoch microseconds (fraction digits past 6 ignored).
+ * 0, or -1 on a malformed string. */
+int clock_parse_iso8601_us(const char *s, int64_t *epoch_us);
+/* The same in whole epoch seconds (rounded down). */
 int clock_parse_iso8601(const char *s, int64_t *epoch_s);
 
 #endif

@@ -902,7 +902,7 @@ static int ddbcli_seed_bulk(ddbcli *c, const ddbcli_bulk_args *a)
         .seed = (uint64_t)a->seed,
         .end_us = clock_real_us(),
     };
-    if (a->end_time && messaging_parse_time(a->end_time, &so.end_us) != 0)
+    if (a->end_time && clock_parse_iso8601_us(a->end_time, &so.end_us) != 0)
         return cli_usage_error(c->cmd, "--end-time wants an ISO-8601 time like "
                                        "2026-11-21T09:30:00.000000+00:00, not '%.60s'",
                                a->end_time);

@@ -258,68 +258,13 @@ int messaging_fit(buf *out, const char *s, size_t max_cols)
     return rc ? -1 : 0;
 }
 
-static int messaging_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int messaging_parse_time(const char *s, int64_t *epoch_us)
-{
-    int Y, M, D, h, m, sec;
-    if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-        s[13] != ':' || s[16] != ':')
-        return -1;
-    if (messaging_digits(s, 4, &Y) || messaging_digits(s + 5, 2, &M) ||
-        messaging_digits(s + 8, 2, &D) || messaging_digits(s + 11, 2, &h) ||
-        messaging_digits(s + 14, 2, &m) || messaging_digits(s + 17, 2, &sec))
-        return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return -1;
-    const char *p = s + 19;
-    long us = 0;
-    if (*p == '.') {
-        p++;
-        int nd = 0;
-        if (*p < '0' || *p > '9')
-            return -1;
-        for (; *p >= '0' && *p <= '9'; p++, nd++)
-            if (nd < 6)
-                us = us * 10 + (*p - '0');
-        for (; nd < 6; nd++)
-            us *= 10;
-    }
-    long off_s = 0;
-    if (*p == 'Z' && p[1] == '\0') {
-        off_s = 0;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int oh, om;
-        if (messaging_digits(p + 1, 2, &oh) || messaging_digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
-            return -1;
-        off_s = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-    } else if (*p != '\0') {
-        return -1;
-    }
-    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-                     .tm_hour = h, .tm_min = m, .tm_sec = sec };
-    *epoch_us = ((int64_t)timegm(&tm) - off_s) * 1000000 + us;
-    return 0;
-}
-
 int messaging_local_time(char *out, size_t outlen, const char *iso)
 {
     if (!out || outlen == 0)
         return -1;
     int64_t us;
     struct tm tm;
-    if (messaging_parse_time(iso, &us) == 0) {
+    if (clock_parse_iso8601_us(iso, &us) == 0) {
         time_t t = (time_t)(us / 1000000 - (us % 1000000 < 0));
         if (localtime_r(&t, &tm) && strftime(out, outlen, "%Y-%m-%d %I:%M %p", &tm) > 0)
             return 0;

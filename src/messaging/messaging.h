@@ -87,7 +87,5 @@ size_t messaging_cols(const char *s);
  * time zone as "2026-11-21 09:30 AM" (the original scripts' format). Writes the input,
  * truncated, when it cannot be parsed. 0 when parsed, -1 otherwise. */
 int messaging_local_time(char *out, size_t outlen, const char *iso);
-/* Parses the same timestamps into epoch microseconds. 0 or -1. */
-int messaging_parse_time(const char *iso, int64_t *epoch_us);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "cli_run.h"
 #include "live.h"
+#include "live_pg.h"
 #include "tap.h"
 #include "users/users.h"
 
@@ -22,52 +23,6 @@ enum { DB_CREATE, DB_SCHEMA, DB_SEED, DB_NOSCHEMA, DB_SETUP, DB_BUSY, DB_NOYES, 
 static char g_db[DB_COUNT][64];
 static char g_env[DB_COUNT][4200];   /* "CONNECTION_URL=<conninfo of g_db[i]>" */
 static const char *g_envp[DB_COUNT][2];  /* { g_env[i], NULL } for cli_run */
-
-/* CONNECTION_URL, or exit: 77 (skip) normally, 1 (fail) under CRUDDUR_LIVE=1. */
-static const char *pg_require(void)
-{
-    const char *url = getenv("CONNECTION_URL");
-    if (url && *url)
-        return url;
-    const char *live = getenv("CRUDDUR_LIVE");
-    if (live && strcmp(live, "1") == 0) {
-        fprintf(stderr, "CRUDDUR_LIVE=1 but CONNECTION_URL is not set\n");
-        exit(1);
-    }
-    printf("1..0 # SKIP CONNECTION_URL not set (script/test sets it)\n");
-    exit(77);
-}
-
-/* CONNECTION_URL as a key=value conninfo on database dbname, plus extra ("" for none). */
-static void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
-{
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(pg_require(), &err);
-    if (!opts) {
-        fprintf(stderr, "CONNECTION_URL does not parse\n");
-        exit(1);
-    }
-    size_t len = 0;
-    out[0] = '\0';
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        const char *v = o->val;
-        if (strcmp(o->keyword, "dbname") == 0)
-            v = dbname;
-        if (!v || !*v)
-            continue;
-        len += (size_t)snprintf(out + len, n - len, "%s='", o->keyword);
-        for (const char *p = v; *p && len + 4 < n; p++) {
-            if (*p == '\'' || *p == '\\')
-                out[len++] = '\\';
-            out[len++] = *p;
-        }
-        len += (size_t)snprintf(out + len, n - len, "' ");
-    }
-    if (!strstr(out, "dbname="))
-        len += (size_t)snprintf(out + len, n - len, "dbname='%s' ", dbname);
-    snprintf(out + len, n - len, "%s", extra);
-    PQconninfoFree(opts);
-}
 
 /* Whether database i exists (a connection to it works). */
 static bool db_exists(int i)

@@ -117,7 +117,9 @@ START_TEST(clock_formats_and_parses)
     ck_assert_int_eq(clock_parse_iso8601(ts, &s), 0);
     ck_assert_int_eq(s, 1440938160);
     ck_assert_int_eq(clock_parse_iso8601("2015-13-30T12:36:00Z", &s), -1);
-    ck_assert_int_eq(clock_parse_iso8601("2015-08-30T12:36:00+02:00", &s), -1);
+    ck_assert_int_eq(clock_parse_iso8601("2015-08-30T14:36:00+02:00", &s), 0);
+    ck_assert_int_eq(s, 1440938160); /* offsets are honoured */
+    ck_assert_int_eq(clock_parse_iso8601("2015-08-30T12:36:00+2:00", &s), -1);
     ck_assert_int_eq(clock_parse_iso8601("garbage", &s), -1);
     /* string order is time order */
     char a[40], b[40];

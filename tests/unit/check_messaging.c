@@ -124,7 +124,7 @@ START_TEST(now_is_utc_with_microseconds)
     ck_assert_str_eq(ts + 26, "+00:00");
     ck_assert_int_eq(ts[19], '.');
     int64_t us;
-    ck_assert_int_eq(messaging_parse_time(ts, &us), 0);
+    ck_assert_int_eq(clock_parse_iso8601_us(ts, &us), 0);
     int64_t now = clock_real_us();
     ck_assert(us <= now && now - us < 5000000);
 }
@@ -153,7 +153,7 @@ START_TEST(sample_has_shape_and_order)
         prev = sk;
         ck_assert_uint_eq(strlen(sk), 32);
         int64_t us;
-        ck_assert_int_eq(messaging_parse_time(sk, &us), 0);
+        ck_assert_int_eq(clock_parse_iso8601_us(sk, &us), 0);
         if (i == 0)
             first_us = us;
         last_us = us;
@@ -279,7 +279,7 @@ START_TEST(bulk_has_the_promised_shape)
     ck_assert_uint_eq(json_object_size(msgs), (size_t)G);
     /* the last message is at end_us */
     int64_t us;
-    ck_assert_int_eq(messaging_parse_time(prev, &us), 0);
+    ck_assert_int_eq(clock_parse_iso8601_us(prev, &us), 0);
     ck_assert_int_eq(us, (int64_t)1795253400 * 1000000);
 
     /* every group: exactly two rows, for two different users naming each other, holding the
@@ -416,15 +416,15 @@ END_TEST
 START_TEST(parse_time_reads_offsets_and_fractions)
 {
     int64_t us;
-    ck_assert_int_eq(messaging_parse_time("1970-01-01T00:00:01.5+00:00", &us), 0);
+    ck_assert_int_eq(clock_parse_iso8601_us("1970-01-01T00:00:01.5+00:00", &us), 0);
     ck_assert_int_eq(us, 1500000);
-    ck_assert_int_eq(messaging_parse_time("1970-01-01T01:00:00.000001+01:00", &us), 0);
+    ck_assert_int_eq(clock_parse_iso8601_us("1970-01-01T01:00:00.000001+01:00", &us), 0);
     ck_assert_int_eq(us, 1);
-    ck_assert_int_eq(messaging_parse_time("1970-01-01T00:00:00.1234567Z", &us), 0);
+    ck_assert_int_eq(clock_parse_iso8601_us("1970-01-01T00:00:00.1234567Z", &us), 0);
     ck_assert_int_eq(us, 123456);
-    ck_assert_int_eq(messaging_parse_time("1970-01-01T00:00:00.Z", &us), -1);
-    ck_assert_int_eq(messaging_parse_time("1970-13-01T00:00:00Z", &us), -1);
-    ck_assert_int_eq(messaging_parse_time(NULL, &us), -1);
+    ck_assert_int_eq(clock_parse_iso8601_us("1970-01-01T00:00:00.Z", &us), -1);
+    ck_assert_int_eq(clock_parse_iso8601_us("1970-13-01T00:00:00Z", &us), -1);
+    ck_assert_int_eq(clock_parse_iso8601_us(NULL, &us), -1);
 }
 END_TEST
 
