@@ -54,5 +54,6 @@ int cli_db(int argc, char **argv);
 int cli_ddb(int argc, char **argv);
 int cli_cognito(int argc, char **argv);
 int cli_setup(int argc, char **argv);
+int cli_token(int argc, char **argv);
 
 #endif

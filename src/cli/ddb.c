@@ -335,6 +335,17 @@ static int ddbcli_create_table(ddbcli *c, bool stream, bool *exists)
     }
     if (ddb_wait_active(c->d, c->table, ddbcli_active_ms(c), &err) != 0)
         return cli_ddb_fail(c->d, &err, "waiting for the table");
+    /* expired idempotency records (the API's IDEM# items carry a ttl) are removed by
+     * DynamoDB's time to live */
+    json_t *ttl = json_pack("{s:s, s:{s:b, s:s}}", "TableName", c->table,
+                            "TimeToLiveSpecification", "Enabled", 1, "AttributeName",
+                            MESSAGING_TTL_ATTRIBUTE);
+    json_t *resp = NULL;
+    rc = ttl ? ddb_call(c->d, "UpdateTimeToLive", ttl, &resp, &err) : -1;
+    json_decref(ttl);
+    json_decref(resp);
+    if (rc != 0)
+        return cli_ddb_fail(c->d, &err, "UpdateTimeToLive");
     return CLI_OK;
 }
 

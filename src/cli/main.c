@@ -20,6 +20,7 @@ static const char main_usage[] =
     "            get-conversation, list-conversations\n"
     "  cognito   Cognito user pool: list-users, sync-user-ids\n"
     "  setup     everything a fresh local stack needs, in one idempotent step\n"
+    "  token     a Cognito-shaped access token for local use (cruddur token --handle H)\n"
     "\n"
     "Run 'cruddur COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime error, 2 usage error.\n"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
         { "ddb", cli_ddb },
         { "cognito", cli_cognito },
         { "setup", cli_setup },
+        { "token", cli_token },
     };
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
         if (strcmp(cmd, groups[i].name) == 0)

@@ -151,18 +151,17 @@ int messaging_put_message(ddb *d, const char *table, const json_t *message_item,
     return ddb_put_item(d, table, message_item, &cond, err);
 }
 
-int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
-                           const char *message_uuid, const char *created_at,
-                           const messaging_user *me, const messaging_user *other,
-                           const char *message, ddb_error *err)
+json_t *messaging_create_group_actions(const char *table, const char *group_uuid,
+                                       const char *message_uuid, const char *created_at,
+                                       const messaging_user *me, const messaging_user *other,
+                                       const char *message)
 {
     json_t *rows[3] = {
         messaging_group_item(me ? me->uuid : NULL, created_at, group_uuid, other, message),
         messaging_group_item(other ? other->uuid : NULL, created_at, group_uuid, me, message),
         messaging_message_item(group_uuid, created_at, message_uuid, me, message),
     };
-    json_t *items = json_array();
-    int rc = -1;
+    json_t *items = table ? json_array() : NULL;
     bool ok = items != NULL;
     for (int i = 0; i < 3 && ok; i++) {
         json_t *put = rows[i] ? json_pack("{s:{s:s, s:O}}", "Put", "TableName", table, "Item",
@@ -170,16 +169,28 @@ int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
                               : NULL;
         ok = put && json_array_append_new(items, put) == 0;
     }
-    if (!ok) {
-        ddb_error_clear(err);
-        errinfo_set(err ? &err->info : NULL, ERR_INVALID,
-                    "create group: missing field or out of memory");
-        goto out;
-    }
-    rc = ddb_transact_write(d, items, message_uuid, err);
-out:
     for (int i = 0; i < 3; i++)
         json_decref(rows[i]);
+    if (!ok) {
+        json_decref(items);
+        return NULL;
+    }
+    return items;
+}
+
+int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
+                           const char *message_uuid, const char *created_at,
+                           const messaging_user *me, const messaging_user *other,
+                           const char *message, ddb_error *err)
+{
+    json_t *items = messaging_create_group_actions(table, group_uuid, message_uuid, created_at,
+                                                   me, other, message);
+    if (!items) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID,
+                           "create group: missing field or out of memory");
+    }
+    int rc = ddb_transact_write(d, items, message_uuid, err);
     json_decref(items);
     return rc;
 }

@@ -74,6 +74,14 @@ int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
                            const messaging_user *me, const messaging_user *other,
                            const char *message, ddb_error *err);
 
+/* D's transaction actions, for a caller that adds its own (e.g. an idempotency record) to
+ * the same TransactWriteItems: Put of both group rows and Put of the first message (a new
+ * group: no conditions). New array, or NULL when a string is NULL or memory runs out. */
+json_t *messaging_create_group_actions(const char *table, const char *group_uuid,
+                                       const char *message_uuid, const char *created_at,
+                                       const messaging_user *me, const messaging_user *other,
+                                       const char *message);
+
 /* ---- display helpers (pure) --------------------------------------------------------------- */
 
 /* Appends s to out cut to at most max_cols columns (one per code point), never splitting a
@@ -87,5 +95,8 @@ size_t messaging_cols(const char *s);
  * time zone as "2026-11-21 09:30 AM" (the original scripts' format). Writes the input,
  * truncated, when it cannot be parsed. 0 when parsed, -1 otherwise. */
 int messaging_local_time(char *out, size_t outlen, const char *iso);
+
+/* The attribute DynamoDB's time to live reads (epoch seconds); the table enables it. */
+#define MESSAGING_TTL_ATTRIBUTE "ttl"
 
 #endif

@@ -235,6 +235,15 @@ START_TEST(schema_load_creates_the_table_once)
     ck_assert(json_is_true(json_object_get(spec, "StreamEnabled")));
     ck_assert_str_eq(json_string_value(json_object_get(spec, "StreamViewType")), "NEW_IMAGE");
     json_decref(desc);
+    /* time to live on the ttl attribute (expired idempotency records go away) */
+    json_t *q = json_pack("{s:s}", "TableName", t), *ttl = NULL;
+    ck_assert_msg(ddb_call(d, "DescribeTimeToLive", q, &ttl, &err) == 0, "%s", err.info.msg);
+    json_t *tdesc = json_object_get(ttl, "TimeToLiveDescription");
+    ck_assert_str_eq(json_string_value(json_object_get(tdesc, "TimeToLiveStatus")), "ENABLED");
+    ck_assert_str_eq(json_string_value(json_object_get(tdesc, "AttributeName")),
+                     MESSAGING_TTL_ATTRIBUTE);
+    json_decref(ttl);
+    json_decref(q);
     ddb_free(d);
 
     cli_result r;

@@ -1,0 +1,91 @@
+/* api.h — the contract between cruddur-api's FastCGI layer (worker.c, router.c) and its
+ * resource handlers (one file per resource). Handlers never see FastCGI: they read an
+ * api_request, fill an api_response, and use the worker's api_ctx. */
+#ifndef CR_API_H
+#define CR_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/jwks.h"
+#include "auth/jwt.h"
+#include "aws/ddb.h"
+#include "base/buf.h"
+#include "users/users.h"
+
+#define API_BODY_MAX (16 * 1024)       /* larger bodies get 413 before any handler */
+#define API_MESSAGE_MAX_CHARS 1024     /* characters (code points), not bytes */
+#define API_PAGE_DEFAULT 20
+#define API_PAGE_MAX 100
+
+/* Everything a worker holds for its lifetime: one Postgres connection, one DynamoDB
+ * client, the JWKS cache, a short-lived cache of users by Cognito sub. */
+typedef struct api_ctx {
+    ddb *db;
+    users *pg;
+    jwks *keys;
+    jwt_expect expect;             /* issuer, client id, token_use access, leeway */
+    const char *table;             /* CRUDDUR_DDB_TABLE */
+    struct api_user_cache *user_cache;   /* owned by auth.c */
+    const char *cors_origins[4];   /* FRONTEND_URL, BACKEND_URL (NULL-terminated) */
+} api_ctx;
+
+/* One request, as the FastCGI layer hands it over (all borrowed for the request). */
+typedef struct api_request {
+    const char *method;            /* "GET", "POST", "OPTIONS", ... */
+    strv path;                     /* "/api/messages/<uuid>", no query */
+    strv query;                    /* without '?', possibly empty */
+    const char *authorization;     /* header values, NULL when absent */
+    const char *origin;
+    const char *idempotency_key;
+    const char *content_type;
+    strv body;                     /* at most API_BODY_MAX bytes */
+    char request_id[40];           /* also sent back as X-Request-Id */
+    /* Filled by api_authenticate(): */
+    bool authenticated;
+    user me;
+} api_request;
+
+/* What a handler answers. Initialise with api_response_init, clean with _cleanup. */
+typedef struct api_response {
+    int status;                    /* 200 unless set */
+    buf body;                      /* JSON text */
+    char next_cursor[1024];        /* X-Next-Cursor header when not empty */
+    const char *allow;             /* Allow header for 405 */
+    char user_uuid[37];            /* for the request log line ("" when anonymous) */
+} api_response;
+
+void api_response_init(api_response *r);
+void api_response_cleanup(api_response *r);  /* accepts NULL */
+/* Replaces the body with {"error": code, "message": <formatted>} and sets status. Returns
+ * 0 so handlers can `return api_error(...)`. The message never holds a token or message
+ * text. */
+int api_error(api_response *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Bearer token → verified Cognito access token → Postgres user by sub (cached briefly).
+ * 0 with req->me set; -1 with resp filled: 401 for a missing/bad token or an unknown user,
+ * 503 when the key set or Postgres cannot be reached. */
+int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp);
+/* Frees the user cache api_authenticate allocates on first use (ctx->user_cache, set to
+ * NULL). Call when the worker tears its ctx down; accepts NULL and an empty cache. */
+void api_user_cache_free(api_ctx *ctx);
+
+/* Handlers: params[i] are the path's variable parts (uuid, handle). Each returns 0 after
+ * filling resp (an error response included); -1 only on a bug-level failure (the caller
+ * answers 500). */
+typedef int (*api_handler)(api_ctx *ctx, api_request *req, api_response *resp,
+                           const strv *params);
+int api_health(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
+int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
+                            const strv *params);
+int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
+int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp,
+                        const strv *params);
+int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
+
+/* Routes req to its handler: 404 unknown route, 405 wrong method (with Allow), CORS
+ * preflight (OPTIONS) answered here. Always fills resp. */
+void api_route(api_ctx *ctx, api_request *req, api_response *resp);
+
+#endif

@@ -1,0 +1,650 @@
+/* messages.c — GET /api/messages/{uuid} (pattern A) and POST /api/messages (patterns C and
+ * D): reading and writing conversations for their members only.
+ *
+ * Membership. A conversation's members are the users holding a group row for it
+ * (pk GRP#<user>, message_group_uuid = the group). The GSI would find them in one small read
+ * but is eventually consistent, so a conversation created a moment ago could look foreign.
+ * Instead membership is a strongly consistent Query on pk = GRP#<me> with a filter on
+ * message_group_uuid (or, for "is there already a conversation with X", on user_uuid).
+ * Cost: a filter does not reduce the read, so it pages through all of the user's group rows
+ * (about 4 KB of read capacity per ~15 rows, twice for a consistent read) — fine for
+ * people with hundreds of conversations; a per-member index item would be the next step.
+ * A non-member and an unknown group both get 404 (no way to probe for group uuids).
+ *
+ * Messages never overwrite each other. A message item's key is (MSG#<group>, created_at in
+ * microseconds); the Put is conditional on attribute_not_exists(sk), and on a collision
+ * the write is retried with the next microsecond (at most API_MESSAGES_TS_TRIES times).
+ *
+ * Idempotency-Key (1..64 printable ASCII characters, else 400). A POST that carries one
+ * writes, in the SAME TransactWriteItems as its message (C) or its group rows and first
+ * message (D), an idempotency item
+ *     pk "IDEM#<my uuid>", sk "<key>", kind "C"|"D", fingerprint (SHA-256 of the request),
+ *     result (the JSON answer), created_at, ttl (epoch seconds, +24 h)
+ * conditional on attribute_not_exists(pk) OR ttl < now. So either everything of the request
+ * is written together with the record or nothing is. A retry first reads the record
+ * (consistent GetItem) and answers the stored result; a retry racing the original loses the
+ * condition and does the same; one whose body differs gets 422. The transaction also carries
+ * a ClientRequestToken derived from (me, key, attempt) — SHA-256, 36 hex characters — so the
+ * DynamoDB client's own re-send of the identical request after a lost reply succeeds
+ * instead of tripping over its own record; a token reused with other parameters
+ * (IdempotentParameterMismatch) is treated like a lost condition. The record has no
+ * message_group_uuid attribute (the result is a JSON string), so it stays out of the GSI;
+ * stream consumers must skip pk IDEM#. Without the header C is a plain conditional PutItem
+ * and D a plain transaction (token = the message uuid).
+ *
+ * Choices: a message to oneself by handle is 422 (well-formed, not allowed); a missing or
+ * non-string "message" is 400, an empty / whitespace-only / over-1024-code-point one 422; a
+ * body that is not valid UTF-8 is 422, other malformed JSON (a lone "\udc00" escape too)
+ * 400; both or neither of message_group_uuid and handle is 400. Answers are 200 as in the
+ * original: the message object for C, {message_group_uuid} for D. */
+#include "config.h"
+#include "api/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "api/cursor.h"
+#include "aws/ddb_av.h"
+#include "base/clock.h"
+#include "base/jparse.h"
+#include "base/log.h"
+#include "base/rnd.h"
+#include "messaging/messaging.h"
+
+#define API_MESSAGES_TS_TRIES 8          /* microseconds tried for one message */
+#define API_MESSAGES_IDEM_TTL_S 86400
+#define API_MESSAGES_IDEM_KEY_MAX 64
+#define API_MESSAGES_MEMBER_PAGES 1000   /* bound on the membership scan */
+#define API_MESSAGES_JSON_DEPTH 8
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+/* A canonical UUID (8-4-4-4-12 hex) lowercased into out. */
+static bool api_messages_uuid(strv s, char out[37])
+{
+    if (s.len != 36)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        char c = s.ptr[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (c >= 'A' && c <= 'F') {
+            c = (char)(c - 'A' + 'a');
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+        out[i] = c;
+    }
+    out[36] = '\0';
+    return true;
+}
+
+/* Code points of s[0..n) (-1 when it is not valid UTF-8); *blank: only white space. */
+static long api_messages_utf8_chars(const unsigned char *s, size_t n, bool *blank)
+{
+    long count = 0;
+    *blank = true;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t len;
+        unsigned long cp, min;
+        if (c < 0x80)
+            len = 1, cp = c, min = 0;
+        else if (c >= 0xc2 && c <= 0xdf)
+            len = 2, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            len = 3, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return -1;
+        if (i + len > n)
+            return -1;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0)
+            return -1;
+        if (!(cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xa0 || cp == 0x3000 ||
+              (cp >= 0x2000 && cp <= 0x200b) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff))
+            *blank = false;
+        i += len;
+        count++;
+    }
+    return count;
+}
+
+/* Replaces resp's body with v's JSON text (v borrowed). 0, or -1 (no memory). */
+static int api_messages_reply(api_response *resp, int status, const json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    buf_reset(&resp->body);
+    int rc = text && buf_append_str(&resp->body, text) == 0 ? 0 : -1;
+    free(text);
+    if (rc == 0)
+        resp->status = status;
+    return rc;
+}
+
+static int api_messages_unavailable(api_response *resp, const char *event, const char *why)
+{
+    log_msg(LOG_ERROR, event, "%s", why);
+    return api_error(resp, 503, "unavailable", "the message store is not reachable");
+}
+
+/* Lowercase hex SHA-256 of the parts joined by '\n' into out (65 bytes). 0 or -1. */
+static int api_messages_sha256(char out[65], const char *const *parts, size_t n)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char h[32];
+    unsigned int hlen = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(md, parts[i], strlen(parts[i])) == 1 &&
+             EVP_DigestUpdate(md, "\n", 1) == 1;
+    ok = ok && EVP_DigestFinal_ex(md, h, &hlen) == 1 && hlen == 32;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[64] = '\0';
+    return 0;
+}
+
+/* ---- membership ---------------------------------------------------------------------------- */
+
+/* The first of my group rows whose attribute attr is value, read strongly consistently:
+ * 0 with *row a new reference (NULL when there is none), or -1 with err filled. */
+static int api_messages_my_group_row(api_ctx *ctx, const char *me_uuid, const char *attr,
+                                     const char *value, json_t **row, ddb_error *err)
+{
+    *row = NULL;
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(&err->info, ERR_INVALID, "user id too long");
+    }
+    json_t *names = json_pack("{s:s}", "#f", attr);
+    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value);
+    json_t *start = NULL;
+    ddb_page page;
+    ddb_page_init(&page);
+    int rc = -1;
+    if (!names || !values) {
+        ddb_error_clear(err);
+        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int n = 0; n < API_MESSAGES_MEMBER_PAGES; n++) {
+        ddb_query_options q = {
+            .table = ctx->table,
+            .key_condition = "pk = :pk",
+            .filter = "#f = :f",
+            .names = names,
+            .values = values,
+            .consistent = true,
+            .start_key = start,
+        };
+        if (ddb_query(ctx->db, &q, &page, err) != 0)
+            goto out;
+        if (json_array_size(page.items) > 0) {
+            *row = json_incref(json_array_get(page.items, 0));
+            break;
+        }
+        json_decref(start);
+        start = json_incref(page.last_key);
+        if (!start)
+            break;
+    }
+    rc = 0;
+out:
+    json_decref(start);
+    json_decref(names);
+    json_decref(values);
+    ddb_page_cleanup(&page);
+    return rc;
+}
+
+/* ---- GET /api/messages/{uuid} -------------------------------------------------------------- */
+
+static int api_messages_copy(json_t *o, const char *name, const json_t *item, const char *attr)
+{
+    const char *s = ddb_av_get_s(item, attr);
+    return json_object_set_new(o, name, s ? json_string(s) : json_null());
+}
+
+int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
+{
+    if (!req->authenticated && api_authenticate(ctx, req, resp) != 0)
+        return 0;
+    char group[37];
+    if (!params || !api_messages_uuid(params[0], group))
+        return api_error(resp, 400, "bad_request", "the conversation id must be a UUID");
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_msg_pk(pk, sizeof pk, group) != 0)
+        return -1;
+    cursor_page_args args;
+    errinfo e;
+    if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
+        return api_error(resp, 400, "bad_request", "%s", e.msg);
+    ddb_error err;
+    json_t *row = NULL, *out = NULL;
+    ddb_page page;
+    ddb_page_init(&page);
+    int rc = -1;
+    if (api_messages_my_group_row(ctx, req->me.uuid, "message_group_uuid", group, &row,
+                                  &err) != 0) {
+        rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
+        goto out;
+    }
+    if (!row) {
+        rc = api_error(resp, 404, "not_found", "no such conversation");
+        goto out;
+    }
+    if (messaging_conversation_page(ctx->db, ctx->table, group, args.limit, args.start_key,
+                                    &page, &err) != 0) {
+        rc = api_messages_unavailable(resp, "messages_query_failed", err.info.msg);
+        goto out;
+    }
+    out = json_array();
+    for (size_t i = json_array_size(page.items); out && i-- > 0;) {
+        const json_t *item = json_array_get(page.items, i);
+        json_t *o = json_object();
+        if (!o || json_array_append_new(out, o) != 0 ||
+            api_messages_copy(o, "uuid", item, "message_uuid") != 0 ||
+            api_messages_copy(o, "display_name", item, "user_display_name") != 0 ||
+            api_messages_copy(o, "handle", item, "user_handle") != 0 ||
+            api_messages_copy(o, "message", item, "message") != 0 ||
+            api_messages_copy(o, "created_at", item, "sk") != 0)
+            goto out;
+    }
+    resp->next_cursor[0] = '\0';
+    if (page.last_key &&
+        cursor_encode(page.last_key, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
+        log_msg(LOG_ERROR, "messages_cursor_failed", "%s", e.msg);
+        goto out;
+    }
+    rc = api_messages_reply(resp, 200, out);
+out:
+    json_decref(out);
+    json_decref(row);
+    ddb_page_cleanup(&page);
+    cursor_page_args_cleanup(&args);
+    return rc;
+}
+
+/* ---- POST /api/messages -------------------------------------------------------------------- */
+
+/* One POST being served. */
+typedef struct api_post {
+    api_ctx *ctx;
+    api_request *req;
+    api_response *resp;
+    const char *message;          /* borrowed from the parsed body */
+    const char *idem_key;         /* NULL without Idempotency-Key */
+    char kind[2];                 /* "C" or "D" */
+    char fingerprint[65];
+    char idem_pk[MESSAGING_KEY_MAX];
+} api_post;
+
+/* The idempotency record's key. New reference or NULL. */
+static json_t *api_post_idem_key(const api_post *p)
+{
+    return json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", p->idem_pk, "sk", "S", p->idem_key);
+}
+
+/* When the request's idempotency record exists (and has not expired): answers its result
+ * (or 422 when it was made for another request) and sets *done. 0, or -1 with err set. */
+static int api_post_replay(api_post *p, bool *done, ddb_error *err)
+{
+    *done = false;
+    json_t *key = api_post_idem_key(p), *item = NULL;
+    if (!key) {
+        ddb_error_clear(err);
+        return errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    }
+    int rc = ddb_get_item(p->ctx->db, p->ctx->table, key, true, &item, err);
+    json_decref(key);
+    if (rc != 0)
+        return -1;
+    int64_t ttl = 0;
+    if (!item || (ddb_av_get_i64(item, MESSAGING_TTL_ATTRIBUTE, &ttl) == 0 &&
+                  ttl < clock_real_us() / 1000000)) {
+        json_decref(item);
+        return 0;
+    }
+    *done = true;
+    const char *fp = ddb_av_get_s(item, "fingerprint");
+    const char *result = ddb_av_get_s(item, "result");
+    json_t *v = result ? jparse(result, strlen(result), API_MESSAGES_JSON_DEPTH, NULL) : NULL;
+    if (!fp || strcmp(fp, p->fingerprint) != 0)
+        rc = api_error(p->resp, 422, "idempotency_key_reused",
+                       "this Idempotency-Key was used for another request");
+    else if (!v)
+        rc = api_error(p->resp, 500, "internal", "the stored result is unreadable");
+    else
+        rc = api_messages_reply(p->resp, 200, v);
+    json_decref(v);
+    json_decref(item);
+    return rc;
+}
+
+/* Appends the Put of the idempotency record holding answer to actions. 0 or -1. */
+static int api_post_add_idem(const api_post *p, json_t *actions, const json_t *answer,
+                             const char *created_at)
+{
+    char *result = json_dumps(answer, JSON_COMPACT);
+    json_t *item = result ? api_post_idem_key(p) : NULL;
+    int rc = -1;
+    if (!item)
+        goto out;
+    int64_t now_s = clock_real_us() / 1000000;
+    if (json_object_set_new(item, "kind", ddb_av_s(p->kind)) != 0 ||
+        json_object_set_new(item, "fingerprint", ddb_av_s(p->fingerprint)) != 0 ||
+        json_object_set_new(item, "result", ddb_av_s(result)) != 0 ||
+        json_object_set_new(item, "created_at", ddb_av_s(created_at)) != 0 ||
+        json_object_set_new(item, MESSAGING_TTL_ATTRIBUTE,
+                            ddb_av_n_i64(now_s + API_MESSAGES_IDEM_TTL_S)) != 0)
+        goto out;
+    char now_text[24];
+    snprintf(now_text, sizeof now_text, "%lld", (long long)now_s);
+    json_t *put = json_pack("{s:{s:s, s:O, s:s, s:{s:s}, s:{s:{s:s}}}}", "Put", "TableName",
+                            p->ctx->table, "Item", item, "ConditionExpression",
+                            "attribute_not_exists(pk) OR #ttl < :now",
+                            "ExpressionAttributeNames", "#ttl", "ttl",
+                            "ExpressionAttributeValues", ":now", "N", now_text);
+    if (!put || json_array_append_new(actions, put) != 0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(item);
+    free(result);
+    return rc;
+}
+
+/* The ClientRequestToken of try `attempt` of this request (36 hex characters). */
+static int api_post_token(const api_post *p, int attempt, char out[37])
+{
+    char n[12], h[65];
+    snprintf(n, sizeof n, "%d", attempt);
+    const char *parts[] = { "cruddur-idempotency", p->req->me.uuid, p->idem_key, n };
+    if (api_messages_sha256(h, parts, 4) != 0)
+        return -1;
+    memcpy(out, h, 36);
+    out[36] = '\0';
+    return 0;
+}
+
+/* Whether a failed transaction lost on the idempotency record (its action is last). */
+static bool api_post_idem_lost(const ddb_error *err, size_t nactions)
+{
+    if (ddb_error_is(err, "IdempotentParameterMismatchException"))
+        return true;
+    return ddb_error_is(err, "TransactionCanceledException") && nactions > 0 &&
+           err->nreasons == (int)nactions &&
+           strcmp(err->reasons[nactions - 1], "ConditionalCheckFailed") == 0;
+}
+
+/* After losing on the idempotency record: answers the stored result, or 409 when the
+ * other request has not finished. */
+static int api_post_after_idem_lost(api_post *p)
+{
+    bool done;
+    ddb_error err;
+    if (api_post_replay(p, &done, &err) != 0)
+        return api_messages_unavailable(p->resp, "messages_idempotency_read_failed",
+                                        err.info.msg);
+    if (!done)
+        return api_error(p->resp, 409, "conflict",
+                         "a request with this Idempotency-Key is in progress; retry");
+    return 0;
+}
+
+/* Pattern C: the message into group (I am a member). answer_group: answer
+ * {message_group_uuid} (D into an existing conversation) instead of the message. */
+static int api_post_to_group(api_post *p, const char *group, bool answer_group)
+{
+    const user *me = &p->req->me;
+    messaging_user sender = { me->uuid, me->display_name, me->handle };
+    char msg_uuid[37], ts[MESSAGING_TS_LEN];
+    if (rnd_uuid4(msg_uuid) != 0)
+        return -1;
+    int64_t us = clock_real_us();
+    for (int attempt = 0; attempt < API_MESSAGES_TS_TRIES; attempt++) {
+        if (clock_iso8601_us(ts, sizeof ts, us + attempt) != 0)
+            return -1;
+        json_t *item = messaging_message_item(group, ts, msg_uuid, &sender, p->message);
+        json_t *answer = answer_group
+                             ? json_pack("{s:s}", "message_group_uuid", group)
+                             : json_pack("{s:s, s:s, s:s, s:s, s:s}", "uuid", msg_uuid,
+                                         "display_name", me->display_name, "handle",
+                                         me->handle, "message", p->message, "created_at", ts);
+        json_t *actions = NULL;
+        ddb_error err;
+        int rc = -1;
+        bool collided = false, lost = false;
+        if (!item || !answer)
+            goto next;
+        if (!p->idem_key) {
+            rc = messaging_put_message(p->ctx->db, p->ctx->table, item, &err);
+            collided = rc != 0 && ddb_error_is(&err, "ConditionalCheckFailedException");
+        } else {
+            char token[37];
+            actions = json_pack("[{s:{s:s, s:O, s:s}}]", "Put", "TableName", p->ctx->table,
+                                "Item", item, "ConditionExpression",
+                                "attribute_not_exists(sk)");
+            if (!actions || api_post_add_idem(p, actions, answer, ts) != 0 ||
+                api_post_token(p, attempt, token) != 0)
+                goto next;
+            rc = ddb_transact_write(p->ctx->db, actions, token, &err);
+            lost = rc != 0 && api_post_idem_lost(&err, 2);
+            collided = rc != 0 && !lost && ddb_error_is(&err, "TransactionCanceledException") &&
+                       err.nreasons == 2 &&
+                       strcmp(err.reasons[0], "ConditionalCheckFailed") == 0;
+        }
+        if (rc == 0)
+            rc = api_messages_reply(p->resp, 200, answer);
+        else if (lost)
+            rc = api_post_after_idem_lost(p);
+        else if (!collided)
+            rc = api_messages_unavailable(p->resp, "messages_put_failed", err.info.msg);
+    next:
+        json_decref(item);
+        json_decref(answer);
+        json_decref(actions);
+        if (!collided)
+            return rc;
+    }
+    log_msg(LOG_WARN, "messages_put_collisions", "%d timestamps taken in a row",
+            API_MESSAGES_TS_TRIES);
+    return api_error(p->resp, 503, "busy", "too many messages at once; retry");
+}
+
+/* Pattern D: a message to the user with this handle. */
+static int api_post_to_handle(api_post *p, const char *handle)
+{
+    const user *me = &p->req->me;
+    user other;
+    errinfo e;
+    if (users_by_handle(p->ctx->pg, handle, &other, &e) != 0) {
+        if (e.code == ERR_NOTFOUND)
+            return api_error(p->resp, 404, "not_found", "no user has this handle");
+        if (e.code == ERR_INVALID)
+            return api_error(p->resp, 400, "bad_request",
+                             "a handle is 1 to 30 letters, digits or underscores");
+        log_msg(LOG_ERROR, "messages_user_lookup_failed", "%s", e.msg);
+        return api_error(p->resp, 503, "unavailable", "the user database is not reachable");
+    }
+    if (strcmp(other.uuid, me->uuid) == 0)
+        return api_error(p->resp, 422, "invalid_recipient",
+                         "you cannot start a conversation with yourself");
+    ddb_error err;
+    json_t *row = NULL;
+    if (api_messages_my_group_row(p->ctx, me->uuid, "user_uuid", other.uuid, &row, &err) != 0)
+        return api_messages_unavailable(p->resp, "messages_pair_lookup_failed", err.info.msg);
+    if (row) {
+        char group[37];
+        const char *g = ddb_av_get_s(row, "message_group_uuid");
+        bool ok = g && api_messages_uuid(strv_from(g), group);
+        json_decref(row);
+        if (!ok)
+            return api_error(p->resp, 500, "internal", "a conversation row is malformed");
+        return api_post_to_group(p, group, true);
+    }
+    messaging_user mu = { me->uuid, me->display_name, me->handle };
+    messaging_user ou = { other.uuid, other.display_name, other.handle };
+    char group[37], msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
+    if (rnd_uuid4(group) != 0 || rnd_uuid4(msg_uuid) != 0 || messaging_now(ts) != 0)
+        return -1;
+    json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
+    json_t *actions = messaging_create_group_actions(p->ctx->table, group, msg_uuid, ts, &mu,
+                                                     &ou, p->message);
+    int rc = -1;
+    if (!answer || !actions)
+        goto out;
+    if (p->idem_key) {
+        if (api_post_add_idem(p, actions, answer, ts) != 0 || api_post_token(p, 0, token) != 0)
+            goto out;
+    } else {
+        memcpy(token, msg_uuid, sizeof token);
+    }
+    if (ddb_transact_write(p->ctx->db, actions, token, &err) == 0)
+        rc = api_messages_reply(p->resp, 200, answer);
+    else if (p->idem_key && api_post_idem_lost(&err, json_array_size(actions)))
+        rc = api_post_after_idem_lost(p);
+    else
+        rc = api_messages_unavailable(p->resp, "messages_create_group_failed", err.info.msg);
+out:
+    json_decref(answer);
+    json_decref(actions);
+    return rc;
+}
+
+static bool api_post_idem_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > API_MESSAGES_IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
+{
+    (void)params;
+    if (!req->authenticated && api_authenticate(ctx, req, resp) != 0)
+        return 0;
+    api_post p = { .ctx = ctx, .req = req, .resp = resp, .idem_key = req->idempotency_key };
+    if (p.idem_key && !api_post_idem_key_ok(p.idem_key))
+        return api_error(resp, 400, "bad_request",
+                         "Idempotency-Key must be 1 to %d printable ASCII characters",
+                         API_MESSAGES_IDEM_KEY_MAX);
+    errinfo e;
+    json_t *body = jparse(req->body.ptr ? req->body.ptr : "", req->body.len,
+                          API_MESSAGES_JSON_DEPTH, &e);
+    int rc = -1;
+    if (!body) {
+        bool blank;
+        if (req->body.len > 0 &&
+            api_messages_utf8_chars((const unsigned char *)req->body.ptr, req->body.len,
+                                    &blank) < 0)
+            return api_error(resp, 422, "invalid_message", "the request is not valid UTF-8");
+        return api_error(resp, 400, "bad_request", "the body is not valid JSON (%s)", e.msg);
+    }
+    const json_t *msg = json_object_get(body, "message");
+    const json_t *jgroup = json_object_get(body, "message_group_uuid");
+    const json_t *jhandle = json_object_get(body, "handle");
+    if (!json_is_object(body) || !json_is_string(msg)) {
+        rc = api_error(resp, 400, "bad_request", "the body must be an object with a "
+                                                 "\"message\" string");
+        goto out;
+    }
+    if ((jgroup && jhandle) || (!jgroup && !jhandle) || (jgroup && !json_is_string(jgroup)) ||
+        (jhandle && !json_is_string(jhandle))) {
+        rc = api_error(resp, 400, "bad_request",
+                       "give either \"message_group_uuid\" or \"handle\" (a string)");
+        goto out;
+    }
+    bool blank;
+    long chars = api_messages_utf8_chars((const unsigned char *)json_string_value(msg),
+                                         json_string_length(msg), &blank);
+    if (chars < 0) {
+        rc = api_error(resp, 422, "invalid_message", "the message is not valid UTF-8");
+        goto out;
+    }
+    if (chars == 0 || blank) {
+        rc = api_error(resp, 422, "invalid_message", "the message is empty");
+        goto out;
+    }
+    if (chars > API_MESSAGE_MAX_CHARS) {
+        rc = api_error(resp, 422, "invalid_message", "the message is longer than %d characters",
+                       API_MESSAGE_MAX_CHARS);
+        goto out;
+    }
+    p.message = json_string_value(msg);
+    char group[37] = "";
+    const char *handle = NULL;
+    if (jgroup) {
+        if (!api_messages_uuid(strv_from(json_string_value(jgroup)), group)) {
+            rc = api_error(resp, 400, "bad_request", "message_group_uuid must be a UUID");
+            goto out;
+        }
+        p.kind[0] = 'C';
+    } else {
+        handle = json_string_value(jhandle);
+        if (handle[0] == '@')
+            handle++;
+        p.kind[0] = 'D';
+    }
+    if (p.idem_key) {
+        const char *parts[] = { p.kind, jgroup ? group : handle, p.message };
+        ddb_error err;
+        bool done;
+        int n = snprintf(p.idem_pk, sizeof p.idem_pk, "IDEM#%s", req->me.uuid);
+        if (n < 0 || (size_t)n >= sizeof p.idem_pk ||
+            api_messages_sha256(p.fingerprint, parts, 3) != 0)
+            goto out;
+        if (api_post_replay(&p, &done, &err) != 0) {
+            rc = api_messages_unavailable(resp, "messages_idempotency_read_failed",
+                                          err.info.msg);
+            goto out;
+        }
+        if (done) {
+            rc = 0;
+            goto out;
+        }
+    }
+    if (jgroup) {
+        ddb_error err;
+        json_t *row = NULL;
+        if (api_messages_my_group_row(ctx, req->me.uuid, "message_group_uuid", group, &row,
+                                      &err) != 0) {
+            rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
+            goto out;
+        }
+        if (!row) {
+            rc = api_error(resp, 404, "not_found", "no such conversation");
+            goto out;
+        }
+        json_decref(row);
+        rc = api_post_to_group(&p, group, false);
+    } else {
+        rc = api_post_to_handle(&p, handle);
+    }
+out:
+    json_decref(body);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* users_short.c — GET /api/users/@{handle}/short: the public card of a user
+ * ({uuid, handle, display_name}), no sign-in needed. */
+#include "config.h"
+#include "api/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "base/log.h"
+
+/* Whether h is a handle as users.h checks it: [A-Za-z0-9_]{1,30}. */
+static bool api_users_short_handle_ok(strv h)
+{
+    if (h.len == 0 || h.len > 30)
+        return false;
+    for (size_t i = 0; i < h.len; i++) {
+        char c = h.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
+{
+    (void)req;
+    if (!params || !api_users_short_handle_ok(params[0]))
+        return api_error(resp, 400, "bad_request",
+                         "a handle is 1 to 30 letters, digits or underscores");
+    char handle[31];
+    snprintf(handle, sizeof handle, "%.*s", (int)params[0].len, params[0].ptr);
+    user u;
+    errinfo e;
+    if (users_by_handle(ctx->pg, handle, &u, &e) != 0) {
+        if (e.code == ERR_NOTFOUND)
+            return api_error(resp, 404, "not_found", "no user has this handle");
+        if (e.code == ERR_INVALID)
+            return api_error(resp, 400, "bad_request", "malformed handle");
+        log_msg(LOG_ERROR, "users_short_lookup_failed", "%s", e.msg);
+        return api_error(resp, 503, "unavailable", "the user database is not reachable");
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s}", "uuid", u.uuid, "handle", u.handle,
+                          "display_name", u.display_name);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    buf_reset(&resp->body);
+    int rc = -1;
+    if (text && buf_append_str(&resp->body, text) == 0) {
+        resp->status = 200;
+        rc = 0;
+    }
+    free(text);
+    return rc;
+}

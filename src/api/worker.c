@@ -1,0 +1,442 @@
+/* worker.c — a cruddur-api worker: builds its api_ctx from the environment, then serves
+ * FastCGI requests one at a time with the reentrant FCGX_* API until told to stop. */
+#include "config.h"
+#include "api/worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#include "api/router.h"
+#include "base/clock.h"
+#include "base/env.h"
+#include "base/log.h"
+#include "base/rnd.h"
+
+#define WORKER_PG_BACKOFF_MIN_MS 250
+#define WORKER_PG_BACKOFF_MAX_MS 5000
+#define WORKER_DRAIN_MAX (1024 * 1024)   /* input discarded after a 413, at most */
+
+struct worker {
+    api_ctx ctx;
+    bool connect;
+    buf issuer;
+    buf jwks_source;
+    int64_t pg_next_try_ms;   /* monotonic; when ctx.pg is NULL */
+    int64_t pg_backoff_ms;
+};
+
+static volatile sig_atomic_t worker_stop;
+
+static void worker_on_signal(int sig)
+{
+    (void)sig;
+    worker_stop = 1;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+static void worker_pg_try(worker *w, bool log_failure)
+{
+    errinfo e;
+    w->ctx.pg = users_open(NULL, &e);
+    int64_t now = clock_mono_ms();
+    if (w->ctx.pg) {
+        if (w->pg_backoff_ms > 0)
+            log_msg(LOG_INFO, "postgres_connected", "PostgreSQL is reachable again");
+        w->pg_backoff_ms = 0;
+        return;
+    }
+    w->pg_backoff_ms = w->pg_backoff_ms == 0 ? WORKER_PG_BACKOFF_MIN_MS
+                                             : w->pg_backoff_ms * 2;
+    if (w->pg_backoff_ms > WORKER_PG_BACKOFF_MAX_MS)
+        w->pg_backoff_ms = WORKER_PG_BACKOFF_MAX_MS;
+    w->pg_next_try_ms = now + w->pg_backoff_ms;
+    if (log_failure)
+        log_msg(LOG_WARN, "postgres_unavailable", "%s (answering 503; retrying)", e.msg);
+}
+
+worker *worker_new(const worker_options *o, errinfo *e)
+{
+    worker *w = calloc(1, sizeof *w);
+    if (!w) {
+        errinfo_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    buf_init(&w->issuer, 1024);
+    buf_init(&w->jwks_source, 4096);
+    w->connect = o && o->connect;
+
+    const char *pool = env_str("AWS_COGNITO_USER_POOL_ID");
+    const char *client = env_str("AWS_COGNITO_USER_POOL_CLIENT_ID");
+    if (!pool) {
+        errinfo_set(e, ERR_CONFIG, "AWS_COGNITO_USER_POOL_ID is not set (the Cognito user pool "
+                                   "whose tokens the API accepts; script/server sets a local one)");
+        goto fail;
+    }
+    if (!client) {
+        errinfo_set(e, ERR_CONFIG, "AWS_COGNITO_USER_POOL_CLIENT_ID is not set (the app client "
+                                   "id tokens must carry; script/server sets a local one)");
+        goto fail;
+    }
+    if (jwt_issuer_for_pool(NULL, pool, &w->issuer, e) != 0)
+        goto fail;
+    const char *src = env_str("CRUDDUR_JWKS_URL");
+    if (src ? buf_append_str(&w->jwks_source, src) != 0
+            : jwks_url_for_pool(NULL, pool, &w->jwks_source, e) != 0) {
+        if (src)
+            errinfo_set(e, ERR_CONFIG, "CRUDDUR_JWKS_URL is too long");
+        goto fail;
+    }
+    jwks_options jo = { .source = buf_cstr(&w->jwks_source) };
+    w->ctx.keys = jwks_new(&jo, e);
+    if (!w->ctx.keys)
+        goto fail;
+    jwt_expect_init(&w->ctx.expect, buf_cstr(&w->issuer), client);
+    w->ctx.table = env_str_or("CRUDDUR_DDB_TABLE", "cruddur-messages");
+    size_t n = 0;
+    const char *fe = env_str("FRONTEND_URL"), *be = env_str("BACKEND_URL");
+    if (fe)
+        w->ctx.cors_origins[n++] = fe;
+    if (be)
+        w->ctx.cors_origins[n++] = be;
+    w->ctx.cors_origins[n] = NULL;
+
+    ddb_options dopt = { 0 };
+    w->ctx.db = ddb_new(&dopt, e);
+    if (!w->ctx.db)
+        goto fail;
+    if (w->connect)
+        worker_pg_try(w, true);
+    return w;
+fail:
+    worker_free(w);
+    return NULL;
+}
+
+void worker_free(worker *w)
+{
+    if (!w)
+        return;
+    api_user_cache_free(&w->ctx);
+    users_close(w->ctx.pg);
+    ddb_free(w->ctx.db);
+    jwks_free(w->ctx.keys);
+    buf_cleanup(&w->issuer);
+    buf_cleanup(&w->jwks_source);
+    free(w);
+}
+
+api_ctx *worker_ctx(worker *w)
+{
+    return &w->ctx;
+}
+
+/* ---- pure helpers -------------------------------------------------------------------- */
+
+void worker_request_id(const char *incoming, char out[40])
+{
+    if (incoming) {
+        size_t n = strlen(incoming);
+        bool ok = n >= 8 && n <= 36;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = incoming[i];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        }
+        if (ok) {
+            memcpy(out, incoming, n + 1);
+            return;
+        }
+    }
+    unsigned char r[16];
+    if (rnd_bytes(r, sizeof r) != 0) {
+        uint64_t a = rnd_u64(), b = rnd_u64();
+        memcpy(r, &a, 8);
+        memcpy(r + 8, &b, 8);
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < 16; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+void worker_split_uri(const char *uri, strv *path, strv *query)
+{
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    if (!uri) {
+        *path = STRV_EMPTY;
+        *query = STRV_EMPTY;
+    } else if (q) {
+        *path = (strv){ uri, (size_t)(q - uri) };
+        *query = strv_from(q + 1);
+    } else {
+        *path = strv_from(uri);
+        *query = STRV_EMPTY;
+    }
+}
+
+int worker_content_length(const char *s, long long *n)
+{
+    *n = 0;
+    if (!s || !*s)
+        return 0;
+    long long v = 0;
+    size_t i = 0;
+    for (; s[i]; i++) {
+        if (s[i] < '0' || s[i] > '9' || i >= 12)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *n = v;
+    return 0;
+}
+
+const char *worker_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return "Unknown";
+}
+
+/* Whether s may go into a header value as is (visible ASCII and spaces, no CR/LF). */
+static bool worker_header_safe(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+int worker_format_head(const api_ctx *ctx, const api_request *req, const api_response *resp,
+                       buf *out)
+{
+    int st = resp->status >= 100 && resp->status <= 599 ? resp->status : 500;
+    buf_printf(out, "Status: %d %s\r\n", st, worker_reason(st));
+    if (st != 204)
+        buf_append_str(out, "Content-Type: application/json; charset=utf-8\r\n");
+    if (req->request_id[0] && worker_header_safe(req->request_id))
+        buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
+    if (resp->next_cursor[0] && worker_header_safe(resp->next_cursor))
+        buf_printf(out, "X-Next-Cursor: %s\r\n", resp->next_cursor);
+    if (resp->allow && worker_header_safe(resp->allow))
+        buf_printf(out, "Allow: %s\r\n", resp->allow);
+    buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
+                        "Cache-Control: no-store\r\n"
+                        "Referrer-Policy: no-referrer\r\n");
+    if (router_cors_allowed(ctx, req->origin) && worker_header_safe(req->origin)) {
+        buf_printf(out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", req->origin);
+        if (st == 204 && req->method && strcmp(req->method, "OPTIONS") == 0)
+            buf_append_str(out, "Access-Control-Allow-Methods: " ROUTER_CORS_METHODS "\r\n"
+                                "Access-Control-Allow-Headers: " ROUTER_CORS_HEADERS "\r\n"
+                                "Access-Control-Max-Age: " ROUTER_CORS_MAX_AGE "\r\n");
+        else
+            buf_append_str(out, "Access-Control-Expose-Headers: X-Request-Id, X-Next-Cursor\r\n");
+    } else if (req->origin) {
+        buf_append_str(out, "Vary: Origin\r\n");
+    }
+    buf_append_str(out, "\r\n");
+    return out->failed ? -1 : 0;
+}
+
+/* ---- the accept loop ----------------------------------------------------------------- */
+
+/* Reads up to want bytes of the body into b; returns what was read. */
+static size_t worker_read_body(FCGX_Stream *in, buf *b, size_t want)
+{
+    char chunk[4096];
+    while (b->len < want) {
+        size_t n = want - b->len < sizeof chunk ? want - b->len : sizeof chunk;
+        int got = FCGX_GetStr(chunk, (int)n, in);
+        if (got <= 0)
+            break;
+        if (buf_append(b, chunk, (size_t)got) != 0)
+            break;
+    }
+    return b->len;
+}
+
+static void worker_drain(FCGX_Stream *in)
+{
+    char chunk[4096];
+    size_t total = 0;
+    int got;
+    while (total < WORKER_DRAIN_MAX && (got = FCGX_GetStr(chunk, sizeof chunk, in)) > 0)
+        total += (size_t)got;
+}
+
+static void worker_log(const api_request *req, const char *pattern, const api_response *resp,
+                       int64_t duration_us)
+{
+    json_t *f = json_object();
+    if (!f)
+        return;
+    json_object_set_new(f, "request_id", json_string(req->request_id));
+    json_object_set_new(f, "method", json_string(req->method ? req->method : ""));
+    json_object_set_new(f, "route", json_string(pattern && *pattern ? pattern : "-"));
+    json_object_set_new(f, "status", json_integer(resp->status));
+    json_object_set_new(f, "duration_us", json_integer(duration_us));
+    json_object_set_new(f, "user", resp->user_uuid[0] ? json_string(resp->user_uuid)
+                                                      : json_null());
+    log_fields(LOG_INFO, "request", f);
+}
+
+static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
+{
+    int64_t t0 = clock_mono_us();
+    api_request req;
+    api_response resp;
+    memset(&req, 0, sizeof req);
+    api_response_init(&resp);
+    buf_reset(body);
+    buf_reset(head);
+
+    char **envp = fr->envp;
+    req.method = FCGX_GetParam("REQUEST_METHOD", envp);
+    const char *uri = FCGX_GetParam("REQUEST_URI", envp);
+    if (uri && *uri) {
+        worker_split_uri(uri, &req.path, &req.query);
+    } else {
+        const char *doc = FCGX_GetParam("DOCUMENT_URI", envp);
+        if (!doc || !*doc)
+            doc = FCGX_GetParam("SCRIPT_NAME", envp);
+        req.path = strv_from(doc);
+        req.query = strv_from(FCGX_GetParam("QUERY_STRING", envp));
+    }
+    req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", envp);
+    req.origin = FCGX_GetParam("HTTP_ORIGIN", envp);
+    req.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", envp);
+    req.content_type = FCGX_GetParam("CONTENT_TYPE", envp);
+    worker_request_id(FCGX_GetParam("HTTP_X_REQUEST_ID", envp), req.request_id);
+    if (!req.method)
+        req.method = "";
+
+    const char *pattern = "";
+    long long clen = 0;
+    if (worker_content_length(FCGX_GetParam("CONTENT_LENGTH", envp), &clen) != 0) {
+        api_error(&resp, 400, "bad_request", "Content-Length is not a number");
+    } else if (clen > API_BODY_MAX) {
+        router_match m;
+        router_find(req.method, req.path, &m);
+        pattern = m.pattern;
+        worker_drain(fr->in);
+        api_error(&resp, 413, "body_too_large", "the request body is over %d bytes",
+                  API_BODY_MAX);
+    } else if (worker_read_body(fr->in, body, (size_t)clen) < (size_t)clen) {
+        api_error(&resp, 400, "bad_request", "the request body ended early");
+    } else {
+        req.body = buf_view(body);
+        if (!w->ctx.pg && w->connect && clock_mono_ms() >= w->pg_next_try_ms)
+            worker_pg_try(w, w->pg_backoff_ms == 0);
+        router_dispatch(&w->ctx, &req, &resp, &pattern);
+    }
+    if (resp.body.failed)
+        api_error(&resp, 500, "internal", "response too large");
+
+    if (worker_format_head(&w->ctx, &req, &resp, head) != 0) {
+        buf_reset(head);
+        buf_append_str(head, "Status: 500 Internal Server Error\r\n"
+                             "Content-Type: application/json; charset=utf-8\r\n\r\n");
+    }
+    FCGX_PutStr(head->data ? head->data : "", (int)head->len, fr->out);
+    if (resp.status != 204 && resp.body.len > 0)
+        FCGX_PutStr(resp.body.data, (int)resp.body.len, fr->out);
+    int64_t dur = clock_mono_us() - t0;
+    /* req's strings point into fr's parameters, which FCGX_Finish_r frees. */
+    char method[16];
+    snprintf(method, sizeof method, "%s", req.method);
+    req.method = method;
+    req.authorization = req.origin = req.idempotency_key = req.content_type = NULL;
+    FCGX_Finish_r(fr);
+    worker_log(&req, pattern, &resp, dur);
+    api_response_cleanup(&resp);
+}
+
+int worker_run(worker *w, int listen_fd, int ready_fd)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = worker_on_signal;   /* no SA_RESTART: accept() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+
+    FCGX_Request fr;
+    if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_msg(LOG_ERROR, "worker_failed", "FCGX_InitRequest failed");
+        return 1;
+    }
+    buf body, head;
+    buf_init(&body, API_BODY_MAX);
+    buf_init(&head, 8192);
+    if (ready_fd >= 0) {
+        ssize_t wr;
+        do
+            wr = write(ready_fd, "r", 1);
+        while (wr < 0 && errno == EINTR);
+        close(ready_fd);
+    }
+    /* SIGTERM is blocked while a request is in hand (so no read or write of it is cut
+     * short) and delivered between requests, where it stops the loop; while blocked in
+     * accept() it interrupts it (FCGI_FAIL_ACCEPT_ON_INTR). */
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    int rc = 0, failures = 0;
+    while (!worker_stop) {
+        if (FCGX_Accept_r(&fr) < 0) {
+            if (worker_stop)
+                break;
+            if (errno == EINTR)
+                continue;
+            /* A connection that broke before its request arrived is its own problem; a
+             * listening socket that keeps failing is ours. */
+            if (++failures >= 100) {
+                log_msg(LOG_ERROR, "worker_failed", "accept keeps failing: %s",
+                        strerror(errno));
+                rc = 1;
+                break;
+            }
+            clock_sleep_ms(10);
+            continue;
+        }
+        failures = 0;
+        sigprocmask(SIG_BLOCK, &term, NULL);
+        worker_handle(w, &fr, &body, &head);
+        sigprocmask(SIG_UNBLOCK, &term, NULL);
+    }
+    FCGX_Free(&fr, 0);
+    buf_cleanup(&body);
+    buf_cleanup(&head);
+    return rc;
+}

@@ -1,0 +1,410 @@
+/* check_api.c — the pure parts of cruddur-api's FastCGI side: route matching, 404/405/400
+ * and preflight decisions, CORS, the response head, the JSON error shape, request ids. */
+#include "config.h"
+
+#include <check.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/router.h"
+#include "api/worker.h"
+#include "tap.h"
+
+#define UUID "5f9c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+
+static router_match find(const char *method, const char *path)
+{
+    router_match m;
+    router_find(method, strv_from(path), &m);
+    return m;
+}
+
+/* ---- routing ------------------------------------------------------------------------- */
+
+START_TEST(test_routes_found)
+{
+    router_match m = find("GET", "/api/health-check");
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert_str_eq(m.pattern, "/api/health-check");
+    ck_assert(m.handler == api_health);
+    ck_assert(!m.needs_backend);
+
+    m = find("GET", "/api/message_groups");
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert(m.handler == api_message_groups_list);
+    ck_assert(m.needs_backend);
+
+    m = find("GET", "/api/messages/" UUID);
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert_str_eq(m.pattern, "/api/messages/{uuid}");
+    ck_assert(m.handler == api_messages_list);
+    ck_assert_uint_eq(m.nparams, 1);
+    ck_assert(strv_eq_cstr(m.params[0], UUID));
+
+    m = find("POST", "/api/messages");
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert(m.handler == api_messages_create);
+
+    m = find("GET", "/api/users/@andrewbrown/short");
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert_str_eq(m.pattern, "/api/users/@{handle}/short");
+    ck_assert(m.handler == api_users_short);
+    ck_assert(strv_eq_cstr(m.params[0], "andrewbrown"));
+}
+END_TEST
+
+START_TEST(test_routes_not_found)
+{
+    const char *paths[] = { "", "/", "/api", "/api/", "/api/health-check/", "/api//health-check",
+                            "/api/message_groups/x", "/api/messages/", "/api/messages/" UUID "/x",
+                            "/api/users/andrew/short", "/api/users/@/short",
+                            "/api/users/@a/short/", "/API/health-check", "api/health-check",
+                            "/api/health-checkx", "/api/users/@a" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        router_match m = find("GET", paths[i]);
+        ck_assert_msg(m.result == ROUTER_NOT_FOUND, "%s matched", paths[i]);
+        ck_assert_str_eq(m.pattern, "");
+    }
+}
+END_TEST
+
+START_TEST(test_routes_bad_method)
+{
+    router_match m = find("POST", "/api/health-check");
+    ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "GET, OPTIONS");
+    m = find("GET", "/api/messages");
+    ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "POST, OPTIONS");
+    ck_assert_str_eq(m.pattern, "/api/messages");
+    m = find("DELETE", "/api/messages/" UUID);
+    ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
+    m = find("HEAD", "/api/message_groups");
+    ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
+    m = find(NULL, "/api/message_groups");
+    ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
+}
+END_TEST
+
+START_TEST(test_routes_bad_uuid)
+{
+    const char *bad[] = { "/api/messages/not-a-uuid", "/api/messages/" UUID "0",
+                          "/api/messages/5f9c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5fg",
+                          "/api/messages/5f9c2a3e_1b2c-4d5e-8f90-a1b2c3d4e5f6" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_int_eq(find("GET", bad[i]).result, ROUTER_BAD_PARAM);
+    ck_assert_int_eq(find("GET", "/api/messages/5F9C2A3E-1B2C-4D5E-8F90-A1B2C3D4E5F6").result,
+                     ROUTER_FOUND);
+}
+END_TEST
+
+START_TEST(test_routes_preflight)
+{
+    ck_assert_int_eq(find("OPTIONS", "/api/messages").result, ROUTER_PREFLIGHT);
+    ck_assert_int_eq(find("OPTIONS", "/api/messages/" UUID).result, ROUTER_PREFLIGHT);
+    ck_assert_int_eq(find("OPTIONS", "/api/nothing").result, ROUTER_NOT_FOUND);
+}
+END_TEST
+
+/* ---- dispatch: the answers the router gives itself ------------------------------------ */
+
+static void dispatch(api_ctx *ctx, const char *method, const char *path, const char *query,
+                     api_response *resp, const char **pattern)
+{
+    api_request req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = strv_from(path);
+    req.query = strv_from(query);
+    api_response_init(resp);
+    router_dispatch(ctx, &req, resp, pattern);
+}
+
+static json_t *body_json(const api_response *r)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+    ck_assert_msg(j != NULL, "body is not JSON: %s", buf_cstr(&r->body));
+    return j;
+}
+
+static void assert_error(const api_response *r, int status, const char *code)
+{
+    ck_assert_int_eq(r->status, status);
+    json_t *j = body_json(r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "error")), code);
+    ck_assert(json_is_string(json_object_get(j, "message")));
+    ck_assert_uint_eq(json_object_size(j), 2);
+    json_decref(j);
+}
+
+START_TEST(test_dispatch_errors)
+{
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    api_response r;
+    const char *pattern = NULL;
+
+    dispatch(&ctx, "GET", "/api/nope", "", &r, &pattern);
+    assert_error(&r, 404, "not_found");
+    ck_assert_str_eq(pattern, "");
+    api_response_cleanup(&r);
+
+    dispatch(&ctx, "PUT", "/api/messages", "", &r, &pattern);
+    assert_error(&r, 405, "method_not_allowed");
+    ck_assert_str_eq(r.allow, "POST, OPTIONS");
+    ck_assert_str_eq(pattern, "/api/messages");
+    api_response_cleanup(&r);
+
+    dispatch(&ctx, "GET", "/api/messages/xyz", "", &r, &pattern);
+    assert_error(&r, 400, "bad_uuid");
+    api_response_cleanup(&r);
+
+    /* Postgres not connected: authenticated routes answer 503 without a handler. */
+    dispatch(&ctx, "GET", "/api/message_groups", "", &r, &pattern);
+    assert_error(&r, 503, "unavailable");
+    ck_assert_str_eq(pattern, "/api/message_groups");
+    api_response_cleanup(&r);
+
+    dispatch(&ctx, "OPTIONS", "/api/message_groups", "", &r, &pattern);
+    ck_assert_int_eq(r.status, 204);
+    ck_assert_uint_eq(r.body.len, 0);
+    api_response_cleanup(&r);
+}
+END_TEST
+
+START_TEST(test_dispatch_health)
+{
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    api_response r;
+    const char *pattern = NULL;
+    dispatch(&ctx, "GET", "/api/health-check", "", &r, &pattern);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(buf_cstr(&r.body), "{\"success\":true}");
+    ck_assert_str_eq(pattern, "/api/health-check");
+    api_response_cleanup(&r);
+
+    /* Deep, with nothing connected: 503 naming both. */
+    dispatch(&ctx, "GET", "/api/health-check", "x=1&deep=1", &r, &pattern);
+    ck_assert_int_eq(r.status, 503);
+    json_t *j = body_json(&r);
+    ck_assert(json_is_false(json_object_get(j, "success")));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "postgres")), "unreachable");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "dynamodb")), "unconfigured");
+    json_decref(j);
+    api_response_cleanup(&r);
+
+    /* deep=0 and lookalikes are shallow. */
+    dispatch(&ctx, "GET", "/api/health-check", "deep=0&undeep=1&deep=11", &r, &pattern);
+    ck_assert_int_eq(r.status, 200);
+    api_response_cleanup(&r);
+}
+END_TEST
+
+/* ---- the JSON error shape ------------------------------------------------------------- */
+
+START_TEST(test_api_error_shape)
+{
+    api_response r;
+    api_response_init(&r);
+    ck_assert_int_eq(r.status, 200);
+    buf_append_str(&r.body, "{\"partial\":");
+    ck_assert_int_eq(api_error(&r, 422, "message_too_long", "over %d characters", 1024), 0);
+    assert_error(&r, 422, "message_too_long");
+    json_t *j = body_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "message")), "over 1024 characters");
+    json_decref(j);
+
+    /* Quotes and control characters are escaped; invalid UTF-8 still gives JSON. */
+    api_error(&r, 400, "bad_json", "a \"quote\"\n and a tab\t");
+    assert_error(&r, 400, "bad_json");
+    api_error(&r, 400, "bad_json", "bytes %s", "\xff\xfe");
+    assert_error(&r, 400, "internal");
+    api_response_cleanup(&r);
+    api_response_cleanup(NULL);
+}
+END_TEST
+
+/* ---- CORS and the response head ------------------------------------------------------- */
+
+START_TEST(test_cors_allowed)
+{
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ck_assert(!router_cors_allowed(&ctx, "http://localhost:3000"));
+    ctx.cors_origins[0] = "http://localhost:3000/";
+    ctx.cors_origins[1] = "https://api.example.com";
+    ck_assert(router_cors_allowed(&ctx, "http://localhost:3000"));
+    ck_assert(router_cors_allowed(&ctx, "https://api.example.com"));
+    ck_assert(!router_cors_allowed(&ctx, "http://localhost:3000/"));
+    ck_assert(!router_cors_allowed(&ctx, "http://localhost:30001"));
+    ck_assert(!router_cors_allowed(&ctx, "http://evil.example"));
+    ck_assert(!router_cors_allowed(&ctx, ""));
+    ck_assert(!router_cors_allowed(&ctx, NULL));
+    ck_assert(!router_cors_allowed(NULL, "http://localhost:3000"));
+}
+END_TEST
+
+static char *head_for(api_ctx *ctx, const char *method, const char *origin, int status,
+                      const char *cursor, const char *allow)
+{
+    api_request req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.origin = origin;
+    memcpy(req.request_id, "req-12345678", 13);
+    api_response resp;
+    api_response_init(&resp);
+    resp.status = status;
+    resp.allow = allow;
+    if (cursor)
+        snprintf(resp.next_cursor, sizeof resp.next_cursor, "%s", cursor);
+    buf out;
+    buf_init(&out, 0);
+    ck_assert_int_eq(worker_format_head(ctx, &req, &resp, &out), 0);
+    api_response_cleanup(&resp);
+    return buf_take(&out);
+}
+
+START_TEST(test_head)
+{
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cors_origins[0] = "http://localhost:3000";
+
+    char *h = head_for(&ctx, "GET", NULL, 200, "abc", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "Status: 200 OK\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "Content-Type: application/json; charset=utf-8\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "X-Request-Id: req-12345678\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "X-Next-Cursor: abc\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "X-Content-Type-Options: nosniff\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "Cache-Control: no-store\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "Referrer-Policy: no-referrer\r\n"));
+    ck_assert_ptr_null(strstr(h, "Access-Control"));
+    ck_assert_ptr_null(strstr(h, "Allow:"));
+    size_t n = strlen(h);
+    ck_assert(n > 4 && strcmp(h + n - 4, "\r\n\r\n") == 0);
+    free(h);
+
+    h = head_for(&ctx, "PUT", NULL, 405, NULL, "POST, OPTIONS");
+    ck_assert_ptr_nonnull(strstr(h, "Status: 405 Method Not Allowed\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "Allow: POST, OPTIONS\r\n"));
+    free(h);
+
+    /* A cursor that would inject a header is dropped. */
+    h = head_for(&ctx, "GET", NULL, 200, "abc\r\nSet-Cookie: x=1", NULL);
+    ck_assert_ptr_null(strstr(h, "Set-Cookie"));
+    ck_assert_ptr_null(strstr(h, "X-Next-Cursor"));
+    free(h);
+}
+END_TEST
+
+START_TEST(test_head_cors)
+{
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cors_origins[0] = "http://localhost:3000";
+
+    char *h = head_for(&ctx, "OPTIONS", "http://localhost:3000", 204, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(h, "Status: 204 No Content\r\n"));
+    ck_assert_ptr_null(strstr(h, "Content-Type: "));
+    ck_assert_ptr_nonnull(strstr(h, "Access-Control-Allow-Origin: http://localhost:3000\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "Vary: Origin\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"));
+    ck_assert_ptr_nonnull(strstr(
+        h, "Access-Control-Allow-Headers: Authorization, Content-Type, Idempotency-Key\r\n"));
+    ck_assert_ptr_null(strstr(h, "Allow-Credentials"));
+    free(h);
+
+    h = head_for(&ctx, "GET", "http://localhost:3000", 200, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(h, "Access-Control-Allow-Origin: http://localhost:3000\r\n"));
+    ck_assert_ptr_null(strstr(h, "Access-Control-Allow-Methods"));
+    free(h);
+
+    h = head_for(&ctx, "OPTIONS", "http://evil.example", 204, NULL, NULL);
+    ck_assert_ptr_null(strstr(h, "Access-Control"));
+    ck_assert_ptr_nonnull(strstr(h, "Vary: Origin\r\n"));
+    free(h);
+}
+END_TEST
+
+/* ---- request reading helpers ---------------------------------------------------------- */
+
+START_TEST(test_request_id)
+{
+    char id[40], id2[40];
+    worker_request_id("abcDEF12-_.", id);
+    ck_assert_str_eq(id, "abcDEF12-_.");
+    const char *bad[] = { NULL, "", "short", "has space in it", "a\r\nInjected: yes",
+                          "0123456789012345678901234567890123456" /* 37 */, "é-not-ascii-id" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        worker_request_id(bad[i], id);
+        ck_assert_uint_eq(strlen(id), 32);
+        ck_assert_uint_eq(strspn(id, "0123456789abcdef"), 32);
+    }
+    worker_request_id(NULL, id2);
+    ck_assert_str_ne(id, id2);
+}
+END_TEST
+
+START_TEST(test_split_uri_and_length)
+{
+    strv p, q;
+    worker_split_uri("/api/messages/x?limit=5&cursor=a?b", &p, &q);
+    ck_assert(strv_eq_cstr(p, "/api/messages/x"));
+    ck_assert(strv_eq_cstr(q, "limit=5&cursor=a?b"));
+    worker_split_uri("/api/health-check", &p, &q);
+    ck_assert(strv_eq_cstr(p, "/api/health-check"));
+    ck_assert_uint_eq(q.len, 0);
+    worker_split_uri(NULL, &p, &q);
+    ck_assert_uint_eq(p.len, 0);
+
+    long long n;
+    ck_assert_int_eq(worker_content_length(NULL, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(worker_content_length("16384", &n), 0);
+    ck_assert_int_eq(n, 16384);
+    ck_assert_int_eq(worker_content_length("999999999999", &n), 0);
+    ck_assert_int_eq(worker_content_length("9999999999999", &n), -1);
+    ck_assert_int_eq(worker_content_length("-1", &n), -1);
+    ck_assert_int_eq(worker_content_length("12a", &n), -1);
+    ck_assert_int_eq(worker_content_length(" 1", &n), -1);
+    ck_assert_str_eq(worker_reason(413), "Payload Too Large");
+    ck_assert_str_eq(worker_reason(299), "Unknown");
+}
+END_TEST
+
+static Suite *api_suite(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("routing");
+    tcase_add_test(tc, test_routes_found);
+    tcase_add_test(tc, test_routes_not_found);
+    tcase_add_test(tc, test_routes_bad_method);
+    tcase_add_test(tc, test_routes_bad_uuid);
+    tcase_add_test(tc, test_routes_preflight);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("dispatch");
+    tcase_add_test(tc, test_dispatch_errors);
+    tcase_add_test(tc, test_dispatch_health);
+    tcase_add_test(tc, test_api_error_shape);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("headers");
+    tcase_add_test(tc, test_cors_allowed);
+    tcase_add_test(tc, test_head);
+    tcase_add_test(tc, test_head_cors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("request");
+    tcase_add_test(tc, test_request_id);
+    tcase_add_test(tc, test_split_uri_and_length);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(api_suite());
+}
