@@ -10,11 +10,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +42,10 @@ static char g_builddir[1024];
 static pid_t g_api = -1;           /* api A: the one behind nginx */
 static pid_t g_api_nodb = -1;      /* api B: DynamoDB unreachable */
 static pid_t g_nginx = -1;
+static pid_t g_api_pg = -1;         /* api C: Postgres behind the test's TCP proxy */
+static pid_t g_proxy = -1;          /* the TCP proxy in front of Postgres */
+static int g_proxy_port, g_pg_port;
+static char g_sock_pg[512];
 static int g_port;
 static char g_sock[512], g_sock_nodb[512];
 
@@ -581,6 +588,133 @@ START_TEST(test_cors_preflight)
 }
 END_TEST
 
+
+/* ---- a TCP proxy in front of Postgres: killing it is an outage, starting it again the
+ * recovery, without touching the server the other tests use ------------------------------ */
+
+#define PROXY_PAIRS 32
+
+static void proxy_run(int listen_port, int target_port)
+{
+    /* Check runs each test in a child: a proxy started there dies with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)listen_port) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 16) != 0)
+        _exit(1);
+    int side[PROXY_PAIRS][2];
+    for (int i = 0; i < PROXY_PAIRS; i++)
+        side[i][0] = side[i][1] = -1;
+    for (;;) {
+        struct pollfd p[1 + 2 * PROXY_PAIRS];
+        int n = 0;
+        p[n++] = (struct pollfd){ l, POLLIN, 0 };
+        for (int i = 0; i < PROXY_PAIRS; i++)
+            for (int k = 0; k < 2; k++)
+                p[n++] = (struct pollfd){ side[i][k], POLLIN, 0 };
+        if (poll(p, (nfds_t)n, -1) < 0)
+            continue;
+        if (p[0].revents & POLLIN) {
+            int c = accept(l, NULL, NULL);
+            int t = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in b = { .sin_family = AF_INET,
+                                     .sin_port = htons((uint16_t)target_port) };
+            inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
+            int slot = -1;
+            for (int i = 0; i < PROXY_PAIRS && slot < 0; i++)
+                if (side[i][0] < 0)
+                    slot = i;
+            if (c < 0 || slot < 0 || connect(t, (struct sockaddr *)&b, sizeof b) != 0) {
+                close(c);
+                close(t);
+            } else {
+                side[slot][0] = c;
+                side[slot][1] = t;
+            }
+        }
+        for (int i = 0; i < PROXY_PAIRS; i++)
+            for (int k = 0; k < 2; k++) {
+                struct pollfd *q = &p[1 + 2 * i + k];
+                if (q->fd < 0 || !(q->revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                char chunk[16384];
+                ssize_t got = read(q->fd, chunk, sizeof chunk);
+                if (got <= 0 || write(side[i][1 - k], chunk, (size_t)got) != got) {
+                    close(side[i][0]);
+                    close(side[i][1]);
+                    side[i][0] = side[i][1] = -1;
+                    break;
+                }
+            }
+    }
+}
+
+/* Starts the proxy on listen_port and waits until it accepts. */
+static pid_t proxy_start(int listen_port, int target_port)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        proxy_run(listen_port, target_port);
+    for (int i = 0; i < 100; i++) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)listen_port) };
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        int ok = connect(c, (struct sockaddr *)&a, sizeof a) == 0;
+        close(c);
+        if (ok)
+            return pid;
+        sleep_ms(20);
+    }
+    return -1;
+}
+
+/* The deep health check through the API behind the proxy: the HTTP status, and whether
+ * its body says Postgres is ok. */
+static int pg_health(bool *pg_ok)
+{
+    buf out;
+    buf_init(&out, 0);
+    int st = fcgi_request(g_sock_pg, "GET", "/api/health-check?deep=1", "", 0, &out);
+    json_t *j = json_loads(cgi_body(&out), 0, NULL);
+    *pg_ok = j && strcmp(json_string_value(json_object_get(j, "postgres")) ?
+                             json_string_value(json_object_get(j, "postgres")) : "", "ok") == 0;
+    json_decref(j);
+    buf_cleanup(&out);
+    return st;
+}
+
+START_TEST(test_postgres_outage_and_recovery)
+{
+    bool ok;
+    ck_assert_int_eq(pg_health(&ok), 200);
+    ck_assert(ok);
+
+    /* outage: the proxy dies, every worker's connection with it */
+    proc_stop(&g_proxy, SIGKILL);
+    for (int i = 0; i < 4; i++) {
+        int st = pg_health(&ok);
+        ck_assert_msg(st == 503 && !ok, "during the outage: %d (postgres ok: %d)", st, ok);
+    }
+
+    /* recovery: Postgres reachable again; the same API answers 200 again by itself */
+    g_proxy = proxy_start(g_proxy_port, g_pg_port);
+    ck_assert_int_gt(g_proxy, 0);
+    int64_t deadline = clock_mono_ms() + 20000;
+    int good = 0;
+    while (good < 4 && clock_mono_ms() < deadline) {
+        good = pg_health(&ok) == 200 && ok ? good + 1 : 0;
+        if (good < 4)
+            sleep_ms(100);
+    }
+    ck_assert_msg(good >= 4, "the API did not recover within 20 s");
+    ck_assert_int_eq(kill(g_api_pg, 0), 0); /* never restarted */
+}
+END_TEST
+
 static void expect_ok_burst(int n)
 {
     for (int i = 0; i < n; i++) {
@@ -687,6 +821,8 @@ static void teardown_all(void)
     proc_stop(&g_nginx, SIGTERM);
     proc_stop(&g_api, SIGTERM);
     proc_stop(&g_api_nodb, SIGTERM);
+    proc_stop(&g_api_pg, SIGTERM);
+    proc_stop(&g_proxy, SIGKILL);
     if (g_ddb && g_table[0]) {
         ddb_error err;
         ddb_error_clear(&err);
@@ -766,6 +902,32 @@ static int setup_all(void)
         fprintf(stderr, "cruddur-api (DynamoDB down) did not start (log: %s)\n", log);
         return -1;
     }
+    /* api C: Postgres through a TCP proxy the outage test can cut */
+    PQconninfoOption *po = PQconninfoParse(pg_require(), NULL);
+    g_pg_port = 5432;
+    for (PQconninfoOption *o = po; o && o->keyword; o++)
+        if (strcmp(o->keyword, "port") == 0 && o->val && *o->val)
+            g_pg_port = atoi(o->val); /* test code: the URL is script/test's */
+    const char *dbname = "cruddur";
+    for (PQconninfoOption *o = po; o && o->keyword; o++)
+        if (strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+            dbname = o->val;
+    g_proxy_port = free_port();
+    g_proxy = proxy_start(g_proxy_port, g_pg_port);
+    static char pg_env[4400];
+    char extra[64], ci[4200];
+    snprintf(extra, sizeof extra, "host=127.0.0.1 port=%d", g_proxy_port);
+    pg_conninfo(dbname, extra, ci, sizeof ci);
+    PQconninfoFree(po);
+    snprintf(pg_env, sizeof pg_env, "CONNECTION_URL=%s", ci);
+    snprintf(g_sock_pg, sizeof g_sock_pg, "%s/api-pg.sock", g_dir);
+    snprintf(log, sizeof log, "%s/api-pg.log", g_dir);
+    const char *env_c[] = { jwks_env, table_env, pg_env, NULL };
+    g_api_pg = g_proxy > 0 ? api_start(g_sock_pg, log, env_c) : -1;
+    if (g_api_pg < 0) {
+        fprintf(stderr, "cruddur-api (Postgres behind a proxy) did not start (log: %s)\n", log);
+        return -1;
+    }
     g_port = free_port();
     g_nginx = nginx_start(g_dir, g_port, g_sock);
     if (g_nginx < 0) {
@@ -791,6 +953,10 @@ static Suite *live_api_suite(void)
     tcase_add_test(tc, test_worker_killed);
     tcase_add_test(tc, test_sighup_rolling);
     tcase_add_test(tc, test_sigterm_drain);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("outages");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_postgres_outage_and_recovery);
     suite_add_tcase(s, tc);
     return s;
 }
