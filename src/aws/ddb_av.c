@@ -803,7 +803,8 @@ json_t *ddb_av_m_new(json_t *map)
     return wrap("M", map);
 }
 
-json_t *ddb_av_ss(const char *const *v, size_t n)
+/* {type: [strings...]} for SS and NS: every element present, the set validated. */
+static json_t *string_set(const char *type, const char *const *v, size_t n)
 {
     if (n == 0 || !v)
         return NULL;
@@ -816,23 +817,17 @@ json_t *ddb_av_ss(const char *const *v, size_t n)
             return NULL;
         }
     }
-    return checked(wrap("SS", arr));
+    return checked(wrap(type, arr));
+}
+
+json_t *ddb_av_ss(const char *const *v, size_t n)
+{
+    return string_set("SS", v, n);
 }
 
 json_t *ddb_av_ns_str(const char *const *v, size_t n)
 {
-    if (n == 0 || !v)
-        return NULL;
-    json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!v[i] || json_array_append_new(arr, json_string(v[i])) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return checked(wrap("NS", arr));
+    return string_set("NS", v, n);
 }
 
 json_t *ddb_av_ns_i64(const int64_t *v, size_t n)
