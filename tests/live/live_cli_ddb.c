@@ -7,9 +7,11 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -575,6 +577,54 @@ START_TEST(large_seed_writes_exactly_the_set)
 }
 END_TEST
 
+/* On a terminal the large seed draws a progress bar (tested through a pseudo-terminal;
+ * off a terminal there is none, see above). */
+START_TEST(large_seed_shows_progress_on_a_terminal)
+{
+    char t[96];
+    table_name(t, "tty");
+    schema_load(t);
+    envset es;
+    const char *const *env = env_for(&es, t, NULL, NULL);
+    char exe[1100];
+    const char *bd = getenv("CR_BUILDDIR");
+    snprintf(exe, sizeof exe, "%s/src/cli/cruddur", bd && *bd ? bd : ".");
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        for (size_t i = 0; env[i]; i++) {
+            char name[64];
+            const char *eq = strchr(env[i], '=');
+            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+            if (eq[1])
+                setenv(name, eq + 1, 1);
+            else
+                unsetenv(name);
+        }
+        execl(exe, exe, "ddb", "seed", "--users", "5", "--groups", "10", "--messages", "300",
+              (char *)NULL);
+        _exit(127);
+    }
+    buf out;
+    buf_init(&out, 1 << 20);
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(master, chunk, sizeof chunk)) > 0) /* EIO once the child is gone */
+        buf_append(&out, chunk, (size_t)n);
+    close(master);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, buf_cstr(&out));
+    const char *o = buf_cstr(&out);
+    ck_assert_msg(strchr(o, '\r') != NULL && strstr(o, "[#") != NULL && strstr(o, "%") != NULL,
+                  "no progress bar on a terminal: %s", o);
+    ck_assert_msg(strstr(o, "seeded 320 items") != NULL, "%s", o);
+    buf_cleanup(&out);
+    ck_assert_int_eq(count_items(t, "MSG#"), 300);
+}
+END_TEST
+
 START_TEST(stream_off_reenables_with_a_new_arn)
 {
     char t[96];
@@ -869,6 +919,7 @@ static Suite *cli_ddb_suite(void)
     tcase_add_test(t, seed_then_get_conversation);
     tcase_add_test(t, scan_prints_every_item);
     tcase_add_test(t, large_seed_writes_exactly_the_set);
+    tcase_add_test(t, large_seed_shows_progress_on_a_terminal);
     tcase_add_test(t, stream_off_reenables_with_a_new_arn);
     tcase_add_test(t, list_conversations_by_handle);
     tcase_add_test(t, setup_step_is_idempotent);
