@@ -19,7 +19,7 @@
 #define API_PAGE_MAX 100
 
 /* Everything a worker holds for its lifetime: one Postgres connection, one DynamoDB
- * client, the JWKS cache, a short-lived cache of users by Cognito sub. */
+ * client, the JWKS cache, short-lived caches of users by Cognito sub and of memberships. */
 typedef struct api_ctx {
     ddb *db;
     users *pg;
@@ -27,6 +27,7 @@ typedef struct api_ctx {
     jwt_expect expect;             /* issuer, client id, token_use access, leeway */
     const char *table;             /* CRUDDUR_DDB_TABLE */
     struct api_user_cache *user_cache;   /* owned by auth.c */
+    struct api_member_cache *member_cache; /* owned by members.c */
     const char *cors_origins[4];   /* FRONTEND_URL, BACKEND_URL (NULL-terminated) */
 } api_ctx;
 
@@ -67,8 +68,9 @@ int api_error(api_response *r, int status, const char *code, const char *fmt, ..
  * 0 with req->me set; -1 with resp filled: 401 for a missing/bad token or an unknown user,
  * 503 when the key set or Postgres cannot be reached. */
 int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp);
-/* Frees the user cache api_authenticate allocates on first use (ctx->user_cache, set to
- * NULL). Call when the worker tears its ctx down; accepts NULL and an empty cache. */
+/* Frees the per-worker caches allocated on first use: users by sub (api_authenticate) and
+ * memberships (messages), both set to NULL. Call when the worker tears its ctx down;
+ * accepts NULL and empty caches. */
 void api_user_cache_free(api_ctx *ctx);
 
 /* Handlers: params[i] are the path's variable parts (uuid, handle). Each returns 0 after

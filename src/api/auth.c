@@ -5,6 +5,7 @@
  * in Postgres is seen within the TTL). The token is never logged or echoed. */
 #include "config.h"
 #include "api/api.h"
+#include "api/members.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ void api_user_cache_free(api_ctx *ctx)
         return;
     free(ctx->user_cache);
     ctx->user_cache = NULL;
+    api_members_cache_free(ctx);
 }
 
 /* The cached user for sub, or NULL. */

@@ -1,15 +1,10 @@
 /* messages.c — GET /api/messages/{uuid} (pattern A) and POST /api/messages (patterns C and
  * D): reading and writing conversations for their members only.
  *
- * Membership. A conversation's members are the users holding a group row for it
- * (pk GRP#<user>, message_group_uuid = the group). The GSI would find them in one small read
- * but is eventually consistent, so a conversation created a moment ago could look foreign.
- * Instead membership is a strongly consistent Query on pk = GRP#<me> with a filter on
- * message_group_uuid (or, for "is there already a conversation with X", on user_uuid).
- * Cost: a filter does not reduce the read, so it pages through all of the user's group rows
- * (about 4 KB of read capacity per ~15 rows, twice for a consistent read) — fine for
- * people with hundreds of conversations; a per-member index item would be the next step.
- * A non-member and an unknown group both get 404 (no way to probe for group uuids).
+ * Membership and the one conversation per pair of users: members.c (the GSI, with a
+ * strongly consistent fallback for a conversation created a moment ago; a PAIR# item written
+ * in D's transaction so concurrent first messages create one conversation). A non-member
+ * and an unknown group both get 404 (no way to probe for group uuids).
  *
  * Messages never overwrite each other. A message item's key is (MSG#<group>, created_at in
  * microseconds); the Put is conditional on attribute_not_exists(sk), and on a collision
@@ -47,6 +42,7 @@
 #include <openssl/evp.h>
 
 #include "api/cursor.h"
+#include "api/members.h"
 #include "aws/ddb_av.h"
 #include "base/clock.h"
 #include "base/jparse.h"
@@ -57,7 +53,8 @@
 #define API_MESSAGES_TS_TRIES 8          /* microseconds tried for one message */
 #define API_MESSAGES_IDEM_TTL_S 86400
 #define API_MESSAGES_IDEM_KEY_MAX 64
-#define API_MESSAGES_MEMBER_PAGES 1000   /* bound on the membership scan */
+#define API_MESSAGES_PAIR_TRIES 6        /* D's create-or-join rounds */
+#define API_MESSAGES_D_TOKEN_BASE 100    /* D's token attempts, apart from C's */
 #define API_MESSAGES_JSON_DEPTH 8
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -161,60 +158,6 @@ static int api_messages_sha256(char out[65], const char *const *parts, size_t n)
     return 0;
 }
 
-/* ---- membership ---------------------------------------------------------------------------- */
-
-/* The first of my group rows whose attribute attr is value, read strongly consistently:
- * 0 with *row a new reference (NULL when there is none), or -1 with err filled. */
-static int api_messages_my_group_row(api_ctx *ctx, const char *me_uuid, const char *attr,
-                                     const char *value, json_t **row, ddb_error *err)
-{
-    *row = NULL;
-    char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(&err->info, ERR_INVALID, "user id too long");
-    }
-    json_t *names = json_pack("{s:s}", "#f", attr);
-    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value);
-    json_t *start = NULL;
-    ddb_page page;
-    ddb_page_init(&page);
-    int rc = -1;
-    if (!names || !values) {
-        ddb_error_clear(err);
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (int n = 0; n < API_MESSAGES_MEMBER_PAGES; n++) {
-        ddb_query_options q = {
-            .table = ctx->table,
-            .key_condition = "pk = :pk",
-            .filter = "#f = :f",
-            .names = names,
-            .values = values,
-            .consistent = true,
-            .start_key = start,
-        };
-        if (ddb_query(ctx->db, &q, &page, err) != 0)
-            goto out;
-        if (json_array_size(page.items) > 0) {
-            *row = json_incref(json_array_get(page.items, 0));
-            break;
-        }
-        json_decref(start);
-        start = json_incref(page.last_key);
-        if (!start)
-            break;
-    }
-    rc = 0;
-out:
-    json_decref(start);
-    json_decref(names);
-    json_decref(values);
-    ddb_page_cleanup(&page);
-    return rc;
-}
-
 /* ---- GET /api/messages/{uuid} -------------------------------------------------------------- */
 
 static int api_messages_copy(json_t *o, const char *name, const json_t *item, const char *attr)
@@ -238,16 +181,16 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
         return api_error(resp, 400, "bad_request", "%s", e.msg);
     ddb_error err;
-    json_t *row = NULL, *out = NULL;
+    json_t *out = NULL;
     ddb_page page;
     ddb_page_init(&page);
     int rc = -1;
-    if (api_messages_my_group_row(ctx, req->me.uuid, "message_group_uuid", group, &row,
-                                  &err) != 0) {
+    bool member;
+    if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0) {
         rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
         goto out;
     }
-    if (!row) {
+    if (!member) {
         rc = api_error(resp, 404, "not_found", "no such conversation");
         goto out;
     }
@@ -277,7 +220,6 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     rc = api_messages_reply(resp, 200, out);
 out:
     json_decref(out);
-    json_decref(row);
     ddb_page_cleanup(&page);
     cursor_page_args_cleanup(&args);
     return rc;
@@ -470,6 +412,51 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
     return api_error(p->resp, 503, "busy", "too many messages at once; retry");
 }
 
+/* One try at pattern D's transaction: both group rows, the first message, the pair item
+ * (index 3: the pair's only conversation) and the idempotency record (last, with a key).
+ * *lost_pair set (nothing answered) when it lost on the pair item; otherwise resp is filled.
+ * 0, or -1 on a bug-level failure. */
+static int api_post_create_group(api_post *p, const messaging_user *mu,
+                                 const messaging_user *ou, int attempt, bool *lost_pair)
+{
+    *lost_pair = false;
+    char group[37], msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
+    if (rnd_uuid4(group) != 0 || rnd_uuid4(msg_uuid) != 0 || messaging_now(ts) != 0)
+        return -1;
+    json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
+    json_t *actions = messaging_create_group_actions(p->ctx->table, group, msg_uuid, ts, mu,
+                                                     ou, p->message);
+    ddb_error err;
+    int rc = -1;
+    if (!answer || !actions ||
+        json_array_append_new(actions, api_members_pair_put(p->ctx->table, mu->uuid,
+                                                            ou->uuid, group, ts)) != 0)
+        goto out;
+    if (p->idem_key) {
+        if (api_post_add_idem(p, actions, answer, ts) != 0 ||
+            api_post_token(p, API_MESSAGES_D_TOKEN_BASE + attempt, token) != 0)
+            goto out;
+    } else {
+        memcpy(token, msg_uuid, sizeof token);
+    }
+    if (ddb_transact_write(p->ctx->db, actions, token, &err) == 0) {
+        rc = api_messages_reply(p->resp, 200, answer);
+    } else if (p->idem_key && api_post_idem_lost(&err, json_array_size(actions))) {
+        rc = api_post_after_idem_lost(p);
+    } else if (ddb_error_is(&err, "TransactionCanceledException") && err.nreasons > 3 &&
+               (strcmp(err.reasons[3], "ConditionalCheckFailed") == 0 ||
+                strcmp(err.reasons[3], "TransactionConflict") == 0)) {
+        *lost_pair = true;
+        rc = 0;
+    } else {
+        rc = api_messages_unavailable(p->resp, "messages_create_group_failed", err.info.msg);
+    }
+out:
+    json_decref(answer);
+    json_decref(actions);
+    return rc;
+}
+
 /* Pattern D: a message to the user with this handle. */
 static int api_post_to_handle(api_post *p, const char *handle)
 {
@@ -489,45 +476,30 @@ static int api_post_to_handle(api_post *p, const char *handle)
         return api_error(p->resp, 422, "invalid_recipient",
                          "you cannot start a conversation with yourself");
     ddb_error err;
-    json_t *row = NULL;
-    if (api_messages_my_group_row(p->ctx, me->uuid, "user_uuid", other.uuid, &row, &err) != 0)
+    char group[37];
+    if (api_members_pair_find(p->ctx, me->uuid, other.uuid, group, &err) != 0)
         return api_messages_unavailable(p->resp, "messages_pair_lookup_failed", err.info.msg);
-    if (row) {
-        char group[37];
-        const char *g = ddb_av_get_s(row, "message_group_uuid");
-        bool ok = g && api_messages_uuid(strv_from(g), group);
-        json_decref(row);
-        if (!ok)
-            return api_error(p->resp, 500, "internal", "a conversation row is malformed");
+    if (group[0])
         return api_post_to_group(p, group, true);
-    }
     messaging_user mu = { me->uuid, me->display_name, me->handle };
     messaging_user ou = { other.uuid, other.display_name, other.handle };
-    char group[37], msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
-    if (rnd_uuid4(group) != 0 || rnd_uuid4(msg_uuid) != 0 || messaging_now(ts) != 0)
-        return -1;
-    json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
-    json_t *actions = messaging_create_group_actions(p->ctx->table, group, msg_uuid, ts, &mu,
-                                                     &ou, p->message);
-    int rc = -1;
-    if (!answer || !actions)
-        goto out;
-    if (p->idem_key) {
-        if (api_post_add_idem(p, actions, answer, ts) != 0 || api_post_token(p, 0, token) != 0)
-            goto out;
-    } else {
-        memcpy(token, msg_uuid, sizeof token);
+    for (int attempt = 0; attempt < API_MESSAGES_PAIR_TRIES; attempt++) {
+        bool lost_pair = false;
+        int rc = api_post_create_group(p, &mu, &ou, attempt, &lost_pair);
+        if (!lost_pair)
+            return rc;
+        /* Another request created (or is creating) the pair's conversation: join it. */
+        if (api_members_pair_find(p->ctx, me->uuid, other.uuid, group, &err) != 0)
+            return api_messages_unavailable(p->resp, "messages_pair_lookup_failed",
+                                            err.info.msg);
+        if (group[0])
+            return api_post_to_group(p, group, true);
+        clock_sleep_ms(5 + 10 * attempt); /* its transaction is still in flight */
     }
-    if (ddb_transact_write(p->ctx->db, actions, token, &err) == 0)
-        rc = api_messages_reply(p->resp, 200, answer);
-    else if (p->idem_key && api_post_idem_lost(&err, json_array_size(actions)))
-        rc = api_post_after_idem_lost(p);
-    else
-        rc = api_messages_unavailable(p->resp, "messages_create_group_failed", err.info.msg);
-out:
-    json_decref(answer);
-    json_decref(actions);
-    return rc;
+    log_msg(LOG_WARN, "messages_pair_contended", "%d rounds lost on one pair",
+            API_MESSAGES_PAIR_TRIES);
+    return api_error(p->resp, 503, "busy", "too many conversations being started at once; "
+                                          "retry");
 }
 
 static bool api_post_idem_key_ok(const char *k)
@@ -629,17 +601,15 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
     }
     if (jgroup) {
         ddb_error err;
-        json_t *row = NULL;
-        if (api_messages_my_group_row(ctx, req->me.uuid, "message_group_uuid", group, &row,
-                                      &err) != 0) {
+        bool member;
+        if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0) {
             rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
             goto out;
         }
-        if (!row) {
+        if (!member) {
             rc = api_error(resp, 404, "not_found", "no such conversation");
             goto out;
         }
-        json_decref(row);
         rc = api_post_to_group(&p, group, false);
     } else {
         rc = api_post_to_handle(&p, handle);

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "aws/sigv4.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/crc32.h"
+#include "base/jdoc.h"
 #include "base/jparse.h"
 #include "base/log.h"
 #include "base/rnd.h"
@@ -246,14 +246,16 @@ static int awsjson_sign(awsjson *d, const awsjson_endpoint *ep, const char *targ
     size_t n = 0;
     for (size_t i = 0; i < sizeof d->hdr / sizeof d->hdr[0]; i++)
         buf_reset(&d->hdr[i]);
-    buf_printf(&d->hdr[0], "Host: %s", ep->authority);
-    buf_printf(&d->hdr[1], "Content-Type: %s", d->content_type);
-    buf_printf(&d->hdr[2], "X-Amz-Target: %s", target);
-    buf_printf(&d->hdr[3], "X-Amz-Date: %s", d->signed_req.amz_date);
-    buf_printf(&d->hdr[4], "Authorization: %s", buf_cstr(&d->signed_req.authorization));
-    size_t used = 5;
-    if (cv->session_token && *cv->session_token)
-        buf_printf(&d->hdr[used++], "X-Amz-Security-Token: %s", cv->session_token);
+    static const char *const names[] = { "Host: ", "Content-Type: ", "X-Amz-Target: ",
+                                         "X-Amz-Date: ", "Authorization: ",
+                                         "X-Amz-Security-Token: " };
+    const char *values[] = { ep->authority, d->content_type, target, d->signed_req.amz_date,
+                             buf_cstr(&d->signed_req.authorization), cv->session_token };
+    size_t used = cv->session_token && *cv->session_token ? 6 : 5;
+    for (size_t i = 0; i < used; i++) {
+        buf_append_str(&d->hdr[i], names[i]);
+        buf_append_str(&d->hdr[i], values[i]);
+    }
     for (size_t i = 0; i < used; i++) {
         if (d->hdr[i].failed)
             return errinfo_set(e, ERR_TOOBIG, "request header too long");
@@ -275,14 +277,20 @@ static const char *awsjson_error_label(const aws_error *err, char *tmp, size_t t
     return tmp;
 }
 
-int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
-                 const json_t *req, json_t **resp, aws_error *err)
+/* The call of awsjson_call and awsjson_call_doc: the reply becomes *resp (Jansson) when resp
+ * is set, else *doc (flat). */
+static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target,
+                      const char *op, const json_t *req, json_t **resp, jdoc **doc,
+                      aws_error *err)
 {
     aws_error scratch;
     if (!err)
         err = &scratch;
     aws_error_clear(err);
-    *resp = NULL;
+    if (resp)
+        *resp = NULL;
+    else
+        *doc = NULL;
     buf_reset(&d->body);
     if (json_dump_callback(req, awsjson_dump_cb, &d->body, JSON_COMPACT) != 0)
         return errinfo_set(&err->info, d->body.failed ? ERR_TOOBIG : ERR_INVALID,
@@ -306,7 +314,7 @@ int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, con
         } else if (d->resp.status == 200) {
             if (d->resp.amz_crc32[0]) {
                 unsigned long want = strtoul(d->resp.amz_crc32, NULL, 10);
-                if (want != crc32(0L, (const Bytef *)d->resp.body.data, (uInt)d->resp.body.len)) {
+                if (want != crc32_of(0, d->resp.body.data, d->resp.body.len)) {
                     errinfo_set(&err->info, ERR_IO, "%s %s: response CRC32 mismatch", d->label, op);
                     err->fail = HTTP_FAIL_RESET;
                     retry = true;
@@ -314,15 +322,30 @@ int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, con
                 }
             }
             errinfo pe;
-            json_t *j = jparse(buf_cstr(&d->resp.body), d->resp.body.len, AWSJSON_DEPTH, &pe);
-            if (!json_is_object(j)) {
-                json_decref(j);
+            bool parsed, is_object;
+            if (resp) {
+                json_t *j = jparse(d->resp.body.data, d->resp.body.len, AWSJSON_DEPTH, &pe);
+                parsed = j != NULL;
+                is_object = json_is_object(j);
+                if (is_object)
+                    *resp = j;
+                else
+                    json_decref(j);
+            } else {
+                jdoc *j = jdoc_parse(d->resp.body.data, d->resp.body.len, AWSJSON_DEPTH, &pe);
+                parsed = j != NULL;
+                is_object = jdoc_is(jdoc_root(j), JDOC_OBJECT);
+                if (is_object)
+                    *doc = j;
+                else
+                    jdoc_free(j);
+            }
+            if (!is_object) {
                 err->http_status = 200;
                 return errinfo_set(&err->info, ERR_SERVICE,
                                    "%s %s: response is not a JSON object (%s)", d->label, op,
-                                   j ? "another JSON type" : pe.msg);
+                                   parsed ? "another JSON type" : pe.msg);
             }
-            *resp = j;
             return 0;
         } else {
             err->fail = HTTP_FAIL_NONE;
@@ -344,4 +367,16 @@ int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, con
         }
         clock_sleep_ms(delay);
     }
+}
+
+int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
+                 const json_t *req, json_t **resp, aws_error *err)
+{
+    return awsjson_do(d, ep, target, op, req, resp, NULL, err);
+}
+
+int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target,
+                     const char *op, const json_t *req, jdoc **resp, aws_error *err)
+{
+    return awsjson_do(d, ep, target, op, req, NULL, resp, err);
 }

@@ -12,6 +12,7 @@
 #include "aws/http.h"
 #include "aws/retry.h"
 #include "base/errinfo.h"
+#include "base/jdoc.h"
 
 #define AWSJSON_URL_MAX 2048
 
@@ -64,5 +65,9 @@ void awsjson_free(awsjson *c);  /* accepts NULL */
  * of err filled when the call failed (after the retries the policy allows). */
 int awsjson_call(awsjson *c, const awsjson_endpoint *ep, const char *target, const char *op,
                  const json_t *req, json_t **resp, aws_error *err);
+/* The same call with the reply as a flat document (base/jdoc.h; jdoc_free it), checked to
+ * be an object: no Jansson value per node, for large read-once replies. */
+int awsjson_call_doc(awsjson *c, const awsjson_endpoint *ep, const char *target,
+                     const char *op, const json_t *req, jdoc **resp, aws_error *err);
 
 #endif

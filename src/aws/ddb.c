@@ -354,10 +354,9 @@ void ddb_page_cleanup(ddb_page *p)
     ddb_page_init(p);
 }
 
-static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page *page,
-                    ddb_error *err)
+/* The Query or Scan request for q, or NULL when memory runs out. */
+static json_t *ddb_read_request(const ddb_query_options *q)
 {
-    ddb_page_cleanup(page);
     json_t *req = json_pack("{s:s}", "TableName", q->table);
     int bad = !req;
     if (req) {
@@ -385,6 +384,17 @@ static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page
     }
     if (bad) {
         json_decref(req);
+        return NULL;
+    }
+    return req;
+}
+
+static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page *page,
+                    ddb_error *err)
+{
+    ddb_page_cleanup(page);
+    json_t *req = ddb_read_request(q);
+    if (!req) {
         ddb_error_clear(err);
         return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
     }
@@ -414,6 +424,88 @@ int ddb_query(ddb *d, const ddb_query_options *q, ddb_page *page, ddb_error *err
 int ddb_scan(ddb *d, const ddb_query_options *q, ddb_page *page, ddb_error *err)
 {
     return ddb_read(d, "Scan", q, page, err);
+}
+
+void ddb_page_view_init(ddb_page_view *p)
+{
+    p->doc = NULL;
+    p->items = JDOC_VAL_NONE;
+    p->last_key = JDOC_VAL_NONE;
+    p->count = 0;
+    p->scanned_count = 0;
+}
+
+void ddb_page_view_cleanup(ddb_page_view *p)
+{
+    if (!p)
+        return;
+    jdoc_free(p->doc);
+    ddb_page_view_init(p);
+}
+
+/* Whether item is an item or key in the wire shape: an object of attribute values, each an
+ * object with one member ({"S": "..."}). */
+static bool ddb_view_item_ok(jdoc_val item)
+{
+    if (!jdoc_is(item, JDOC_OBJECT))
+        return false;
+    for (jdoc_val av = jdoc_first(item); av.doc; av = jdoc_next(av))
+        if (!jdoc_is(av, JDOC_OBJECT) || jdoc_size(av) != 1)
+            return false;
+    return true;
+}
+
+static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q,
+                         ddb_page_view *page, ddb_error *err)
+{
+    ddb_page_view_cleanup(page);
+    json_t *req = ddb_read_request(q);
+    if (!req) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+    }
+    const char *target = strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query"
+                                                  : "DynamoDB_20120810.Scan";
+    int rc = awsjson_call_doc(d->client, &d->main, target, op, req, &page->doc, err);
+    json_decref(req);
+    if (rc != 0)
+        return -1;
+    jdoc_val root = jdoc_root(page->doc);
+    jdoc_val items = jdoc_get(root, "Items"), key = jdoc_get(root, "LastEvaluatedKey");
+    jdoc_val count = jdoc_get(root, "Count"), scanned = jdoc_get(root, "ScannedCount");
+    const char *bad = NULL;
+    if (items.doc && !jdoc_is(items, JDOC_ARRAY))
+        bad = "Items is not an array";
+    for (jdoc_val it = jdoc_first(items); !bad && it.doc; it = jdoc_next(it))
+        if (!ddb_view_item_ok(it))
+            bad = "an item is not a map of attribute values";
+    if (!bad && key.doc && !ddb_view_item_ok(key))
+        bad = "LastEvaluatedKey is not a map of attribute values";
+    if (!bad && ((count.doc && !jdoc_is(count, JDOC_INTEGER)) ||
+                 (scanned.doc && !jdoc_is(scanned, JDOC_INTEGER))))
+        bad = "Count or ScannedCount is not an integer";
+    if (bad) {
+        ddb_page_view_cleanup(page);
+        if (err)
+            err->http_status = 200;
+        return errinfo_set(err ? &err->info : NULL, ERR_SERVICE, "DynamoDB %s: reply: %s", op,
+                           bad);
+    }
+    page->items = items;
+    page->last_key = key;
+    page->count = (long)jdoc_int(count);
+    page->scanned_count = (long)jdoc_int(scanned);
+    return 0;
+}
+
+int ddb_query_view(ddb *d, const ddb_query_options *q, ddb_page_view *page, ddb_error *err)
+{
+    return ddb_read_view(d, "Query", q, page, err);
+}
+
+int ddb_scan_view(ddb *d, const ddb_query_options *q, ddb_page_view *page, ddb_error *err)
+{
+    return ddb_read_view(d, "Scan", q, page, err);
 }
 
 /* ---- batches and transactions ------------------------------------------------------------- */

@@ -42,6 +42,7 @@ struct sigv4_signer {
     EVP_MD_CTX *outer;      /* ... after its opad block */
     bool have_key;
     char key_date[9];
+    unsigned long key_derivations;   /* signing keys derived (tests: the cache hits) */
     char key_region[MAX_SCOPE_FIELD + 1];
     char key_service[MAX_SCOPE_FIELD + 1];
     unsigned char key_fp[SHA256_LEN]; /* SHA-256 of a tag, the access key id and the secret */
@@ -530,7 +531,7 @@ static int ensure_key(sigv4_signer *s, const sigv4_credentials *cred, size_t idl
 
     if (secret_fingerprint(s, cred, idlen, secretlen, fp) != 0)
         goto crypto;
-    if (s->have_key && strcmp(s->key_date, date) == 0 && strcmp(s->key_region, region) == 0
+    if (s->have_key && strncmp(s->key_date, date, 8) == 0 && strcmp(s->key_region, region) == 0
         && strcmp(s->key_service, service) == 0 && CRYPTO_memcmp(s->key_fp, fp, sizeof fp) == 0)
         return 0;
 
@@ -554,7 +555,9 @@ static int ensure_key(sigv4_signer *s, const sigv4_credentials *cred, size_t idl
     if (EVP_DigestInit_ex2(s->outer, s->md, NULL) != 1
         || EVP_DigestUpdate(s->outer, block, sizeof block) != 1)
         goto crypto;
-    memcpy(s->key_date, date, sizeof s->key_date);
+    memcpy(s->key_date, date, 8);   /* the key is per day: yyyymmdd of the amz-date */
+    s->key_date[8] = '\0';
+    s->key_derivations++;
     memcpy(s->key_region, region, strlen(region) + 1);
     memcpy(s->key_service, service, strlen(service) + 1);
     memcpy(s->key_fp, fp, sizeof fp);
@@ -926,4 +929,9 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
             return fail_buf(a, "authorization header", e);
     }
     return 0;
+}
+
+unsigned long sigv4_key_derivations(const sigv4_signer *s)
+{
+    return s ? s->key_derivations : 0;
 }

@@ -32,4 +32,9 @@ int sigv4_canonical_uri(buf *out, strv path, bool normalize, errinfo *e);
  * value. 0, or -1 with e set. */
 int sigv4_canonical_query(buf *out, strv query, errinfo *e);
 
+/* How many signing keys the signer derived (4 HMACs each); the cache keeps one per day,
+ * region, service and secret. */
+struct sigv4_signer;
+unsigned long sigv4_key_derivations(const struct sigv4_signer *s);
+
 #endif

@@ -479,8 +479,13 @@ START_TEST(key_cache_is_consistent)
 
     ck_assert_int_eq(sigv4_sign(s, &req, &cred, &opt, &r, &e), 0);
     memcpy(first, r.signature, sizeof first);
+    ck_assert_int_eq(sigv4_key_derivations(s), 1);
     ck_assert_int_eq(sigv4_sign(s, &req, &cred, &opt, &r, &e), 0); /* cached key */
     ck_assert_str_eq(r.signature, first);
+    opt.time_s += 3600; /* later the same day: still the cached key */
+    ck_assert_int_eq(sigv4_sign(s, &req, &cred, &opt, &r, &e), 0);
+    opt.time_s -= 3600;
+    ck_assert_int_eq(sigv4_key_derivations(s), 1);
     ck_assert_int_eq(sigv4_sign(fresh, &req, &cred, &opt, &r, &e), 0); /* derived anew */
     ck_assert_str_eq(r.signature, first);
 

@@ -1,0 +1,288 @@
+/* members.c — conversation membership and the one-conversation-per-pair rule.
+ *
+ * Membership. A conversation's members are the users holding a group row for it (pk
+ * GRP#<user>, message_group_uuid = the group); group rows move in time (the stream daemon
+ * rewrites their sk) but never change pk. So one Query of the GSI (message_group_uuid → the
+ * group's two rows) decides it cheaply: a row with pk GRP#<me> proves membership. The GSI
+ * is eventually consistent, so when it shows no row of mine:
+ *   - if it shows two different members (a conversation has exactly two), I am not one;
+ *   - otherwise (none or one row: a conversation created a moment ago, or none at all) the
+ *     strongly consistent read decides: my own group rows (pk GRP#<me>) filtered on
+ *     message_group_uuid, paged (a filter does not shrink the read, so this costs about
+ *     one 4 KB read unit per ~15 of my conversations — rare, hence acceptable).
+ * A positive answer never changes (no one leaves a conversation), so it is cached per
+ * worker: API_MEMBERS_CACHE_SLOTS direct-mapped slots, each good for API_MEMBERS_CACHE_TTL_MS
+ * (bounded in case an operator deletes a conversation). Negative answers are not cached.
+ *
+ * One conversation per pair. Pattern D writes, in the same TransactWriteItems as the two
+ * group rows and the first message, a pair item
+ *     pk "PAIR#<lower uuid>#<higher uuid>", sk "PAIR", pair_group_uuid, created_at
+ * conditional on attribute_not_exists(pk). Of concurrent creators exactly one commits; the
+ * others lose on that action (ConditionalCheckFailed, or TransactionConflict while the
+ * winner's transaction is in flight), re-read the pair item and post into the winner's
+ * conversation. The pair item has no message_group_uuid attribute, so it stays out of the
+ * GSI and out of group-row queries; the stream daemon skips every pk that is not MSG#.
+ * Conversations written before pair items existed (the original boto3 code, `cruddur ddb
+ * seed`) have none: api_members_pair_find falls back to the consistent read of my group rows
+ * filtered on user_uuid and then writes the missing pair item (conditionally, so it never
+ * replaces another). */
+#include "config.h"
+#include "api/members.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/ddb_av.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "messaging/messaging.h"
+
+#define API_MEMBERS_CACHE_SLOTS 512
+#define API_MEMBERS_CACHE_TTL_MS (10 * 60 * 1000)
+#define API_MEMBERS_SCAN_PAGES 1000      /* bound on the consistent read of my rows */
+#define API_MEMBERS_GSI_PAGES 4          /* a group has two rows: one page in practice */
+#define API_MEMBERS_PAIR_KEY_MAX 96      /* "PAIR#" + 36 + "#" + 36 */
+
+struct api_member_cache {
+    struct {
+        char me[37];
+        char group[37];
+        int64_t expires_ms;             /* 0: empty */
+    } slot[API_MEMBERS_CACHE_SLOTS];
+};
+
+void api_members_cache_free(api_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    free(ctx->member_cache);
+    ctx->member_cache = NULL;
+}
+
+static size_t api_members_slot(const char *me, const char *group)
+{
+    uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
+    for (const char *p = me; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ '/') * 1099511628211ULL;
+    for (const char *p = group; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)(h % API_MEMBERS_CACHE_SLOTS);
+}
+
+static bool api_members_cached(const api_ctx *ctx, const char *me, const char *group)
+{
+    if (!ctx->member_cache)
+        return false;
+    const struct api_member_cache *c = ctx->member_cache;
+    size_t i = api_members_slot(me, group);
+    return c->slot[i].expires_ms > clock_mono_ms() && strcmp(c->slot[i].me, me) == 0 &&
+           strcmp(c->slot[i].group, group) == 0;
+}
+
+static void api_members_remember(api_ctx *ctx, const char *me, const char *group)
+{
+    if (strlen(me) > 36 || strlen(group) > 36)
+        return;
+    if (!ctx->member_cache) {
+        ctx->member_cache = calloc(1, sizeof *ctx->member_cache);
+        if (!ctx->member_cache)
+            return; /* no cache: every request asks DynamoDB */
+    }
+    struct api_member_cache *c = ctx->member_cache;
+    size_t i = api_members_slot(me, group);
+    memcpy(c->slot[i].me, me, strlen(me) + 1);
+    memcpy(c->slot[i].group, group, strlen(group) + 1);
+    c->slot[i].expires_ms = clock_mono_ms() + API_MEMBERS_CACHE_TTL_MS;
+}
+
+/* Whether my group rows (consistent read) hold one whose attribute attr is value; its
+ * message_group_uuid into group_out (when not NULL, 37 bytes; "" when none). 0 or -1. */
+static int api_members_my_rows(api_ctx *ctx, const char *me, const char *attr,
+                               const char *value, bool *found, char *group_out,
+                               ddb_error *err)
+{
+    *found = false;
+    if (group_out)
+        group_out[0] = '\0';
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_grp_pk(pk, sizeof pk, me) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(&err->info, ERR_INVALID, "user id too long");
+    }
+    json_t *names = json_pack("{s:s}", "#f", attr);
+    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value);
+    json_t *start = NULL;
+    ddb_page page;
+    ddb_page_init(&page);
+    int rc = -1;
+    if (!names || !values) {
+        ddb_error_clear(err);
+        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int n = 0; n < API_MEMBERS_SCAN_PAGES; n++) {
+        ddb_query_options q = {
+            .table = ctx->table,
+            .key_condition = "pk = :pk",
+            .filter = "#f = :f",
+            .names = names,
+            .values = values,
+            .consistent = true,
+            .start_key = start,
+        };
+        if (ddb_query(ctx->db, &q, &page, err) != 0)
+            goto out;
+        if (json_array_size(page.items) > 0) {
+            const char *g = ddb_av_get_s(json_array_get(page.items, 0), "message_group_uuid");
+            *found = true;
+            if (group_out)
+                snprintf(group_out, 37, "%s", g && strlen(g) == 36 ? g : "");
+            break;
+        }
+        json_decref(start);
+        start = json_incref(page.last_key);
+        if (!start)
+            break;
+    }
+    rc = 0;
+out:
+    json_decref(start);
+    json_decref(names);
+    json_decref(values);
+    ddb_page_cleanup(&page);
+    return rc;
+}
+
+int api_members_check(api_ctx *ctx, const char *me, const char *group, bool *member,
+                      ddb_error *err)
+{
+    *member = false;
+    if (api_members_cached(ctx, me, group)) {
+        *member = true;
+        return 0;
+    }
+    char mine[MESSAGING_KEY_MAX], first_other[MESSAGING_KEY_MAX] = "";
+    if (messaging_grp_pk(mine, sizeof mine, me) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(&err->info, ERR_INVALID, "user id too long");
+    }
+    ddb_page page;
+    ddb_page_init(&page);
+    json_t *start = NULL;
+    bool two_others = false;
+    int rc = -1;
+    for (int n = 0; n < API_MEMBERS_GSI_PAGES && !*member; n++) {
+        if (messaging_group_rows_page(ctx->db, ctx->table, group, start, &page, err) != 0)
+            goto out;
+        size_t i;
+        json_t *item;
+        json_array_foreach(page.items, i, item) {
+            const char *pk = ddb_av_get_s(item, "pk");
+            if (!pk || strncmp(pk, "GRP#", 4) != 0)
+                continue;
+            if (strcmp(pk, mine) == 0) {
+                *member = true;
+                break;
+            }
+            if (!first_other[0])
+                snprintf(first_other, sizeof first_other, "%s", pk);
+            else if (strcmp(first_other, pk) != 0)
+                two_others = true;
+        }
+        json_decref(start);
+        start = json_incref(page.last_key);
+        if (!start)
+            break;
+    }
+    if (!*member && !two_others) {
+        if (api_members_my_rows(ctx, me, "message_group_uuid", group, member, NULL, err) != 0)
+            goto out;
+    }
+    if (*member)
+        api_members_remember(ctx, me, group);
+    rc = 0;
+out:
+    json_decref(start);
+    ddb_page_cleanup(&page);
+    return rc;
+}
+
+/* "PAIR#<lower>#<higher>" into out. 0, or -1 when it does not fit. */
+static int api_members_pair_pk(char out[API_MEMBERS_PAIR_KEY_MAX], const char *a,
+                               const char *b)
+{
+    const char *lo = strcmp(a, b) <= 0 ? a : b, *hi = lo == a ? b : a;
+    int n = snprintf(out, API_MEMBERS_PAIR_KEY_MAX, "PAIR#%s#%s", lo, hi);
+    return n > 0 && n < API_MEMBERS_PAIR_KEY_MAX ? 0 : -1;
+}
+
+static json_t *api_members_pair_item(const char *a, const char *b, const char *group,
+                                     const char *created_at)
+{
+    char pk[API_MEMBERS_PAIR_KEY_MAX];
+    if (api_members_pair_pk(pk, a, b) != 0 || !group || !created_at)
+        return NULL;
+    return json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "pk", "S", pk, "sk", "S",
+                     API_MEMBERS_PAIR_SK, API_MEMBERS_PAIR_GROUP, "S", group, "created_at",
+                     "S", created_at);
+}
+
+json_t *api_members_pair_put(const char *table, const char *a, const char *b,
+                             const char *group, const char *created_at)
+{
+    json_t *item = api_members_pair_item(a, b, group, created_at);
+    if (!item || !table) {
+        json_decref(item);
+        return NULL;
+    }
+    return json_pack("{s:{s:s, s:o, s:s}}", "Put", "TableName", table, "Item", item,
+                     "ConditionExpression", "attribute_not_exists(pk)");
+}
+
+int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group[37],
+                          ddb_error *err)
+{
+    group[0] = '\0';
+    char pk[API_MEMBERS_PAIR_KEY_MAX];
+    if (api_members_pair_pk(pk, a, b) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(&err->info, ERR_INVALID, "user id too long");
+    }
+    json_t *key = json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", pk, "sk", "S",
+                            API_MEMBERS_PAIR_SK);
+    json_t *item = NULL;
+    if (!key) {
+        ddb_error_clear(err);
+        return errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    }
+    int rc = ddb_get_item(ctx->db, ctx->table, key, true, &item, err);
+    json_decref(key);
+    if (rc != 0)
+        return -1;
+    if (item) {
+        const char *g = ddb_av_get_s(item, API_MEMBERS_PAIR_GROUP);
+        if (g && strlen(g) == 36)
+            memcpy(group, g, 37);
+        json_decref(item);
+        if (group[0])
+            return 0;
+        log_msg(LOG_WARN, "members_pair_malformed", "pair item %s has no group", pk);
+    }
+    /* No pair item: a conversation from before them, or none. */
+    bool found;
+    if (api_members_my_rows(ctx, a, "user_uuid", b, &found, group, err) != 0)
+        return -1;
+    if (!found || !group[0])
+        return 0;
+    char now[MESSAGING_TS_LEN];
+    json_t *pitem = messaging_now(now) == 0 ? api_members_pair_item(a, b, group, now) : NULL;
+    const ddb_expr cond = { .expression = "attribute_not_exists(pk)" };
+    ddb_error perr;
+    if (pitem && ddb_put_item(ctx->db, ctx->table, pitem, &cond, &perr) != 0 &&
+        !ddb_error_is(&perr, "ConditionalCheckFailedException"))
+        log_msg(LOG_WARN, "members_pair_backfill_failed", "%s", perr.info.msg);
+    json_decref(pitem);
+    return 0;
+}

@@ -1,0 +1,53 @@
+/* streamd.h — the stream daemon's loop: discovers the table's stream shards, holds leases on
+ * its share of them, reads every record of each held shard in order, applies pattern E
+ * (messaging/groupsync.h) to the newest message of each conversation in a batch, and
+ * checkpoints each batch in the lease table once it is fully applied. Records that cannot be
+ * applied after bounded retries become dead letters (deadletter.h); the shard moves on. */
+#ifndef CR_STREAMD_H
+#define CR_STREAMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws/ddb.h"
+#include "base/errinfo.h"
+
+typedef struct streamd_options {
+    ddb *d;                      /* borrowed */
+    const char *table;           /* the messages table */
+    const char *lease_table;     /* created when missing */
+    const char *stream_arn;      /* NULL: the table's LatestStreamArn */
+    const char *owner;           /* this daemon's lease owner name; NULL: host:pid:random */
+    bool latest;                 /* new root shards start at LATEST, not TRIM_HORIZON */
+    bool once;                   /* drain every available shard to its current end, exit */
+    long poll_ms;                /* pause between polls of a shard that is caught up */
+    long lease_timeout_ms;       /* a lease whose counter stays put this long is taken over */
+    int record_attempts;         /* tries of a record before it becomes a dead letter */
+    int batch_limit;             /* GetRecords Limit, 1..1000 */
+} streamd_options;
+
+typedef struct streamd streamd;
+
+/* Copies what it needs from o. NULL with e set on a bad option or ENOMEM. */
+streamd *streamd_new(const streamd_options *o, errinfo *e);
+void streamd_free(streamd *s);  /* accepts NULL */
+
+/* Runs until streamd_request_stop() (or, with once, until drained): 0 after a clean stop
+ * (batch in hand finished, checkpointed, leases released), -1 with e on a fatal error. */
+int streamd_run(streamd *s, errinfo *e);
+
+/* Asks every running loop to stop after its batch in hand; async-signal-safe. */
+void streamd_request_stop(void);
+
+/* Counters, for tests and the STATUS line. */
+typedef struct streamd_stats {
+    uint64_t records;        /* records read */
+    uint64_t moved;          /* records that moved at least one group row */
+    uint64_t superseded;     /* messages skipped for a newer one of the same conversation */
+    uint64_t dead_letters;   /* records stored as dead letters */
+    int64_t lag_ms;          /* age of the newest record processed; 0 when caught up */
+    int shards;              /* shards held */
+} streamd_stats;
+void streamd_get_stats(const streamd *s, streamd_stats *out);
+
+#endif

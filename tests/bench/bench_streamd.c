@@ -1,0 +1,331 @@
+/* bench_streamd.c — propagation delay of cruddur-streamd against DynamoDB Local: from a
+ * message's PutItem returning to both group rows of its conversation showing it, at a steady
+ * rate, and the highest rate the daemon sustains.
+ *
+ * usage: bench_streamd [--rate N] [--seconds S] [--ramp]
+ *   endpoint: CRUDDUR_TEST_DDB_ENDPOINT or AWS_ENDPOINT_URL (use a fresh DynamoDB Local:
+ *   its streams slow down as they fill); the daemon: $CR_BUILDDIR/src/streamd/cruddur-streamd
+ *   (default ./src/streamd/cruddur-streamd). Default: 50 messages/s for 60 s, then (--ramp,
+ *   on by default) 10 s at each of 100, 200, 400, 800 messages/s until one is not sustained
+ *   (p99 over 1 s, or messages still unpropagated 3 s after the phase). */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aws/ddb.h"
+#include "aws/ddb_av.h"
+#include "base/clock.h"
+#include "base/embed.h"
+#include "base/jparse.h"
+#include "base/rnd.h"
+#include "messaging/messaging.h"
+
+#define BENCH_GROUPS 64
+#define BENCH_WRITERS 4
+#define BENCH_MAX_PENDING 100000
+
+typedef struct pending {
+    int group;
+    char created_at[MESSAGING_TS_LEN];
+    int64_t put_done_us;
+} pending;
+
+static char g_table[64];
+static char g_users[BENCH_GROUPS * 2][37];
+static char g_groups[BENCH_GROUPS][37];
+static const char *g_endpoint;
+
+/* the queue of messages written and not yet seen propagated */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pending *g_q;
+static size_t g_qhead, g_qtail;
+static int64_t *g_delays;
+static size_t g_ndelays;
+static volatile int g_rate, g_stop_writers, g_stop_checker;
+static volatile uint64_t g_written;
+
+static ddb *bench_ddb(void)
+{
+    ddb_options o = { .endpoint = g_endpoint, .region = "us-east-1" };
+    errinfo e;
+    ddb *d = ddb_new(&o, &e);
+    if (!d) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        exit(1);
+    }
+    return d;
+}
+
+static int bench_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void *writer(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    ddb *d = bench_ddb();
+    int64_t next = clock_mono_us();
+    while (!g_stop_writers) {
+        int rate = g_rate;
+        if (rate <= 0) {
+            clock_sleep_ms(10);
+            next = clock_mono_us();
+            continue;
+        }
+        int64_t gap = (int64_t)1000000 * BENCH_WRITERS / rate;
+        int64_t now = clock_mono_us();
+        if (now < next) {
+            clock_sleep_ms((next - now) / 1000 + ((next - now) % 1000 != 0));
+            continue;
+        }
+        next += gap;
+        if (now - next > 1000000)
+            next = now;   /* fell behind by a second: do not burst */
+        int g = (int)rnd_below(BENCH_GROUPS);
+        char mid[37], ts[MESSAGING_TS_LEN];
+        rnd_uuid4(mid);
+        messaging_now(ts);
+        messaging_user u = { g_users[2 * g + (id & 1)], "Bench User", "bench" };
+        json_t *item = messaging_message_item(g_groups[g], ts, mid, &u, "benchmark message");
+        ddb_error err;
+        ddb_error_clear(&err);
+        int rc = messaging_put_message(d, g_table, item, &err);
+        json_decref(item);
+        if (rc != 0)
+            continue;   /* a same-microsecond clash: skip it */
+        pending p = { .group = g, .put_done_us = clock_mono_us() };
+        memcpy(p.created_at, ts, sizeof ts);
+        pthread_mutex_lock(&g_mu);
+        if (g_qtail < BENCH_MAX_PENDING)
+            g_q[g_qtail++] = p;
+        g_written++;
+        pthread_mutex_unlock(&g_mu);
+    }
+    ddb_free(d);
+    return NULL;
+}
+
+/* The newest group row of user u (each bench user has one conversation). */
+static int row_sk(ddb *d, const char *user, char out[64])
+{
+    char pk[MESSAGING_KEY_MAX];
+    messaging_grp_pk(pk, sizeof pk, user);
+    ddb_page page;
+    ddb_page_init(&page);
+    ddb_error err;
+    ddb_error_clear(&err);
+    int rc = messaging_groups_page(d, g_table, user, 1, NULL, &page, &err);
+    if (rc == 0 && json_array_size(page.items) == 1)
+        snprintf(out, 64, "%s", ddb_av_get_s(json_array_get(page.items, 0), "sk"));
+    else
+        rc = -1;
+    ddb_page_cleanup(&page);
+    return rc;
+}
+
+static void *checker(void *arg)
+{
+    (void)arg;
+    ddb *d = bench_ddb();
+    char seen[BENCH_GROUPS * 2][64];
+    memset(seen, 0, sizeof seen);
+    while (!g_stop_checker) {
+        pthread_mutex_lock(&g_mu);
+        size_t head = g_qhead, tail = g_qtail;
+        pthread_mutex_unlock(&g_mu);
+        if (head == tail) {
+            clock_sleep_ms(2);
+            continue;
+        }
+        /* the groups with pending messages: read their rows once this round */
+        bool want[BENCH_GROUPS] = { false };
+        for (size_t i = head; i < tail; i++)
+            want[g_q[i].group] = true;
+        for (int g = 0; g < BENCH_GROUPS; g++)
+            if (want[g]) {
+                row_sk(d, g_users[2 * g], seen[2 * g]);
+                row_sk(d, g_users[2 * g + 1], seen[2 * g + 1]);
+            }
+        int64_t now = clock_mono_us();
+        pthread_mutex_lock(&g_mu);
+        /* compact: every message both of whose rows are at or past it is done */
+        size_t w = g_qhead;
+        for (size_t i = g_qhead; i < g_qtail; i++) {
+            pending *p = &g_q[i];
+            if (i < tail && strcmp(seen[2 * p->group], p->created_at) >= 0 &&
+                strcmp(seen[2 * p->group + 1], p->created_at) >= 0) {
+                g_delays[g_ndelays++] = now - p->put_done_us;
+                continue;
+            }
+            g_q[w++] = *p;
+        }
+        g_qtail = w;
+        pthread_mutex_unlock(&g_mu);
+    }
+    ddb_free(d);
+    return NULL;
+}
+
+/* One phase at rate for seconds; prints its figures; true when sustained. */
+static bool phase(int rate, int seconds, const char *label)
+{
+    pthread_mutex_lock(&g_mu);
+    g_ndelays = 0;
+    uint64_t w0 = g_written;
+    pthread_mutex_unlock(&g_mu);
+    g_rate = rate;
+    int64_t t0 = clock_mono_ms();
+    clock_sleep_ms((int64_t)seconds * 1000);
+    g_rate = 0;
+    int64_t t1 = clock_mono_ms();
+    /* let the last ones propagate (3 s at most) */
+    size_t left = 1;
+    for (int i = 0; i < 300 && left; i++) {
+        pthread_mutex_lock(&g_mu);
+        left = g_qtail - g_qhead;
+        pthread_mutex_unlock(&g_mu);
+        if (left)
+            clock_sleep_ms(10);
+    }
+    pthread_mutex_lock(&g_mu);
+    size_t n = g_ndelays;
+    uint64_t written = g_written - w0;
+    left = g_qtail - g_qhead;
+    qsort(g_delays, n, sizeof *g_delays, bench_cmp);
+    int64_t p50 = n ? g_delays[n / 2] : 0, p99 = n ? g_delays[(n * 99) / 100] : 0;
+    int64_t mx = n ? g_delays[n - 1] : 0;
+    g_qtail = g_qhead;   /* drop what never arrived */
+    pthread_mutex_unlock(&g_mu);
+    double achieved = (double)written / ((double)(t1 - t0) / 1000.0);
+    printf("%-8s target %4d msg/s  written %6.1f msg/s  n %6zu  p50 %5.0f ms  p99 %5.0f ms  "
+           "max %5.0f ms  not propagated %zu\n",
+           label, rate, achieved, n, p50 / 1000.0, p99 / 1000.0, mx / 1000.0, left);
+    fflush(stdout);
+    return left == 0 && p99 < 1000000 && achieved >= rate * 0.9;
+}
+
+static int setup_table(ddb *d)
+{
+    size_t len;
+    const char *text = embed_get("ddb-schema/cruddur-messages.json", &len);
+    errinfo e;
+    json_t *def = text ? jparse(text, len, 64, &e) : NULL;
+    if (!def)
+        return -1;
+    json_object_set_new(def, "TableName", json_string(g_table));
+    ddb_error err;
+    ddb_error_clear(&err);
+    int rc = ddb_create_table(d, def, NULL, &err);
+    json_decref(def);
+    if (rc != 0 || ddb_wait_active(d, g_table, 20000, &err) != 0) {
+        fprintf(stderr, "bench: create table: %s\n", err.info.msg);
+        return -1;
+    }
+    for (int g = 0; g < BENCH_GROUPS; g++) {
+        rnd_uuid4(g_users[2 * g]);
+        rnd_uuid4(g_users[2 * g + 1]);
+        rnd_uuid4(g_groups[g]);
+        char mid[37], ts[MESSAGING_TS_LEN];
+        rnd_uuid4(mid);
+        messaging_now(ts);
+        messaging_user a = { g_users[2 * g], "A", "a" }, b = { g_users[2 * g + 1], "B", "b" };
+        if (messaging_create_group(d, g_table, g_groups[g], mid, ts, &a, &b, "hi", &err) != 0) {
+            fprintf(stderr, "bench: create group: %s\n", err.info.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rate = 50, seconds = 60;
+    bool ramp = true;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
+            rate = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--no-ramp") == 0)
+            ramp = false;
+        else {
+            fprintf(stderr, "usage: bench_streamd [--rate N] [--seconds S] [--no-ramp]\n");
+            return 2;
+        }
+    }
+    if (rate < 1 || rate > 5000 || seconds < 1 || seconds > 600) {
+        fprintf(stderr, "bench: --rate 1..5000, --seconds 1..600\n");
+        return 2;
+    }
+    g_endpoint = getenv("CRUDDUR_TEST_DDB_ENDPOINT");
+    if (!g_endpoint || !*g_endpoint)
+        g_endpoint = getenv("AWS_ENDPOINT_URL");
+    if (!g_endpoint || strncmp(g_endpoint, "http://127.0.0.1:", 17) != 0) {
+        fprintf(stderr, "bench: set CRUDDUR_TEST_DDB_ENDPOINT=http://127.0.0.1:PORT (a fresh "
+                        "DynamoDB Local)\n");
+        return 2;
+    }
+    snprintf(g_table, sizeof g_table, "bench-streamd-%04x", (unsigned)rnd_below(0x10000));
+    g_q = calloc(BENCH_MAX_PENDING, sizeof *g_q);
+    g_delays = calloc(BENCH_MAX_PENDING, sizeof *g_delays);
+    ddb *d = bench_ddb();
+    if (!g_q || !g_delays || setup_table(d) != 0)
+        return 1;
+
+    const char *bd = getenv("CR_BUILDDIR");
+    char exe[1024], log[128];
+    snprintf(exe, sizeof exe, "%s/src/streamd/cruddur-streamd", bd && *bd ? bd : ".");
+    snprintf(log, sizeof log, "/tmp/%s.log", g_table);
+    pid_t daemon = fork();
+    if (daemon == 0) {
+        setenv("CRUDDUR_DDB_TABLE", g_table, 1);
+        setenv("AWS_ENDPOINT_URL", g_endpoint, 1);
+        setenv("CRUDDUR_LOG_LEVEL", "warn", 1);
+        if (!freopen(log, "a", stderr))
+            _exit(127);
+        execl(exe, "cruddur-streamd", (char *)NULL);
+        _exit(127);
+    }
+    clock_sleep_ms(1500);   /* lease table, first sync */
+    printf("cruddur-streamd (CRUDDUR_POLL_MS default 250) on table %s; delay = PutItem "
+           "returned -> both group rows show the message (polled)\n", g_table);
+    pthread_t wt[BENCH_WRITERS], ct;
+    pthread_create(&ct, NULL, checker, NULL);
+    for (int i = 0; i < BENCH_WRITERS; i++)
+        pthread_create(&wt[i], NULL, writer, (void *)(intptr_t)i);
+    bool ok = phase(rate, seconds, "steady");
+    int best = ok ? rate : 0;
+    if (ramp)
+        for (int r = 100; r <= 800; r *= 2) {
+            if (!phase(r, 10, "ramp"))
+                break;
+            best = r;
+        }
+    g_stop_writers = 1;
+    for (int i = 0; i < BENCH_WRITERS; i++)
+        pthread_join(wt[i], NULL);
+    g_stop_checker = 1;
+    pthread_join(ct, NULL);
+    printf("highest sustained rate tried: %d msg/s (p99 < 1 s, all propagated)\n", best);
+    kill(daemon, SIGTERM);
+    int st;
+    waitpid(daemon, &st, 0);
+    ddb_error err;
+    ddb_error_clear(&err);
+    ddb_delete_table(d, g_table, &err);
+    char lt[96];
+    snprintf(lt, sizeof lt, "%s-leases", g_table);
+    ddb_delete_table(d, lt, &err);
+    ddb_free(d);
+    free(g_q);
+    free(g_delays);
+    return 0;
+}

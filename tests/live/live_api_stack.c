@@ -1,0 +1,665 @@
+/* live_api_stack.c — the API stack of the live tests that go through nginx (see the
+ * header): set-up, processes, HTTP and FastCGI clients, table counts. */
+#include "config.h"
+#include "live_api_stack.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include "auth/devkey.h"
+#include "auth/jwt.h"
+#include "base/embed.h"
+#include "live.h"
+#include "live_pg.h"
+
+stack g_stack;
+
+void stack_sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int stack_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &len) != 0) {
+        close(s);
+        return -1;
+    }
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* ---- set-up ---------------------------------------------------------------------------- */
+
+static int stack_setup_pg(void)
+{
+    errinfo e;
+    users *m = users_open_db(NULL, "postgres", &e);
+    users *u = NULL;
+    PGconn *c = NULL;
+    int rc = -1;
+    long added, present;
+    if (!m || users_create_db(m, g_stack.db, &e) != 0) {
+        fprintf(stderr, "create database: %s\n", e.msg);
+        goto out;
+    }
+    u = users_open(g_stack.pg_url, &e);
+    if (!u || users_run_file(u, "sql/schema.sql", &e) != 0 ||
+        users_seed(u, &added, &present, &e) != 0) {
+        fprintf(stderr, "schema/seed: %s\n", e.msg);
+        goto out;
+    }
+    c = PQconnectdb(g_stack.pg_url);
+    for (int i = 0; i < STACK_USERS - 2; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO users (display_name, handle, email) VALUES "
+                 "('User %d', 'u%d', 'u%d@example.com')", i, i, i);
+        PGresult *pr = PQexec(c, sql);
+        bool ok = PQresultStatus(pr) == PGRES_COMMAND_OK;
+        PQclear(pr);
+        if (!ok) {
+            fprintf(stderr, "insert: %s\n", PQerrorMessage(c));
+            goto out;
+        }
+    }
+    for (int i = 0; i < STACK_USERS; i++) {
+        char handle[16], sub[37];
+        if (i < 2)
+            snprintf(handle, sizeof handle, "%s", i == 0 ? "mira" : "tomasz");
+        else
+            snprintf(handle, sizeof handle, "u%d", i - 2);
+        rnd_uuid4(sub);
+        if (users_set_cognito_sub(u, handle, sub, &e) != 0 ||
+            users_by_handle(u, handle, &g_stack.users[i], &e) != 0) {
+            fprintf(stderr, "user %s: %s\n", handle, e.msg);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    PQfinish(c);
+    users_close(u);
+    users_close(m);
+    return rc;
+}
+
+static int stack_setup_ddb(void)
+{
+    errinfo e;
+    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
+    g_stack.ddb = ddb_new(&o, &e);
+    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
+    json_error_t je;
+    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
+    ddb_error err;
+    int rc = -1;
+    if (!g_stack.ddb || !def) {
+        fprintf(stderr, "ddb client or schema: %s\n", e.msg);
+        goto out;
+    }
+    json_object_set_new(def, "TableName", json_string(g_stack.table));
+    json_object_del(def, "StreamSpecification");
+    if (ddb_create_table(g_stack.ddb, def, NULL, &err) != 0) {
+        fprintf(stderr, "create table: %s\n", err.info.msg);
+        g_stack.table[0] = '\0';
+        goto out;
+    }
+    if (ddb_wait_active(g_stack.ddb, g_stack.table, 30000, &err) != 0) {
+        fprintf(stderr, "table not active: %s\n", err.info.msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(def);
+    return rc;
+}
+
+static int stack_setup_tokens(void)
+{
+    errinfo e;
+    buf iss;
+    buf_init(&iss, sizeof g_stack.issuer - 1);
+    devkey *k = NULL;
+    int rc = -1;
+    if (jwt_issuer_for_pool(NULL, STACK_POOL_ID, &iss, &e) != 0 ||
+        devkey_generate(g_stack.keydir, &k, &e) != 0) {
+        fprintf(stderr, "key: %s\n", e.msg);
+        goto out;
+    }
+    snprintf(g_stack.issuer, sizeof g_stack.issuer, "%s", buf_cstr(&iss));
+    for (int i = 0; i < STACK_USERS; i++) {
+        buf t;
+        buf_init(&t, sizeof g_stack.tokens[i] - 1);
+        devkey_claims c = { .sub = g_stack.users[i].cognito_user_id, .issuer = g_stack.issuer,
+                            .client_id = STACK_CLIENT_ID, .ttl_s = 3600 };
+        int r = devkey_mint(k, &c, &t, &e);
+        snprintf(g_stack.tokens[i], sizeof g_stack.tokens[i], "%s", buf_cstr(&t));
+        buf_cleanup(&t);
+        if (r != 0) {
+            fprintf(stderr, "mint: %s\n", e.msg);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    devkey_free(k);
+    buf_cleanup(&iss);
+    return rc;
+}
+
+int stack_init(const char *name)
+{
+    live_ddb_endpoint();
+    pg_require();
+    const char *b = getenv("CR_BUILDDIR");
+    snprintf(g_stack.builddir, sizeof g_stack.builddir, "%s", b && *b ? b : ".");
+    snprintf(g_stack.dir, sizeof g_stack.dir, "/tmp/cr-%s-XXXXXX", name);
+    if (!mkdtemp(g_stack.dir)) {
+        g_stack.dir[0] = '\0';
+        return -1;
+    }
+    chmod(g_stack.dir, 0755); /* nginx workers (root or nobody) reach the sockets */
+    live_name(name, g_stack.table);
+    live_name("cruddur_stack", g_stack.db);
+    for (char *p = g_stack.db; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    pg_conninfo(g_stack.db, "", g_stack.pg_url, sizeof g_stack.pg_url);
+    snprintf(g_stack.keydir, sizeof g_stack.keydir, "%s/devkey", g_stack.dir);
+    if (stack_setup_ddb() != 0 || stack_setup_pg() != 0 || stack_setup_tokens() != 0)
+        return -1;
+    setenv("AWS_COGNITO_USER_POOL_ID", STACK_POOL_ID, 1);
+    setenv("AWS_COGNITO_USER_POOL_CLIENT_ID", STACK_CLIENT_ID, 1);
+    setenv("FRONTEND_URL", "http://localhost:3000", 1);
+    return 0;
+}
+
+void stack_cleanup(void)
+{
+    errinfo e;
+    if (g_stack.db[0]) {
+        users *m = users_open_db(NULL, "postgres", &e);
+        size_t ended;
+        if (!m || users_end_sessions(m, g_stack.db, &ended, &e) != 0 ||
+            users_drop_db(m, g_stack.db, &e) < 0)
+            fprintf(stderr, "# cleanup of %s: %s\n", g_stack.db, e.msg);
+        users_close(m);
+    }
+    if (g_stack.ddb && g_stack.table[0]) {
+        ddb_error err;
+        if (ddb_delete_table(g_stack.ddb, g_stack.table, &err) != 0)
+            fprintf(stderr, "# cleanup of %s: %s\n", g_stack.table, err.info.msg);
+    }
+    ddb_free(g_stack.ddb);
+    g_stack.ddb = NULL;
+    if (g_stack.dir[0] && !getenv("LIVE_API_KEEP")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_stack.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "# could not remove %s\n", g_stack.dir);
+    }
+}
+
+/* ---- processes ------------------------------------------------------------------------- */
+
+static int stack_unix_listener(const char *path)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%.100s", path);
+    unlink(path);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 64) != 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    chmod(path, 0666);
+    return s;
+}
+
+static int stack_connect(const stack_api *a)
+{
+    int s;
+    if (a->how == STACK_TCP) {
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)a->port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        if (connect(s, (struct sockaddr *)&in, sizeof in) == 0)
+            return s;
+    } else {
+        s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+        snprintf(un.sun_path, sizeof un.sun_path, "%.100s", a->sock);
+        if (connect(s, (struct sockaddr *)&un, sizeof un) == 0)
+            return s;
+    }
+    close(s);
+    return -1;
+}
+
+int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
+                    const char *const *env)
+{
+    memset(a, 0, sizeof *a);
+    a->pid = -1;
+    a->how = how;
+    char exe[1200];
+    snprintf(exe, sizeof exe, "%s/src/api/cruddur-api", g_stack.builddir);
+    snprintf(a->sock, sizeof a->sock, "%s/%s.sock", g_stack.dir, name);
+    snprintf(a->log, sizeof a->log, "%s/%s.log", g_stack.dir, name);
+    unlink(a->sock);
+    int lfd = -1;
+    if (how == STACK_TCP) {
+        a->port = stack_free_port();
+    } else if (how == STACK_FD0 || how == STACK_SYSTEMD) {
+        lfd = stack_unix_listener(a->sock);
+        if (lfd < 0)
+            return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(a->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            close(fd);
+        }
+        if (how == STACK_FD0) {
+            dup2(lfd, 0);
+        } else {
+            int devnull = open("/dev/null", O_RDONLY);
+            dup2(devnull, 0);
+            if (devnull > 0)
+                close(devnull);
+        }
+        if (how == STACK_SYSTEMD) {
+            dup2(lfd, 3);
+            char lpid[32];
+            snprintf(lpid, sizeof lpid, "%ld", (long)getpid());
+            setenv("LISTEN_FDS", "1", 1);
+            setenv("LISTEN_PID", lpid, 1);
+        }
+        if (lfd > 3)
+            close(lfd);
+        unsetenv("CRUDDUR_FCGI_SOCKET");
+        unsetenv("CRUDDUR_FCGI_LISTEN");
+        if (how == STACK_UNIX)
+            setenv("CRUDDUR_FCGI_SOCKET", a->sock, 1);
+        if (how == STACK_TCP) {
+            char addr[64];
+            snprintf(addr, sizeof addr, "127.0.0.1:%d", a->port);
+            setenv("CRUDDUR_FCGI_LISTEN", addr, 1);
+        }
+        char w[16], jwks_path[400];
+        snprintf(w, sizeof w, "%d", workers);
+        snprintf(jwks_path, sizeof jwks_path, "%s/%s", g_stack.keydir, DEVKEY_JWKS_NAME);
+        setenv("CRUDDUR_WORKERS", w, 1);
+        setenv("CRUDDUR_LOG_LEVEL", "info", 1);
+        setenv("CRUDDUR_DDB_TABLE", g_stack.table, 1);
+        setenv("CRUDDUR_JWKS_URL", jwks_path, 1);
+        setenv("CONNECTION_URL", g_stack.pg_url, 1);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        execl(exe, exe, (char *)NULL);
+        _exit(127);
+    }
+    if (lfd >= 0)
+        close(lfd);
+    if (pid < 0)
+        return -1;
+    a->pid = pid;
+    for (int i = 0; i < 100; i++) {
+        int s = stack_connect(a);
+        if (s >= 0) {
+            close(s);
+            return 0;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            a->pid = -1;
+            return -1;
+        }
+        stack_sleep_ms(50);
+    }
+    stack_stop(&a->pid, SIGKILL);
+    return -1;
+}
+
+void stack_stop(pid_t *pid, int sig)
+{
+    if (*pid <= 0)
+        return;
+    kill(*pid, sig);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(*pid, NULL, WNOHANG) != 0) {
+            *pid = -1;
+            return;
+        }
+        stack_sleep_ms(50);
+    }
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = -1;
+}
+
+pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
+{
+    char src[1200], text[16384], dir[600], conf[700], upstream[600];
+    const char *srcdir = getenv("CR_SRCDIR");
+    snprintf(src, sizeof src, "%s/nginx/cruddur-api.conf", srcdir && *srcdir ? srcdir : CR_SRCDIR);
+    FILE *f = fopen(src, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    snprintf(dir, sizeof dir, "%s/%s", g_stack.dir, name);
+    mkdir(dir, 0755);
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    if (a->how == STACK_TCP)
+        snprintf(upstream, sizeof upstream, "127.0.0.1:%d", a->port);
+    else
+        snprintf(upstream, sizeof upstream, "unix:%s", a->sock);
+    const char *subst[][2] = { { "unix:@SOCKET@", upstream }, { "@PREFIX@", dir },
+                               { "@PORT@", portstr },
+                               { "@USER@", geteuid() == 0 ? "user root root;" : "" },
+                               { "@BODY_MAX@", "16k" }, { "@KEEPALIVE@", "" },
+                               { "@KEEP_CONN@", "" } };
+    buf out;
+    buf_init(&out, 0);
+    for (const char *p = text; *p;) {
+        size_t k;
+        for (k = 0; k < sizeof subst / sizeof subst[0]; k++)
+            if (strncmp(p, subst[k][0], strlen(subst[k][0])) == 0)
+                break;
+        if (k < sizeof subst / sizeof subst[0]) {
+            buf_append_str(&out, subst[k][1]);
+            p += strlen(subst[k][0]);
+        } else {
+            buf_putc(&out, *p++);
+        }
+    }
+    snprintf(conf, sizeof conf, "%s/nginx.conf", dir);
+    f = fopen(conf, "w");
+    if (!f) {
+        buf_cleanup(&out);
+        return -1;
+    }
+    fputs(buf_cstr(&out), f);
+    fclose(f);
+    buf_cleanup(&out);
+    char logs[700], tmp[700], elog[800];
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+    snprintf(elog, sizeof elog, "%s/logs/error.log", dir);
+    mkdir(logs, 0755);
+    mkdir(tmp, 0755);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/usr/sbin/nginx", "nginx", "-p", dir, "-e", elog, "-c", conf, "-g",
+              "daemon off;", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int ok = connect(s, (struct sockaddr *)&in, sizeof in) == 0;
+        close(s);
+        if (ok)
+            return pid;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        stack_sleep_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
+
+static size_t stack_on_data(char *p, size_t sz, size_t n, void *ud)
+{
+    buf_append((buf *)ud, p, sz * n);
+    return sz * n;
+}
+
+void stack_http(http_res *r, int port, const char *src, const char *method, const char *path,
+                const char *const *headers, const char *body, size_t body_len)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->body, 0);
+    buf_init(&r->head, 0);
+    char url[4600];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    ck_assert_ptr_nonnull(c);
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stack_on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stack_on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->head);
+    if (src)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, src);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+}
+
+void http_res_free(http_res *r)
+{
+    buf_cleanup(&r->body);
+    buf_cleanup(&r->head);
+}
+
+bool stack_header(const buf *head, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = buf_cstr(head); p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, n, "%.*s", (int)(len - (size_t)(v - p)), v);
+            return true;
+        }
+        p = eol ? eol + 2 : p + len;
+    }
+    return false;
+}
+
+json_t *stack_json(const buf *b)
+{
+    json_error_t je;
+    json_t *j = json_loadb(b->data ? b->data : "", b->len, JSON_DECODE_ANY, &je);
+    ck_assert_msg(j != NULL, "not JSON: %s", buf_cstr(b));
+    return j;
+}
+
+void stack_assert_error(const http_res *r, long status, const char *code)
+{
+    ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status,
+                  buf_cstr(&r->body));
+    char ct[128];
+    ck_assert(stack_header(&r->head, "Content-Type", ct, sizeof ct));
+    ck_assert_str_eq(ct, "application/json; charset=utf-8");
+    json_t *j = stack_json(&r->body);
+    const char *got = json_string_value(json_object_get(j, "error"));
+    ck_assert_msg(got && strcmp(got, code) == 0, "error %s, want %s", got ? got : "(none)",
+                  code);
+    ck_assert(json_is_string(json_object_get(j, "message")));
+    json_decref(j);
+}
+
+/* ---- FastCGI --------------------------------------------------------------------------- */
+
+static void stack_fcgi_record(buf *b, int type, const void *p, size_t n)
+{
+    unsigned char h[8] = { 1, (unsigned char)type, 0, 1, (unsigned char)(n >> 8),
+                           (unsigned char)(n & 255), 0, 0 };
+    buf_append(b, h, 8);
+    buf_append(b, p, n);
+}
+
+static void stack_fcgi_param(buf *b, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    unsigned char l[8];
+    size_t k = 0;
+    l[k++] = (unsigned char)nl;
+    if (vl < 128) {
+        l[k++] = (unsigned char)vl;
+    } else {
+        l[k++] = (unsigned char)((vl >> 24) | 0x80);
+        l[k++] = (unsigned char)(vl >> 16);
+        l[k++] = (unsigned char)(vl >> 8);
+        l[k++] = (unsigned char)vl;
+    }
+    buf_append(b, l, k);
+    buf_append(b, name, nl);
+    buf_append(b, value, vl);
+}
+
+static void stack_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        ck_assert(w > 0);
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+int stack_fcgi(const stack_api *a, const char *method, const char *uri, const char *body,
+               size_t body_len, buf *out)
+{
+    int s = stack_connect(a);
+    ck_assert_msg(s >= 0, "cannot connect to the API");
+    buf b, p;
+    buf_init(&b, 0);
+    buf_init(&p, 0);
+    unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+    stack_fcgi_record(&b, 1, begin, 8);
+    char cl[32];
+    snprintf(cl, sizeof cl, "%zu", body_len);
+    stack_fcgi_param(&p, "REQUEST_METHOD", method);
+    stack_fcgi_param(&p, "REQUEST_URI", uri);
+    stack_fcgi_param(&p, "CONTENT_LENGTH", cl);
+    stack_fcgi_param(&p, "CONTENT_TYPE", "application/json");
+    stack_fcgi_record(&b, 4, p.data, p.len);
+    stack_fcgi_record(&b, 4, NULL, 0);
+    if (body_len > 0)
+        stack_fcgi_record(&b, 5, body, body_len);
+    stack_fcgi_record(&b, 5, NULL, 0);
+    stack_write_all(s, b.data, b.len);
+    buf_cleanup(&b);
+    buf_cleanup(&p);
+    unsigned char h[8];
+    for (;;) {
+        size_t got = 0;
+        while (got < 8) {
+            ssize_t r = read(s, h + got, 8 - got);
+            ck_assert_msg(r > 0, "FastCGI connection closed early");
+            got += (size_t)r;
+        }
+        size_t n = ((size_t)h[4] << 8 | h[5]) + h[6];
+        char rec[65536 + 256];
+        got = 0;
+        while (got < n) {
+            ssize_t r = read(s, rec + got, n - got);
+            ck_assert(r > 0);
+            got += (size_t)r;
+        }
+        if (h[1] == 6)
+            buf_append(out, rec, n - h[6]);
+        if (h[1] == 3)
+            break;
+    }
+    close(s);
+    const char *st = strstr(buf_cstr(out), "Status: ");
+    return st ? (int)strtol(st + 8, NULL, 10) : 0;
+}
+
+const char *stack_cgi_body(const buf *b)
+{
+    const char *p = strstr(buf_cstr(b), "\r\n\r\n");
+    return p ? p + 4 : "";
+}
+
+/* ---- the table ------------------------------------------------------------------------- */
+
+long stack_count_pk(const char *pk)
+{
+    json_t *values = json_pack("{s:{s:s}}", ":pk", "S", pk);
+    ddb_query_options q = { .table = g_stack.table, .key_condition = "pk = :pk",
+                            .values = values, .consistent = true };
+    ddb_page page;
+    ddb_page_init(&page);
+    ddb_error err;
+    long n = 0;
+    json_t *start = NULL;
+    do {
+        q.start_key = start;
+        ck_assert_msg(ddb_query(g_stack.ddb, &q, &page, &err) == 0, "%s", err.info.msg);
+        n += (long)json_array_size(page.items);
+        json_decref(start);
+        start = json_incref(page.last_key);
+    } while (start);
+    ddb_page_cleanup(&page);
+    json_decref(values);
+    return n;
+}
+
+long stack_count_group_rows(int who)
+{
+    char pk[64];
+    snprintf(pk, sizeof pk, "GRP#%s", g_stack.users[who].uuid);
+    return stack_count_pk(pk);
+}
+
+long stack_count_messages(const char *group)
+{
+    char pk[64];
+    snprintf(pk, sizeof pk, "MSG#%s", group);
+    return stack_count_pk(pk);
+}

@@ -1,0 +1,106 @@
+/* live_api_stack.h — the API stack for live tests that go through nginx: a temporary
+ * folder, a DynamoDB table with the real schema, a PostgreSQL database with users and their
+ * Cognito subs, a dev signing key with a token per user, cruddur-api processes (unix socket,
+ * TCP, an inherited socket on fd 0 or systemd's fd 3) and nginx instances rendered from
+ * nginx/cruddur-api.conf; plus HTTP (libcurl) and a minimal FastCGI client. Test code:
+ * failures are Check assertions or -1 from the set-up functions. */
+#ifndef CR_TEST_LIVE_API_STACK_H
+#define CR_TEST_LIVE_API_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "aws/ddb.h"
+#include "base/buf.h"
+#include "users/users.h"
+
+#define STACK_USERS 24               /* handles mira, tomasz, u0 .. u21 */
+#define STACK_POOL_ID "us-east-1_StackTest"
+#define STACK_CLIENT_ID "stackclient"
+
+typedef struct stack {
+    char dir[256];                   /* temporary folder (removed unless LIVE_API_KEEP) */
+    char table[64];
+    char db[64];
+    char pg_url[4096];               /* conninfo of the test database */
+    char keydir[300];                /* devkey folder; jwks at keydir/jwks.json */
+    char issuer[256];
+    char builddir[1024];
+    user users[STACK_USERS];
+    char tokens[STACK_USERS][2048];
+    ddb *ddb;                        /* a client for the test's own checks */
+} stack;
+
+extern stack g_stack;
+
+/* Everything above; 0, or -1 with the reason on stderr. stack_cleanup removes it all
+ * (safe after a partial stack_init). */
+int stack_init(const char *name);
+void stack_cleanup(void);
+
+typedef enum stack_listen {
+    STACK_UNIX,                      /* CRUDDUR_FCGI_SOCKET=<dir>/<name>.sock */
+    STACK_TCP,                       /* CRUDDUR_FCGI_LISTEN=127.0.0.1:<free port> */
+    STACK_FD0,                       /* a listening unix socket on fd 0 (spawn-fcgi) */
+    STACK_SYSTEMD,                   /* LISTEN_FDS=1, LISTEN_PID, the socket on fd 3 */
+} stack_listen;
+
+typedef struct stack_api {
+    pid_t pid;
+    stack_listen how;
+    char sock[512];                  /* unix modes */
+    int port;                        /* TCP mode */
+    char log[600];                   /* its stderr: the request log */
+} stack_api;
+
+/* Starts cruddur-api with workers workers, the stack's table, database and key, plus env
+ * overrides (NAME=VALUE, NULL-terminated; later ones win). 0 once it accepts, else -1. */
+int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
+                    const char *const *env);
+/* Renders nginx/cruddur-api.conf for api a under <dir>/<name>/ and starts nginx on port in
+ * the foreground as our child. pid, or -1. */
+pid_t stack_nginx_start(const char *name, int port, const stack_api *a);
+/* Sends sig, waits up to 5 s, then SIGKILL. *pid set to -1. */
+void stack_stop(pid_t *pid, int sig);
+int stack_free_port(void);
+void stack_sleep_ms(long ms);
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
+
+typedef struct http_res {
+    long status;
+    buf body;
+    buf head;
+} http_res;
+
+/* One request to 127.0.0.1:port from source address src (NULL: 127.0.0.1; nginx limits POST
+ * per client address, so tests that POST a lot each use their own 127.x.y.z). Asserts the
+ * transfer worked. Free with http_res_free. */
+void stack_http(http_res *r, int port, const char *src, const char *method, const char *path,
+                const char *const *headers, const char *body, size_t body_len);
+void http_res_free(http_res *r);
+/* The value of header name (case-insensitive) into out, or false. */
+bool stack_header(const buf *head, const char *name, char *out, size_t n);
+/* The body as JSON (asserted). New reference. */
+json_t *stack_json(const buf *body);
+/* Asserts status, the JSON content type and a body {"error": code, "message": "..."}. */
+void stack_assert_error(const http_res *r, long status, const char *code);
+
+/* ---- FastCGI straight to an API (unix or TCP) -------------------------------------------- */
+
+/* One request; returns the status of the CGI head (0 when none), head + body into out. */
+int stack_fcgi(const stack_api *a, const char *method, const char *uri, const char *body,
+               size_t body_len, buf *out);
+const char *stack_cgi_body(const buf *b);
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+/* Items in partition pk (strongly consistent). */
+long stack_count_pk(const char *pk);
+long stack_count_group_rows(int who);
+long stack_count_messages(const char *group);
+
+#endif

@@ -1,0 +1,543 @@
+/* live_streamd.c — cruddur-streamd, the binary, against DynamoDB Local: pattern E through the
+ * real stream, concurrency, SIGKILL and restarts, replays, two daemons sharing a stream,
+ * systemd notifications and dead letters. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "aws/ddb_av.h"
+#include "base/clock.h"
+#include "live_streamd.h"
+#include "tap.h"
+
+static char g_dir[256];
+
+static void setup(void)
+{
+    live_ddb_endpoint();
+    snprintf(g_dir, sizeof g_dir, "/tmp/live-streamd-XXXXXX");
+    ck_assert(mkdtemp(g_dir) != NULL);
+}
+
+static void log_path(char out[512], const char *name)
+{
+    snprintf(out, 512, "%s/%s.log", g_dir, name);
+}
+
+/* env for the daemon: table, quick polls, a short lease timeout */
+typedef struct sd_env {
+    char table[128], lease[160], poll[64], timeout[64], id[96];
+    const char *v[8];
+} sd_env;
+
+static void env_make(sd_env *e, const char *table, const char *id, long timeout_ms)
+{
+    snprintf(e->table, sizeof e->table, "CRUDDUR_DDB_TABLE=%s", table);
+    snprintf(e->lease, sizeof e->lease, "CRUDDUR_LEASE_TABLE=%s-leases", table);
+    snprintf(e->poll, sizeof e->poll, "CRUDDUR_POLL_MS=50");
+    snprintf(e->timeout, sizeof e->timeout, "CRUDDUR_LEASE_TIMEOUT_MS=%ld", timeout_ms);
+    snprintf(e->id, sizeof e->id, "CRUDDUR_STREAMD_ID=%s", id ? id : "");
+    size_t k = 0;
+    e->v[k++] = e->table;
+    e->v[k++] = e->lease;
+    e->v[k++] = e->poll;
+    e->v[k++] = e->timeout;
+    if (id)
+        e->v[k++] = e->id;
+    e->v[k] = NULL;
+}
+
+/* The newest message of gid: its sk and text into the outputs. */
+static void newest(ddb *d, const char *table, const char *gid, char sk[64], char text[128])
+{
+    ddb_page page;
+    ddb_page_init(&page);
+    ddb_error err;
+    ddb_error_clear(&err);
+    ck_assert_msg(messaging_conversation_page(d, table, gid, 1, NULL, &page, &err) == 0, "%s",
+                  err.info.msg);
+    ck_assert_int_eq(json_array_size(page.items), 1);
+    json_t *m = json_array_get(page.items, 0);
+    snprintf(sk, 64, "%s", ddb_av_get_s(m, "sk"));
+    snprintf(text, 128, "%s", ddb_av_get_s(m, "message"));
+    ddb_page_cleanup(&page);
+}
+
+/* Waits until both rows of gid are at the newest message (timeout_ms); true when they are. */
+static bool wait_current(ddb *d, const char *table, const char *gid, long timeout_ms)
+{
+    char sk[64], text[128];
+    newest(d, table, gid, sk, text);
+    for (long t = 0; t <= timeout_ms; t += 100) {
+        json_t *rows = sd_rows(d, table, gid);
+        size_t ok = 0, i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            const char *rsk = ddb_av_get_s(row, "sk");
+            ok += rsk && strcmp(rsk, sk) == 0;
+        }
+        size_t n = json_array_size(rows);
+        json_decref(rows);
+        if (n == 2 && ok == 2)
+            return true;
+        sd_sleep_ms(100);
+    }
+    return false;
+}
+
+START_TEST(new_message_moves_both_rows_forward_only)
+{
+    ddb *d = sd_ddb();
+    char t[64], gid[37], ts[MESSAGING_TS_LEN], lp[512];
+    sd_table("sd-basic", t);
+    log_path(lp, "basic");
+    sd_user a, b;
+    sd_user_make(&a, 1);
+    sd_user_make(&b, 2);
+    sd_group(d, t, &a, &b, "2024-01-01T00:00:00.000000+00:00", gid);
+    sd_message(d, t, gid, &b, "reply from b: secret-text-1", NULL, ts);
+    sd_env e;
+    env_make(&e, t, NULL, 2000);
+    sd_once(e.v, lp);
+    sd_assert_rows(d, t, gid, ts, "reply from b: secret-text-1");
+
+    /* An older message (written later) changes nothing. */
+    sd_message(d, t, gid, &a, "older: secret-text-2", "2025-06-01T00:00:00.000000+00:00", NULL);
+    sd_once(e.v, lp);
+    sd_assert_rows(d, t, gid, ts, "reply from b: secret-text-1");
+    /* The other participant's details stay on each row. */
+    json_t *rows = sd_rows(d, t, gid);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *pk = ddb_av_get_s(row, "pk");
+        const char *other = ddb_av_get_s(row, "user_uuid");
+        ck_assert(pk && other);
+        ck_assert_str_eq(other, strstr(pk, a.uuid) ? b.uuid : a.uuid);
+    }
+    json_decref(rows);
+    /* Never message text in the log. */
+    ck_assert(sd_file_has(lp, "\"action\":\"moved\""));
+    ck_assert(!sd_file_has(lp, "secret-text"));
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+START_TEST(concurrent_senders_end_at_the_newest_message)
+{
+    ddb *d = sd_ddb();
+    char t[64], gid[37], lp[512];
+    sd_table("sd-conc", t);
+    log_path(lp, "conc");
+    sd_user a, b;
+    sd_user_make(&a, 11);
+    sd_user_make(&b, 12);
+    sd_group(d, t, &a, &b, NULL, gid);
+    sd_env e;
+    env_make(&e, t, NULL, 3000);
+    pid_t daemon = sd_start(e.v, lp, NULL);
+    pid_t kids[20];
+    for (int k = 0; k < 20; k++) {
+        kids[k] = fork();
+        ck_assert_int_ge(kids[k], 0);
+        if (kids[k] == 0) {
+            ddb *dk = sd_ddb();
+            for (int i = 0; i < 50; i++) {
+                char text[64];
+                snprintf(text, sizeof text, "sender %d message %d", k, i);
+                sd_message(dk, t, gid, k % 2 ? &a : &b, text, NULL, NULL);
+            }
+            ddb_free(dk);
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 20; k++) {
+        int st;
+        waitpid(kids[k], &st, 0);
+        ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    ck_assert_msg(wait_current(d, t, gid, 60000), "the daemon did not catch up in 60 s");
+    /* idle: still current after a few more polls */
+    sd_sleep_ms(500);
+    char sk[64], text[128];
+    newest(d, t, gid, sk, text);
+    sd_assert_rows(d, t, gid, sk, text);
+    kill(daemon, SIGTERM);
+    ck_assert_int_eq(sd_wait(daemon, 10000), 0);
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+/* Writes n messages round-robin over the groups, pausing pause_ms between them. */
+static pid_t writer_start(const char *t, char gids[][37], int ngroups, const sd_user *u, int n,
+                          long pause_ms)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        ddb *d = sd_ddb();
+        for (int i = 0; i < n; i++) {
+            char text[64];
+            snprintf(text, sizeof text, "w%d", i);
+            sd_message(d, t, gids[i % ngroups], &u[i % 2], text, NULL, NULL);
+            if (pause_ms)
+                sd_sleep_ms(pause_ms);
+        }
+        ddb_free(d);
+        _exit(0);
+    }
+    return pid;
+}
+
+START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
+{
+    ddb *d = sd_ddb();
+    char t[64], lp[512], gids[5][37];
+    sd_table("sd-kill", t);
+    log_path(lp, "kill");
+    sd_user u[2];
+    sd_user_make(&u[0], 21);
+    sd_user_make(&u[1], 22);
+    for (int g = 0; g < 5; g++) {
+        sd_user other;
+        sd_user_make(&other, 30 + g);
+        sd_group(d, t, &u[0], &other, NULL, gids[g]);
+    }
+    pid_t writer = writer_start(t, gids, 5, u, 250, 8);
+    sd_env e;
+    env_make(&e, t, NULL, 1000);
+    char last_sk[5][2][64];
+    memset(last_sk, 0, sizeof last_sk);
+    int kills = 0;
+    pid_t daemon = sd_start(e.v, lp, NULL);
+    int64_t next_kill = clock_mono_ms() + 300 + (int64_t)rnd_below(500);
+    bool writing = true;
+    while (writing || kills < 4) {
+        /* the rows never move backwards, and every group always has exactly two */
+        for (int g = 0; g < 5; g++) {
+            json_t *rows = sd_rows(d, t, gids[g]);
+            ck_assert_msg(json_array_size(rows) == 2, "group %d has %zu rows", g,
+                          json_array_size(rows));
+            for (size_t i = 0; i < 2; i++) {
+                json_t *row = json_array_get(rows, i);
+                const char *pk = ddb_av_get_s(row, "pk"), *sk = ddb_av_get_s(row, "sk");
+                int side = strstr(pk, u[0].uuid) ? 0 : 1;
+                ck_assert_msg(strcmp(sk, last_sk[g][side]) >= 0, "group %d moved back: %s < %s",
+                              g, sk, last_sk[g][side]);
+                snprintf(last_sk[g][side], 64, "%s", sk);
+            }
+            json_decref(rows);
+        }
+        /* kill the daemon only once it holds the lease, so each kill lands mid-stream */
+        if (kills < 4 && clock_mono_ms() >= next_kill &&
+            sd_log_count(lp, "\"event\":\"lease_taken\"") > kills) {
+            kill(daemon, SIGKILL);
+            ck_assert_int_eq(sd_wait(daemon, 5000), 128 + SIGKILL);
+            kills++;
+            daemon = sd_start(e.v, lp, NULL);
+            next_kill = clock_mono_ms() + 300 + (int64_t)rnd_below(1200);
+        }
+        if (writing && waitpid(writer, NULL, WNOHANG) == writer)
+            writing = false;
+        sd_sleep_ms(40);
+    }
+    for (int g = 0; g < 5; g++)
+        ck_assert_msg(wait_current(d, t, gids[g], 30000), "group %d not current", g);
+    for (int g = 0; g < 5; g++) {
+        char sk[64], text[128];
+        newest(d, t, gids[g], sk, text);
+        sd_assert_rows(d, t, gids[g], sk, text);
+    }
+    kill(daemon, SIGTERM);
+    ck_assert_int_eq(sd_wait(daemon, 10000), 0);
+    /* The leases were taken over after each kill. */
+    ck_assert_int_ge(sd_log_count(lp, "\"event\":\"lease_taken\""), 5);
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+START_TEST(replay_from_trim_horizon_changes_nothing)
+{
+    ddb *d = sd_ddb();
+    char t[64], lp[512], gids[3][37];
+    sd_table("sd-replay", t);
+    log_path(lp, "replay");
+    sd_user u[2];
+    sd_user_make(&u[0], 41);
+    sd_user_make(&u[1], 42);
+    for (int g = 0; g < 3; g++)
+        sd_group(d, t, &u[0], &u[1], NULL, gids[g]);
+    for (int i = 0; i < 30; i++)
+        sd_message(d, t, gids[i % 3], &u[i % 2], i % 7 ? "newer" : "x", NULL, NULL);
+    /* an out-of-order old message too */
+    sd_message(d, t, gids[0], &u[0], "old", "2020-01-01T00:00:00.000000+00:00", NULL);
+    sd_env e;
+    env_make(&e, t, NULL, 2000);
+    sd_once(e.v, lp);
+    char *before = sd_snapshot(d, t);
+    /* Three replays of the whole stream, each with a lease table of its own (so from
+     * TRIM_HORIZON), change nothing. */
+    for (int r = 0; r < 3; r++) {
+        char lt[160];
+        snprintf(lt, sizeof lt, "CRUDDUR_LEASE_TABLE=%s-replay%d", t, r);
+        const char *env[] = { e.table, lt, e.poll, e.timeout, NULL };
+        sd_once(env, lp);
+        char *after = sd_snapshot(d, t);
+        ck_assert_msg(strcmp(before, after) == 0, "replay %d changed the table", r);
+        free(after);
+        ddb_error err;
+        ddb_error_clear(&err);
+        ddb_delete_table(d, lt + strlen("CRUDDUR_LEASE_TABLE="), &err);
+    }
+    free(before);
+    for (int g = 0; g < 3; g++) {
+        char sk[64], text[128];
+        newest(d, t, gids[g], sk, text);
+        sd_assert_rows(d, t, gids[g], sk, text);
+    }
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+START_TEST(two_daemons_one_holder_then_takeover)
+{
+    ddb *d = sd_ddb();
+    char t[64], la[512], lb[512], gid[37];
+    sd_table("sd-two", t);
+    log_path(la, "two-a");
+    log_path(lb, "two-b");
+    sd_user u[2];
+    sd_user_make(&u[0], 51);
+    sd_user_make(&u[1], 52);
+    sd_group(d, t, &u[0], &u[1], NULL, gid);
+    sd_env ea, eb;
+    env_make(&ea, t, "daemon-a", 1500);
+    env_make(&eb, t, "daemon-b", 1500);
+    pid_t a = sd_start(ea.v, la, NULL);
+    for (int i = 0; i < 100 && !sd_file_has(la, "\"event\":\"lease_taken\""); i++)
+        sd_sleep_ms(50);
+    ck_assert(sd_file_has(la, "\"event\":\"lease_taken\""));
+    pid_t b = sd_start(eb.v, lb, NULL);
+    sd_sleep_ms(1000);
+    for (int i = 0; i < 10; i++)
+        sd_message(d, t, gid, &u[i % 2], "to both", NULL, NULL);
+    ck_assert(wait_current(d, t, gid, 20000));
+    sd_sleep_ms(3500);   /* past two lease timeouts: B must not have taken A's live lease */
+    ck_assert_int_gt(sd_log_count(la, "\"event\":\"record\""), 0);
+    ck_assert_int_eq(sd_log_count(lb, "\"event\":\"record\""), 0);
+    ck_assert_int_eq(sd_log_count(lb, "\"event\":\"lease_taken\""), 0);
+
+    /* The holder dies: B takes over within the lease timeout (plus a sync). */
+    kill(a, SIGKILL);
+    ck_assert_int_eq(sd_wait(a, 5000), 128 + SIGKILL);
+    int64_t t0 = clock_mono_ms();
+    sd_message(d, t, gid, &u[0], "after the kill", NULL, NULL);
+    ck_assert(wait_current(d, t, gid, 20000));
+    int64_t took = clock_mono_ms() - t0;
+    ck_assert_msg(took < 1500 + 4000, "takeover took %lld ms", (long long)took);
+    ck_assert_int_gt(sd_log_count(lb, "\"event\":\"lease_taken\""), 0);
+    ck_assert_int_gt(sd_log_count(lb, "\"event\":\"record\""), 0);
+    kill(b, SIGTERM);
+    ck_assert_int_eq(sd_wait(b, 10000), 0);
+    /* B released its lease on the way out. */
+    char tb[128], ep[256];
+    snprintf(tb, sizeof tb, "CRUDDUR_DDB_TABLE=%s", t);
+    snprintf(ep, sizeof ep, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
+    const char *bd = getenv("CR_BUILDDIR");
+    char cmd[2048], out[4096] = "";
+    snprintf(cmd, sizeof cmd, "env %s %s %s/src/streamd/cruddur-streamd leases 2>/dev/null", tb,
+             ep, bd ? bd : ".");
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(strstr(out, "1 lease in") && !strstr(out, "daemon-b"), "%s", out);
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+START_TEST(systemd_notify_ready_watchdog_status_stopping)
+{
+    ddb *d = sd_ddb();
+    char t[64], lp[512], sock[300];
+    sd_table("sd-notify", t);
+    log_path(lp, "notify");
+    snprintf(sock, sizeof sock, "%s/notify.sock", g_dir);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    ck_assert(strlen(sock) < sizeof addr.sun_path);
+    memcpy(addr.sun_path, sock, strlen(sock) + 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    sd_env e;
+    env_make(&e, t, NULL, 2000);
+    char ns[400];
+    snprintf(ns, sizeof ns, "NOTIFY_SOCKET=%s", sock);
+    const char *env[] = { e.table, e.lease, e.poll, e.timeout, ns, "WATCHDOG_USEC=400000",
+                          NULL };
+    pid_t pid = sd_start(env, lp, NULL);
+    bool ready = false, status = false;
+    int watchdog = 0;
+    int64_t until = clock_mono_ms() + 10000;
+    while (clock_mono_ms() < until && !(ready && status && watchdog >= 3)) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, 200) <= 0)
+            continue;
+        char msg[512];
+        ssize_t n = recv(fd, msg, sizeof msg - 1, 0);
+        if (n <= 0)
+            continue;
+        msg[n] = '\0';
+        ready |= strcmp(msg, "READY=1") == 0;
+        status |= strncmp(msg, "STATUS=", 7) == 0 && strstr(msg, "lag") != NULL;
+        watchdog += strcmp(msg, "WATCHDOG=1") == 0;
+    }
+    ck_assert(ready);
+    ck_assert(status);
+    ck_assert_int_ge(watchdog, 3);   /* every 200 ms (half of WATCHDOG_USEC) */
+    kill(pid, SIGTERM);
+    bool stopping = false;
+    until = clock_mono_ms() + 5000;
+    while (clock_mono_ms() < until && !stopping) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, 200) <= 0)
+            continue;
+        char msg[512];
+        ssize_t n = recv(fd, msg, sizeof msg - 1, 0);
+        if (n > 0) {
+            msg[n] = '\0';
+            stopping |= strcmp(msg, "STOPPING=1") == 0;
+        }
+    }
+    ck_assert(stopping);
+    ck_assert_int_eq(sd_wait(pid, 10000), 0);
+    close(fd);
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+/* Runs cruddur-streamd with args; stdout into out; the exit status. */
+static int sd_cmd(const char *table, char *out, size_t outlen, const char *args)
+{
+    const char *bd = getenv("CR_BUILDDIR");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "env CRUDDUR_DDB_TABLE=%s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn "
+             "%s/src/streamd/cruddur-streamd %s 2>&1",
+             table, live_ddb_endpoint(), bd ? bd : ".", args);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t got = fread(out, 1, outlen - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
+{
+    ddb *d = sd_ddb();
+    char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
+    sd_table("sd-dlq", t);
+    log_path(lp, "dlq");
+    sd_user u[2];
+    sd_user_make(&u[0], 61);
+    sd_user_make(&u[1], 62);
+    sd_group(d, t, &u[0], &u[1], NULL, gid);
+    /* A message item whose text is a number: pattern E can never apply it. */
+    char pk[64], now[MESSAGING_TS_LEN];
+    snprintf(pk, sizeof pk, "MSG#%s", gid);
+    messaging_now(now);
+    json_t *item = json_pack("{s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk",
+                             ddb_av_s(now), "message", ddb_av_n_i64(42), "message_uuid",
+                             ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c0d"), "user_uuid",
+                             ddb_av_s(u[0].uuid));
+    ddb_error err;
+    ddb_error_clear(&err);
+    ck_assert_msg(ddb_put_item(d, t, item, NULL, &err) == 0, "%s", err.info.msg);
+    json_decref(item);
+    sd_sleep_ms(2);
+    /* ... and a good one in another conversation after it. */
+    char gid2[37];
+    sd_group(d, t, &u[0], &u[1], NULL, gid2);
+    sd_message(d, t, gid2, &u[1], "fine", NULL, ts);
+    sd_env e;
+    env_make(&e, t, NULL, 2000);
+    sd_once(e.v, lp);
+    sd_assert_rows(d, t, gid2, ts, "fine");
+    ck_assert(sd_file_has(lp, "\"event\":\"dead_letter\""));
+
+    char out[8192];
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list"), 0);
+    ck_assert_msg(strstr(out, "1 dead letter in") && strstr(out, "dlq#"), "%s", out);
+    char id[256] = "";
+    const char *p = strstr(out, "dlq#");
+    ck_assert(p);
+    sscanf(p, "%255s", id);
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list --json"), 0);
+    ck_assert_msg(strstr(out, "\"sequence_number\"") && !strstr(out, "\"record\""), "%s", out);
+    /* Replaying it still fails: it stays. */
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters replay --all"), 1);
+    ck_assert_msg(strstr(out, "still fails") && strstr(out, "kept"), "%s", out);
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list"), 0);
+    ck_assert_msg(strstr(out, "1 dead letter in"), "%s", out);
+    /* Unknown ids and bad usage are refused. */
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters delete dlq#nope"), 1);
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters replay"), 2);
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "--bogus"), 2);
+    char args[300];
+    snprintf(args, sizeof args, "dead-letters delete '%s'", id);
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, args), 0);
+    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list"), 0);
+    ck_assert_msg(strstr(out, "0 dead letters in"), "%s", out);
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
+START_TEST(no_stream_is_a_clear_error_with_once)
+{
+    char out[4096];
+    int st = sd_cmd("sd-no-such-table-xyz", out, sizeof out, "--once");
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(strstr(out, "cruddur-streamd:"), "%s", out);
+    ck_assert_int_eq(sd_cmd("x", out, sizeof out, "--help"), 0);
+    ck_assert(strstr(out, "Usage: cruddur-streamd"));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("streamd");
+    TCase *tc = tcase_create("daemon");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, new_message_moves_both_rows_forward_only);
+    tcase_add_test(tc, concurrent_senders_end_at_the_newest_message);
+    tcase_add_test(tc, sigkill_and_restart_lose_nothing_and_never_go_back);
+    tcase_add_test(tc, replay_from_trim_horizon_changes_nothing);
+    tcase_add_test(tc, two_daemons_one_holder_then_takeover);
+    tcase_add_test(tc, systemd_notify_ready_watchdog_status_stopping);
+    tcase_add_test(tc, bad_record_becomes_a_dead_letter_and_the_shard_moves_on);
+    tcase_add_test(tc, no_stream_is_a_clear_error_with_once);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(suite());
+}

@@ -1,0 +1,405 @@
+/* live_streamd_standin.c — cruddur-streamd against the local stand-in for the Streams API
+ * (tests/tools/streams_server.py) for what DynamoDB Local cannot do: a parent shard closing
+ * into two children, expired iterators, trimmed data, throttling, duplicate delivery. The
+ * table and the lease table stay on DynamoDB Local; only the stream is the stand-in's. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/http.h"
+#include "base/clock.h"
+#include "live_streamd.h"
+#include "tap.h"
+
+#define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-sd/stream/2026-01-01T00:00:00.000"
+
+static live_server standin;
+static char g_dir[256];
+
+static void setup(void)
+{
+    live_ddb_endpoint();
+    snprintf(g_dir, sizeof g_dir, "/tmp/live-sd-standin-XXXXXX");
+    ck_assert(mkdtemp(g_dir) != NULL);
+    ck_assert_int_eq(live_server_start(&standin, "tests/tools/streams_server.py"), 0);
+}
+
+static void teardown(void)
+{
+    live_server_stop(&standin);
+}
+
+/* One control call (body stolen; NULL: GET); asserts 200; the answer (caller frees). */
+static json_t *ctl(const char *name, json_t *body)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/_control/%s", standin.port, name);
+    errinfo e;
+    http *h = http_new(NULL, &e);
+    ck_assert_msg(h != NULL, "http_new: %s", e.msg);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    const char *const hdr[] = { "Content-Type: application/json", NULL };
+    http_response r;
+    http_response_init(&r);
+    int rc = http_request(h, text ? "POST" : "GET", url, hdr, text, text ? strlen(text) : 0, &r,
+                          &e);
+    ck_assert_msg(rc == 0, "control %s: %s", name, e.msg);
+    ck_assert_msg(r.status == 200, "control %s: %ld %s", name, r.status, buf_cstr(&r.body));
+    json_error_t je;
+    json_t *out = json_loadb(r.body.data, r.body.len, 0, &je);
+    ck_assert_msg(out != NULL, "control %s: %s", name, je.text);
+    free(text);
+    http_response_cleanup(&r);
+    http_free(h);
+    return out;
+}
+
+static void ctl_ok(const char *name, json_t *body)
+{
+    json_decref(ctl(name, body));
+}
+
+/* Message record i of group (sk 2026-11-21T10:MM:SS, text "m<i>"). */
+static json_t *rec(const char *group, int i)
+{
+    char pk[64], sk[48], text[32], mid[37];
+    snprintf(pk, sizeof pk, "MSG#%s", group);
+    snprintf(sk, sizeof sk, "2026-11-21T10:%02d:%02d.000000+00:00", (i / 60) % 60, i % 60);
+    snprintf(text, sizeof text, "m%d", i);
+    rnd_uuid4(mid);
+    return json_pack("{s:{s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}}",
+                     "dynamodb", "NewImage", "pk", "S", pk, "sk", "S", sk, "message", "S", text,
+                     "message_uuid", "S", mid, "user_uuid", "S",
+                     "00000001-1111-4222-8333-000000000001", "user_display_name", "S", "User 1",
+                     "user_handle", "S", "u1");
+}
+
+static json_t *recs(const char *group, int from, int n)
+{
+    json_t *a = json_array();
+    for (int i = from; i < from + n; i++)
+        json_array_append_new(a, rec(group, i));
+    return a;
+}
+
+static void want_rows(ddb *d, const char *t, const char *gid, int i)
+{
+    char sk[48], text[32];
+    snprintf(sk, sizeof sk, "2026-11-21T10:%02d:%02d.000000+00:00", (i / 60) % 60, i % 60);
+    snprintf(text, sizeof text, "m%d", i);
+    sd_assert_rows(d, t, gid, sk, text);
+}
+
+/* Waits until gid's rows are at message i (timeout_ms). */
+static bool wait_rows(ddb *d, const char *t, const char *gid, int i, long timeout_ms)
+{
+    char sk[48];
+    snprintf(sk, sizeof sk, "2026-11-21T10:%02d:%02d.000000+00:00", (i / 60) % 60, i % 60);
+    for (long w = 0; w <= timeout_ms; w += 100) {
+        json_t *rows = sd_rows(d, t, gid);
+        size_t ok = 0, k;
+        json_t *row;
+        json_array_foreach(rows, k, row)
+            ok += ddb_av_get_s(row, "sk") && strcmp(ddb_av_get_s(row, "sk"), sk) == 0;
+        json_decref(rows);
+        if (ok == 2)
+            return true;
+        sd_sleep_ms(100);
+    }
+    return false;
+}
+
+/* A fixture: a table on DynamoDB Local with two conversations (g1, g2) created long before
+ * the stand-in's records, and the environment pointing the daemon's stream at the stand-in. */
+typedef struct fx {
+    ddb *d;
+    char t[64], g1[37], g2[37];
+    char e_table[128], e_lease[160], e_streams[128];
+    const char *env[12];
+} fx;
+
+static void fx_init(fx *f, const char *prefix, const char *const *extra)
+{
+    f->d = sd_ddb();
+    sd_table(prefix, f->t);
+    sd_user a, b, c;
+    sd_user_make(&a, 1);
+    sd_user_make(&b, 2);
+    sd_user_make(&c, 3);
+    sd_group(f->d, f->t, &a, &b, "2026-01-01T00:00:00.000000+00:00", f->g1);
+    sd_group(f->d, f->t, &a, &c, "2026-01-01T00:00:01.000000+00:00", f->g2);
+    snprintf(f->e_table, sizeof f->e_table, "CRUDDUR_DDB_TABLE=%s", f->t);
+    snprintf(f->e_lease, sizeof f->e_lease, "CRUDDUR_LEASE_TABLE=%s-leases", f->t);
+    snprintf(f->e_streams, sizeof f->e_streams, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:%d",
+             standin.port);
+    size_t k = 0;
+    f->env[k++] = f->e_table;
+    f->env[k++] = f->e_lease;
+    f->env[k++] = f->e_streams;
+    f->env[k++] = "CRUDDUR_STREAM_ARN=" ARN;
+    f->env[k++] = "CRUDDUR_POLL_MS=50";
+    f->env[k++] = "CRUDDUR_LEASE_TIMEOUT_MS=2000";
+    for (const char *const *x = extra; x && *x && k < 11; x++)
+        f->env[k++] = *x;
+    f->env[k] = NULL;
+}
+
+static void fx_done(fx *f)
+{
+    sd_table_drop(f->d, f->t);
+    ddb_free(f->d);
+}
+
+static void load(json_t *shards, json_t *config)
+{
+    json_t *sc = json_pack("{s:s, s:s, s:o}", "TableName", "standin-sd", "StreamArn", ARN,
+                           "shards", shards);
+    if (config)
+        json_object_set_new(sc, "config", config);
+    ctl_ok("scenario", sc);
+}
+
+static long stat_of(const json_t *stats, const char *shard, const char *field)
+{
+    const json_t *v = json_object_get(json_object_get(json_object_get(stats, "shards"), shard),
+                                      field);
+    return json_is_integer(v) ? (long)json_integer_value(v) : -1;
+}
+
+START_TEST(parent_is_read_to_its_end_before_its_two_children)
+{
+    fx f;
+    fx_init(&f, "sds-split", NULL);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/split.log", g_dir);
+    /* children are listed before the parent; three records per call */
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-P", "records", recs(f.g1, 0, 5)),
+         json_pack("{s:s, s:i}", "shard_order", "reverse", "records_cap", 3));
+    pid_t daemon = sd_start(f.env, lp, NULL);
+    ck_assert(wait_rows(f.d, f.t, f.g1, 4, 20000));
+    /* more on the parent, then it splits; the children carry later messages */
+    ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-P", "records", recs(f.g1, 5, 4)));
+    ctl_ok("split", json_pack("{s:s, s:[s,s]}", "shard", "shard-P", "children", "shard-C1",
+                              "shard-C2"));
+    ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-C1", "records", recs(f.g1, 9, 4)));
+    ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-C2", "records", recs(f.g2, 20, 3)));
+    ck_assert(wait_rows(f.d, f.t, f.g1, 12, 20000));
+    ck_assert(wait_rows(f.d, f.t, f.g2, 22, 20000));
+    kill(daemon, SIGTERM);
+    ck_assert_int_eq(sd_wait(daemon, 10000), 0);
+    want_rows(f.d, f.t, f.g1, 12);
+    want_rows(f.d, f.t, f.g2, 22);
+    json_t *st = ctl("stats", NULL);
+    long ended = stat_of(st, "shard-P", "ended");
+    ck_assert_int_gt(ended, 0);
+    ck_assert_int_gt(stat_of(st, "shard-C1", "first_read"), ended);
+    ck_assert_int_gt(stat_of(st, "shard-C2", "first_read"), ended);
+    /* every record was delivered once (no re-reads after the checkpoints) */
+    ck_assert_int_eq(stat_of(st, "shard-P", "records_returned"), 9);
+    ck_assert_int_eq(stat_of(st, "shard-C1", "records_returned"), 4);
+    json_decref(st);
+    ck_assert(sd_file_has(lp, "\"event\":\"shard_end\""));
+    fx_done(&f);
+}
+END_TEST
+
+START_TEST(an_expired_iterator_is_acquired_again_from_the_checkpoint)
+{
+    fx f;
+    fx_init(&f, "sds-exp", NULL);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/expired.log", g_dir);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-A", "records", recs(f.g1, 0, 6)),
+         json_pack("{s:i}", "records_cap", 2));
+    /* the second GetRecords finds its iterator expired */
+    ctl_ok("fault", json_pack("{s:s, s:i, s:i}", "kind", "expired", "count", 1, "after", 1));
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g1, 5);
+    ck_assert(sd_file_has(lp, "\"event\":\"iterator_expired\""));
+    json_t *st = ctl("stats", NULL);
+    /* nothing skipped, nothing read twice: the new iterator starts after the checkpoint */
+    ck_assert_int_eq(stat_of(st, "shard-A", "records_returned"), 6);
+    ck_assert_int_ge(stat_of(st, "shard-A", "GetShardIterator"), 2);
+    json_decref(st);
+    fx_done(&f);
+}
+END_TEST
+
+START_TEST(trimmed_records_are_logged_as_a_gap_and_reading_goes_on)
+{
+    fx f;
+    fx_init(&f, "sds-trim", NULL);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/trim.log", g_dir);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-T", "records", recs(f.g1, 0, 3)), NULL);
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g1, 2);
+    /* while the daemon is away, records pass and the oldest are trimmed, past the checkpoint */
+    ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-T", "records", recs(f.g1, 3, 7)));
+    ctl_ok("trim", json_pack("{s:s, s:i}", "shard", "shard-T", "count", 6));
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g1, 9);
+    ck_assert(sd_file_has(lp, "\"event\":\"gap\""));
+    json_t *st = ctl("stats", NULL);
+    ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(st, "errors"),
+                                                        "TrimmedDataAccessException")),
+                     1);
+    json_decref(st);
+    fx_done(&f);
+}
+END_TEST
+
+START_TEST(throttling_backs_off_and_loses_nothing)
+{
+    fx f;
+    const char *extra[] = { "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
+    fx_init(&f, "sds-thr", extra);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/throttle.log", g_dir);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-H", "records", recs(f.g1, 0, 8)),
+         json_pack("{s:i}", "records_cap", 2));
+    /* 5 throttled calls: more than the client's own 2 tries, so the daemon backs off too */
+    ctl_ok("fault", json_pack("{s:s, s:i, s:i, s:s}", "kind", "throttle", "count", 5, "after", 1,
+                              "type", "LimitExceededException"));
+    int64_t t0 = clock_mono_ms();
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g1, 7);
+    ck_assert(sd_file_has(lp, "\"event\":\"get_records_failed\""));
+    ck_assert_msg(clock_mono_ms() - t0 < 30000, "throttling stalled the shard");
+    json_t *st = ctl("stats", NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(st, "errors"),
+                                                        "LimitExceededException")),
+                     5);
+    ck_assert_int_eq(stat_of(st, "shard-H", "records_returned"), 8);
+    json_decref(st);
+    fx_done(&f);
+}
+END_TEST
+
+START_TEST(duplicate_delivery_leaves_the_same_table)
+{
+    fx f;
+    fx_init(&f, "sds-dup", NULL);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/dup.log", g_dir);
+    json_t *r = recs(f.g1, 0, 6);
+    json_t *more = recs(f.g2, 30, 4);
+    json_array_extend(r, more);
+    json_decref(more);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-D", "records", r),
+         json_pack("{s:i}", "records_cap", 3));
+    ctl_ok("fault", json_pack("{s:s, s:i}", "kind", "duplicate", "count", 3));
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g1, 5);
+    want_rows(f.d, f.t, f.g2, 33);
+    char *before = sd_snapshot(f.d, f.t);
+    json_t *st = ctl("stats", NULL);
+    ck_assert_int_gt(stat_of(st, "shard-D", "records_returned"), 10);   /* some came twice */
+    json_decref(st);
+    /* the whole stream again, as a fresh reader: nothing changes */
+    const char *env2[16];
+    size_t k = 0;
+    for (; f.env[k]; k++)
+        env2[k] = strncmp(f.env[k], "CRUDDUR_LEASE_TABLE=", 20) == 0 ? "CRUDDUR_LEASE_TABLE=sds-dup-again" : f.env[k];
+    env2[k] = NULL;
+    sd_once(env2, lp);
+    char *after = sd_snapshot(f.d, f.t);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    ddb_error err;
+    ddb_error_clear(&err);
+    ddb_delete_table(f.d, "sds-dup-again", &err);
+    fx_done(&f);
+}
+END_TEST
+
+START_TEST(failing_records_become_dead_letters_and_replay_later)
+{
+    fx f;
+    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", NULL };
+    fx_init(&f, "sds-dlq", extra);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/dlq.log", g_dir);
+    /* The messages table goes away: every record fails for a while. */
+    ddb_error err;
+    ddb_error_clear(&err);
+    json_t *rows1 = sd_rows(f.d, f.t, f.g1);
+    json_t *rows2 = sd_rows(f.d, f.t, f.g2);
+    ck_assert(ddb_delete_table(f.d, f.t, &err) == 0);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-L", "records", recs(f.g1, 0, 2)), NULL);
+    sd_once(f.env, lp);
+    ck_assert(sd_file_has(lp, "\"event\":\"dead_letter\""));
+    /* the shard moved on: its checkpoint is past both records */
+    char out[8192];
+    char cmd[2048];
+    const char *bd = getenv("CR_BUILDDIR");
+    snprintf(cmd, sizeof cmd,
+             "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
+             "dead-letters list 2>&1",
+             f.e_table, f.e_lease, live_ddb_endpoint(), bd ? bd : ".");
+    FILE *p = popen(cmd, "r");
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    /* only the newest of the two was tried: the older one was superseded in the batch */
+    ck_assert_msg(strstr(out, "1 dead letter in"), "%s", out);
+    /* The table is back (with its conversations): replay applies and deletes it. */
+    char e1[160], e2[300];
+    snprintf(e1, sizeof e1, "CRUDDUR_DDB_TABLE=%s", f.t);
+    snprintf(e2, sizeof e2, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
+    cli_result r;
+    cli_run(&r, ((const char *const[]){ e1, e2, NULL }), NULL, "ddb", "schema-load", NULL);
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows1, i, row) {
+        ddb_error_clear(&err);
+        ck_assert(ddb_put_item(f.d, f.t, row, NULL, &err) == 0);
+    }
+    json_array_foreach(rows2, i, row) {
+        ddb_error_clear(&err);
+        ck_assert(ddb_put_item(f.d, f.t, row, NULL, &err) == 0);
+    }
+    json_decref(rows1);
+    json_decref(rows2);
+    snprintf(cmd, sizeof cmd,
+             "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
+             "dead-letters replay --all 2>&1",
+             f.e_table, f.e_lease, live_ddb_endpoint(), bd ? bd : ".");
+    p = popen(cmd, "r");
+    got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(strstr(out, "1 dead letter replayed, 0 failed") && strstr(out, "moved"), "%s",
+                  out);
+    want_rows(f.d, f.t, f.g1, 1);
+    fx_done(&f);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("streamd-standin");
+    TCase *tc = tcase_create("standin");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, parent_is_read_to_its_end_before_its_two_children);
+    tcase_add_test(tc, an_expired_iterator_is_acquired_again_from_the_checkpoint);
+    tcase_add_test(tc, trimmed_records_are_logged_as_a_gap_and_reading_goes_on);
+    tcase_add_test(tc, throttling_backs_off_and_loses_nothing);
+    tcase_add_test(tc, duplicate_delivery_leaves_the_same_table);
+    tcase_add_test(tc, failing_records_become_dead_letters_and_replay_later);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(suite());
+}

@@ -1,0 +1,341 @@
+/* check_groupsync.c — pattern E without a server: which stream records are messages, which
+ * are ignored, and which are malformed (and that no error ever quotes message text). */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/ddb_av.h"
+#include "messaging/groupsync.h"
+#include "tap.h"
+
+#define GROUP "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d"
+#define TS "2026-11-21T09:30:00.123456+00:00"
+#define SECRET "do-not-log-this-text"
+
+/* A record in GetRecords' shape; keys and image are stolen (either may be NULL). */
+static json_t *record(const char *event, json_t *keys, json_t *image)
+{
+    json_t *dyn = json_pack("{s:f, s:s, s:i, s:s}", "ApproximateCreationDateTime",
+                            1795253400.0, "SequenceNumber", "000000000000000000042",
+                            "SizeBytes", 120, "StreamViewType", "NEW_IMAGE");
+    if (keys)
+        json_object_set_new(dyn, "Keys", keys);
+    if (image)
+        json_object_set_new(dyn, "NewImage", image);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o}", "eventID", "e1b2c3", "eventVersion",
+                          "1.1", "eventSource", "aws:dynamodb", "awsRegion", "ddblocal",
+                          "dynamodb", dyn);
+    if (event)
+        json_object_set_new(r, "eventName", json_string(event));
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+static json_t *key(const char *pk, const char *sk)
+{
+    return json_pack("{s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk));
+}
+
+static json_t *msg_image(const char *pk, const char *sk, const char *text)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk",
+                     ddb_av_s(sk), "message", ddb_av_s(text), "message_uuid",
+                     ddb_av_s("5f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"), "user_uuid",
+                     ddb_av_s("11111111-2222-4333-8444-555555555555"), "user_display_name",
+                     ddb_av_s("Alice A"), "user_handle", ddb_av_s("alice"));
+}
+
+/* A valid INSERT of a message of GROUP at TS. */
+static json_t *msg_record(void)
+{
+    return record("INSERT", key("MSG#" GROUP, TS), msg_image("MSG#" GROUP, TS, SECRET));
+}
+
+static void expect_ignored(json_t *r)
+{
+    groupsync_msg m;
+    errinfo e;
+    ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_OK);
+    ck_assert(!m.is_message);
+    ck_assert_str_eq(m.group, "");
+    ck_assert_ptr_null(m.message);
+    /* and applying it needs no server */
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(groupsync_apply(NULL, NULL, r, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_IGNORED);
+    ck_assert_str_eq(res.group, "");
+    ck_assert_str_eq(res.created_at, "");
+    ck_assert_int_eq(res.moved, 0);
+    json_decref(r);
+}
+
+/* Asserts r is malformed with a message containing want; takes r. */
+static void expect_bad(json_t *r, const char *want)
+{
+    groupsync_msg m;
+    errinfo e;
+    ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_BAD);
+    ck_assert(!m.is_message);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, want) != NULL, "'%s' does not say '%s'", e.msg, want);
+    ck_assert_msg(strstr(e.msg, SECRET) == NULL, "error quotes message text: %s", e.msg);
+    ck_assert_uint_lt(strlen(e.msg), 200);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(groupsync_apply(NULL, "t", r, &res, &err), GROUPSYNC_BAD);
+    ck_assert_int_eq(err.info.code, ERR_INVALID);
+    ck_assert_str_eq(err.info.msg, e.msg);
+    ck_assert_int_eq(res.moved, 0);
+    json_decref(r);
+}
+
+/* ---- messages ------------------------------------------------------------------------------ */
+
+START_TEST(insert_of_a_message_is_a_message)
+{
+    json_t *r = msg_record();
+    groupsync_msg m;
+    errinfo e;
+    ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_OK);
+    ck_assert(m.is_message);
+    ck_assert_str_eq(m.group, GROUP);
+    ck_assert_str_eq(m.created_at, TS);
+    ck_assert_ptr_eq(m.message,
+                     json_object_get(json_object_get(json_object_get(r, "dynamodb"),
+                                                     "NewImage"),
+                                     "message"));
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "NewImage"),
+                                  "message"),
+                     SECRET);
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(modify_and_variants_are_messages)
+{
+    const char *stamps[] = { TS, "2026-11-21T09:30:00+00:00", "2026-11-21T09:30:00.5Z",
+                             "2026-11-21T04:30:00.123456-05:00",
+                             "2026-11-21T09:30:00.123456789+00:00" };
+    for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
+        json_t *r = record(i % 2 ? "MODIFY" : "INSERT", key("MSG#" GROUP, stamps[i]),
+                           msg_image("MSG#" GROUP, stamps[i], "hi"));
+        groupsync_msg m;
+        errinfo e;
+        ck_assert_msg(groupsync_parse_record(r, &m, &e) == GROUPSYNC_OK, "%s: %s", stamps[i],
+                      e.msg);
+        ck_assert(m.is_message);
+        ck_assert_str_eq(m.created_at, stamps[i]);
+        json_decref(r);
+    }
+    /* no Keys (only the image), an upper-case uuid, an empty text, the largest text */
+    json_t *r = record("INSERT", NULL, msg_image("MSG#" GROUP, TS, ""));
+    groupsync_msg m;
+    errinfo e;
+    ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_OK);
+    ck_assert(m.is_message);
+    json_decref(r);
+    r = record("INSERT", NULL, msg_image("MSG#0B4C6E2A-1F3D-4A5B-8C7D-9E0F1A2B3C4D", TS, "x"));
+    ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_OK);
+    ck_assert_str_eq(m.group, "0B4C6E2A-1F3D-4A5B-8C7D-9E0F1A2B3C4D");
+    json_decref(r);
+    char *big = malloc(GROUPSYNC_MESSAGE_MAX + 2);
+    memset(big, 'a', GROUPSYNC_MESSAGE_MAX + 1);
+    big[GROUPSYNC_MESSAGE_MAX] = '\0';
+    r = record("INSERT", NULL, msg_image("MSG#" GROUP, TS, big));
+    ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_OK);
+    json_decref(r);
+    big[GROUPSYNC_MESSAGE_MAX] = 'a';
+    big[GROUPSYNC_MESSAGE_MAX + 1] = '\0';
+    expect_bad(record("INSERT", NULL, msg_image("MSG#" GROUP, TS, big)), "longer than");
+    free(big);
+}
+END_TEST
+
+/* ---- ignored ------------------------------------------------------------------------------- */
+
+START_TEST(removals_are_ignored)
+{
+    /* NEW_IMAGE of a removal has only Keys */
+    expect_ignored(record("REMOVE", key("MSG#" GROUP, TS), NULL));
+    expect_ignored(record("REMOVE", key("GRP#" GROUP, TS), NULL));
+    /* even a removal with odd contents never counts */
+    expect_ignored(record("REMOVE", NULL, NULL));
+}
+END_TEST
+
+START_TEST(group_rows_and_other_items_are_ignored)
+{
+    json_t *grp = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pk",
+                            ddb_av_s("GRP#11111111-2222-4333-8444-555555555555"), "sk",
+                            ddb_av_s(TS), "message_group_uuid", ddb_av_s(GROUP), "message",
+                            ddb_av_s("hi"), "user_uuid", ddb_av_s(GROUP), "user_display_name",
+                            ddb_av_s("Bob"), "user_handle", ddb_av_s("bob"));
+    json_t *k = key("GRP#11111111-2222-4333-8444-555555555555", TS);
+    expect_ignored(record("INSERT", k, grp));
+    expect_ignored(record("MODIFY", key("GRP#x", TS), json_pack("{s:o, s:o}", "pk",
+                                                               ddb_av_s("GRP#x"), "sk",
+                                                               ddb_av_s(TS))));
+    /* idempotency records of the API, and anything else */
+    json_t *idem = json_pack("{s:o, s:o, s:o}", "pk", ddb_av_s("IDEM#abc#def"), "sk",
+                             ddb_av_s("IDEM"), "ttl", ddb_av_n_i64(1795253400));
+    expect_ignored(record("INSERT", key("IDEM#abc#def", "IDEM"), idem));
+    expect_ignored(record("INSERT", key("USER#1", "x"), NULL)); /* a KEYS_ONLY record */
+    expect_ignored(record("INSERT", key("MSG", TS), NULL));
+    expect_ignored(record("INSERT", key("msg#" GROUP, TS), NULL));
+    expect_ignored(record("INSERT", key("", TS), NULL));
+}
+END_TEST
+
+/* ---- malformed ----------------------------------------------------------------------------- */
+
+START_TEST(records_that_are_not_records_are_bad)
+{
+    expect_bad(json_null(), "not a JSON object");
+    expect_bad(json_pack("[s]", "INSERT"), "not a JSON object");
+    expect_bad(record(NULL, key("MSG#" GROUP, TS), NULL), "no eventName");
+    json_t *r = msg_record();
+    json_object_set_new(r, "eventName", json_integer(1));
+    expect_bad(r, "no eventName");
+    expect_bad(record("UPDATE", key("MSG#" GROUP, TS), NULL), "unknown eventName");
+    expect_bad(record("insert", key("MSG#" GROUP, TS), NULL), "unknown eventName");
+    r = msg_record();
+    json_object_del(r, "dynamodb");
+    expect_bad(r, "no dynamodb object");
+    r = msg_record();
+    json_object_set_new(r, "dynamodb", json_string("x"));
+    expect_bad(r, "no dynamodb object");
+    expect_bad(record("INSERT", json_array(), NULL), "Keys is not an object");
+    expect_bad(record("INSERT", NULL, json_string(SECRET)), "NewImage is not an object");
+    expect_bad(record("INSERT", NULL, NULL), "no pk");
+    expect_bad(record("MODIFY", json_object(), json_object()), "no pk");
+    expect_bad(record("INSERT", json_pack("{s:{s:s}}", "pk", "N", "1"), NULL),
+               "pk is not a string");
+    expect_bad(record("INSERT", json_pack("{s:{s:i}}", "pk", "S", 1), NULL),
+               "pk is not a string");
+    expect_bad(record("INSERT", json_pack("{s:{s:s, s:s}}", "pk", "S", "MSG#x", "N", "1"), NULL),
+               "pk is not a string");
+    expect_bad(record("INSERT", key("MSG#" GROUP, TS),
+                      msg_image("MSG#1b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d", TS, SECRET)),
+               "disagree on pk");
+}
+END_TEST
+
+START_TEST(message_items_without_a_usable_image_are_bad)
+{
+    /* a KEYS_ONLY (or OLD_IMAGE) stream gives no NewImage */
+    expect_bad(record("INSERT", key("MSG#" GROUP, TS), NULL), "without NewImage");
+    /* the group uuid */
+    const char *pks[] = { "MSG#",
+                          "MSG#x",
+                          "MSG#" GROUP "0",
+                          "MSG#0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4g",
+                          "MSG#0b4c6e2a+1f3d-4a5b-8c7d-9e0f1a2b3c4d",
+                          "MSG#" GROUP "#x" };
+    for (size_t i = 0; i < sizeof pks / sizeof pks[0]; i++)
+        expect_bad(record("INSERT", NULL, msg_image(pks[i], TS, SECRET)), "not MSG#<uuid>");
+    /* sk: missing, wrong type, not a time, too long, a NUL inside, disagreeing with Keys */
+    json_t *img = msg_image("MSG#" GROUP, TS, SECRET);
+    json_object_del(img, "sk");
+    expect_bad(record("INSERT", NULL, img), "without a string sk");
+    img = msg_image("MSG#" GROUP, TS, SECRET);
+    json_object_set_new(img, "sk", ddb_av_n_i64(1795253400));
+    expect_bad(record("INSERT", NULL, img), "without a string sk");
+    expect_bad(record("INSERT", NULL, msg_image("MSG#" GROUP, "yesterday", SECRET)),
+               "not an ISO-8601");
+    expect_bad(record("INSERT", NULL, msg_image("MSG#" GROUP, "", SECRET)), "not an ISO-8601");
+    expect_bad(record("INSERT", NULL,
+                      msg_image("MSG#" GROUP, "2026-11-21T09:30:00.123456789012345+00:00",
+                                SECRET)),
+               "not an ISO-8601");
+    img = msg_image("MSG#" GROUP, TS, SECRET);
+    json_object_set_new(img, "sk", json_pack("{s:s#}", "S", TS "\0x", (int)sizeof TS + 1));
+    expect_bad(record("INSERT", NULL, img), "without a string sk");
+    expect_bad(record("INSERT", key("MSG#" GROUP, "2026-11-21T09:30:00.123457+00:00"),
+                      msg_image("MSG#" GROUP, TS, SECRET)),
+               "disagree on sk");
+    /* message: missing, wrong types */
+    img = msg_image("MSG#" GROUP, TS, SECRET);
+    json_object_del(img, "message");
+    expect_bad(record("INSERT", NULL, img), "without a string message");
+    img = msg_image("MSG#" GROUP, TS, SECRET);
+    json_object_set_new(img, "message", json_pack("{s:[s]}", "SS", SECRET));
+    expect_bad(record("INSERT", NULL, img), "without a string message");
+    img = msg_image("MSG#" GROUP, TS, SECRET);
+    json_object_set_new(img, "message", json_string(SECRET));
+    expect_bad(record("INSERT", NULL, img), "without a string message");
+}
+END_TEST
+
+START_TEST(huge_strings_are_refused_cheaply)
+{
+    size_t n = 4 * 1024 * 1024;
+    char *huge = malloc(n + 1);
+    memset(huge, '7', n);
+    huge[n] = '\0';
+    memcpy(huge, "MSG#", 4);
+    expect_bad(record("INSERT", NULL, msg_image(huge, TS, SECRET)), "not MSG#<uuid>");
+    memcpy(huge, "2026", 4);
+    expect_bad(record("INSERT", NULL, msg_image("MSG#" GROUP, huge, SECRET)), "not an ISO-8601");
+    memcpy(huge, "GRP#", 4);
+    expect_ignored(record("INSERT", NULL, msg_image(huge, huge, huge)));
+    free(huge);
+}
+END_TEST
+
+/* ---- applying without a server -------------------------------------------------------------- */
+
+START_TEST(apply_needs_a_client_for_messages_only)
+{
+    json_t *r = msg_record();
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(groupsync_apply(NULL, "t", r, &res, &err), GROUPSYNC_BAD);
+    ck_assert_ptr_nonnull(strstr(err.info.msg, "no DynamoDB client"));
+    ck_assert_int_eq(groupsync_apply(NULL, "t", r, NULL, NULL), GROUPSYNC_BAD);
+    groupsync_msg m;
+    ck_assert_int_eq(groupsync_parse_record(r, NULL, NULL), GROUPSYNC_BAD);
+    ck_assert_int_eq(groupsync_parse_record(NULL, &m, NULL), GROUPSYNC_BAD);
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(action_names)
+{
+    ck_assert_str_eq(groupsync_action_name(GROUPSYNC_IGNORED), "ignored");
+    ck_assert_str_eq(groupsync_action_name(GROUPSYNC_MOVED), "moved");
+    ck_assert_str_eq(groupsync_action_name(GROUPSYNC_CURRENT), "current");
+    ck_assert_str_eq(groupsync_action_name(GROUPSYNC_NO_GROUP), "no_group");
+    ck_assert_str_eq(groupsync_action_name((groupsync_action)42), "?");
+}
+END_TEST
+
+static Suite *groupsync_suite(void)
+{
+    Suite *s = suite_create("groupsync");
+    TCase *tc = tcase_create("messages");
+    tcase_add_test(tc, insert_of_a_message_is_a_message);
+    tcase_add_test(tc, modify_and_variants_are_messages);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ignored");
+    tcase_add_test(tc, removals_are_ignored);
+    tcase_add_test(tc, group_rows_and_other_items_are_ignored);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("malformed");
+    tcase_add_test(tc, records_that_are_not_records_are_bad);
+    tcase_add_test(tc, message_items_without_a_usable_image_are_bad);
+    tcase_add_test(tc, huge_strings_are_refused_cheaply);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("apply");
+    tcase_add_test(tc, apply_needs_a_client_for_messages_only);
+    tcase_add_test(tc, action_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(groupsync_suite());
+}
