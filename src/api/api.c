@@ -24,6 +24,66 @@ void api_response_cleanup(api_response *r)
     buf_cleanup(&r->body);
 }
 
+/* Appends s as a JSON string (the items' strings are valid UTF-8: the reply parser checked). */
+static int api_json_str(buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!s)
+        return buf_append_str(b, "null");
+    if (buf_putc(b, '"') != 0)
+        return -1;
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        if (buf_append(b, run, (size_t)((const char *)p - run)) != 0)
+            return -1;
+        char esc[7] = { '\\', (char)*p, 0 };
+        if (*p == '\n')
+            esc[1] = 'n';
+        else if (*p == '\t')
+            esc[1] = 't';
+        else if (*p == '\r')
+            esc[1] = 'r';
+        else if (*p < 0x20) {
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+        }
+        if (buf_append_str(b, esc) != 0)
+            return -1;
+        run = (const char *)p + 1;
+    }
+    return buf_append_str(b, run) == 0 && buf_putc(b, '"') == 0 ? 0 : -1;
+}
+
+int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const char *uuid_attr,
+                   bool reversed)
+{
+    static const char *const names[] = { "uuid", "display_name", "handle", "message",
+                                         "created_at" };
+    const char *attrs[] = { uuid_attr, "user_display_name", "user_handle", "message", "sk" };
+    buf *b = &resp->body;
+    buf_reset(b);
+    int rc = buf_putc(b, '[');
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        jdoc_val item = items[reversed ? n - 1 - k : k];
+        rc |= buf_append_str(b, k ? ",{" : "{");
+        for (size_t a = 0; a < 5 && rc == 0; a++) {
+            rc |= buf_printf(b, "%s\"%s\":", a ? "," : "", names[a]);
+            rc |= api_json_str(b, jdoc_get_str(jdoc_get(item, attrs[a]), "S"));
+        }
+        rc |= buf_putc(b, '}');
+    }
+    rc |= buf_putc(b, ']');
+    if (rc != 0)
+        return -1;
+    resp->status = 200;
+    return 0;
+}
+
 int api_error(api_response *r, int status, const char *code, const char *fmt, ...)
 {
     char msg[512];

@@ -11,6 +11,7 @@
 #include "auth/jwt.h"
 #include "aws/ddb.h"
 #include "base/buf.h"
+#include "base/jdoc.h"
 #include "users/users.h"
 
 #define API_BODY_MAX (16 * 1024)       /* larger bodies get 413 before any handler */
@@ -63,6 +64,14 @@ void api_response_cleanup(api_response *r);  /* accepts NULL */
  * text. */
 int api_error(api_response *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The list answer of the design, [{uuid, display_name, handle, message, created_at}, ...],
+ * from n items of a flat Query page (uuid from uuid_attr; display_name, handle, message and
+ * created_at from user_display_name, user_handle, message and sk; null when an attribute is
+ * missing or not S), in page order or reversed. Sets the body and status 200; 0, or -1 when
+ * the body cap is hit. */
+int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const char *uuid_attr,
+                   bool reversed);
 
 /* Bearer token → verified Cognito access token → Postgres user by sub (cached briefly).
  * 0 with req->me set; -1 with resp filled: 401 for a missing/bad token or an unknown user,

@@ -31,7 +31,8 @@ static const char main_usage[] =
     "  CRUDDUR_FCGI_LISTEN   TCP address, e.g. 127.0.0.1:9000\n"
     "\n"
     "Environment:\n"
-    "  CRUDDUR_WORKERS                  worker processes (default: the number of cores)\n"
+    "  CRUDDUR_WORKERS                  worker processes (default: 4 per core; each waits on\n"
+    "                                   DynamoDB and Postgres most of a request)\n"
     "  AWS_COGNITO_USER_POOL_ID         the user pool whose access tokens are accepted\n"
     "  AWS_COGNITO_USER_POOL_CLIENT_ID  the app client id tokens must carry\n"
     "  CRUDDUR_JWKS_URL                 the key set, URL or file (default: the pool's JWKS)\n"
@@ -132,7 +133,10 @@ int main(int argc, char **argv)
     errinfo e;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     long workers;
-    if (env_long("CRUDDUR_WORKERS", 1, MASTER_MAX_WORKERS, ncpu > 0 ? ncpu : 2, &workers,
+    long dflt = 4 * (ncpu > 0 ? ncpu : 2);
+    if (dflt > MASTER_MAX_WORKERS)
+        dflt = MASTER_MAX_WORKERS;
+    if (env_long("CRUDDUR_WORKERS", 1, MASTER_MAX_WORKERS, dflt, &workers,
                  &e) != 0) {
         fprintf(stderr, "cruddur-api: %s\n", e.msg);
         return 1;

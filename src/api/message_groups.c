@@ -10,14 +10,6 @@
 #include "base/log.h"
 #include "messaging/messaging.h"
 
-/* Sets member name of o to the S attribute attr of item (JSON null when missing). */
-static int api_message_groups_copy(json_t *o, const char *name, const json_t *item,
-                                   const char *attr)
-{
-    const char *s = ddb_av_get_s(item, attr);
-    return json_object_set_new(o, name, s ? json_string(s) : json_null());
-}
-
 int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
                             const strv *params)
 {
@@ -31,47 +23,33 @@ int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
     errinfo e;
     if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
         return api_error(resp, 400, "bad_request", "%s", e.msg);
-    ddb_page page;
-    ddb_page_init(&page);
+    ddb_page_view page;
+    ddb_page_view_init(&page);
     ddb_error err;
-    json_t *out = NULL;
-    char *text = NULL;
+    json_t *last = NULL;
     int rc = -1;
-    if (messaging_groups_page(ctx->db, ctx->table, req->me.uuid, args.limit, args.start_key,
+    if (messaging_groups_view(ctx->db, ctx->table, req->me.uuid, args.limit, args.start_key,
                               &page, &err) != 0) {
         log_msg(LOG_ERROR, "message_groups_query_failed", "%s", err.info.msg);
         rc = api_error(resp, 503, "unavailable", "the message store is not reachable");
         goto out;
     }
-    out = json_array();
-    size_t i;
-    json_t *item;
-    json_array_foreach(page.items, i, item) {
-        json_t *o = json_object();
-        if (!o || json_array_append_new(out, o) != 0 ||
-            api_message_groups_copy(o, "uuid", item, "message_group_uuid") != 0 ||
-            api_message_groups_copy(o, "display_name", item, "user_display_name") != 0 ||
-            api_message_groups_copy(o, "handle", item, "user_handle") != 0 ||
-            api_message_groups_copy(o, "message", item, "message") != 0 ||
-            api_message_groups_copy(o, "created_at", item, "sk") != 0)
-            goto out;
-    }
+    jdoc_val items[API_PAGE_MAX];
+    size_t n = jdoc_elements(page.items, items, API_PAGE_MAX);
     resp->next_cursor[0] = '\0';
-    if (page.last_key &&
-        cursor_encode(page.last_key, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
-        log_msg(LOG_ERROR, "message_groups_cursor_failed", "%s", e.msg);
-        goto out;
+    if (jdoc_type_of(page.last_key) != JDOC_NONE) {
+        last = jdoc_to_json(page.last_key);
+        if (!last ||
+            cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
+            log_msg(LOG_ERROR, "message_groups_cursor_failed", "%s",
+                    last ? e.msg : "out of memory");
+            goto out;
+        }
     }
-    text = json_dumps(out, JSON_COMPACT);
-    buf_reset(&resp->body);
-    if (!text || buf_append_str(&resp->body, text) != 0)
-        goto out;
-    resp->status = 200;
-    rc = 0;
+    rc = api_list_reply(resp, items, n, "message_group_uuid", false);
 out:
-    free(text);
-    json_decref(out);
-    ddb_page_cleanup(&page);
+    json_decref(last);
+    ddb_page_view_cleanup(&page);
     cursor_page_args_cleanup(&args);
     return rc;
 }

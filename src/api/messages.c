@@ -160,12 +160,6 @@ static int api_messages_sha256(char out[65], const char *const *parts, size_t n)
 
 /* ---- GET /api/messages/{uuid} -------------------------------------------------------------- */
 
-static int api_messages_copy(json_t *o, const char *name, const json_t *item, const char *attr)
-{
-    const char *s = ddb_av_get_s(item, attr);
-    return json_object_set_new(o, name, s ? json_string(s) : json_null());
-}
-
 int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
 {
     if (!req->authenticated && api_authenticate(ctx, req, resp) != 0)
@@ -181,9 +175,9 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
         return api_error(resp, 400, "bad_request", "%s", e.msg);
     ddb_error err;
-    json_t *out = NULL;
-    ddb_page page;
-    ddb_page_init(&page);
+    ddb_page_view page;
+    ddb_page_view_init(&page);
+    json_t *last = NULL;
     int rc = -1;
     bool member;
     if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0) {
@@ -194,33 +188,27 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
         rc = api_error(resp, 404, "not_found", "no such conversation");
         goto out;
     }
-    if (messaging_conversation_page(ctx->db, ctx->table, group, args.limit, args.start_key,
+    if (messaging_conversation_view(ctx->db, ctx->table, group, args.limit, args.start_key,
                                     &page, &err) != 0) {
         rc = api_messages_unavailable(resp, "messages_query_failed", err.info.msg);
         goto out;
     }
-    out = json_array();
-    for (size_t i = json_array_size(page.items); out && i-- > 0;) {
-        const json_t *item = json_array_get(page.items, i);
-        json_t *o = json_object();
-        if (!o || json_array_append_new(out, o) != 0 ||
-            api_messages_copy(o, "uuid", item, "message_uuid") != 0 ||
-            api_messages_copy(o, "display_name", item, "user_display_name") != 0 ||
-            api_messages_copy(o, "handle", item, "user_handle") != 0 ||
-            api_messages_copy(o, "message", item, "message") != 0 ||
-            api_messages_copy(o, "created_at", item, "sk") != 0)
-            goto out;
-    }
+    /* newest first from the table; oldest to newest on the wire */
+    jdoc_val items[API_PAGE_MAX];
+    size_t n = jdoc_elements(page.items, items, API_PAGE_MAX);
     resp->next_cursor[0] = '\0';
-    if (page.last_key &&
-        cursor_encode(page.last_key, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
-        log_msg(LOG_ERROR, "messages_cursor_failed", "%s", e.msg);
-        goto out;
+    if (jdoc_type_of(page.last_key) != JDOC_NONE) {
+        last = jdoc_to_json(page.last_key);
+        if (!last ||
+            cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
+            log_msg(LOG_ERROR, "messages_cursor_failed", "%s", last ? e.msg : "out of memory");
+            goto out;
+        }
     }
-    rc = api_messages_reply(resp, 200, out);
+    rc = api_list_reply(resp, items, n, "message_uuid", true);
 out:
-    json_decref(out);
-    ddb_page_cleanup(&page);
+    json_decref(last);
+    ddb_page_view_cleanup(&page);
     cursor_page_args_cleanup(&args);
     return rc;
 }

@@ -86,9 +86,11 @@ json_t *messaging_group_item(const char *me_uuid, const char *last_message_at,
 /* ---- access patterns ----------------------------------------------------------------------- */
 
 /* Query `key_attr = value` on the table or an index, newest first. */
+/* Query key_attr = value, newest first, into page (a Jansson page) or view (a flat one):
+ * exactly one of them is given. */
 static int messaging_query_eq(ddb *d, const char *table, const char *index, const char *key_attr,
                               const char *value, int limit, const json_t *start_key,
-                              ddb_page *page, ddb_error *err)
+                              ddb_page *page, ddb_page_view *view, ddb_error *err)
 {
     json_t *names = json_pack("{s:s}", "#k", key_attr);
     json_t *values = json_object();
@@ -108,7 +110,7 @@ static int messaging_query_eq(ddb *d, const char *table, const char *index, cons
         .descending = true,
         .start_key = start_key,
     };
-    rc = ddb_query(d, &q, page, err);
+    rc = page ? ddb_query(d, &q, page, err) : ddb_query_view(d, &q, view, err);
 out:
     json_decref(names);
     json_decref(values);
@@ -123,7 +125,7 @@ int messaging_conversation_page(ddb *d, const char *table, const char *group_uui
         ddb_error_clear(err);
         return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
     }
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, err);
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, NULL, err);
 }
 
 int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int limit,
@@ -134,14 +136,36 @@ int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int li
         ddb_error_clear(err);
         return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
     }
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, err);
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, NULL, err);
 }
 
 int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
                               const json_t *start_key, ddb_page *page, ddb_error *err)
 {
     return messaging_query_eq(d, table, MESSAGING_GSI, "message_group_uuid", group_uuid, 0,
-                              start_key, page, err);
+                              start_key, page, NULL, err);
+}
+
+int messaging_conversation_view(ddb *d, const char *table, const char *group_uuid, int limit,
+                                const json_t *start_key, ddb_page_view *view, ddb_error *err)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
+    }
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
+}
+
+int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int limit,
+                          const json_t *start_key, ddb_page_view *view, ddb_error *err)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
+    }
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
 }
 
 int messaging_put_message(ddb *d, const char *table, const json_t *message_item,

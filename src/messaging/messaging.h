@@ -59,6 +59,12 @@ int messaging_conversation_page(ddb *d, const char *table, const char *group_uui
 /* B: one page of my conversations (group rows), newest first. */
 int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int limit,
                           const json_t *start_key, ddb_page *page, ddb_error *err);
+/* A and B as flat documents (aws/ddb.h, ddb_query_view): the same pages without building a
+ * Jansson tree, for callers that only read them once (the API's list endpoints). */
+int messaging_conversation_view(ddb *d, const char *table, const char *group_uuid, int limit,
+                                const json_t *start_key, ddb_page_view *view, ddb_error *err);
+int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int limit,
+                          const json_t *start_key, ddb_page_view *view, ddb_error *err);
 /* The group rows of one group (both participants) through the GSI. */
 int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
                               const json_t *start_key, ddb_page *page, ddb_error *err);

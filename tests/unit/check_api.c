@@ -377,11 +377,60 @@ START_TEST(test_split_uri_and_length)
 }
 END_TEST
 
+
+START_TEST(test_list_reply_escapes_and_orders)
+{
+    /* A Query reply's Items, with text that needs escaping and a missing attribute. */
+    const char *reply =
+        "{\"Items\":["
+        "{\"message_uuid\":{\"S\":\"m2\"},\"user_display_name\":{\"S\":\"Zo\\u00eb \\\"Z\\\"\"},"
+        "\"user_handle\":{\"S\":\"zoe\"},\"message\":{\"S\":\"line1\\nline2\\ttab \\\\ \\u0001 \\u2028 \\ud83d\\ude00\"},"
+        "\"sk\":{\"S\":\"2026-01-02\"}},"
+        "{\"message_uuid\":{\"S\":\"m1\"},\"user_handle\":{\"N\":\"7\"},\"message\":{\"S\":\"\"},"
+        "\"sk\":{\"S\":\"2026-01-01\"}}]}";
+    errinfo e;
+    jdoc *d = jdoc_parse(reply, strlen(reply), 64, &e);
+    ck_assert_msg(d != NULL, "%s", e.msg);
+    jdoc_val items[4];
+    size_t n = jdoc_elements(jdoc_get(jdoc_root(d), "Items"), items, 4);
+    ck_assert_uint_eq(n, 2);
+    api_response r;
+    api_response_init(&r);
+    ck_assert_int_eq(api_list_reply(&r, items, n, "message_uuid", true), 0);
+    ck_assert_int_eq(r.status, 200);
+    json_error_t je;
+    json_t *v = json_loadb(r.body.data, r.body.len, JSON_REJECT_DUPLICATES, &je);
+    ck_assert_msg(v != NULL, "not JSON: %s (%s)", je.text, buf_cstr(&r.body));
+    ck_assert_uint_eq(json_array_size(v), 2);
+    /* reversed: oldest first */
+    json_t *a = json_array_get(v, 0), *b = json_array_get(v, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "uuid")), "m1");
+    ck_assert(json_is_null(json_object_get(a, "display_name")));
+    ck_assert(json_is_null(json_object_get(a, "handle")));   /* not an S */
+    ck_assert_str_eq(json_string_value(json_object_get(a, "message")), "");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "display_name")),
+                     "Zo\xc3\xab \"Z\"");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "message")),
+                     "line1\nline2\ttab \\ \x01 \xe2\x80\xa8 \xf0\x9f\x98\x80");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "created_at")), "2026-01-02");
+    ck_assert_uint_eq(json_object_size(b), 5);
+    json_decref(v);
+    /* in page order, and an empty page */
+    ck_assert_int_eq(api_list_reply(&r, items, n, "message_uuid", false), 0);
+    ck_assert(strstr(buf_cstr(&r.body), "\"uuid\":\"m2\"") < strstr(buf_cstr(&r.body), "\"uuid\":\"m1\""));
+    ck_assert_int_eq(api_list_reply(&r, items, 0, "message_uuid", false), 0);
+    ck_assert_str_eq(buf_cstr(&r.body), "[]");
+    api_response_cleanup(&r);
+    jdoc_free(d);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("routing");
     tcase_add_test(tc, test_routes_found);
+    tcase_add_test(tc, test_list_reply_escapes_and_orders);
     tcase_add_test(tc, test_routes_not_found);
     tcase_add_test(tc, test_routes_bad_method);
     tcase_add_test(tc, test_routes_bad_uuid);
