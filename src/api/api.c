@@ -62,17 +62,18 @@ static int api_json_str(buf *b, const char *s)
 int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const char *uuid_attr,
                    bool reversed)
 {
-    static const char *const names[] = { "uuid", "display_name", "handle", "message",
-                                         "created_at" };
+    static const char *const names[] = { "{\"uuid\":", ",\"display_name\":", ",\"handle\":",
+                                         ",\"message\":", ",\"created_at\":" };
     const char *attrs[] = { uuid_attr, "user_display_name", "user_handle", "message", "sk" };
     buf *b = &resp->body;
     buf_reset(b);
     int rc = buf_putc(b, '[');
     for (size_t k = 0; k < n && rc == 0; k++) {
         jdoc_val item = items[reversed ? n - 1 - k : k];
-        rc |= buf_append_str(b, k ? ",{" : "{");
+        if (k)
+            rc |= buf_putc(b, ',');
         for (size_t a = 0; a < 5 && rc == 0; a++) {
-            rc |= buf_printf(b, "%s\"%s\":", a ? "," : "", names[a]);
+            rc |= buf_append_str(b, names[a]);
             rc |= api_json_str(b, jdoc_get_str(jdoc_get(item, attrs[a]), "S"));
         }
         rc |= buf_putc(b, '}');

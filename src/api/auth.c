@@ -2,10 +2,12 @@
  * token (auth/jwt.h), mapped to the Postgres user whose cognito_user_id is the token's sub,
  * through a small per-worker cache (API_USER_CACHE_SLOTS entries, API_USER_CACHE_TTL_MS each;
  * only found users are cached, so a sub set a moment ago works at once, and a user changed
- * in Postgres is seen within the TTL). The token is never logged or echoed. */
+ * in Postgres is seen within the TTL), and verified tokens by hash (tokcache.h). The token
+ * is never logged or echoed. */
 #include "config.h"
 #include "api/api.h"
 #include "api/members.h"
+#include "api/tokcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ struct api_user_cache {
         user u;
         int64_t expires_ms;          /* 0: free slot */
     } slot[API_USER_CACHE_SLOTS];
+    tokcache tokens;                 /* verified tokens (tokcache.h) */
 };
 
 void api_user_cache_free(api_ctx *ctx)
@@ -101,23 +104,34 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
     jwt_claims claims;
     errinfo e;
     int64_t now_s = clock_real_us() / 1000000;
-    if (jwt_verify(ctx->keys, tok.ptr, tok.len, &ctx->expect, now_s, &claims, &e) != 0) {
-        switch (e.code) {
-        case ERR_IO:
-        case ERR_TIMEOUT:
-        case ERR_SERVICE:
-        case ERR_TOOBIG:
-            log_msg(LOG_ERROR, "auth_keys_unavailable", "%s", e.msg);
-            api_error(resp, 503, "unavailable", "the token signing keys cannot be loaded");
-            return -1;
-        case ERR_INVALID:
-            log_msg(LOG_DEBUG, "auth_token_rejected", "%s", e.msg);
-            return api_unauthorized(resp, "the access token is not valid");
-        default:
-            log_msg(LOG_ERROR, "auth_verify_failed", "%s", e.msg);
-            api_error(resp, 500, "internal", "token verification failed");
-            return -1;
+    unsigned char hash[32];
+    bool hashed = tokcache_hash(tok.ptr, tok.len, hash) == 0;
+    if (!ctx->user_cache)
+        ctx->user_cache = calloc(1, sizeof *ctx->user_cache);   /* NULL: no caching */
+    struct api_user_cache *uc = ctx->user_cache;
+    /* A token verified a moment ago (same bytes, still before its exp) skips the RS256 check. */
+    bool known = hashed && uc && tokcache_get(&uc->tokens, hash, now_s, claims.sub);
+    if (!known) {
+        if (jwt_verify(ctx->keys, tok.ptr, tok.len, &ctx->expect, now_s, &claims, &e) != 0) {
+            switch (e.code) {
+            case ERR_IO:
+            case ERR_TIMEOUT:
+            case ERR_SERVICE:
+            case ERR_TOOBIG:
+                log_msg(LOG_ERROR, "auth_keys_unavailable", "%s", e.msg);
+                api_error(resp, 503, "unavailable", "the token signing keys cannot be loaded");
+                return -1;
+            case ERR_INVALID:
+                log_msg(LOG_DEBUG, "auth_token_rejected", "%s", e.msg);
+                return api_unauthorized(resp, "the access token is not valid");
+            default:
+                log_msg(LOG_ERROR, "auth_verify_failed", "%s", e.msg);
+                api_error(resp, 500, "internal", "token verification failed");
+                return -1;
+            }
         }
+        if (hashed && uc)
+            tokcache_put(&uc->tokens, hash, claims.sub, claims.exp, now_s);
     }
     int64_t now_ms = clock_mono_ms();
     const user *cached = api_user_cache_get(ctx->user_cache, claims.sub, now_ms);

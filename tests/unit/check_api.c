@@ -3,12 +3,14 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "api/api.h"
 #include "api/router.h"
+#include "api/tokcache.h"
 #include "api/worker.h"
 #include "tap.h"
 
@@ -425,12 +427,55 @@ START_TEST(test_list_reply_escapes_and_orders)
 }
 END_TEST
 
+
+START_TEST(test_token_cache_never_outlives_the_token)
+{
+    static tokcache c;   /* zeroed: every slot free */
+    unsigned char h1[32], h2[32];
+    ck_assert_int_eq(tokcache_hash("header.payload.sig1", 19, h1), 0);
+    ck_assert_int_eq(tokcache_hash("header.payload.sig2", 19, h2), 0);
+    ck_assert(memcmp(h1, h2, 32) != 0);
+    char sub[65];
+    int64_t now = 1000000;
+    ck_assert(!tokcache_get(&c, h1, now, sub));
+    tokcache_put(&c, h1, "sub-one", now + 3600, now);
+    ck_assert(tokcache_get(&c, h1, now + 1, sub));
+    ck_assert_str_eq(sub, "sub-one");
+    ck_assert(!tokcache_get(&c, h2, now + 1, sub));          /* another token */
+    /* at most TOKCACHE_MAX_AGE_S after it was verified, then the verifier decides again */
+    ck_assert(tokcache_get(&c, h1, now + TOKCACHE_MAX_AGE_S - 1, sub));
+    ck_assert(!tokcache_get(&c, h1, now + TOKCACHE_MAX_AGE_S, sub));
+    /* never past its exp */
+    tokcache_put(&c, h2, "sub-two", now + 10, now);
+    ck_assert(tokcache_get(&c, h2, now + 9, sub));
+    ck_assert_str_eq(sub, "sub-two");
+    ck_assert(!tokcache_get(&c, h2, now + 10, sub));
+    /* expired or unusable entries are not stored */
+    unsigned char h3[32];
+    tokcache_hash("x", 1, h3);
+    tokcache_put(&c, h3, "sub-three", now, now);
+    ck_assert(!tokcache_get(&c, h3, now - 1, sub));
+    tokcache_put(&c, h3, "", now + 100, now);
+    ck_assert(!tokcache_get(&c, h3, now, sub));
+    /* many tokens: the cache stays bounded and keeps serving the newest */
+    for (int i = 0; i < 3 * TOKCACHE_SLOTS; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "token-%d", i);
+        unsigned char h[32];
+        tokcache_hash(t, strlen(t), h);
+        tokcache_put(&c, h, "many", now + 3600, now);
+        ck_assert(tokcache_get(&c, h, now, sub));
+    }
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("routing");
     tcase_add_test(tc, test_routes_found);
     tcase_add_test(tc, test_list_reply_escapes_and_orders);
+    tcase_add_test(tc, test_token_cache_never_outlives_the_token);
     tcase_add_test(tc, test_routes_not_found);
     tcase_add_test(tc, test_routes_bad_method);
     tcase_add_test(tc, test_routes_bad_uuid);
