@@ -14,37 +14,16 @@
 #include "aws/http.h"
 #include "base/clock.h"
 #include "live.h"
+#include "live_standin.h"
 #include "tap.h"
 
 #define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-t/stream/2026-01-01T00:00:00.000"
 
 static live_server standin;
 
-/* One control call: POST with body (stolen; NULL: GET). Asserts 200 and returns the parsed
- * answer (caller frees). */
 static json_t *ctl(const char *name, json_t *body)
 {
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/_control/%s", standin.port, name);
-    errinfo e;
-    http *h = http_new(NULL, &e);
-    ck_assert_msg(h != NULL, "http_new: %s", e.msg);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    const char *const hdr[] = { "Content-Type: application/json", NULL };
-    http_response r;
-    http_response_init(&r);
-    int rc = http_request(h, text ? "POST" : "GET", url, hdr, text, text ? strlen(text) : 0, &r,
-                          &e);
-    ck_assert_msg(rc == 0, "control %s: %s", name, e.msg);
-    ck_assert_msg(r.status == 200, "control %s: %ld %s", name, r.status, buf_cstr(&r.body));
-    json_error_t je;
-    json_t *out = json_loadb(r.body.data, r.body.len, 0, &je);
-    ck_assert_msg(out != NULL, "control %s: %s", name, je.text);
-    free(text);
-    http_response_cleanup(&r);
-    http_free(h);
-    return out;
+    return standin_ctl(standin.port, name, body);
 }
 
 static void ctl_ok(const char *name, json_t *body)
