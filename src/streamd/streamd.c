@@ -436,10 +436,23 @@ static void streamd_keepalive(streamd *s)
 
 static int64_t streamd_record_lag(const json_t *record);
 
+/* Whether the messages table answers at all: tells a record that keeps failing (a dead
+ * letter) from DynamoDB failing everything (an outage: wait, then read the batch again). */
+static bool streamd_table_answers(streamd *s)
+{
+    json_t *desc = NULL;
+    ddb_error err;
+    ddb_error_clear(&err);
+    int rc = ddb_describe_table(s->d, s->table, &desc, &err);
+    json_decref(desc);
+    return rc == 0;
+}
+
 /* Applies one record with bounded retries; a record that cannot be applied becomes a dead
- * letter. 0 when applied or dead-lettered (the shard may move on), -1 when not even the dead
- * letter could be stored (the batch must be read again). *bad set when the record proved
- * malformed or unappliable. */
+ * letter. 0 when applied or dead-lettered (the shard may move on), -1 when the batch must be
+ * read again: the table does not answer (an outage is no reason to dead-letter every record)
+ * or not even the dead letter could be stored. *bad set when the record proved malformed or
+ * unappliable. */
 static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bool *bad,
                          groupsync_result *res)
 {
@@ -482,6 +495,12 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
     *bad = rc == GROUPSYNC_BAD;
     if (attempt > s->record_attempts)
         attempt = s->record_attempts;
+    if (rc == GROUPSYNC_RETRY && !streamd_table_answers(s)) {
+        json_t *f = json_pack("{s:s, s:s, s:s}", "shard", sh->l.shard_id, "sequence",
+                              seq ? seq : "", "error", err.info.msg);
+        log_fields(LOG_ERROR, "table_unavailable", f);
+        return -1;
+    }
     ddb_error dl;
     ddb_error_clear(&dl);
     if (!seq || !lease_is_seq(seq) ||

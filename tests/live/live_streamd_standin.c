@@ -298,37 +298,44 @@ START_TEST(duplicate_delivery_leaves_the_same_table)
 }
 END_TEST
 
-START_TEST(failing_records_become_dead_letters_and_replay_later)
+/* Runs `cruddur-streamd ARGS` for the fixture's tables; stdout+stderr into out; exit status. */
+static int sd_tool(const fx *f, const char *args, char *out, size_t outlen)
 {
-    fx f;
-    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", NULL };
-    fx_init(&f, "sds-dlq", extra);
-    char lp[512];
-    snprintf(lp, sizeof lp, "%s/dlq.log", g_dir);
-    /* The messages table goes away: every record fails for a while. */
-    ddb_error err;
-    ddb_error_clear(&err);
-    json_t *rows1 = sd_rows(f.d, f.t, f.g1);
-    json_t *rows2 = sd_rows(f.d, f.t, f.g2);
-    ck_assert(ddb_delete_table(f.d, f.t, &err) == 0);
-    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-L", "records", recs(f.g1, 0, 2)), NULL);
-    sd_once(f.env, lp);
-    ck_assert(sd_file_has(lp, "\"event\":\"dead_letter\""));
-    /* the shard moved on: its checkpoint is past both records */
-    char out[8192];
-    char cmd[2048];
     const char *bd = getenv("CR_BUILDDIR");
+    char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
-             "dead-letters list 2>&1",
-             f.e_table, f.e_lease, live_ddb_endpoint(), bd ? bd : ".");
+             "%s 2>&1",
+             f->e_table, f->e_lease, live_ddb_endpoint(), bd ? bd : ".", args);
     FILE *p = popen(cmd, "r");
-    size_t got = fread(out, 1, sizeof out - 1, p);
+    ck_assert(p != NULL);
+    size_t got = fread(out, 1, outlen - 1, p);
     out[got] = '\0';
-    ck_assert_int_eq(pclose(p), 0);
-    /* only the newest of the two was tried: the older one was superseded in the batch */
-    ck_assert_msg(strstr(out, "1 dead letter in"), "%s", out);
-    /* The table is back (with its conversations): replay applies and deletes it. */
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+START_TEST(an_outage_is_waited_out_not_dead_lettered)
+{
+    fx f;
+    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
+    fx_init(&f, "sds-out", extra);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/outage.log", g_dir);
+    /* The messages table goes away: every record fails while it is gone. */
+    json_t *rows1 = sd_rows(f.d, f.t, f.g1);
+    ddb_error err;
+    ddb_error_clear(&err);
+    ck_assert(ddb_delete_table(f.d, f.t, &err) == 0);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-O", "records", recs(f.g1, 0, 3)), NULL);
+    pid_t pid = sd_start(f.env, lp, "--once");
+    for (int i = 0; i < 200 && !sd_file_has(lp, "\"event\":\"table_unavailable\""); i++)
+        sd_sleep_ms(50);
+    ck_assert(sd_file_has(lp, "\"event\":\"table_unavailable\""));
+    sd_sleep_ms(500);
+    ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "--once gave up during the outage");
+    ck_assert(!sd_file_has(lp, "\"event\":\"dead_letter\""));
+    /* The table is back: the records apply, --once finishes. */
     char e1[160], e2[300];
     snprintf(e1, sizeof e1, "CRUDDUR_DDB_TABLE=%s", f.t);
     snprintf(e2, sizeof e2, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
@@ -342,23 +349,58 @@ START_TEST(failing_records_become_dead_letters_and_replay_later)
         ddb_error_clear(&err);
         ck_assert(ddb_put_item(f.d, f.t, row, NULL, &err) == 0);
     }
-    json_array_foreach(rows2, i, row) {
-        ddb_error_clear(&err);
-        ck_assert(ddb_put_item(f.d, f.t, row, NULL, &err) == 0);
-    }
     json_decref(rows1);
-    json_decref(rows2);
-    snprintf(cmd, sizeof cmd,
-             "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
-             "dead-letters replay --all 2>&1",
-             f.e_table, f.e_lease, live_ddb_endpoint(), bd ? bd : ".");
-    p = popen(cmd, "r");
-    got = fread(out, 1, sizeof out - 1, p);
-    out[got] = '\0';
-    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_int_eq(sd_wait(pid, 30000), 0);
+    want_rows(f.d, f.t, f.g1, 2);
+    char out[8192];
+    ck_assert_int_eq(sd_tool(&f, "dead-letters list", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "0 dead letters in"), "%s", out);
+    fx_done(&f);
+}
+END_TEST
+
+START_TEST(a_colliding_record_is_a_dead_letter_until_replayed)
+{
+    fx f;
+    fx_init(&f, "sds-dlq", NULL);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/dlq.log", g_dir);
+    /* g2 (users 1 and 3) gets a message at 10:00:05; then g1 (users 1 and 2) gets one at the
+     * very same microsecond: user 1's row of g1 cannot take a key g2's row holds. */
+    json_t *r = json_array();
+    json_array_append_new(r, rec(f.g2, 5));
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-L", "records", r), NULL);
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g2, 5);
+    ctl_ok("append", json_pack("{s:s, s:[o]}", "shard", "shard-L", "records", rec(f.g1, 5)));
+    sd_once(f.env, lp);
+    ck_assert(sd_file_has(lp, "\"event\":\"dead_letter\""));
+    /* the other participant's row moved; the colliding one did not, g2 is untouched */
+    json_t *rows = sd_rows(f.d, f.t, f.g1);
+    int at5 = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+        at5 += strcmp(ddb_av_get_s(row, "sk"), "2026-11-21T10:00:05.000000+00:00") == 0;
+    json_decref(rows);
+    ck_assert_int_eq(at5, 1);
+    want_rows(f.d, f.t, f.g2, 5);
+    char out[8192];
+    ck_assert_int_eq(sd_tool(&f, "dead-letters list", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "1 dead letter in"), "%s", out);
+    /* Still colliding: a replay fails and keeps it. */
+    ck_assert_int_eq(sd_tool(&f, "dead-letters replay --all", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "kept"), "%s", out);
+    /* g2 moves on; the key is free; the replay applies and deletes the dead letter. */
+    ctl_ok("append", json_pack("{s:s, s:[o]}", "shard", "shard-L", "records", rec(f.g2, 6)));
+    sd_once(f.env, lp);
+    want_rows(f.d, f.t, f.g2, 6);
+    ck_assert_int_eq(sd_tool(&f, "dead-letters replay --all", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "1 dead letter replayed, 0 failed") && strstr(out, "moved"), "%s",
                   out);
-    want_rows(f.d, f.t, f.g1, 1);
+    want_rows(f.d, f.t, f.g1, 5);
+    ck_assert_int_eq(sd_tool(&f, "dead-letters list", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "0 dead letters in"), "%s", out);
     fx_done(&f);
 }
 END_TEST
@@ -374,7 +416,8 @@ static Suite *suite(void)
     tcase_add_test(tc, trimmed_records_are_logged_as_a_gap_and_reading_goes_on);
     tcase_add_test(tc, throttling_backs_off_and_loses_nothing);
     tcase_add_test(tc, duplicate_delivery_leaves_the_same_table);
-    tcase_add_test(tc, failing_records_become_dead_letters_and_replay_later);
+    tcase_add_test(tc, an_outage_is_waited_out_not_dead_lettered);
+    tcase_add_test(tc, a_colliding_record_is_a_dead_letter_until_replayed);
     suite_add_tcase(s, tc);
     return s;
 }
