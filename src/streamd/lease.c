@@ -288,3 +288,22 @@ int lease_release(ddb *d, const char *table, lease *l, ddb_error *err)
     return lease_update(d, table, l, "SET leaseCounter = :n REMOVE leaseOwner", NULL, NULL,
                         err);
 }
+
+int lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err)
+{
+    json_t *key = json_pack("{s:o}", LEASE_KEY, ddb_av_s(l->shard_id));
+    json_t *values = json_pack("{s:o}", ":c", ddb_av_n_i64(l->counter));
+    int rc = -1;
+    if (!key || !values) {
+        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    ddb_expr cond = { .expression = "leaseCounter = :c", .values = values };
+    rc = ddb_delete_item(d, table, key, &cond, err);
+    if (rc != 0 && ddb_error_is(err, "ConditionalCheckFailedException"))
+        rc = LEASE_LOST;
+out:
+    json_decref(key);
+    json_decref(values);
+    return rc;
+}

@@ -60,6 +60,10 @@ int lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq, ddb_e
 /* Gives the lease up (no owner) so another daemon takes it at once. 0, LEASE_LOST or -1. */
 int lease_release(ddb *d, const char *table, lease *l, ddb_error *err);
 
+/* Deletes the lease of a finished shard that is gone from the stream, conditioned on the
+ * counter in l (so a lease someone just wrote stays). 0, LEASE_LOST or -1. */
+int lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err);
+
 /* Parses a lease item (pure, for tests). 0, or -1 with e when it is not a well-formed
  * lease. */
 int lease_from_item(const json_t *item, lease *l, errinfo *e);

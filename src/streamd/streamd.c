@@ -340,6 +340,24 @@ static int streamd_sync(streamd *s, int64_t now, ddb_error *err)
         ids[i] = id ? id : "";
     }
 
+    /* Finished shards that are gone from the stream (trimmed after 24 h): their leases have
+     * done their work — children treat a parent with neither lease nor listing as read. */
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(leases[k].checkpoint, LEASE_SHARD_END) != 0 || leases[k].owner[0])
+            continue;
+        bool listed = false;
+        for (size_t i = 0; i < nshards && !listed; i++)
+            listed = strcmp(ids[i], leases[k].shard_id) == 0;
+        if (listed)
+            continue;
+        ddb_error derr;
+        ddb_error_clear(&derr);
+        if (lease_delete(s->d, s->lease_table, &leases[k], &derr) == 0)
+            log_fields(LOG_INFO, "lease_deleted",
+                       json_pack("{s:s, s:s}", "shard", leases[k].shard_id, "reason",
+                                 "finished and gone from the stream"));
+    }
+
     /* Leases we hold: still ours? renew when due. */
     for (size_t i = 0; i < s->nheld;) {
         streamd_shard *sh = &s->held[i];

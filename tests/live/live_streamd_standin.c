@@ -150,6 +150,23 @@ static long stat_of(const json_t *stats, const char *shard, const char *field)
     return json_is_integer(v) ? (long)json_integer_value(v) : -1;
 }
 
+/* Runs `cruddur-streamd ARGS` for the fixture's tables; stdout+stderr into out; exit status. */
+static int sd_tool(const fx *f, const char *args, char *out, size_t outlen)
+{
+    const char *bd = getenv("CR_BUILDDIR");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
+             "%s 2>&1",
+             f->e_table, f->e_lease, live_ddb_endpoint(), bd ? bd : ".", args);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t got = fread(out, 1, outlen - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
 START_TEST(parent_is_read_to_its_end_before_its_two_children)
 {
     fx f;
@@ -183,6 +200,15 @@ START_TEST(parent_is_read_to_its_end_before_its_two_children)
     ck_assert_int_eq(stat_of(st, "shard-C1", "records_returned"), 4);
     json_decref(st);
     ck_assert(sd_file_has(lp, "\"event\":\"shard_end\""));
+    /* The parent leaves the stream (trimmed): its finished lease is dropped, the children's
+     * stay. */
+    ctl_ok("remove_shard", json_pack("{s:s}", "shard", "shard-P"));
+    sd_once(f.env, lp);
+    ck_assert(sd_file_has(lp, "\"event\":\"lease_deleted\""));
+    char out[8192];
+    ck_assert_int_eq(sd_tool(&f, "leases", out, sizeof out), 0);
+    ck_assert_msg(!strstr(out, "shard-P ") && strstr(out, "shard-C1") && strstr(out, "shard-C2"),
+                  "%s", out);
     fx_done(&f);
 }
 END_TEST
@@ -298,23 +324,6 @@ START_TEST(duplicate_delivery_leaves_the_same_table)
 }
 END_TEST
 
-/* Runs `cruddur-streamd ARGS` for the fixture's tables; stdout+stderr into out; exit status. */
-static int sd_tool(const fx *f, const char *args, char *out, size_t outlen)
-{
-    const char *bd = getenv("CR_BUILDDIR");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
-             "%s 2>&1",
-             f->e_table, f->e_lease, live_ddb_endpoint(), bd ? bd : ".", args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t got = fread(out, 1, outlen - 1, p);
-    out[got] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 START_TEST(an_outage_is_waited_out_not_dead_lettered)
 {
     fx f;
@@ -335,7 +344,9 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     sd_sleep_ms(500);
     ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "--once gave up during the outage");
     ck_assert(!sd_file_has(lp, "\"event\":\"dead_letter\""));
-    /* The table is back: the records apply, --once finishes. */
+    /* The table is back (paused meanwhile, so it never sees the table without its rows):
+     * the records apply, --once finishes. */
+    kill(pid, SIGSTOP);
     char e1[160], e2[300];
     snprintf(e1, sizeof e1, "CRUDDUR_DDB_TABLE=%s", f.t);
     snprintf(e2, sizeof e2, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
@@ -350,6 +361,7 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
         ck_assert(ddb_put_item(f.d, f.t, row, NULL, &err) == 0);
     }
     json_decref(rows1);
+    kill(pid, SIGCONT);
     ck_assert_int_eq(sd_wait(pid, 30000), 0);
     want_rows(f.d, f.t, f.g1, 2);
     char out[8192];
