@@ -263,14 +263,11 @@ static int streamd_create_leases(streamd *s, const json_t *shards, const lease *
             l.nparents = 1;
             for (size_t k = 0; k < n && !known_parent; k++)
                 known_parent = strcmp(leases[k].shard_id, parent) == 0;
-            size_t j;
-            const json_t *o;
-            json_array_foreach(shards, j, o)
-                if (!known_parent)
-                    known_parent = strcmp(json_string_value(json_object_get(o, "ShardId"))
-                                              ? json_string_value(json_object_get(o, "ShardId"))
-                                              : "",
-                                          parent) == 0;
+            for (size_t j = 0; j < json_array_size(shards) && !known_parent; j++) {
+                const char *other = json_string_value(
+                    json_object_get(json_array_get(shards, j), "ShardId"));
+                known_parent = other && strcmp(other, parent) == 0;
+            }
         }
         /* A child of a shard we know always starts at its beginning; --latest only skips
          * the history of the shards there when we first came. */
