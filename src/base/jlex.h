@@ -8,6 +8,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ static inline void jp_locale_init(void)
     jp_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
 
+
 /* Records the first error at q; always returns NULL so callers can return it. */
 static inline void *jp_fail(jp *s, const unsigned char *q, enum err_code code, const char *reason)
 {
@@ -102,6 +104,31 @@ static inline const unsigned char *jp_ws(const unsigned char *q, const unsigned 
     while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
         q++;
     return q;
+}
+
+/* What follows a value inside an open container. */
+typedef enum jp_after {
+    JP_AFTER_FAIL,               /* s holds the error */
+    JP_AFTER_MEMBER,             /* ',' in an object: the next member */
+    JP_AFTER_VALUE,              /* ',' in an array: the next element */
+    JP_AFTER_CLOSE,              /* the container's closing bracket */
+} jp_after;
+
+/* Consumes the separator or closing bracket after a value in an open object (in_object) or
+ * array at *q (whitespace already skipped); *q moves past it. */
+static inline jp_after jp_after_value(jp *s, const unsigned char **q, const unsigned char *end,
+                                      bool in_object)
+{
+    if (*q < end && **q == ',') {
+        (*q)++;
+        return in_object ? JP_AFTER_MEMBER : JP_AFTER_VALUE;
+    }
+    if (*q < end && **q == (in_object ? '}' : ']')) {
+        (*q)++;
+        return JP_AFTER_CLOSE;
+    }
+    jp_fail_byte(s, *q, in_object ? "',' or '}' expected" : "',' or ']' expected");
+    return JP_AFTER_FAIL;
 }
 
 /* Skips plain string bytes (ASCII, not '"', '\\' or a control character), 8 at a time where

@@ -173,29 +173,17 @@ next: /* after a value: a separator, a closing bracket, or the end of the text *
             jp_fail_byte(&s, q, "end of input expected");
         goto out;
     }
-    if (json_is_object(stack[depth - 1])) {
-        if (q < end && *q == ',') {
-            q++;
-            goto member;
-        }
-        if (q < end && *q == '}') {
-            depth--;
-            q++;
-            goto next;
-        }
-        jp_fail_byte(&s, q, "',' or '}' expected");
-        goto out;
-    }
-    if (q < end && *q == ',') {
-        q++;
+    switch (jp_after_value(&s, &q, end, json_is_object(stack[depth - 1]))) {
+    case JP_AFTER_MEMBER:
+        goto member;
+    case JP_AFTER_VALUE:
         goto value;
-    }
-    if (q < end && *q == ']') {
+    case JP_AFTER_CLOSE:
         depth--;
-        q++;
         goto next;
+    case JP_AFTER_FAIL:
+        break;
     }
-    jp_fail_byte(&s, q, "',' or ']' expected");
     goto out;
 
 member: /* an object member: "key" : value */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "live.h"
 
 typedef struct cli_result {
     int status;   /* exit status, or 128 + signal */
@@ -47,16 +48,7 @@ static inline void cli_runv(cli_result *r, const char *const *env, const char *s
         dup2(out[1], 1);
         dup2(err[1], 2);
         close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        for (const char *const *e = env; e && *e; e++) {
-            char name[256];
-            const char *eq = strchr(*e, '=');
-            size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-            snprintf(name, sizeof name, "%.*s", (int)n, *e);
-            if (eq && eq[1])
-                setenv(name, eq + 1, 1);
-            else
-                unsetenv(name);
-        }
+        live_setenv_list(env);
         const char *argv[64] = { "cruddur" };
         size_t i = 1;
         for (; args[i - 1] && i < 63; i++)

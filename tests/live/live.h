@@ -30,6 +30,22 @@ static inline const char *live_ddb_endpoint(void)
     exit(77);
 }
 
+/* Applies env changes in a child before exec: "NAME=value" sets, "NAME=" unsets
+ * (NULL-terminated list, may be NULL). */
+static inline void live_setenv_list(const char *const *env)
+{
+    for (const char *const *e = env; e && *e; e++) {
+        char name[256];
+        const char *eq = strchr(*e, '=');
+        size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+        snprintf(name, sizeof name, "%.*s", (int)n, *e);
+        if (eq && eq[1])
+            setenv(name, eq + 1, 1);
+        else
+            unsetenv(name);
+    }
+}
+
 /* "<prefix>-<12 random hex>" into out (64 bytes). */
 static inline void live_name(const char *prefix, char out[64])
 {

@@ -356,18 +356,8 @@ START_TEST(two_daemons_one_holder_then_takeover)
     kill(b, SIGTERM);
     ck_assert_int_eq(sd_wait(b, 10000), 0);
     /* B released its lease on the way out. */
-    char tb[128], ep[256];
-    snprintf(tb, sizeof tb, "CRUDDUR_DDB_TABLE=%s", t);
-    snprintf(ep, sizeof ep, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
-    const char *bd = getenv("CR_BUILDDIR");
-    char cmd[2048], out[4096] = "";
-    snprintf(cmd, sizeof cmd, "env %s %s %s/src/streamd/cruddur-streamd leases 2>/dev/null", tb,
-             ep, bd ? bd : ".");
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t got = fread(out, 1, sizeof out - 1, p);
-    out[got] = '\0';
-    ck_assert_int_eq(pclose(p), 0);
+    char out[4096];
+    ck_assert_int_eq(sd_cli(t, "leases", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "1 lease in") && !strstr(out, "daemon-b"), "%s", out);
     sd_table_drop(d, t);
     ddb_free(d);
@@ -435,23 +425,6 @@ START_TEST(systemd_notify_ready_watchdog_status_stopping)
 }
 END_TEST
 
-/* Runs cruddur-streamd with args; stdout into out; the exit status. */
-static int sd_cmd(const char *table, char *out, size_t outlen, const char *args)
-{
-    const char *bd = getenv("CR_BUILDDIR");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "env CRUDDUR_DDB_TABLE=%s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn "
-             "%s/src/streamd/cruddur-streamd %s 2>&1",
-             table, live_ddb_endpoint(), bd ? bd : ".", args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t got = fread(out, 1, outlen - 1, p);
-    out[got] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
 {
     ddb *d = sd_ddb();
@@ -486,27 +459,27 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
     ck_assert(sd_file_has(lp, "\"event\":\"dead_letter\""));
 
     char out[8192];
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list"), 0);
+    ck_assert_int_eq(sd_cli(t, "dead-letters list", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "1 dead letter in") && strstr(out, "dlq#"), "%s", out);
     char id[256] = "";
     const char *p = strstr(out, "dlq#");
     ck_assert(p);
     sscanf(p, "%255s", id);
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list --json"), 0);
+    ck_assert_int_eq(sd_cli(t, "dead-letters list --json", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "\"sequence_number\"") && !strstr(out, "\"record\""), "%s", out);
     /* Replaying it still fails: it stays. */
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters replay --all"), 1);
+    ck_assert_int_eq(sd_cli(t, "dead-letters replay --all", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "still fails") && strstr(out, "kept"), "%s", out);
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list"), 0);
+    ck_assert_int_eq(sd_cli(t, "dead-letters list", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "1 dead letter in"), "%s", out);
     /* Unknown ids and bad usage are refused. */
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters delete dlq#nope"), 1);
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters replay"), 2);
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "--bogus"), 2);
+    ck_assert_int_eq(sd_cli(t, "dead-letters delete dlq#nope", out, sizeof out), 1);
+    ck_assert_int_eq(sd_cli(t, "dead-letters replay", out, sizeof out), 2);
+    ck_assert_int_eq(sd_cli(t, "--bogus", out, sizeof out), 2);
     char args[300];
     snprintf(args, sizeof args, "dead-letters delete '%s'", id);
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, args), 0);
-    ck_assert_int_eq(sd_cmd(t, out, sizeof out, "dead-letters list"), 0);
+    ck_assert_int_eq(sd_cli(t, args, out, sizeof out), 0);
+    ck_assert_int_eq(sd_cli(t, "dead-letters list", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "0 dead letters in"), "%s", out);
     sd_table_drop(d, t);
     ddb_free(d);
@@ -516,10 +489,10 @@ END_TEST
 START_TEST(no_stream_is_a_clear_error_with_once)
 {
     char out[4096];
-    int st = sd_cmd("sd-no-such-table-xyz", out, sizeof out, "--once");
+    int st = sd_cli("sd-no-such-table-xyz", "--once", out, sizeof out);
     ck_assert_int_eq(st, 1);
     ck_assert_msg(strstr(out, "cruddur-streamd:"), "%s", out);
-    ck_assert_int_eq(sd_cmd("x", out, sizeof out, "--help"), 0);
+    ck_assert_int_eq(sd_cli("x", "--help", out, sizeof out), 0);
     ck_assert(strstr(out, "Usage: cruddur-streamd"));
 }
 END_TEST

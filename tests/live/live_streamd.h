@@ -222,16 +222,7 @@ static inline pid_t sd_start(const char *const *env, const char *log_path, const
     if (pid == 0) {
         setenv("AWS_ENDPOINT_URL", live_ddb_endpoint(), 1);
         setenv("CRUDDUR_LOG_LEVEL", "info", 1);
-        for (const char *const *e = env; e && *e; e++) {
-            char name[256];
-            const char *eq = strchr(*e, '=');
-            size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-            snprintf(name, sizeof name, "%.*s", (int)n, *e);
-            if (eq && eq[1])
-                setenv(name, eq + 1, 1);
-            else
-                unsetenv(name);
-        }
+        live_setenv_list(env);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 2);
@@ -247,6 +238,24 @@ static inline pid_t sd_start(const char *const *env, const char *log_path, const
         _exit(127);
     }
     return pid;
+}
+
+/* Runs `cruddur-streamd ARGS` (an operator command) for table and its default lease table;
+ * stdout and stderr into out; the exit status. */
+static inline int sd_cli(const char *table, const char *args, char *out, size_t outlen)
+{
+    const char *bd = getenv("CR_BUILDDIR");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "env CRUDDUR_DDB_TABLE=%s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn "
+             "%s/src/streamd/cruddur-streamd %s 2>&1",
+             table, live_ddb_endpoint(), bd && *bd ? bd : ".", args);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t got = fread(out, 1, outlen - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 /* Waits for pid up to timeout_ms; its exit status (128 + signal), or -1 on timeout. */

@@ -150,23 +150,6 @@ static long stat_of(const json_t *stats, const char *shard, const char *field)
     return json_is_integer(v) ? (long)json_integer_value(v) : -1;
 }
 
-/* Runs `cruddur-streamd ARGS` for the fixture's tables; stdout+stderr into out; exit status. */
-static int sd_tool(const fx *f, const char *args, char *out, size_t outlen)
-{
-    const char *bd = getenv("CR_BUILDDIR");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "env %s %s AWS_ENDPOINT_URL=%s CRUDDUR_LOG_LEVEL=warn %s/src/streamd/cruddur-streamd "
-             "%s 2>&1",
-             f->e_table, f->e_lease, live_ddb_endpoint(), bd ? bd : ".", args);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t got = fread(out, 1, outlen - 1, p);
-    out[got] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 START_TEST(parent_is_read_to_its_end_before_its_two_children)
 {
     fx f;
@@ -206,7 +189,7 @@ START_TEST(parent_is_read_to_its_end_before_its_two_children)
     sd_once(f.env, lp);
     ck_assert(sd_file_has(lp, "\"event\":\"lease_deleted\""));
     char out[8192];
-    ck_assert_int_eq(sd_tool(&f, "leases", out, sizeof out), 0);
+    ck_assert_int_eq(sd_cli(f.t, "leases", out, sizeof out), 0);
     ck_assert_msg(!strstr(out, "shard-P ") && strstr(out, "shard-C1") && strstr(out, "shard-C2"),
                   "%s", out);
     fx_done(&f);
@@ -365,7 +348,7 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     ck_assert_int_eq(sd_wait(pid, 30000), 0);
     want_rows(f.d, f.t, f.g1, 2);
     char out[8192];
-    ck_assert_int_eq(sd_tool(&f, "dead-letters list", out, sizeof out), 0);
+    ck_assert_int_eq(sd_cli(f.t, "dead-letters list", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "0 dead letters in"), "%s", out);
     fx_done(&f);
 }
@@ -398,20 +381,20 @@ START_TEST(a_colliding_record_is_a_dead_letter_until_replayed)
     ck_assert_int_eq(at5, 1);
     want_rows(f.d, f.t, f.g2, 5);
     char out[8192];
-    ck_assert_int_eq(sd_tool(&f, "dead-letters list", out, sizeof out), 0);
+    ck_assert_int_eq(sd_cli(f.t, "dead-letters list", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "1 dead letter in"), "%s", out);
     /* Still colliding: a replay fails and keeps it. */
-    ck_assert_int_eq(sd_tool(&f, "dead-letters replay --all", out, sizeof out), 1);
+    ck_assert_int_eq(sd_cli(f.t, "dead-letters replay --all", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "kept"), "%s", out);
     /* g2 moves on; the key is free; the replay applies and deletes the dead letter. */
     ctl_ok("append", json_pack("{s:s, s:[o]}", "shard", "shard-L", "records", rec(f.g2, 6)));
     sd_once(f.env, lp);
     want_rows(f.d, f.t, f.g2, 6);
-    ck_assert_int_eq(sd_tool(&f, "dead-letters replay --all", out, sizeof out), 0);
+    ck_assert_int_eq(sd_cli(f.t, "dead-letters replay --all", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "1 dead letter replayed, 0 failed") && strstr(out, "moved"), "%s",
                   out);
     want_rows(f.d, f.t, f.g1, 5);
-    ck_assert_int_eq(sd_tool(&f, "dead-letters list", out, sizeof out), 0);
+    ck_assert_int_eq(sd_cli(f.t, "dead-letters list", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "0 dead letters in"), "%s", out);
     fx_done(&f);
 }
