@@ -2,14 +2,17 @@
  *   bench_api seed HANDLE GROUPS MESSAGES   conversations for HANDLE: GROUPS group rows with
  *       made-up partners (for GET /api/message_groups) and one conversation with the user
  *       tomasz holding MESSAGES messages; prints "group=<uuid>" of the latter
- *   bench_api ddb-lua GROUP OUT.lua         a wrk script sending pattern A's Query for GROUP
- *       (the one GET /api/messages/{uuid} sends) straight to DynamoDB Local, signed once
+ *   bench_api ddb-lua GROUP OUT.lua [put]   a wrk script sending pattern A's Query for GROUP
+ *       (the one GET /api/messages/{uuid} sends) straight to DynamoDB Local, signed once;
+ *       with "put", pattern C's conditional PutItem of a new message into GROUP instead (the
+ *       one POST /api/messages sends), each request with its own sort key and uuid
  *   bench_api costs TOKEN_FILE N            microseconds per token verification (RS256 +
  *       claims, warm key cache) and per Postgres user lookup by sub, each timed N times
  * Environment as for cruddur-api: CONNECTION_URL, AWS_ENDPOINT_URL, CRUDDUR_DDB_TABLE,
  * CRUDDUR_JWKS_URL, AWS_COGNITO_USER_POOL_ID, AWS_COGNITO_USER_POOL_CLIENT_ID. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +93,26 @@ static int bench_seed(const char *handle, long groups, long messages)
     return 0;
 }
 
-/* Pattern A's Query as cruddur-api sends it (messaging_conversation_page), signed once. */
-static int bench_ddb_lua(const char *group, const char *out)
+/* Pattern C's PutItem as cruddur-api sends it (messaging_put_message), with the
+ * placeholders @TS@ (sort key) and @ID@ (message uuid) for the wrk script to fill in.
+ * NULL when out of memory. */
+static char *bench_put_body(const char *group)
+{
+    messaging_user me = { "00000000-0000-4000-8000-000000000001", "Mira Bench", "mira" };
+    json_t *item = messaging_message_item(group, "@TS@", "@ID@", &me, "bench");
+    json_t *req = item ? json_pack("{s:s, s:O, s:s}", "TableName", bench_table(), "Item", item,
+                                   "ConditionExpression", "attribute_not_exists(sk)")
+                       : NULL;
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    json_decref(item);
+    return body;
+}
+
+/* A wrk script for pattern A's Query (messaging_conversation_page) or, with put, pattern C's
+ * PutItem. Signed once: DynamoDB Local does not check signatures, so the PutItem script may
+ * vary its body under the same Authorization header; the API signs each request for real. */
+static int bench_ddb_lua(const char *group, const char *out, bool put)
 {
     const char *ep = getenv("AWS_ENDPOINT_URL");
     if (!ep || !*ep) {
@@ -109,6 +130,16 @@ static int bench_ddb_lua(const char *group, const char *out)
              "\"ExpressionAttributeValues\":{\":v\":{\"S\":\"MSG#%s\"}},"
              "\"Limit\":20,\"ScanIndexForward\":false}",
              bench_table(), group);
+    char *put_body = put ? bench_put_body(group) : NULL;
+    if (put && (!put_body || strlen(put_body) >= sizeof body)) {
+        fprintf(stderr, "bench_api: cannot make the PutItem body\n");
+        free(put_body);
+        return 1;
+    }
+    if (put)
+        snprintf(body, sizeof body, "%s", put_body);
+    free(put_body);
+    const char *target = put ? "DynamoDB_20120810.PutItem" : "DynamoDB_20120810.Query";
     creds *c = creds_new(NULL);
     const creds_value *cv;
     errinfo e;
@@ -119,7 +150,7 @@ static int bench_ddb_lua(const char *group, const char *out)
     }
     sigv4_header h[3] = { { STRV("host"), strv_from(host) },
                           { STRV("content-type"), STRV("application/x-amz-json-1.0") },
-                          { STRV("x-amz-target"), STRV("DynamoDB_20120810.Query") } };
+                          { STRV("x-amz-target"), strv_from(target) } };
     sigv4_request req = { .method = STRV("POST"), .path = STRV("/"), .query = STRV_EMPTY,
                           .headers = h, .nheaders = 3, .payload = body,
                           .payload_len = strlen(body) };
@@ -134,10 +165,11 @@ static int bench_ddb_lua(const char *group, const char *out)
     int rc = s ? sigv4_sign(s, &req, &sc, &so, &r, &e) : -1;
     FILE *f = rc == 0 ? fopen(out, "w") : NULL;
     if (f) {
-        fprintf(f, "-- pattern A's Query, pre-signed (written by bench_api ddb-lua)\n");
+        fprintf(f, "-- pattern %s, pre-signed (written by bench_api ddb-lua)\n",
+                put ? "C's PutItem" : "A's Query");
         fprintf(f, "wrk.method = \"POST\"\nwrk.body = [==[%s]==]\n", body);
         fprintf(f, "wrk.headers[\"Content-Type\"] = \"application/x-amz-json-1.0\"\n");
-        fprintf(f, "wrk.headers[\"X-Amz-Target\"] = \"DynamoDB_20120810.Query\"\n");
+        fprintf(f, "wrk.headers[\"X-Amz-Target\"] = \"%s\"\n", target);
         fprintf(f, "wrk.headers[\"X-Amz-Date\"] = \"%s\"\n", r.amz_date);
         fprintf(f, "wrk.headers[\"Authorization\"] = \"%s\"\n", buf_cstr(&r.authorization));
         if (cv->session_token)
@@ -148,6 +180,24 @@ static int bench_ddb_lua(const char *group, const char *out)
                    "  n = n + 1\n"
                    "  if cap > 0 and n >= cap then wrk.thread:stop() end\n"
                    "end\n");
+        /* Each PutItem a sort key of its own: thread number, a per-run nonce and a counter,
+         * dated 2001 so that the new items sort below every real message. */
+        if (put)
+            fprintf(f, "local next_id = 1\n"
+                       "function setup(thread)\n"
+                       "  thread:set(\"tid\", next_id)\n"
+                       "  next_id = next_id + 1\n"
+                       "end\n"
+                       "local k = 0\n"
+                       "local nonce = os.time() %% 100000\n"
+                       "function request()\n"
+                       "  k = k + 1\n"
+                       "  local ts = string.format(\"2001-01-01T00:00:00.%%05d%%02d%%09d+00:00\", "
+                       "nonce, tid or 0, k)\n"
+                       "  local id = string.format(\"00000000-0000-4000-8000-%%012d\", k)\n"
+                       "  local b = wrk.body:gsub(\"@TS@\", ts):gsub(\"@ID@\", id)\n"
+                       "  return wrk.format(nil, nil, nil, b)\n"
+                       "end\n");
         fclose(f);
     } else {
         fprintf(stderr, "bench_api: cannot sign or write %s\n", out);
@@ -217,7 +267,9 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "seed") == 0)
         return bench_seed(argv[2], strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
     if (argc == 4 && strcmp(argv[1], "ddb-lua") == 0)
-        return bench_ddb_lua(argv[2], argv[3]);
+        return bench_ddb_lua(argv[2], argv[3], false);
+    if (argc == 5 && strcmp(argv[1], "ddb-lua") == 0 && strcmp(argv[4], "put") == 0)
+        return bench_ddb_lua(argv[2], argv[3], true);
     if (argc == 4 && strcmp(argv[1], "costs") == 0) {
         long n = strtol(argv[3], NULL, 10);
         char token[8200] = "";
@@ -232,7 +284,7 @@ int main(int argc, char **argv)
         token[strcspn(token, "\r\n")] = '\0';
         return bench_costs(token, n > 0 && n <= 1000000 ? n : 1000);
     }
-    fprintf(stderr, "usage: bench_api seed HANDLE GROUPS MESSAGES | ddb-lua GROUP OUT.lua | "
+    fprintf(stderr, "usage: bench_api seed HANDLE GROUPS MESSAGES | ddb-lua GROUP OUT.lua [put] | "
                     "costs TOKEN_FILE N\n");
     return 2;
 }
