@@ -230,15 +230,20 @@ static json_t *api_members_pair_item(const char *a, const char *b, const char *g
 }
 
 json_t *api_members_pair_put(const char *table, const char *a, const char *b,
-                             const char *group, const char *created_at)
+                             const char *group, const char *created_at, const char *replaces)
 {
     json_t *item = api_members_pair_item(a, b, group, created_at);
     if (!item || !table) {
         json_decref(item);
         return NULL;
     }
-    return json_pack("{s:{s:s, s:o, s:s}}", "Put", "TableName", table, "Item", item,
-                     "ConditionExpression", "attribute_not_exists(pk)");
+    if (!replaces)
+        return json_pack("{s:{s:s, s:o, s:s}}", "Put", "TableName", table, "Item", item,
+                         "ConditionExpression", "attribute_not_exists(pk)");
+    return json_pack("{s:{s:s, s:o, s:s, s:{s:s}, s:{s:{s:s}}}}", "Put", "TableName", table,
+                     "Item", item, "ConditionExpression", "#g = :old",
+                     "ExpressionAttributeNames", "#g", API_MEMBERS_PAIR_GROUP,
+                     "ExpressionAttributeValues", ":old", "S", replaces);
 }
 
 int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group[37],

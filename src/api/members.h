@@ -32,11 +32,12 @@ int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group
                           ddb_error *err);
 
 /* The TransactWriteItems action that makes creating group the pair's only conversation: a
- * Put of the pair item conditional on attribute_not_exists(pk). New reference, or NULL (no
- * memory). A transaction losing on it (reason ConditionalCheckFailed or TransactionConflict)
- * should api_members_pair_find again. */
+ * Put of the pair item conditional on attribute_not_exists(pk) or, with replaces (a stale
+ * pair item's group, whose rows are gone), on the item still naming replaces. New
+ * reference, or NULL (no memory). A transaction losing on it (reason
+ * ConditionalCheckFailed or TransactionConflict) should api_members_pair_find again. */
 json_t *api_members_pair_put(const char *table, const char *a, const char *b,
-                             const char *group, const char *created_at);
+                             const char *group, const char *created_at, const char *replaces);
 
 /* Frees the membership cache (ctx->member_cache, set to NULL); accepts NULL. */
 void api_members_cache_free(api_ctx *ctx);

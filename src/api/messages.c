@@ -53,7 +53,7 @@
 #define API_MESSAGES_TS_TRIES 8          /* microseconds tried for one message */
 #define API_MESSAGES_IDEM_TTL_S 86400
 #define API_MESSAGES_IDEM_KEY_MAX 64
-#define API_MESSAGES_PAIR_TRIES 6        /* D's create-or-join rounds */
+#define API_MESSAGES_PAIR_TRIES 8        /* D's create-or-join rounds */
 #define API_MESSAGES_D_TOKEN_BASE 100    /* D's token attempts, apart from C's */
 #define API_MESSAGES_JSON_DEPTH 8
 
@@ -401,11 +401,13 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
 }
 
 /* One try at pattern D's transaction: both group rows, the first message, the pair item
- * (index 3: the pair's only conversation) and the idempotency record (last, with a key).
- * *lost_pair set (nothing answered) when it lost on the pair item; otherwise resp is filled.
- * 0, or -1 on a bug-level failure. */
+ * (index 3: the pair's only conversation; replacing the stale pair item naming `replaces`
+ * when not NULL) and the idempotency record (last, with a key). *lost_pair set (nothing
+ * answered) when it lost on the pair item; otherwise resp is filled. 0, or -1 on a
+ * bug-level failure. */
 static int api_post_create_group(api_post *p, const messaging_user *mu,
-                                 const messaging_user *ou, int attempt, bool *lost_pair)
+                                 const messaging_user *ou, int attempt, const char *replaces,
+                                 bool *lost_pair)
 {
     *lost_pair = false;
     char group[37], msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
@@ -418,7 +420,7 @@ static int api_post_create_group(api_post *p, const messaging_user *mu,
     int rc = -1;
     if (!answer || !actions ||
         json_array_append_new(actions, api_members_pair_put(p->ctx->table, mu->uuid,
-                                                            ou->uuid, group, ts)) != 0)
+                                                            ou->uuid, group, ts, replaces)) != 0)
         goto out;
     if (p->idem_key) {
         if (api_post_add_idem(p, actions, answer, ts) != 0 ||
@@ -463,26 +465,36 @@ static int api_post_to_handle(api_post *p, const char *handle)
     if (strcmp(other.uuid, me->uuid) == 0)
         return api_error(p->resp, 422, "invalid_recipient",
                          "you cannot start a conversation with yourself");
-    ddb_error err;
-    char group[37];
-    if (api_members_pair_find(p->ctx, me->uuid, other.uuid, group, &err) != 0)
-        return api_messages_unavailable(p->resp, "messages_pair_lookup_failed", err.info.msg);
-    if (group[0])
-        return api_post_to_group(p, group, true);
     messaging_user mu = { me->uuid, me->display_name, me->handle };
     messaging_user ou = { other.uuid, other.display_name, other.handle };
+    char stale[37] = "";
     for (int attempt = 0; attempt < API_MESSAGES_PAIR_TRIES; attempt++) {
-        bool lost_pair = false;
-        int rc = api_post_create_group(p, &mu, &ou, attempt, &lost_pair);
-        if (!lost_pair)
-            return rc;
-        /* Another request created (or is creating) the pair's conversation: join it. */
+        if (attempt > 1) /* lost twice: the winner's transaction may still be in flight */
+            clock_sleep_ms(5 + 10 * (attempt - 2));
+        /* The pair's conversation, if it has one (another request may have just made it). */
+        ddb_error err;
+        char group[37];
+        bool member = false;
         if (api_members_pair_find(p->ctx, me->uuid, other.uuid, group, &err) != 0)
             return api_messages_unavailable(p->resp, "messages_pair_lookup_failed",
                                             err.info.msg);
-        if (group[0])
+        if (group[0] && api_members_check(p->ctx, me->uuid, group, &member, &err) != 0)
+            return api_messages_unavailable(p->resp, "messages_member_lookup_failed",
+                                            err.info.msg);
+        if (member)
             return api_post_to_group(p, group, true);
-        clock_sleep_ms(5 + 10 * attempt); /* its transaction is still in flight */
+        /* A pair item whose conversation has no row of mine (deleted by hand): a message
+         * there would be invisible, so a new conversation replaces it. */
+        if (group[0] && strcmp(group, stale) != 0) {
+            log_msg(LOG_WARN, "messages_pair_stale", "pair item names group %s without a "
+                    "row of the sender; starting a new conversation", group);
+            memcpy(stale, group, sizeof stale);
+        }
+        bool lost_pair = false;
+        int rc = api_post_create_group(p, &mu, &ou, attempt, group[0] ? stale : NULL,
+                                       &lost_pair);
+        if (!lost_pair)
+            return rc;
     }
     log_msg(LOG_WARN, "messages_pair_contended", "%d rounds lost on one pair",
             API_MESSAGES_PAIR_TRIES);

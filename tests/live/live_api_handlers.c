@@ -285,6 +285,69 @@ START_TEST(existing_conversation_is_reused)
 }
 END_TEST
 
+/* Deletes who's group row of group by hand (as an operator might). */
+static void delete_group_row(int who, const char *group)
+{
+    char pk[64];
+    snprintf(pk, sizeof pk, "GRP#%s", g_user[who].uuid);
+    json_t *values = json_pack("{s:{s:s}}", ":pk", "S", pk);
+    ddb_query_options q = { .table = g_table, .key_condition = "pk = :pk", .values = values,
+                            .consistent = true };
+    ddb_page page;
+    ddb_page_init(&page);
+    ddb_error err;
+    ck_assert_msg(ddb_query(g_ctx.db, &q, &page, &err) == 0, "%s", err.info.msg);
+    size_t i;
+    json_t *item;
+    int deleted = 0;
+    json_array_foreach(page.items, i, item) {
+        const char *g = ddb_av_get_s(item, "message_group_uuid");
+        if (!g || strcmp(g, group) != 0)
+            continue;
+        json_t *key = json_pack("{s:O, s:O}", "pk", json_object_get(item, "pk"), "sk",
+                                json_object_get(item, "sk"));
+        ck_assert_msg(ddb_delete_item(g_ctx.db, g_table, key, NULL, &err) == 0, "%s",
+                      err.info.msg);
+        json_decref(key);
+        deleted++;
+    }
+    ck_assert_int_eq(deleted, 1);
+    ddb_page_cleanup(&page);
+    json_decref(values);
+}
+
+START_TEST(stale_pair_item_starts_a_new_conversation)
+{
+    const int a = U0 + 14, b = U0 + 15;
+    char g[37];
+    new_conversation(a, b, "first", g);
+    /* an operator deletes the conversation's group rows; its pair item stays behind */
+    delete_group_row(a, g);
+    delete_group_row(b, g);
+    ck_assert_int_eq(count_group_rows(a), 0);
+    /* a message by handle must not vanish into the invisible conversation */
+    res r = post_msg(b, "handle", g_user[a].handle, "after the clean-up", NULL);
+    assert_status(r, 200);
+    char g2[37];
+    snprintf(g2, sizeof g2, "%s", jstr(r.json, "message_group_uuid"));
+    ck_assert_str_ne(g2, g);
+    ck_assert_int_eq(count_messages(g), 1);
+    ck_assert_int_eq(count_messages(g2), 1);
+    const json_t *ga = find_group(a, g2);
+    ck_assert_ptr_nonnull(ga);
+    ck_assert_str_eq(jstr(ga, "message"), "after the clean-up");
+    ck_assert_ptr_nonnull(find_group(b, g2));
+    ck_assert_ptr_null(find_group(a, g));
+    /* the pair item now names the new conversation: the next message joins it */
+    r = post_msg(a, "handle", g_user[b].handle, "reply", NULL);
+    assert_status(r, 200);
+    ck_assert_str_eq(jstr(r.json, "message_group_uuid"), g2);
+    ck_assert_int_eq(count_group_rows(a), 1);
+    ck_assert_int_eq(count_group_rows(b), 1);
+    ck_assert_int_eq(count_messages(g2), 2);
+}
+END_TEST
+
 /* ---- paging -------------------------------------------------------------------------------- */
 
 START_TEST(paging_through_120_messages)
@@ -1050,6 +1113,7 @@ static Suite *handlers_suite(void)
     tcase_add_checked_fixture(tc, ctx_open, ctx_close);
     tcase_add_test(tc, flow_new_conversation_reply_and_lists);
     tcase_add_test(tc, existing_conversation_is_reused);
+    tcase_add_test(tc, stale_pair_item_starts_a_new_conversation);
     tcase_add_test(tc, paging_through_120_messages);
     suite_add_tcase(s, tc);
     tc = tcase_create("rules");
