@@ -18,7 +18,7 @@
 enum { MAIN_OK = 0, MAIN_FAIL = 1, MAIN_USAGE = 2 };
 
 static const char main_usage[] =
-    "Usage: cruddur-streamd [--once] [--latest]\n"
+    "Usage: cruddur-streamd [--once [--give-up-after SECONDS]] [--latest]\n"
     "       cruddur-streamd leases\n"
     "       cruddur-streamd dead-letters [list] [--json]\n"
     "       cruddur-streamd dead-letters replay (--all | ID...)\n"
@@ -32,6 +32,9 @@ static const char main_usage[] =
     "CRUDDUR_RECORD_ATTEMPTS tries becomes a dead letter and the shard moves on.\n"
     "\n"
     "  --once     drain every shard to its current end, then exit (tests, cron, recovery)\n"
+    "  --give-up-after SECONDS\n"
+    "             with --once: exit 1 when a shard has failed this long in a row, e.g. the\n"
+    "             table is down (1..86400, default 120); the daemon itself waits forever\n"
     "  --latest   new shards without a checkpoint start at the newest record, not the oldest\n"
     "  leases                     list the leases: shard, owner, counter, checkpoint, parents\n"
     "  dead-letters list          list the dead letters (id, shard, sequence, reason)\n"
@@ -87,7 +90,7 @@ static void main_on_signal(int sig)
     streamd_request_stop();
 }
 
-static int main_run(ddb *d, const main_config *c, bool once, bool latest)
+static int main_run(ddb *d, const main_config *c, bool once, long give_up_s, bool latest)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -105,6 +108,7 @@ static int main_run(ddb *d, const main_config *c, bool once, bool latest)
         .owner = env_str("CRUDDUR_STREAMD_ID"),
         .latest = latest,
         .once = once,
+        .give_up_ms = give_up_s * 1000,
         .poll_ms = c->poll_ms,
         .lease_timeout_ms = c->lease_timeout_ms,
         .record_attempts = (int)c->attempts,
@@ -263,6 +267,7 @@ static int main_usage_error(const char *what, const char *arg)
 int main(int argc, char **argv)
 {
     bool once = false, latest = false, as_json = false, all = false;
+    long give_up_s = 0;
     const char *cmd = NULL, *sub = NULL;
     char **ids = NULL;
     int nids = 0;
@@ -281,6 +286,16 @@ int main(int argc, char **argv)
             goto out;
         } else if (strcmp(a, "--once") == 0 && !cmd) {
             once = true;
+        } else if (strcmp(a, "--give-up-after") == 0 && !cmd) {
+            char *end = NULL;
+            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || end == argv[i + 1] || *end || v < 1 || v > 86400) {
+                rc = main_usage_error("--give-up-after takes a number of seconds, 1..86400",
+                                      "");
+                goto out;
+            }
+            give_up_s = v;
+            i++;
         } else if (strcmp(a, "--latest") == 0 && !cmd) {
             latest = true;
         } else if (strcmp(a, "--json") == 0 && cmd && strcmp(cmd, "dead-letters") == 0) {
@@ -302,6 +317,10 @@ int main(int argc, char **argv)
             rc = main_usage_error("unexpected argument ", a);
             goto out;
         }
+    }
+    if (give_up_s && !once) {
+        rc = main_usage_error("--give-up-after goes with --once", "");
+        goto out;
     }
     if (cmd && (once || latest)) {
         rc = main_usage_error(cmd, " takes no --once or --latest");
@@ -331,7 +350,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (!cmd)
-        rc = main_run(d, &c, once, latest);
+        rc = main_run(d, &c, once, give_up_s, latest);
     else if (strcmp(cmd, "leases") == 0)
         rc = main_leases(d, &c);
     else if (!sub || strcmp(sub, "list") == 0)

@@ -47,6 +47,8 @@ typedef struct streamd_shard {
     int64_t renewed_ms;           /* when we last bumped the counter */
     int64_t lag_ms;
     bool drained;                 /* read to its current end (an empty batch) */
+    int64_t failing_ms;           /* when its current run of failed polls began; 0: none */
+    char why[200];                /* the last failure, for --once giving up */
     bool lost;                    /* a renewal found it taken: drop after the batch */
 } streamd_shard;
 
@@ -55,7 +57,7 @@ struct streamd {
     char *table, *lease_table, *arn_option, *owner;
     char arn[LEASE_ARN_MAX];
     bool latest, once;
-    long poll_ms, lease_timeout_ms;
+    long poll_ms, lease_timeout_ms, give_up_ms;
     int record_attempts, batch_limit;
 
     streamd_shard *held;
@@ -97,6 +99,7 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     s->d = o->d;
     s->latest = o->latest;
     s->once = o->once;
+    s->give_up_ms = o->give_up_ms > 0 ? o->give_up_ms : STREAMD_GIVE_UP_MS;
     s->poll_ms = o->poll_ms;
     s->lease_timeout_ms = o->lease_timeout_ms;
     s->record_attempts = o->record_attempts;
@@ -627,8 +630,12 @@ out:
 
 /* ---- reading a shard ------------------------------------------------------------------- */
 
-static void streamd_backoff(streamd *s, streamd_shard *sh, int64_t now)
+/* A failed poll of sh (why: what failed): the next one after a growing, jittered pause. */
+static void streamd_backoff(streamd *s, streamd_shard *sh, int64_t now, const char *why)
 {
+    if (!sh->failing_ms)
+        sh->failing_ms = now;
+    snprintf(sh->why, sizeof sh->why, "%s", why ? why : "unknown error");
     int64_t b = sh->backoff_ms ? sh->backoff_ms * 2 : s->poll_ms;
     if (b > STREAMD_BACKOFF_MAX_MS)
         b = STREAMD_BACKOFF_MAX_MS;
@@ -664,7 +671,7 @@ static int streamd_acquire(streamd *s, streamd_shard *sh, int64_t now)
     }
     if (rc != 0) {
         streamd_log_error("iterator_failed", sh->l.shard_id, &err);
-        streamd_backoff(s, sh, now);
+        streamd_backoff(s, sh, now, err.info.msg);
         return -1;
     }
     return 0;
@@ -706,12 +713,12 @@ static void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
             if (ddbstreams_iterator(s->d, s->arn, sh->l.shard_id, DDBSTREAMS_TRIM_HORIZON, NULL,
                                     &sh->iterator, &err) != 0) {
                 streamd_log_error("iterator_failed", sh->l.shard_id, &err);
-                streamd_backoff(s, sh, now);
+                streamd_backoff(s, sh, now, err.info.msg);
             }
             return;
         }
         streamd_log_error("get_records_failed", sh->l.shard_id, &err);
-        streamd_backoff(s, sh, now);
+        streamd_backoff(s, sh, now, err.info.msg);
         return;
     }
     sh->backoff_ms = 0;
@@ -720,7 +727,8 @@ static void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
         /* Not applied in full: read again from the checkpoint after a pause. */
         free(sh->iterator);
         sh->iterator = NULL;
-        streamd_backoff(s, sh, now);
+        streamd_backoff(s, sh, now, "the batch could not be applied: the messages table does "
+                                    "not answer");
         goto out;
     }
     if (sh->lost) {
@@ -749,6 +757,7 @@ static void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
     free(sh->iterator);
     sh->iterator = next;
     next = NULL;
+    sh->failing_ms = 0;
     if (n)
         log_fields(LOG_INFO, "batch",
                    json_pack("{s:s, s:I, s:s, s:I}", "shard", sh->l.shard_id, "records",
@@ -764,7 +773,8 @@ static void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
             s->sync_again = true;
             streamd_drop(s, sh, "shard end");
         } else {
-            streamd_backoff(s, sh, now);   /* SHARD_END not stored yet: try again */
+            /* SHARD_END not stored yet: try again */
+            streamd_backoff(s, sh, now, "the shard's end could not be checkpointed");
         }
         goto out;
     }
@@ -865,6 +875,17 @@ int streamd_run(streamd *s, errinfo *e)
                 streamd_poll(s, sh, clock_mono_ms());
             if (s->nheld == before)
                 i++;    /* else the slot now holds another shard: look at it */
+        }
+        /* --once gives up on an outage that lasts: a shard failing give_up_ms in a row. */
+        for (size_t i = 0; s->once && i < s->nheld; i++) {
+            const streamd_shard *sh = &s->held[i];
+            if (sh->failing_ms && clock_mono_ms() - sh->failing_ms >= s->give_up_ms) {
+                errinfo_set(e, ERR_SERVICE, "--once gives up: shard %s has failed for %.1f s "
+                            "(last: %s); its checkpoint stays after the last applied batch",
+                            sh->l.shard_id, (double)s->give_up_ms / 1000.0, sh->why);
+                streamd_release_all(s);
+                return -1;
+            }
         }
         /* --once is done when every shard it holds is drained and nothing is left to take —
          * after waiting out the lease timeout when other owners hold leases, so the leases

@@ -20,11 +20,15 @@ typedef struct streamd_options {
     const char *owner;           /* this daemon's lease owner name; NULL: host:pid:random */
     bool latest;                 /* new root shards start at LATEST, not TRIM_HORIZON */
     bool once;                   /* drain every available shard to its current end, exit */
+    long give_up_ms;             /* with once: fail when a shard has failed this long in a
+                                    row (an outage); 0: STREAMD_GIVE_UP_MS */
     long poll_ms;                /* pause between polls of a shard that is caught up */
     long lease_timeout_ms;       /* a lease whose counter stays put this long is taken over */
     int record_attempts;         /* tries of a record before it becomes a dead letter */
     int batch_limit;             /* GetRecords Limit, 1..1000 */
 } streamd_options;
+
+#define STREAMD_GIVE_UP_MS 120000
 
 typedef struct streamd streamd;
 

@@ -494,6 +494,13 @@ START_TEST(no_stream_is_a_clear_error_with_once)
     ck_assert_msg(strstr(out, "cruddur-streamd:"), "%s", out);
     ck_assert_int_eq(sd_cli("x", "--help", out, sizeof out), 0);
     ck_assert(strstr(out, "Usage: cruddur-streamd"));
+    ck_assert(strstr(out, "--give-up-after SECONDS"));
+    ck_assert_int_eq(sd_cli("x", "--give-up-after 5", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--give-up-after goes with --once"), "%s", out);
+    ck_assert_int_eq(sd_cli("x", "--once --give-up-after 0", out, sizeof out), 2);
+    ck_assert_int_eq(sd_cli("x", "--once --give-up-after 5s", out, sizeof out), 2);
+    ck_assert_int_eq(sd_cli("x", "--once --give-up-after", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "1..86400"), "%s", out);
 }
 END_TEST
 

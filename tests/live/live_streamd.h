@@ -211,8 +211,9 @@ static inline char *sd_snapshot(ddb *d, const char *table)
 }
 
 /* The daemon binary, started in the background with env changes ("NAME=value", "NAME="
- * unsets) plus args, stderr (its JSON log) to log_path. */
-static inline pid_t sd_start(const char *const *env, const char *log_path, const char *arg)
+ * unsets) and the arguments args (NULL-terminated), stderr (its JSON log) to log_path. */
+static inline pid_t sd_start_args(const char *const *env, const char *log_path,
+                                  const char *const *args)
 {
     const char *bd = getenv("CR_BUILDDIR");
     char path[1024];
@@ -234,10 +235,20 @@ static inline pid_t sd_start(const char *const *env, const char *log_path, const
             dup2(nul, 1);
             close(nul);
         }
-        execl(path, "cruddur-streamd", arg, (char *)NULL);
+        const char *argv[16] = { "cruddur-streamd" };
+        for (size_t i = 0; args && args[i] && i + 2 < sizeof argv / sizeof *argv; i++)
+            argv[i + 1] = args[i];
+        execv(path, (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+/* sd_start_args with one argument (NULL: none). */
+static inline pid_t sd_start(const char *const *env, const char *log_path, const char *arg)
+{
+    const char *args[] = { arg, NULL };
+    return sd_start_args(env, log_path, args);
 }
 
 /* Runs `cruddur-streamd ARGS` (an operator command) for table and its default lease table;

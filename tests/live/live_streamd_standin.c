@@ -354,6 +354,39 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
 }
 END_TEST
 
+START_TEST(once_gives_up_on_an_outage_that_lasts)
+{
+    fx f;
+    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
+    fx_init(&f, "sds-giveup", extra);
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/giveup.log", g_dir);
+    ddb_error err;
+    ddb_error_clear(&err);
+    ck_assert(ddb_delete_table(f.d, f.t, &err) == 0);
+    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-G", "records", recs(f.g1, 0, 3)), NULL);
+    int64_t t0 = clock_mono_ms();
+    pid_t pid = sd_start_args(f.env, lp, (const char *const[]){ "--once", "--give-up-after",
+                                                                 "2", NULL });
+    int st = sd_wait(pid, 30000);
+    if (st < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    int64_t took = clock_mono_ms() - t0;
+    ck_assert_msg(st == 1, "--once during a lasting outage: status %d, want 1 (log %s)", st, lp);
+    ck_assert_msg(took >= 2000 && took < 20000, "gave up after %lld ms", (long long)took);
+    ck_assert(sd_file_has(lp, "--once gives up: shard shard-G has failed for 2.0 s"));
+    ck_assert(sd_file_has(lp, "the messages table does not answer"));
+    ck_assert(!sd_file_has(lp, "\"event\":\"dead_letter\""));
+    /* Nothing was checkpointed past what was applied, and the lease was let go. */
+    char out[8192];
+    ck_assert_int_eq(sd_cli(f.t, "leases", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "shard-G") && strstr(out, "TRIM_HORIZON"), "%s", out);
+    fx_done(&f);
+}
+END_TEST
+
 START_TEST(a_colliding_record_is_a_dead_letter_until_replayed)
 {
     fx f;
@@ -412,6 +445,7 @@ static Suite *suite(void)
     tcase_add_test(tc, throttling_backs_off_and_loses_nothing);
     tcase_add_test(tc, duplicate_delivery_leaves_the_same_table);
     tcase_add_test(tc, an_outage_is_waited_out_not_dead_lettered);
+    tcase_add_test(tc, once_gives_up_on_an_outage_that_lasts);
     tcase_add_test(tc, a_colliding_record_is_a_dead_letter_until_replayed);
     suite_add_tcase(s, tc);
     return s;
