@@ -48,7 +48,7 @@ typedef struct streamd_shard {
     int64_t lag_ms;
     bool drained;                 /* read to its current end (an empty batch) */
     int64_t failing_ms;           /* when its current run of failed polls began; 0: none */
-    char why[200];                /* the last failure, for --once giving up */
+    char why[sizeof ((errinfo *)0)->msg]; /* the last failure, for --once giving up */
     bool lost;                    /* a renewal found it taken: drop after the batch */
 } streamd_shard;
 

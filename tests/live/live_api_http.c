@@ -997,33 +997,21 @@ static int setup_all(void)
 {
     if (stack_init("live-api-http") != 0)
         return -1;
-    if (stack_api_start(&g_api, STACK_UNIX, "api", 4, NULL) != 0) {
-        fprintf(stderr, "cruddur-api did not start (log: %s)\n", g_api.log);
-        return -1;
-    }
     const char *nodb[] = { "AWS_ENDPOINT_URL=http://127.0.0.1:1", "CRUDDUR_DDB_MAX_ATTEMPTS=1",
                            NULL };
-    if (stack_api_start(&g_api_nodb, STACK_UNIX, "api-nodb", 1, nodb) != 0) {
-        fprintf(stderr, "cruddur-api (no DynamoDB) did not start (log: %s)\n", g_api_nodb.log);
-        return -1;
-    }
     const char *nopg[] = { "CONNECTION_URL=postgresql://cruddur@127.0.0.1:1/none"
                            "?connect_timeout=2", NULL };
-    if (stack_api_start(&g_api_nopg, STACK_UNIX, "api-nopg", 1, nopg) != 0) {
-        fprintf(stderr, "cruddur-api (no Postgres) did not start (log: %s)\n", g_api_nopg.log);
+    if (stack_api_start(&g_api, STACK_UNIX, "api", 4, NULL) != 0 ||
+        stack_api_start(&g_api_nodb, STACK_UNIX, "api-nodb", 1, nodb) != 0 ||
+        stack_api_start(&g_api_nopg, STACK_UNIX, "api-nopg", 1, nopg) != 0)
         return -1;
-    }
     g_port = stack_free_port();
     g_nginx = stack_nginx_start("nginx", g_port, &g_api);
     g_port_nodb = stack_free_port();
     g_nginx_nodb = stack_nginx_start("nginx-nodb", g_port_nodb, &g_api_nodb);
     g_port_nopg = stack_free_port();
     g_nginx_nopg = stack_nginx_start("nginx-nopg", g_port_nopg, &g_api_nopg);
-    if (g_nginx < 0 || g_nginx_nodb < 0 || g_nginx_nopg < 0) {
-        fprintf(stderr, "nginx did not start (logs under %s)\n", g_stack.dir);
-        return -1;
-    }
-    return 0;
+    return g_nginx < 0 || g_nginx_nodb < 0 || g_nginx_nopg < 0 ? -1 : 0;
 }
 
 static Suite *live_api_http_suite(void)
@@ -1057,15 +1045,5 @@ static Suite *live_api_http_suite(void)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (setup_all() != 0) {
-        teardown_all();
-        printf("1..1\nnot ok 1 - live_api_http setup failed (see above)\n");
-        return 1;
-    }
-    int rc = tap_run(live_api_http_suite());
-    teardown_all();
-    curl_global_cleanup();
-    return rc;
+    return stack_main("live_api_http", setup_all, teardown_all, live_api_http_suite);
 }

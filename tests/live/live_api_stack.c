@@ -28,6 +28,7 @@
 #include "base/embed.h"
 #include "live.h"
 #include "live_pg.h"
+#include "tap.h"
 
 stack g_stack;
 
@@ -50,6 +51,26 @@ int stack_free_port(void)
     }
     close(s);
     return ntohs(a.sin_port);
+}
+
+int stack_wait_port(int port, pid_t *pid)
+{
+    for (int i = 0; i < 100; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int ok = s >= 0 && connect(s, (struct sockaddr *)&in, sizeof in) == 0;
+        if (s >= 0)
+            close(s);
+        if (ok)
+            return 0;
+        if (pid && *pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid) {
+            *pid = -1;
+            return -1;
+        }
+        stack_sleep_ms(50);
+    }
+    return -1;
 }
 
 /* ---- set-up ---------------------------------------------------------------------------- */
@@ -241,7 +262,7 @@ static int stack_unix_listener(const char *path)
     return s;
 }
 
-static int stack_connect(const stack_api *a)
+int stack_fcgi_connect(const stack_api *a)
 {
     int s;
     if (a->how == STACK_TCP) {
@@ -261,8 +282,8 @@ static int stack_connect(const stack_api *a)
     return -1;
 }
 
-int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
-                    const char *const *env)
+static int stack_api_spawn(stack_api *a, stack_listen how, const char *name, int workers,
+                           const char *const *env)
 {
     memset(a, 0, sizeof *a);
     a->pid = -1;
@@ -332,7 +353,7 @@ int stack_api_start(stack_api *a, stack_listen how, const char *name, int worker
         return -1;
     a->pid = pid;
     for (int i = 0; i < 100; i++) {
-        int s = stack_connect(a);
+        int s = stack_fcgi_connect(a);
         if (s >= 0) {
             close(s);
             return 0;
@@ -364,7 +385,17 @@ void stack_stop(pid_t *pid, int sig)
     *pid = -1;
 }
 
-pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
+int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
+                    const char *const *env)
+{
+    int rc = stack_api_spawn(a, how, name, workers, env);
+    if (rc != 0)
+        fprintf(stderr, "cruddur-api (%s) did not start (log: %s)\n", name, a->log);
+    return rc;
+}
+
+static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
+                               const char *body_max)
 {
     char src[1200], text[16384], dir[600], conf[700], upstream[600];
     const char *srcdir = getenv("CR_SRCDIR");
@@ -386,7 +417,7 @@ pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
     const char *subst[][2] = { { "unix:@SOCKET@", upstream }, { "@PREFIX@", dir },
                                { "@PORT@", portstr },
                                { "@USER@", geteuid() == 0 ? "user root root;" : "" },
-                               { "@BODY_MAX@", "16k" }, { "@KEEPALIVE@", "" },
+                               { "@BODY_MAX@", body_max }, { "@KEEPALIVE@", "" },
                                { "@KEEP_CONN@", "" } };
     buf out;
     buf_init(&out, 0);
@@ -423,21 +454,27 @@ pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
               "daemon off;", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 100; i++) {
-        int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int ok = connect(s, (struct sockaddr *)&in, sizeof in) == 0;
-        close(s);
-        if (ok)
-            return pid;
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return -1;
-        stack_sleep_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    if (pid < 0)
+        return -1;
+    if (stack_wait_port(port, &pid) == 0)
+        return pid;
+    stack_stop(&pid, SIGKILL); /* none left when it exited by itself */
     return -1;
+}
+
+pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
+{
+    return stack_nginx_start_limit(name, port, a, "16k");
+}
+
+pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
+                              const char *body_max)
+{
+    pid_t pid = stack_nginx_spawn(name, port, a, body_max);
+    if (pid < 0)
+        fprintf(stderr, "nginx (%s) did not start (log: %s/%s/logs/error.log)\n", name,
+                g_stack.dir, name);
+    return pid;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
@@ -570,30 +607,45 @@ static void stack_write_all(int fd, const void *p, size_t n)
     }
 }
 
-int stack_fcgi(const stack_api *a, const char *method, const char *uri, const char *body,
-               size_t body_len, buf *out)
+void stack_fcgi_begin(int s, const char *method, const char *uri, size_t clen)
 {
-    int s = stack_connect(a);
-    ck_assert_msg(s >= 0, "cannot connect to the API");
     buf b, p;
     buf_init(&b, 0);
     buf_init(&p, 0);
     unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
     stack_fcgi_record(&b, 1, begin, 8);
     char cl[32];
-    snprintf(cl, sizeof cl, "%zu", body_len);
+    snprintf(cl, sizeof cl, "%zu", clen);
     stack_fcgi_param(&p, "REQUEST_METHOD", method);
     stack_fcgi_param(&p, "REQUEST_URI", uri);
     stack_fcgi_param(&p, "CONTENT_LENGTH", cl);
     stack_fcgi_param(&p, "CONTENT_TYPE", "application/json");
     stack_fcgi_record(&b, 4, p.data, p.len);
     stack_fcgi_record(&b, 4, NULL, 0);
-    if (body_len > 0)
-        stack_fcgi_record(&b, 5, body, body_len);
-    stack_fcgi_record(&b, 5, NULL, 0);
     stack_write_all(s, b.data, b.len);
     buf_cleanup(&b);
     buf_cleanup(&p);
+}
+
+void stack_fcgi_stdin(int s, const char *p, size_t n, bool last)
+{
+    buf b;
+    buf_init(&b, 0);
+    while (n > 0) {
+        size_t k = n > 65535 ? 65535 : n;
+        stack_fcgi_record(&b, 5, p, k);
+        p += k;
+        n -= k;
+    }
+    if (last)
+        stack_fcgi_record(&b, 5, NULL, 0);
+    if (b.len > 0)
+        stack_write_all(s, b.data, b.len);
+    buf_cleanup(&b);
+}
+
+int stack_fcgi_read(int s, buf *out)
+{
     unsigned char h[8];
     for (;;) {
         size_t got = 0;
@@ -615,9 +667,20 @@ int stack_fcgi(const stack_api *a, const char *method, const char *uri, const ch
         if (h[1] == 3)
             break;
     }
-    close(s);
     const char *st = strstr(buf_cstr(out), "Status: ");
     return st ? (int)strtol(st + 8, NULL, 10) : 0;
+}
+
+int stack_fcgi(const stack_api *a, const char *method, const char *uri, const char *body,
+               size_t body_len, buf *out)
+{
+    int s = stack_fcgi_connect(a);
+    ck_assert_msg(s >= 0, "cannot connect to the API");
+    stack_fcgi_begin(s, method, uri, body_len);
+    stack_fcgi_stdin(s, body, body_len, true);
+    int status = stack_fcgi_read(s, out);
+    close(s);
+    return status;
 }
 
 const char *stack_cgi_body(const buf *b)
@@ -662,4 +725,24 @@ long stack_count_messages(const char *group)
     char pk[64];
     snprintf(pk, sizeof pk, "MSG#%s", group);
     return stack_count_pk(pk);
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int stack_main(const char *name, int (*setup)(void), void (*teardown)(void),
+               Suite *(*suite)(void))
+{
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc;
+    if (setup() != 0) {
+        teardown();
+        printf("1..1\nnot ok 1 - %s setup failed (see above)\n", name);
+        rc = 1;
+    } else {
+        rc = tap_run(suite());
+        teardown();
+    }
+    curl_global_cleanup();
+    return rc;
 }

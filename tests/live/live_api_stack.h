@@ -2,8 +2,8 @@
  * folder, a DynamoDB table with the real schema, a PostgreSQL database with users and their
  * Cognito subs, a dev signing key with a token per user, cruddur-api processes (unix socket,
  * TCP, an inherited socket on fd 0 or systemd's fd 3) and nginx instances rendered from
- * nginx/cruddur-api.conf; plus HTTP (libcurl) and a minimal FastCGI client. Test code:
- * failures are Check assertions or -1 from the set-up functions. */
+ * nginx/cruddur-api.conf; plus HTTP (libcurl), a minimal FastCGI client and main(). Test
+ * code: failures are Check assertions or -1 from the set-up functions. */
 #ifndef CR_TEST_LIVE_API_STACK_H
 #define CR_TEST_LIVE_API_STACK_H
 
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <jansson.h>
 
 #include "aws/ddb.h"
@@ -57,15 +58,23 @@ typedef struct stack_api {
 } stack_api;
 
 /* Starts cruddur-api with workers workers, the stack's table, database and key, plus env
- * overrides (NAME=VALUE, NULL-terminated; later ones win). 0 once it accepts, else -1. */
+ * overrides (NAME=VALUE, NULL-terminated; later ones win); its socket <dir>/<name>.sock, its
+ * log <dir>/<name>.log. 0 once it accepts, else -1 with a line naming the log on stderr. */
 int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
                     const char *const *env);
 /* Renders nginx/cruddur-api.conf for api a under <dir>/<name>/ and starts nginx on port in
- * the foreground as our child. pid, or -1. */
+ * the foreground as our child. pid, or -1 with a line naming its error log on stderr. */
 pid_t stack_nginx_start(const char *name, int port, const stack_api *a);
+/* The same with nginx's request body limit set to body_max (nginx syntax, e.g. "8m"), to
+ * reach the API's own cap; stack_nginx_start uses the template's 16k. */
+pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
+                              const char *body_max);
 /* Sends sig, waits up to 5 s, then SIGKILL. *pid set to -1. */
 void stack_stop(pid_t *pid, int sig);
 int stack_free_port(void);
+/* 0 once 127.0.0.1:port accepts; -1 after 5 s, or when *pid (our child; NULL: none) exits
+ * first (then reaped and *pid set to -1). */
+int stack_wait_port(int port, pid_t *pid);
 void stack_sleep_ms(long ms);
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
@@ -94,6 +103,14 @@ void stack_assert_error(const http_res *r, long status, const char *code);
 /* One request; returns the status of the CGI head (0 when none), head + body into out. */
 int stack_fcgi(const stack_api *a, const char *method, const char *uri, const char *body,
                size_t body_len, buf *out);
+/* The same in steps (a request left half-sent, say): a connected socket (caller closes) or
+ * -1; BEGIN_REQUEST with the params of method uri and content length clen; STDIN records
+ * (the closing empty one too when last); the reply up to END_REQUEST appended to out, with
+ * the status of its CGI head (0 when none). Write and read failures are assertions. */
+int stack_fcgi_connect(const stack_api *a);
+void stack_fcgi_begin(int s, const char *method, const char *uri, size_t clen);
+void stack_fcgi_stdin(int s, const char *p, size_t n, bool last);
+int stack_fcgi_read(int s, buf *out);
 const char *stack_cgi_body(const buf *b);
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -102,5 +119,13 @@ const char *stack_cgi_body(const buf *b);
 long stack_count_pk(const char *pk);
 long stack_count_group_rows(int who);
 long stack_count_messages(const char *group);
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+/* The whole main() of a live test: SIGPIPE ignored, libcurl set up, setup (non-zero: a
+ * failing TAP line naming name), the suite, then teardown (also after a failed setup). The
+ * exit status. */
+int stack_main(const char *name, int (*setup)(void), void (*teardown)(void),
+               Suite *(*suite)(void));
 
 #endif
