@@ -302,27 +302,35 @@ out:
     return rc;
 }
 
-/* The ClientRequestToken of try `attempt` of this request (36 hex characters). */
-static int api_post_token(const api_post *p, int attempt, char out[37])
+/* The ClientRequestToken of try `attempt` of this request, whose message is dated ts (36
+ * hex characters). DynamoDB remembers a token for 10 minutes across the whole account and
+ * region and refuses it with other parameters (IdempotentParameterMismatch), so it names
+ * this one transaction: table, user, key, body, timestamp and try. The client's own resends
+ * of the transaction reuse it; a later request with the same Idempotency-Key meets the
+ * idempotency record instead. */
+static int api_post_token(const api_post *p, int attempt, const char *ts, char out[37])
 {
     char n[12], h[65];
     snprintf(n, sizeof n, "%d", attempt);
-    const char *parts[] = { "cruddur-idempotency", p->req->me.uuid, p->idem_key, n };
-    if (api_messages_sha256(h, parts, 4) != 0)
+    const char *parts[] = { "cruddur-idempotency", p->ctx->table, p->req->me.uuid, p->idem_key,
+                            p->fingerprint, ts, n };
+    if (api_messages_sha256(h, parts, sizeof parts / sizeof *parts) != 0)
         return -1;
     memcpy(out, h, 36);
     out[36] = '\0';
     return 0;
 }
 
-/* Whether a failed transaction lost on the idempotency record (its action is last). */
+/* Whether a failed transaction lost on the idempotency record (its action is last): it
+ * exists, or another transaction is writing it. */
 static bool api_post_idem_lost(const ddb_error *err, size_t nactions)
 {
     if (ddb_error_is(err, "IdempotentParameterMismatchException"))
         return true;
     return ddb_error_is(err, "TransactionCanceledException") && nactions > 0 &&
            err->nreasons == (int)nactions &&
-           strcmp(err->reasons[nactions - 1], "ConditionalCheckFailed") == 0;
+           (strcmp(err->reasons[nactions - 1], "ConditionalCheckFailed") == 0 ||
+            strcmp(err->reasons[nactions - 1], "TransactionConflict") == 0);
 }
 
 /* After losing on the idempotency record: answers the stored result, or 409 when the
@@ -374,7 +382,7 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
                                 "Item", item, "ConditionExpression",
                                 "attribute_not_exists(sk)");
             if (!actions || api_post_add_idem(p, actions, answer, ts) != 0 ||
-                api_post_token(p, attempt, token) != 0)
+                api_post_token(p, attempt, ts, token) != 0)
                 goto next;
             rc = ddb_transact_write(p->ctx->db, actions, token, &err);
             lost = rc != 0 && api_post_idem_lost(&err, 2);
@@ -424,7 +432,7 @@ static int api_post_create_group(api_post *p, const messaging_user *mu,
         goto out;
     if (p->idem_key) {
         if (api_post_add_idem(p, actions, answer, ts) != 0 ||
-            api_post_token(p, API_MESSAGES_D_TOKEN_BASE + attempt, token) != 0)
+            api_post_token(p, API_MESSAGES_D_TOKEN_BASE + attempt, ts, token) != 0)
             goto out;
     } else {
         memcpy(token, msg_uuid, sizeof token);

@@ -664,6 +664,31 @@ START_TEST(idempotent_retry_creates_nothing_twice)
 }
 END_TEST
 
+static int create_messages_table(ddb *d, const char *name, ddb_error *err);
+
+/* DynamoDB remembers transaction tokens across the whole account and region for 10 minutes:
+ * the same user and key against another deployment's table must not be taken for a retry. */
+START_TEST(an_idempotency_key_belongs_to_its_table)
+{
+    const int a = U0 + 16, b = U0 + 17;
+    res r = post_msg(a, "handle", g_user[b].handle, "one", "key-shared");
+    assert_status(r, 200);
+    char other[80];
+    snprintf(other, sizeof other, "%s-b", g_table);
+    ddb_error err;
+    ck_assert_msg(create_messages_table(g_ctx.db, other, &err) == 0, "%s", err.info.msg);
+    g_ctx.table = other;
+    r = post_msg(a, "handle", g_user[b].handle, "one", "key-shared");
+    res again = post_msg(a, "handle", g_user[b].handle, "one", "key-shared");
+    g_ctx.table = g_table;
+    ddb_error_clear(&err);
+    ddb_delete_table(g_ctx.db, other, &err);
+    assert_status(r, 200);
+    assert_status(again, 200);
+    ck_assert_str_eq(jstr(again.json, "message_group_uuid"), jstr(r.json, "message_group_uuid"));
+}
+END_TEST
+
 START_TEST(same_microsecond_never_overwrites)
 {
     char g[37];
@@ -1020,29 +1045,38 @@ out:
     return rc;
 }
 
+/* A messages table named name with the real schema, active. 0, or -1 with err set. */
+static int create_messages_table(ddb *d, const char *name, ddb_error *err)
+{
+    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
+    json_error_t je;
+    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
+    ddb_error_clear(err);
+    int rc = -1;
+    if (!def)
+        errinfo_set(&err->info, ERR_INVALID, "the built-in schema does not load");
+    else if (json_object_set_new(def, "TableName", json_string(name)) == 0 &&
+             ddb_create_table(d, def, NULL, err) == 0 &&
+             ddb_wait_active(d, name, 30000, err) == 0)
+        rc = 0;
+    json_decref(def);
+    return rc;
+}
+
 static int setup_ddb(void)
 {
     errinfo e;
     ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
     ddb *d = ddb_new(&o, &e);
-    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
-    json_error_t je;
-    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
     ddb_error err;
     int rc = -1;
-    if (!d || !def) {
-        snprintf(g_setup_err, sizeof g_setup_err, "ddb client or schema: %s", e.msg);
-        goto out;
-    }
-    json_object_set_new(def, "TableName", json_string(g_table));
-    if (ddb_create_table(d, def, NULL, &err) != 0 ||
-        ddb_wait_active(d, g_table, 30000, &err) != 0) {
+    if (!d) {
+        snprintf(g_setup_err, sizeof g_setup_err, "ddb client: %s", e.msg);
+    } else if (create_messages_table(d, g_table, &err) != 0) {
         snprintf(g_setup_err, sizeof g_setup_err, "create table: %s", err.info.msg);
-        goto out;
+    } else {
+        rc = 0;
     }
-    rc = 0;
-out:
-    json_decref(def);
     ddb_free(d);
     return rc;
 }
@@ -1129,6 +1163,7 @@ static Suite *handlers_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, ctx_open, ctx_close);
     tcase_add_test(tc, idempotent_retry_creates_nothing_twice);
+    tcase_add_test(tc, an_idempotency_key_belongs_to_its_table);
     tcase_add_test(tc, same_microsecond_never_overwrites);
     suite_add_tcase(s, tc);
     tc = tcase_create("auth");

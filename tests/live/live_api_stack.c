@@ -282,8 +282,8 @@ int stack_fcgi_connect(const stack_api *a)
     return -1;
 }
 
-static int stack_api_spawn(stack_api *a, stack_listen how, const char *name, int workers,
-                           const char *const *env)
+static int stack_api_spawn(stack_api *a, const char *const *wrapper, stack_listen how,
+                           const char *name, int workers, const char *const *env)
 {
     memset(a, 0, sizeof *a);
     a->pid = -1;
@@ -344,7 +344,17 @@ static int stack_api_spawn(stack_api *a, stack_listen how, const char *name, int
         setenv("CONNECTION_URL", g_stack.pg_url, 1);
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
-        execl(exe, exe, (char *)NULL);
+        if (wrapper && wrapper[0]) {
+            const char *argv[40];
+            size_t k = 0;
+            for (; wrapper[k] && k + 2 < sizeof argv / sizeof *argv; k++)
+                argv[k] = wrapper[k];
+            argv[k++] = exe;
+            argv[k] = NULL;
+            execvp(argv[0], (char *const *)argv);
+        } else {
+            execl(exe, exe, (char *)NULL);
+        }
         _exit(127);
     }
     if (lfd >= 0)
@@ -352,7 +362,8 @@ static int stack_api_spawn(stack_api *a, stack_listen how, const char *name, int
     if (pid < 0)
         return -1;
     a->pid = pid;
-    for (int i = 0; i < 100; i++) {
+    int tries = wrapper && wrapper[0] ? 1200 : 100;  /* 60 s for a slow wrapper, else 5 s */
+    for (int i = 0; i < tries; i++) {
         int s = stack_fcgi_connect(a);
         if (s >= 0) {
             close(s);
@@ -388,7 +399,13 @@ void stack_stop(pid_t *pid, int sig)
 int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
                     const char *const *env)
 {
-    int rc = stack_api_spawn(a, how, name, workers, env);
+    return stack_api_start_wrapped(a, NULL, how, name, workers, env);
+}
+
+int stack_api_start_wrapped(stack_api *a, const char *const *wrapper, stack_listen how,
+                            const char *name, int workers, const char *const *env)
+{
+    int rc = stack_api_spawn(a, wrapper, how, name, workers, env);
     if (rc != 0)
         fprintf(stderr, "cruddur-api (%s) did not start (log: %s)\n", name, a->log);
     return rc;

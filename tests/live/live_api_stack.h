@@ -62,6 +62,10 @@ typedef struct stack_api {
  * log <dir>/<name>.log. 0 once it accepts, else -1 with a line naming the log on stderr. */
 int stack_api_start(stack_api *a, stack_listen how, const char *name, int workers,
                     const char *const *env);
+/* The same, run through wrapper (a command prefix such as valgrind and its options,
+ * NULL-terminated; NULL: none), waiting up to 60 s for its socket. */
+int stack_api_start_wrapped(stack_api *a, const char *const *wrapper, stack_listen how,
+                            const char *name, int workers, const char *const *env);
 /* Renders nginx/cruddur-api.conf for api a under <dir>/<name>/ and starts nginx on port in
  * the foreground as our child. pid, or -1 with a line naming its error log on stderr. */
 pid_t stack_nginx_start(const char *name, int port, const stack_api *a);
