@@ -494,6 +494,18 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
             clock_sleep_ms(retry_delay_ms(&rp, attempt - 1, rnd_u64()));
         }
     }
+    if (rc == GROUPSYNC_RETRY) {
+        if (!streamd_table_answers(s)) {
+            json_t *f = json_pack("{s:s, s:s, s:s}", "shard", sh->l.shard_id, "sequence",
+                                  seq ? seq : "", "error", err.info.msg);
+            log_fields(LOG_ERROR, "table_unavailable", f);
+            return -1;
+        }
+        /* The table answers: when the failures were an outage that has just ended, one more
+         * try settles the record instead of making it a dead letter. */
+        ddb_error_clear(&err);
+        rc = groupsync_apply(s->d, s->table, record, res, &err);
+    }
     int64_t age = streamd_record_lag(record);
     if (rc == GROUPSYNC_OK && res->action == GROUPSYNC_NO_GROUP && age >= 0 &&
         age < STREAMD_YOUNG_MS) {
@@ -513,12 +525,6 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
     *bad = rc == GROUPSYNC_BAD;
     if (attempt > s->record_attempts)
         attempt = s->record_attempts;
-    if (rc == GROUPSYNC_RETRY && !streamd_table_answers(s)) {
-        json_t *f = json_pack("{s:s, s:s, s:s}", "shard", sh->l.shard_id, "sequence",
-                              seq ? seq : "", "error", err.info.msg);
-        log_fields(LOG_ERROR, "table_unavailable", f);
-        return -1;
-    }
     ddb_error dl;
     ddb_error_clear(&dl);
     if (!seq || !lease_is_seq(seq) ||

@@ -330,6 +330,9 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     /* The table is back (paused meanwhile, so it never sees the table without its rows):
      * the records apply, --once finishes. */
     kill(pid, SIGSTOP);
+    /* A request the daemon sent just before it stopped may still be waiting in DynamoDB
+     * Local: let it be answered (table missing) before the table comes back empty. */
+    sd_sleep_ms(1000);
     char e1[160], e2[300];
     snprintf(e1, sizeof e1, "CRUDDUR_DDB_TABLE=%s", f.t);
     snprintf(e2, sizeof e2, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
