@@ -159,8 +159,8 @@ static void new_conversation(int a, int b, const char *m, char out[37])
     ck_assert_int_eq(json_object_size(r.json), 1);
 }
 
-/* Items in partition pk (strongly consistent). */
-static long count_pk(const char *pk)
+/* Every item in partition pk (strongly consistent), as a new array. */
+static json_t *items_of_pk(const char *pk)
 {
     json_t *values = json_pack("{s:{s:s}}", ":pk", "S", pk);
     ddb_query_options q = { .table = g_table, .key_condition = "pk = :pk", .values = values,
@@ -168,17 +168,26 @@ static long count_pk(const char *pk)
     ddb_page page;
     ddb_page_init(&page);
     ddb_error err;
-    long n = 0;
+    json_t *all = json_array();
     json_t *start = NULL;
     do {
         q.start_key = start;
         ck_assert_msg(ddb_query(g_ctx.db, &q, &page, &err) == 0, "%s", err.info.msg);
-        n += (long)json_array_size(page.items);
+        json_array_extend(all, page.items);
         json_decref(start);
         start = json_incref(page.last_key);
     } while (start);
     ddb_page_cleanup(&page);
     json_decref(values);
+    return all;
+}
+
+/* How many items partition pk holds. */
+static long count_pk(const char *pk)
+{
+    json_t *all = items_of_pk(pk);
+    long n = (long)json_array_size(all);
+    json_decref(all);
     return n;
 }
 
@@ -290,30 +299,24 @@ static void delete_group_row(int who, const char *group)
 {
     char pk[64];
     snprintf(pk, sizeof pk, "GRP#%s", g_user[who].uuid);
-    json_t *values = json_pack("{s:{s:s}}", ":pk", "S", pk);
-    ddb_query_options q = { .table = g_table, .key_condition = "pk = :pk", .values = values,
-                            .consistent = true };
-    ddb_page page;
-    ddb_page_init(&page);
-    ddb_error err;
-    ck_assert_msg(ddb_query(g_ctx.db, &q, &page, &err) == 0, "%s", err.info.msg);
+    json_t *items = items_of_pk(pk);
     size_t i;
     json_t *item;
     int deleted = 0;
-    json_array_foreach(page.items, i, item) {
+    json_array_foreach(items, i, item) {
         const char *g = ddb_av_get_s(item, "message_group_uuid");
         if (!g || strcmp(g, group) != 0)
             continue;
         json_t *key = json_pack("{s:O, s:O}", "pk", json_object_get(item, "pk"), "sk",
                                 json_object_get(item, "sk"));
+        ddb_error err;
         ck_assert_msg(ddb_delete_item(g_ctx.db, g_table, key, NULL, &err) == 0, "%s",
                       err.info.msg);
         json_decref(key);
         deleted++;
     }
     ck_assert_int_eq(deleted, 1);
-    ddb_page_cleanup(&page);
-    json_decref(values);
+    json_decref(items);
 }
 
 START_TEST(stale_pair_item_starts_a_new_conversation)

@@ -787,15 +787,9 @@ static json_t *log_line(const char *log, const char *id)
 
 static bool file_has(const char *path, const char *needle)
 {
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
     buf b;
     buf_init(&b, 0);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
+    stack_read_file(path, &b);
     bool has = strstr(buf_cstr(&b), needle) != NULL;
     buf_cleanup(&b);
     return has;

@@ -494,6 +494,17 @@ pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
     return pid;
 }
 
+void stack_read_file(const char *path, buf *out)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(out, chunk, n);
+    fclose(f);
+}
+
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
 static size_t stack_on_data(char *p, size_t sz, size_t n, void *ud)

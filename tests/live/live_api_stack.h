@@ -101,6 +101,8 @@ bool stack_header(const buf *head, const char *name, char *out, size_t n);
 json_t *stack_json(const buf *body);
 /* Asserts status, the JSON content type and a body {"error": code, "message": "..."}. */
 void stack_assert_error(const http_res *r, long status, const char *code);
+/* The whole file at path appended to out (asserts it can be opened). */
+void stack_read_file(const char *path, buf *out);
 
 /* ---- FastCGI straight to an API (unix or TCP) -------------------------------------------- */
 

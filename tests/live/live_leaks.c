@@ -74,15 +74,9 @@ static void assert_clean(const char *what, int min, const char *own_log)
             continue;
         char path[600];
         snprintf(path, sizeof path, "%s/%s", g_stack.dir, e->d_name);
-        FILE *f = fopen(path, "r");
-        ck_assert_ptr_nonnull(f);
         buf text;
         buf_init(&text, 0);
-        char chunk[4096];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-            buf_append(&text, chunk, got);
-        fclose(f);
+        stack_read_file(path, &text);
         /* --quiet: a clean process writes nothing at all. */
         ck_assert_msg(text.len == 0, "valgrind found errors (%s):\n%.3000s", path,
                       buf_cstr(&text));

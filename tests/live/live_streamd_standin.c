@@ -307,19 +307,31 @@ START_TEST(duplicate_delivery_leaves_the_same_table)
 }
 END_TEST
 
+/* An outage: a fixture with few tries per record, g1's group rows into *rows (new array;
+ * rows may be NULL), its messages table deleted, and shard holding three messages of g1 to
+ * apply; the daemon's log path into lp. */
+static void outage_init(fx *f, const char *prefix, const char *shard, json_t **rows,
+                        char lp[512])
+{
+    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
+    fx_init(f, prefix, extra);
+    snprintf(lp, 512, "%s/%s.log", g_dir, prefix);
+    if (rows)
+        *rows = sd_rows(f->d, f->t, f->g1);
+    ddb_error err;
+    ddb_error_clear(&err);
+    ck_assert(ddb_delete_table(f->d, f->t, &err) == 0);
+    load(json_pack("[{s:s, s:o}]", "ShardId", shard, "records", recs(f->g1, 0, 3)), NULL);
+}
+
 START_TEST(an_outage_is_waited_out_not_dead_lettered)
 {
     fx f;
-    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
-    fx_init(&f, "sds-out", extra);
     char lp[512];
-    snprintf(lp, sizeof lp, "%s/outage.log", g_dir);
+    json_t *rows1;
     /* The messages table goes away: every record fails while it is gone. */
-    json_t *rows1 = sd_rows(f.d, f.t, f.g1);
+    outage_init(&f, "sds-out", "shard-O", &rows1, lp);
     ddb_error err;
-    ddb_error_clear(&err);
-    ck_assert(ddb_delete_table(f.d, f.t, &err) == 0);
-    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-O", "records", recs(f.g1, 0, 3)), NULL);
     pid_t pid = sd_start(f.env, lp, "--once");
     for (int i = 0; i < 200 && !sd_file_has(lp, "\"event\":\"table_unavailable\""); i++)
         sd_sleep_ms(50);
@@ -360,14 +372,8 @@ END_TEST
 START_TEST(once_gives_up_on_an_outage_that_lasts)
 {
     fx f;
-    const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
-    fx_init(&f, "sds-giveup", extra);
     char lp[512];
-    snprintf(lp, sizeof lp, "%s/giveup.log", g_dir);
-    ddb_error err;
-    ddb_error_clear(&err);
-    ck_assert(ddb_delete_table(f.d, f.t, &err) == 0);
-    load(json_pack("[{s:s, s:o}]", "ShardId", "shard-G", "records", recs(f.g1, 0, 3)), NULL);
+    outage_init(&f, "sds-giveup", "shard-G", NULL, lp);
     int64_t t0 = clock_mono_ms();
     pid_t pid = sd_start_args(f.env, lp, (const char *const[]){ "--once", "--give-up-after",
                                                                  "2", NULL });
