@@ -106,33 +106,13 @@ static int api_members_my_rows(api_ctx *ctx, const char *me, const char *attr,
     *found = false;
     if (group_out)
         group_out[0] = '\0';
-    char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, me) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(&err->info, ERR_INVALID, "user id too long");
-    }
-    json_t *names = json_pack("{s:s}", "#f", attr);
-    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value);
     json_t *start = NULL;
     ddb_page page;
     ddb_page_init(&page);
     int rc = -1;
-    if (!names || !values) {
-        ddb_error_clear(err);
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
-        goto out;
-    }
     for (int n = 0; n < API_MEMBERS_SCAN_PAGES; n++) {
-        ddb_query_options q = {
-            .table = ctx->table,
-            .key_condition = "pk = :pk",
-            .filter = "#f = :f",
-            .names = names,
-            .values = values,
-            .consistent = true,
-            .start_key = start,
-        };
-        if (ddb_query(ctx->db, &q, &page, err) != 0)
+        if (messaging_user_rows_page(ctx->db, ctx->table, me, attr, value, start, &page,
+                                     err) != 0)
             goto out;
         if (json_array_size(page.items) > 0) {
             const char *g = ddb_av_get_s(json_array_get(page.items, 0), "message_group_uuid");
@@ -149,8 +129,6 @@ static int api_members_my_rows(api_ctx *ctx, const char *me, const char *attr,
     rc = 0;
 out:
     json_decref(start);
-    json_decref(names);
-    json_decref(values);
     ddb_page_cleanup(&page);
     return rc;
 }

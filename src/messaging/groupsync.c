@@ -142,6 +142,10 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
         return groupsync_bad(e, "message text longer than DynamoDB's item limit");
 
     m.is_message = true;
+    size_t sender_len = 0;
+    const char *sender = groupsync_s(json_object_get(img, "user_uuid"), &sender_len);
+    if (sender && groupsync_is_uuid(sender, sender_len))
+        memcpy(m.sender, sender, 36);
     memcpy(m.group, pk + 4, 36);
     memcpy(m.created_at, sk, sk_len);
     m.message = msg;
@@ -177,8 +181,92 @@ static int groupsync_nomem(ddb_error *err)
     return GROUPSYNC_RETRY;
 }
 
-/* Every group row of the group (all pages), validated as group rows by the caller.
- * GROUPSYNC_OK with *rows a new array, or RETRY / BAD with err filled. */
+/* Appends page's rows to all within GROUPSYNC_ROWS_MAX. GROUPSYNC_OK, or BAD / RETRY (no
+ * memory) with err filled. */
+static int groupsync_add_rows(groupsync_ctx *c, json_t *all, const ddb_page *page)
+{
+    if (json_array_size(all) + json_array_size(page->items) > GROUPSYNC_ROWS_MAX) {
+        ddb_error_clear(c->err);
+        errinfo_set(&c->err->info, ERR_INVALID,
+                    "group %s has more than %d group rows: not moving any", c->m->group,
+                    GROUPSYNC_ROWS_MAX);
+        return GROUPSYNC_BAD;
+    }
+    return json_array_extend(all, page->items) == 0 ? GROUPSYNC_OK : groupsync_nomem(c->err);
+}
+
+/* Appends user's group rows of the group (strongly consistent, at most GROUPSYNC_SCAN_PAGES
+ * pages) to all. GROUPSYNC_OK, or RETRY / BAD with err filled. */
+static int groupsync_user_rows(groupsync_ctx *c, const char *user, json_t *all)
+{
+    json_t *start = NULL;
+    ddb_page page;
+    ddb_page_init(&page);
+    int rc = GROUPSYNC_OK;
+    for (int n = 0; n < GROUPSYNC_SCAN_PAGES && rc == GROUPSYNC_OK; n++) {
+        if (messaging_user_rows_page(c->d, c->table, user, "message_group_uuid", c->m->group,
+                                     start, &page, c->err) != 0) {
+            rc = GROUPSYNC_RETRY;
+            break;
+        }
+        rc = groupsync_add_rows(c, all, &page);
+        json_decref(start);
+        start = page.last_key ? json_incref(page.last_key) : NULL;
+        if (!start)
+            break;
+    }
+    json_decref(start);
+    ddb_page_cleanup(&page);
+    return rc;
+}
+
+/* The group's rows read strongly consistent through its sender: the sender's row, then the
+ * partner's (the user_uuid of the sender's row). GROUPSYNC_OK with *rows a new array, or
+ * RETRY / BAD with err filled. */
+static int groupsync_read_rows_consistent(groupsync_ctx *c, json_t **rows)
+{
+    json_t *all = json_array();
+    if (!all)
+        return groupsync_nomem(c->err);
+    int rc = groupsync_user_rows(c, c->m->sender, all);
+    size_t len = 0;
+    const char *partner = json_array_size(all) > 0
+                              ? groupsync_s(json_object_get(json_array_get(all, 0), "user_uuid"),
+                                            &len)
+                              : NULL;
+    char p[37] = "";
+    if (partner && groupsync_is_uuid(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
+        memcpy(p, partner, 36);
+    if (rc == GROUPSYNC_OK && p[0])
+        rc = groupsync_user_rows(c, p, all);
+    if (rc != GROUPSYNC_OK) {
+        json_decref(all);
+        return rc;
+    }
+    *rows = all;
+    return GROUPSYNC_OK;
+}
+
+static bool groupsync_row_ok(const groupsync_ctx *c, const json_t *row, const char **sk,
+                             size_t *sk_len);
+
+/* How many rows of rows groupsync_row_ok accepts. */
+static int groupsync_count_ok(const groupsync_ctx *c, const json_t *rows)
+{
+    int n = 0;
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *sk;
+        size_t sk_len;
+        n += groupsync_row_ok(c, row, &sk, &sk_len) ? 1 : 0;
+    }
+    return n;
+}
+
+/* Every group row of the group (all pages of the GSI, or the consistent read when the GSI
+ * shows fewer than two), validated as group rows by the caller. GROUPSYNC_OK with *rows a
+ * new array, or RETRY / BAD with err filled. */
 static int groupsync_read_rows(groupsync_ctx *c, json_t **rows)
 {
     json_t *all = json_array();
@@ -191,24 +279,22 @@ static int groupsync_read_rows(groupsync_ctx *c, json_t **rows)
         goto out;
     }
     for (;;) {
-        if (messaging_group_rows_page(c->d, c->table, c->m->group, start, &page, c->err) != 0)
-            goto out;
-        if (json_array_size(all) + json_array_size(page.items) > GROUPSYNC_ROWS_MAX) {
-            ddb_error_clear(c->err);
-            errinfo_set(&c->err->info, ERR_INVALID,
-                        "group %s has more than %d group rows: not moving any", c->m->group,
-                        GROUPSYNC_ROWS_MAX);
-            rc = GROUPSYNC_BAD;
+        if (messaging_group_rows_page(c->d, c->table, c->m->group, start, &page,
+                                      c->err) != 0) {
+            rc = GROUPSYNC_RETRY;
             goto out;
         }
-        if (json_array_extend(all, page.items) != 0) {
-            rc = groupsync_nomem(c->err);
+        rc = groupsync_add_rows(c, all, &page);
+        if (rc != GROUPSYNC_OK)
             goto out;
-        }
         json_decref(start);
         start = page.last_key ? json_incref(page.last_key) : NULL;
         if (!start)
             break;
+    }
+    if (groupsync_count_ok(c, all) < 2 && c->m->sender[0]) {
+        rc = groupsync_read_rows_consistent(c, rows);
+        goto out;
     }
     *rows = all;
     all = NULL;

@@ -16,6 +16,7 @@
 #define GROUPSYNC_MESSAGE_MAX (400 * 1024) /* bytes of message text: DynamoDB's item limit */
 #define GROUPSYNC_ROWS_MAX 16    /* group rows of one group read (the model has two) */
 #define GROUPSYNC_ROUNDS 8       /* read-and-decide rounds per call before GROUPSYNC_RETRY */
+#define GROUPSYNC_SCAN_PAGES 64  /* pages of one user's rows in the consistent fallback */
 
 typedef enum groupsync_action {
     GROUPSYNC_IGNORED,   /* not a new message item: a group row, an IDEM# item, a REMOVE... */
@@ -48,6 +49,7 @@ typedef struct groupsync_msg {
     char created_at[40];     /* the message's sk: an ISO-8601 timestamp */
     const json_t *message;   /* the image's "message" AV ({"S": ...}), borrowed from the
                                 record: never log it */
+    char sender[37];         /* the image's user_uuid when it is a uuid, else "" */
 } groupsync_msg;
 
 /* Classifies one stream record: an INSERT or MODIFY whose pk (NewImage, else Keys) is
@@ -65,7 +67,12 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
  * reads the group rows of the group through the GSI and moves each whose sk is older than
  * the message's created_at to sk = created_at with message = the message text, delete-old
  * and put-new in one transaction conditioned on the state read; a lost race re-reads and
- * decides again (bounded). Never logs message text. res is always filled.
+ * decides again (bounded). Never logs message text. res is always filled. The GSI is
+ * eventually consistent: when it shows fewer than a group's two rows and the message names
+ * its sender (user_uuid), the rows are read strongly consistent instead — the sender's row
+ * from pk GRP#<sender>, then the partner's (that row's user_uuid) from GRP#<partner>, each
+ * at most GROUPSYNC_SCAN_PAGES pages — so a conversation created or moved a moment ago is
+ * never mistaken for one without rows.
  *
  * Each move is one TransactWriteItems: Delete of the old key conditioned on
  * attribute_exists(pk), message_group_uuid and message as read, and Put of the same item

@@ -146,6 +146,40 @@ int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
                               start_key, page, NULL, err);
 }
 
+int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid,
+                             const char *attr, const char *value, const json_t *start_key,
+                             ddb_page *page, ddb_error *err)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_grp_pk(pk, sizeof pk, user_uuid) != 0) {
+        ddb_error_clear(err);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
+    }
+    json_t *names = json_pack("{s:s}", "#f", attr ? attr : "");
+    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S",
+                               value ? value : "");
+    int rc = -1;
+    if (!names || !values) {
+        ddb_error_clear(err);
+        errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    ddb_query_options q = {
+        .table = table,
+        .key_condition = "pk = :pk",
+        .filter = "#f = :f",
+        .names = names,
+        .values = values,
+        .consistent = true,
+        .start_key = start_key,
+    };
+    rc = ddb_query(d, &q, page, err);
+out:
+    json_decref(names);
+    json_decref(values);
+    return rc;
+}
+
 int messaging_conversation_view(ddb *d, const char *table, const char *group_uuid, int limit,
                                 const json_t *start_key, ddb_page_view *view, ddb_error *err)
 {

@@ -68,6 +68,13 @@ int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int li
 /* The group rows of one group (both participants) through the GSI. */
 int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
                               const json_t *start_key, ddb_page *page, ddb_error *err);
+/* One page of user_uuid's group rows whose S attribute attr equals value
+ * (message_group_uuid: the user's row of a group; user_uuid: a row with that partner), read
+ * strongly consistent from pk GRP#<user> — what the eventually consistent GSI may not show
+ * yet. A filter: a page may be empty with last_key set; the caller bounds the pages. */
+int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid,
+                             const char *attr, const char *value, const json_t *start_key,
+                             ddb_page *page, ddb_error *err);
 
 /* C: a new message in an existing group (PutItem that never overwrites: a message with the
  * same group and created_at fails with ConditionalCheckFailedException). */

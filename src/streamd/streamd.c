@@ -507,10 +507,14 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
         rc = groupsync_apply(s->d, s->table, record, res, &err);
     }
     int64_t age = streamd_record_lag(record);
+    groupsync_msg m;
+    errinfo pe;
     if (rc == GROUPSYNC_OK && res->action == GROUPSYNC_NO_GROUP && age >= 0 &&
-        age < STREAMD_YOUNG_MS) {
-        /* On AWS the index may not show a conversation created a moment ago: look once
-         * more before deciding that this message has no conversation rows. */
+        age < STREAMD_YOUNG_MS && groupsync_parse_record(record, &m, &pe) == GROUPSYNC_OK &&
+        !m.sender[0]) {
+        /* On AWS the index may not show a conversation created a moment ago, and without
+         * its sender the message cannot be traced through the base table (groupsync does
+         * that otherwise): look once more before deciding that it has no rows. */
         clock_sleep_ms(STREAMD_NO_GROUP_PAUSE_MS);
         ddb_error_clear(&err);
         rc = groupsync_apply(s->d, s->table, record, res, &err);

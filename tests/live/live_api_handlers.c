@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/cursor.h"
+#include "api/members.h"
 #include "auth/devkey.h"
 #include "aws/ddb_av.h"
 #include "base/clock.h"
@@ -22,12 +23,13 @@
 #include "cli_run.h"
 #include "live.h"
 #include "live_pg.h"
+#include "live_standin.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 
 #define CLIENT_ID "handlersclient"
 #define POOL_ID "us-east-1_HandlersTest"
-#define NUSERS 20                      /* mira, tomasz, u0..u17 */
+#define NUSERS 23                      /* mira, tomasz, u0..u20 */
 
 static char g_db[64], g_table[64], g_url[4096], g_keydir[256], g_jwks[300];
 static char g_issuer[256], g_setup_err[512];
@@ -348,6 +350,48 @@ START_TEST(stale_pair_item_starts_a_new_conversation)
     ck_assert_int_eq(count_group_rows(a), 1);
     ck_assert_int_eq(count_group_rows(b), 1);
     ck_assert_int_eq(count_messages(g2), 2);
+}
+END_TEST
+
+/* With the GSI lagging as it may on AWS (tests/tools/gsi_lag_proxy.py answers every index
+ * Query with nothing), membership is still decided by the strongly consistent read. */
+START_TEST(membership_holds_while_the_index_lags)
+{
+    const int a = U0 + 18, b = U0 + 19, stranger = U0 + 20;
+    char g[37];
+    new_conversation(a, b, "hello", g);
+    live_server proxy;
+    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
+    ck_assert_int_eq(live_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy.port);
+    ddb_options o = { .endpoint = url, .region = "us-east-1" };
+    errinfo e;
+    ddb *lag = ddb_new(&o, &e);
+    ck_assert_msg(lag != NULL, "ddb_new: %s", e.msg);
+    json_decref(standin_ctl(proxy.port, "lag", json_pack("{s:b}", "on", 1)));
+    ddb *direct = g_ctx.db;
+    g_ctx.db = lag;
+    api_members_cache_free(&g_ctx);
+    res rb = get_messages(b, g, NULL);
+    res rs = get_messages(stranger, g, NULL);
+    res rp = post_msg(b, "message_group_uuid", g, "reply while the index lags", NULL);
+    res rh = post_msg(a, "handle", g_user[b].handle, "by handle", NULL);
+    json_t *st = standin_ctl(proxy.port, "stats", NULL);
+    g_ctx.db = direct;
+    api_members_cache_free(&g_ctx);
+    ddb_free(lag);
+    live_server_stop(&proxy);
+    ck_assert_int_gt(json_integer_value(json_object_get(st, "hidden")), 0);
+    json_decref(st);
+    assert_status(rb, 200);
+    ck_assert_int_eq(json_array_size(rb.json), 1);
+    assert_status(rs, 404);
+    assert_status(rp, 200);
+    assert_status(rh, 200);
+    ck_assert_str_eq(jstr(rh.json, "message_group_uuid"), g);
+    ck_assert_int_eq(count_group_rows(a), 1);
+    ck_assert_int_eq(count_messages(g), 3);
 }
 END_TEST
 
@@ -1151,6 +1195,7 @@ static Suite *handlers_suite(void)
     tcase_add_test(tc, flow_new_conversation_reply_and_lists);
     tcase_add_test(tc, existing_conversation_is_reused);
     tcase_add_test(tc, stale_pair_item_starts_a_new_conversation);
+    tcase_add_test(tc, membership_holds_while_the_index_lags);
     tcase_add_test(tc, paging_through_120_messages);
     suite_add_tcase(s, tc);
     tc = tcase_create("rules");

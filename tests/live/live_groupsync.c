@@ -17,6 +17,7 @@
 #include "base/embed.h"
 #include "base/rnd.h"
 #include "live.h"
+#include "live_standin.h"
 #include "messaging/groupsync.h"
 #include "messaging/messaging.h"
 #include "tap.h"
@@ -253,6 +254,75 @@ START_TEST(a_new_message_moves_both_rows)
     json_decref(m);
     json_decref(r);
     json_decref(extra);
+    ddb_free(d);
+}
+END_TEST
+
+/* ---- an index that lags (tests/tools/gsi_lag_proxy.py) ---------------------------------- */
+
+/* The proxy in front of DynamoDB Local and a client through it; lag on. */
+static ddb *lagging_client(live_server *proxy)
+{
+    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
+    ck_assert_int_eq(live_server_start(proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy->port);
+    ddb_options o = { .endpoint = url, .region = "us-east-1" };
+    errinfo e;
+    ddb *d = ddb_new(&o, &e);
+    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
+    json_decref(standin_ctl(proxy->port, "lag", json_pack("{s:b}", "on", 1)));
+    return d;
+}
+
+START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
+{
+    ddb *d = client();
+    live_server proxy;
+    ddb *lag = lagging_client(&proxy);
+    person a, b;
+    person_new(&a, "lia");
+    person_new(&b, "lev");
+    char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
+    ts(t0, 0, 0);
+    ts(t1, 1, 0);
+    ts(t2, 2, 0);
+    conversation(d, &a, &b, g, t0, "first");
+    /* The index shows nothing, as on AWS a moment after the conversation was made: both
+     * rows are found through the sender's partition and moved. */
+    json_t *r = msg_record("INSERT", g, t1, &b, "reply");
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_msg(groupsync_apply(lag, g_table, r, &res, &err) == GROUPSYNC_OK, "%s",
+                  err.info.msg);
+    ck_assert_msg(res.action == GROUPSYNC_MOVED, "action %s",
+                  groupsync_action_name(res.action));
+    ck_assert_int_eq(res.moved, 2);
+    assert_rows_at(d, &a, &b, g, t1, "reply");
+    json_t *st = standin_ctl(proxy.port, "stats", NULL);
+    ck_assert_int_gt(json_integer_value(json_object_get(st, "hidden")), 0);
+    json_decref(st);
+    json_decref(r);
+    /* A message that does not name its sender cannot be traced: nothing to move then. */
+    r = msg_record("INSERT", g, t2, &a, "anonymous");
+    json_object_del(json_object_get(json_object_get(r, "dynamodb"), "NewImage"), "user_uuid");
+    ck_assert_msg(groupsync_apply(lag, g_table, r, &res, &err) == GROUPSYNC_OK, "%s",
+                  err.info.msg);
+    ck_assert_msg(res.action == GROUPSYNC_NO_GROUP, "action %s",
+                  groupsync_action_name(res.action));
+    assert_rows_at(d, &a, &b, g, t1, "reply");
+    json_decref(r);
+    /* A group without rows at all stays without them. */
+    char none[37];
+    ck_assert_int_eq(rnd_uuid4(none), 0);
+    r = msg_record("INSERT", none, t2, &a, "into nothing");
+    ck_assert_msg(groupsync_apply(lag, g_table, r, &res, &err) == GROUPSYNC_OK, "%s",
+                  err.info.msg);
+    ck_assert_msg(res.action == GROUPSYNC_NO_GROUP, "action %s",
+                  groupsync_action_name(res.action));
+    json_decref(r);
+    ddb_free(lag);
+    live_server_stop(&proxy);
     ddb_free(d);
 }
 END_TEST
@@ -829,6 +899,7 @@ static Suite *groupsync_suite(void)
     TCase *tc = tcase_create("moving");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_new_message_moves_both_rows);
+    tcase_add_test(tc, rows_the_index_does_not_show_yet_are_read_consistently);
     tcase_add_test(tc, an_older_record_changes_nothing);
     tcase_add_test(tc, the_same_record_five_times_is_applied_once);
     tcase_add_test(tc, shuffled_records_end_at_the_newest);

@@ -110,7 +110,24 @@ START_TEST(insert_of_a_message_is_a_message)
     ck_assert_str_eq(ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "NewImage"),
                                   "message"),
                      SECRET);
+    ck_assert_str_eq(m.sender, "11111111-2222-4333-8444-555555555555");
     json_decref(r);
+    /* the sender is optional: missing, not a string or not a uuid leaves it empty */
+    const char *bad_senders[] = { NULL, "N", "not-a-uuid" };
+    for (size_t i = 0; i < sizeof bad_senders / sizeof *bad_senders; i++) {
+        r = msg_record();
+        json_t *img = json_object_get(json_object_get(r, "dynamodb"), "NewImage");
+        if (!bad_senders[i])
+            json_object_del(img, "user_uuid");
+        else if (strcmp(bad_senders[i], "N") == 0)
+            json_object_set_new(img, "user_uuid", json_pack("{s:s}", "N", "7"));
+        else
+            json_object_set_new(img, "user_uuid", ddb_av_s(bad_senders[i]));
+        ck_assert_int_eq(groupsync_parse_record(r, &m, &e), GROUPSYNC_OK);
+        ck_assert(m.is_message);
+        ck_assert_str_eq(m.sender, "");
+        json_decref(r);
+    }
 }
 END_TEST
 
