@@ -48,6 +48,7 @@
 #include "base/jparse.h"
 #include "base/log.h"
 #include "base/rnd.h"
+#include "base/uuid.h"
 #include "messaging/messaging.h"
 
 #define API_MESSAGES_TS_TRIES 8          /* microseconds tried for one message */
@@ -58,27 +59,6 @@
 #define API_MESSAGES_JSON_DEPTH 8
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-/* A canonical UUID (8-4-4-4-12 hex) lowercased into out. */
-static bool api_messages_uuid(strv s, char out[37])
-{
-    if (s.len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        char c = s.ptr[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (c >= 'A' && c <= 'F') {
-            c = (char)(c - 'A' + 'a');
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false;
-        }
-        out[i] = c;
-    }
-    out[36] = '\0';
-    return true;
-}
 
 /* Code points of s[0..n) (-1 when it is not valid UTF-8); *blank: only white space. */
 static long api_messages_utf8_chars(const unsigned char *s, size_t n, bool *blank)
@@ -165,7 +145,7 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     if (!req->authenticated && api_authenticate(ctx, req, resp) != 0)
         return 0;
     char group[37];
-    if (!params || !api_messages_uuid(params[0], group))
+    if (!params || !uuid_to_lower(params[0].ptr, params[0].len, group))
         return api_error(resp, 400, "bad_request", "the conversation id must be a UUID");
     char pk[MESSAGING_KEY_MAX];
     if (messaging_msg_pk(pk, sizeof pk, group) != 0)
@@ -578,7 +558,8 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
     char group[37] = "";
     const char *handle = NULL;
     if (jgroup) {
-        if (!api_messages_uuid(strv_from(json_string_value(jgroup)), group)) {
+        const char *jg = json_string_value(jgroup);
+        if (!jg || !uuid_to_lower(jg, strlen(jg), group)) {
             rc = api_error(resp, 400, "bad_request", "message_group_uuid must be a UUID");
             goto out;
         }

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "base/uuid.h"
+
 enum seg_kind { SEG_END, SEG_LIT, SEG_UUID, SEG_HANDLE };
 
 typedef struct route_seg {
@@ -39,23 +41,6 @@ static const route_def router_table[] = {
 };
 #define ROUTER_N (sizeof router_table / sizeof router_table[0])
 
-static bool router_is_uuid(strv s)
-{
-    if (s.len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        char c = s.ptr[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-                     (c >= 'A' && c <= 'F'))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Whether path matches r's segments; params filled; *bad_param when only a parameter's
  * shape is wrong. */
 static bool router_match_path(const route_def *r, strv path, strv *params, size_t *np,
@@ -84,7 +69,7 @@ static bool router_match_path(const route_def *r, strv path, strv *params, size_
         case SEG_UUID:
             if (seg.len == 0)
                 return false;
-            if (!router_is_uuid(seg))
+            if (!uuid_is_text(seg.ptr, seg.len))
                 *bad_param = true;
             params[(*np)++] = seg;
             break;

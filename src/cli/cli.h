@@ -40,9 +40,6 @@ int cli_ddb_fail(const ddb *d, const ddb_error *err, const char *what);
  * unreachable server). */
 users *cli_users_open(void);
 
-/* Whether s is a canonical UUID (8-4-4-4-12 hex). */
-bool cli_is_uuid(const char *s);
-
 /* The idempotent steps `cruddur setup` runs (each prints one line of what it did):
  * Postgres: database, schema and seed when missing; DynamoDB: the table when missing and
  * the sample conversation when the table is empty. Each returns an enum cli_status. */

@@ -22,6 +22,7 @@
 #include "base/embed.h"
 #include "base/env.h"
 #include "base/jparse.h"
+#include "base/uuid.h"
 #include "cli/cli.h"
 #include "messaging/messaging.h"
 #include "messaging/seed.h"
@@ -1219,7 +1220,7 @@ static int ddbcli_get_conversation(int argc, char **argv)
     int rc = ddbcli_read_opts(&c, argc, argv, ddbcli_conv_usage, false, &a, &group);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    if (!cli_is_uuid(group))
+    if (!uuid_is_text(group, strlen(group)))
         return cli_usage_error(c.cmd, "'%.60s' is not a message group id (a UUID like %s)",
                                group, SEED_SAMPLE_GROUP_UUID);
     if ((rc = ddbcli_open(&c)) != CLI_OK)
@@ -1251,7 +1252,7 @@ static int ddbcli_list_conversations(int argc, char **argv)
     user me;
     memset(&me, 0, sizeof me);
     if (a.by_uuid) {
-        if (!cli_is_uuid(who))
+        if (!uuid_is_text(who, strlen(who)))
             return cli_usage_error(c.cmd, "'%.60s' is not a user uuid", who);
         snprintf(me.uuid, sizeof me.uuid, "%s", who);
     } else {

@@ -10,6 +10,7 @@
 #include "aws/ddb_av.h"
 #include "base/clock.h"
 #include "base/rnd.h"
+#include "base/uuid.h"
 #include "messaging/messaging.h"
 
 #define GROUPSYNC_TS_MAX 39      /* longest created_at accepted (result field minus NUL) */
@@ -50,20 +51,6 @@ static const char *groupsync_s(const json_t *av, size_t *len)
         return NULL;
     *len = n;
     return v;
-}
-
-static bool groupsync_is_uuid(const char *s, size_t len)
-{
-    if (len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        char c = s[i];
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (dash ? c != '-' : !hex)
-            return false;
-    }
-    return true;
 }
 
 /* Whether two S AVs hold the same string (both must be S). */
@@ -118,7 +105,7 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
         return GROUPSYNC_OK; /* a group row, an idempotency record, anything else */
 
     /* a message item: everything it needs must be there and sound */
-    if (!groupsync_is_uuid(pk + 4, pk_len - 4))
+    if (!uuid_is_text(pk + 4, pk_len - 4))
         return groupsync_bad(e, "message item pk is not MSG#<uuid>");
     if (!img)
         return groupsync_bad(e, "message item without NewImage (the stream view type must "
@@ -144,7 +131,7 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
     m.is_message = true;
     size_t sender_len = 0;
     const char *sender = groupsync_s(json_object_get(img, "user_uuid"), &sender_len);
-    if (sender && groupsync_is_uuid(sender, sender_len))
+    if (sender && uuid_is_text(sender, sender_len))
         memcpy(m.sender, sender, 36);
     memcpy(m.group, pk + 4, 36);
     memcpy(m.created_at, sk, sk_len);
@@ -235,7 +222,7 @@ static int groupsync_read_rows_consistent(groupsync_ctx *c, json_t **rows)
                                             &len)
                               : NULL;
     char p[37] = "";
-    if (partner && groupsync_is_uuid(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
+    if (partner && uuid_is_text(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
         memcpy(p, partner, 36);
     if (rc == GROUPSYNC_OK && p[0])
         rc = groupsync_user_rows(c, p, all);
@@ -370,8 +357,8 @@ static groupsync_step groupsync_check_target(groupsync_ctx *c, const json_t *row
              "conversations of one user with messages in the same microsecond); not "
              "overwritten",
              (int)pk_len, pk, c->m->created_at,
-             other && groupsync_is_uuid(other, g_len) ? "conversation " : "another item",
-             other && groupsync_is_uuid(other, g_len) ? (int)g_len : 0, other ? other : "");
+             other && uuid_is_text(other, g_len) ? "conversation " : "another item",
+             other && uuid_is_text(other, g_len) ? (int)g_len : 0, other ? other : "");
     if (c->ncollided < GROUPSYNC_ROWS_MAX)
         snprintf(c->collided[c->ncollided++], MESSAGING_KEY_MAX, "%.*s", (int)pk_len, pk);
     step = GS_COLLISION;

@@ -14,6 +14,7 @@
 #include "base/embed.h"
 #include "base/env.h"
 #include "base/log.h"
+#include "base/uuid.h"
 
 /* Type OIDs (stable across PostgreSQL versions; catalog/pg_type_d.h is a server header). */
 #define USERS_OID_NAME 19
@@ -334,22 +335,6 @@ static PGresult *users_exec(users *u, const char *file, int nparams,
     }
 }
 
-static bool users_is_uuid(const char *s, size_t len)
-{
-    if (len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Copies column name of row 0 into dst (size bytes), checking its type and length.
  * A NULL gives "" when nullable. */
 static int users_column(const PGresult *res, const char *file, const char *name, bool is_uuid,
@@ -376,7 +361,7 @@ static int users_column(const PGresult *res, const char *file, const char *name,
     if (len >= size || memchr(v, '\0', len))
         return errinfo_set(e, ERR_TOOBIG, "users: %s: %s is %zu bytes (at most %zu)", file,
                            name, len, size - 1);
-    if (is_uuid && !users_is_uuid(v, len))
+    if (is_uuid && !uuid_is_text(v, len))
         return errinfo_set(e, ERR_INTERNAL, "users: %s: %s is not a UUID", file, name);
     memcpy(dst, v, len);
     dst[len] = '\0';

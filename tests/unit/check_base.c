@@ -10,6 +10,7 @@
 #include "base/env.h"
 #include "base/errinfo.h"
 #include "base/rnd.h"
+#include "base/uuid.h"
 #include "tap.h"
 
 START_TEST(buf_appends_and_stays_terminated)
@@ -144,6 +145,36 @@ START_TEST(rnd_uuid_is_v4_and_unique)
 }
 END_TEST
 
+START_TEST(uuid_text_forms)
+{
+    char out[37];
+    char a[37];
+    ck_assert_int_eq(rnd_uuid4(a), 0);
+    ck_assert(uuid_is_text(a, strlen(a)));
+    ck_assert(uuid_to_lower(a, strlen(a), out));
+    ck_assert_str_eq(out, a);
+    const char *upper = "0B4C6E2A-1F3D-4A5B-8C7D-9E0F1A2B3C4D";
+    ck_assert(uuid_is_text(upper, 36));
+    ck_assert(uuid_to_lower(upper, 36, out));
+    ck_assert_str_eq(out, "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d");
+    /* any version; only the form counts */
+    ck_assert(uuid_is_text("00000000-0000-0000-0000-000000000000", 36));
+    const char *bad[] = { "", "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4",
+                          "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d0",
+                          "0b4c6e2a1f3d-4a5b-8c7d-9e0f1a2b3c4d-", "0b4c6e2a-1f3d-4a5b-8c7d_9e0f1a2b3c4d",
+                          "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4g", "{b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(!uuid_is_text(bad[i], strlen(bad[i])), "%s", bad[i]);
+        out[0] = 'x';
+        ck_assert(!uuid_to_lower(bad[i], strlen(bad[i]), out));
+        ck_assert_str_eq(out, "");
+    }
+    ck_assert(!uuid_is_text(NULL, 36));
+    /* length is what counts, not a terminator */
+    ck_assert(uuid_is_text("0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4dXYZ", 36));
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -160,6 +191,7 @@ static Suite *base_suite(void)
     tc = tcase_create("time-and-randomness");
     tcase_add_test(tc, clock_formats_and_parses);
     tcase_add_test(tc, rnd_uuid_is_v4_and_unique);
+    tcase_add_test(tc, uuid_text_forms);
     suite_add_tcase(s, tc);
     return s;
 }
