@@ -10,6 +10,9 @@
 
 #include <jansson.h>
 
+#include "api/cursor.h"
+#include "base/log.h"
+
 void api_response_init(api_response *r)
 {
     memset(r, 0, sizeof *r);
@@ -106,4 +109,25 @@ int api_error(api_response *r, int status, const char *code, const char *fmt, ..
     }
     free(text);
     return 0;
+}
+
+int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uuid_attr,
+                   bool reversed, const char *event)
+{
+    jdoc_val items[API_PAGE_MAX];
+    size_t n = jdoc_elements(page->items, items, API_PAGE_MAX);
+    resp->next_cursor[0] = '\0';
+    if (jdoc_type_of(page->last_key) != JDOC_NONE) {
+        json_t *last = jdoc_to_json(page->last_key);
+        errinfo e;
+        errinfo_set(&e, ERR_NOMEM, "out of memory");
+        int rc = last ? cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e)
+                      : -1;
+        json_decref(last);
+        if (rc != 0) {
+            log_msg(LOG_ERROR, event, "%s", e.msg);
+            return -1;
+        }
+    }
+    return api_list_reply(resp, items, n, uuid_attr, reversed);
 }

@@ -72,6 +72,11 @@ int api_error(api_response *r, int status, const char *code, const char *fmt, ..
  * the body cap is hit. */
 int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const char *uuid_attr,
                    bool reversed);
+/* A list endpoint's answer from one Query page: its items (at most API_PAGE_MAX) as
+ * api_list_reply writes them, and its LastEvaluatedKey, if any, as the opaque next cursor
+ * (X-Next-Cursor). 0, or -1 (logged under event) when the cursor cannot be made. */
+int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uuid_attr,
+                   bool reversed, const char *event);
 
 /* Bearer token → verified Cognito access token → Postgres user by sub (cached briefly).
  * 0 with req->me set; -1 with resp filled: 401 for a missing/bad token or an unknown user,

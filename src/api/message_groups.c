@@ -26,7 +26,6 @@ int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
     ddb_page_view page;
     ddb_page_view_init(&page);
     ddb_error err;
-    json_t *last = NULL;
     int rc = -1;
     if (messaging_groups_view(ctx->db, ctx->table, req->me.uuid, args.limit, args.start_key,
                               &page, &err) != 0) {
@@ -34,21 +33,9 @@ int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
         rc = api_error(resp, 503, "unavailable", "the message store is not reachable");
         goto out;
     }
-    jdoc_val items[API_PAGE_MAX];
-    size_t n = jdoc_elements(page.items, items, API_PAGE_MAX);
-    resp->next_cursor[0] = '\0';
-    if (jdoc_type_of(page.last_key) != JDOC_NONE) {
-        last = jdoc_to_json(page.last_key);
-        if (!last ||
-            cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
-            log_msg(LOG_ERROR, "message_groups_cursor_failed", "%s",
-                    last ? e.msg : "out of memory");
-            goto out;
-        }
-    }
-    rc = api_list_reply(resp, items, n, "message_group_uuid", false);
+    rc = api_page_reply(resp, &page, "message_group_uuid", false,
+                        "message_groups_cursor_failed");
 out:
-    json_decref(last);
     ddb_page_view_cleanup(&page);
     cursor_page_args_cleanup(&args);
     return rc;

@@ -157,7 +157,6 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     ddb_error err;
     ddb_page_view page;
     ddb_page_view_init(&page);
-    json_t *last = NULL;
     int rc = -1;
     bool member;
     if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0) {
@@ -174,20 +173,8 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
         goto out;
     }
     /* newest first from the table; oldest to newest on the wire */
-    jdoc_val items[API_PAGE_MAX];
-    size_t n = jdoc_elements(page.items, items, API_PAGE_MAX);
-    resp->next_cursor[0] = '\0';
-    if (jdoc_type_of(page.last_key) != JDOC_NONE) {
-        last = jdoc_to_json(page.last_key);
-        if (!last ||
-            cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e) != 0) {
-            log_msg(LOG_ERROR, "messages_cursor_failed", "%s", last ? e.msg : "out of memory");
-            goto out;
-        }
-    }
-    rc = api_list_reply(resp, items, n, "message_uuid", true);
+    rc = api_page_reply(resp, &page, "message_uuid", true, "messages_cursor_failed");
 out:
-    json_decref(last);
     ddb_page_view_cleanup(&page);
     cursor_page_args_cleanup(&args);
     return rc;
