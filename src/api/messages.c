@@ -138,6 +138,23 @@ static int api_messages_sha256(char out[65], const char *const *parts, size_t n)
     return 0;
 }
 
+/* The membership rule: *allowed set when the user of req belongs to group; otherwise resp
+ * holds the answer (404 for a non-member, as for a conversation that does not exist; 503
+ * when membership cannot be read). What the handler returns when not allowed. */
+static int api_messages_require_member(api_ctx *ctx, const api_request *req,
+                                       api_response *resp, const char *group, bool *allowed)
+{
+    *allowed = false;
+    ddb_error err;
+    bool member;
+    if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0)
+        return api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
+    if (!member)
+        return api_error(resp, 404, "not_found", "no such conversation");
+    *allowed = true;
+    return 0;
+}
+
 /* ---- GET /api/messages/{uuid} -------------------------------------------------------------- */
 
 int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
@@ -157,16 +174,10 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     ddb_error err;
     ddb_page_view page;
     ddb_page_view_init(&page);
-    int rc = -1;
-    bool member;
-    if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0) {
-        rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
+    bool allowed;
+    int rc = api_messages_require_member(ctx, req, resp, group, &allowed);
+    if (!allowed)
         goto out;
-    }
-    if (!member) {
-        rc = api_error(resp, 404, "not_found", "no such conversation");
-        goto out;
-    }
     if (messaging_conversation_view(ctx->db, ctx->table, group, args.limit, args.start_key,
                                     &page, &err) != 0) {
         rc = api_messages_unavailable(resp, "messages_query_failed", err.info.msg);
@@ -576,17 +587,10 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
         }
     }
     if (jgroup) {
-        ddb_error err;
-        bool member;
-        if (api_members_check(ctx, req->me.uuid, group, &member, &err) != 0) {
-            rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
-            goto out;
-        }
-        if (!member) {
-            rc = api_error(resp, 404, "not_found", "no such conversation");
-            goto out;
-        }
-        rc = api_post_to_group(&p, group, false);
+        bool allowed;
+        rc = api_messages_require_member(ctx, req, resp, group, &allowed);
+        if (allowed)
+            rc = api_post_to_group(&p, group, false);
     } else {
         rc = api_post_to_handle(&p, handle);
     }
