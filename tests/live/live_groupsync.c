@@ -86,6 +86,17 @@ static void conversation(ddb *d, const person *a, const person *b, char group[37
     put_row(d, b, a, group, sk, text, NULL);
 }
 
+/* A conversation of two new people, ann and bob, with both group rows at t0 (the base
+ * time, filled in) and text "first". */
+static void ann_and_bob(ddb *d, person *a, person *b, char group[37],
+                        char t0[MESSAGING_TS_LEN])
+{
+    person_new(a, "ann");
+    person_new(b, "bob");
+    ts(t0, 0, 0);
+    conversation(d, a, b, group, t0, "first");
+}
+
 /* A stream record in the shape GetRecords returns for a message item (event INSERT or
  * MODIFY), sender from. */
 static json_t *msg_record(const char *event, const char *group, const char *sk,
@@ -281,13 +292,10 @@ START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
     live_server proxy;
     ddb *lag = lagging_client(&proxy);
     person a, b;
-    person_new(&a, "lia");
-    person_new(&b, "lev");
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
+    ann_and_bob(d, &a, &b, g, t0);
     ts(t1, 1, 0);
     ts(t2, 2, 0);
-    conversation(d, &a, &b, g, t0, "first");
     /* The index shows nothing, as on AWS a moment after the conversation was made: both
      * rows are found through the sender's partition and moved. */
     json_t *r = msg_record("INSERT", g, t1, &b, "reply");
@@ -353,12 +361,9 @@ START_TEST(the_same_record_five_times_is_applied_once)
 {
     ddb *d = client();
     person a, b;
-    person_new(&a, "ann");
-    person_new(&b, "bob");
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
+    ann_and_bob(d, &a, &b, g, t0);
     ts(t1, 1, 0);
-    conversation(d, &a, &b, g, t0, "first");
     json_t *r = msg_record("INSERT", g, t1, &b, "second");
     apply_ok(d, r, GROUPSYNC_MOVED);
     json_t *once = group_rows(d, g);
@@ -380,11 +385,8 @@ START_TEST(shuffled_records_end_at_the_newest)
 {
     ddb *d = client();
     person a, b;
-    person_new(&a, "ann");
-    person_new(&b, "bob");
     char g[37], t0[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
-    conversation(d, &a, &b, g, t0, "first");
+    ann_and_bob(d, &a, &b, g, t0);
     enum { N = 12 };
     json_t *recs[N];
     for (int i = 0; i < N; i++) {
@@ -422,12 +424,9 @@ START_TEST(group_rows_idempotency_records_and_removals_are_ignored)
 {
     ddb *d = client();
     person a, b;
-    person_new(&a, "ann");
-    person_new(&b, "bob");
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
+    ann_and_bob(d, &a, &b, g, t0);
     ts(t1, 1, 0);
-    conversation(d, &a, &b, g, t0, "first");
     json_t *before = group_rows(d, g);
 
     /* the INSERT of a group row at a newer time (as pattern D's stream records look) */
@@ -480,12 +479,9 @@ START_TEST(malformed_message_images_are_bad)
 {
     ddb *d = client();
     person a, b;
-    person_new(&a, "ann");
-    person_new(&b, "bob");
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
+    ann_and_bob(d, &a, &b, g, t0);
     ts(t1, 1, 0);
-    conversation(d, &a, &b, g, t0, "first");
     json_t *before = group_rows(d, g);
     const char *what[] = { "message", "sk", "pk" };
     for (int i = 0; i < 3; i++) {
@@ -565,13 +561,10 @@ START_TEST(a_stale_duplicate_group_row_is_removed)
 {
     ddb *d = client();
     person a, b;
-    person_new(&a, "ann");
-    person_new(&b, "bob");
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
+    ann_and_bob(d, &a, &b, g, t0);
     ts(t1, 1, 0);
     ts(t2, 2, 0);
-    conversation(d, &a, &b, g, t0, "first");
     put_row(d, &a, &b, g, t1, "second", NULL); /* ann has two rows of the group */
     json_t *r = msg_record("INSERT", g, t2, &b, "third");
     groupsync_result res = apply_ok(d, r, GROUPSYNC_MOVED);
@@ -771,13 +764,10 @@ START_TEST(real_stream_records_apply_and_replay_changes_nothing)
 {
     ddb *d = client();
     person a, b;
-    person_new(&a, "ann");
-    person_new(&b, "bob");
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
-    ts(t0, 0, 0);
+    ann_and_bob(d, &a, &b, g, t0);
     ts(t1, 31, 0);
     ts(t2, 32, 0);
-    conversation(d, &a, &b, g, t0, "first");
     /* two messages through pattern C, as the API writes them */
     const char *stamps[2] = { t1, t2 };
     const char *texts[2] = { "real one", "real two" };
