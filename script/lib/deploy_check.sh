@@ -14,7 +14,8 @@
 #               Dockerfile's runtime stage installs
 #   nginx       docker/nginx-conf.sh renders nginx/cruddur-api.conf for a container;
 #               nginx -t accepts it; nginx with it in front of cruddur-api on TCP answers
-#               GET /api/health-check, and so does the api container's cgi-fcgi health check
+#               GET /api/health-check, and so does a cgi-fcgi health check (over TCP, the
+#               CRUDDUR_FCGI_LISTEN alternative; tests/deploy/run runs the compose one)
 #   scripts     every shell script of the repository, through shellcheck, but those that
 #               script/test's own shellcheck step checks (script/*, script/lib/*.sh,
 #               .ci/run, tests/bench/run, tests/tools/*.sh — keep the two lists in step)
@@ -54,9 +55,6 @@ fi
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SRC=$CR_ROOT
 
-N=0
-NPASS=0
-NFAIL=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cruddur-deploy-check.XXXXXX") || exit 1
 PIDS=()
 cleanup() {
@@ -66,21 +64,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	N=$((N + 1))
-	NPASS=$((NPASS + 1))
-	printf 'ok %d - %s\n' "$N" "$*"
-}
-not_ok() {
-	N=$((N + 1))
-	NFAIL=$((NFAIL + 1))
-	printf 'not ok %d - %s\n' "$N" "$*"
-}
-# diag FILE: prints FILE (at most 40 lines) as TAP comments.
-diag() {
-	[[ -s $1 ]] && head -n 40 -- "$1" | sed 's/^/#   /'
-	return 0
-}
+# shellcheck source=tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 need() {
 	command -v "$1" >/dev/null 2>&1 && return 0
 	printf '#   %s is not installed (Debian package: %s)\n' "$1" "$2"
@@ -99,33 +84,33 @@ EOF
 check_compose() {
 	local log=$TMP/compose.log d=$TMP/compose
 	if ! need docker-compose docker-compose; then
-		not_ok "compose: docker-compose config"
+		tap_not_ok "compose: docker-compose config"
 		return
 	fi
 	if docker-compose -f "$SRC/docker/compose.yaml" --env-file "$SRC/docker/.env.example" \
 		config >"$TMP/compose.out" 2>"$log"; then
-		ok "compose: docker-compose config --env-file docker/.env.example"
+		tap_ok "compose: docker-compose config --env-file docker/.env.example"
 	else
-		not_ok "compose: docker-compose config --env-file docker/.env.example"
-		diag "$log"
+		tap_not_ok "compose: docker-compose config --env-file docker/.env.example"
+		tap_diag "$log"
 	fi
 	# As a user runs it: a copy of docker/ with the example as docker/.env.
 	mkdir -p "$d" && cp -r "$SRC/docker" "$d/" && cp "$SRC/docker/.env.example" "$d/docker/.env"
 	if (cd "$d" && docker-compose -f docker/compose.yaml config -q) 2>"$log"; then
-		ok "compose: docker-compose config with docker/.env.example copied to docker/.env"
+		tap_ok "compose: docker-compose config with docker/.env.example copied to docker/.env"
 	else
-		not_ok "compose: docker-compose config with docker/.env.example copied to docker/.env"
-		diag "$log"
+		tap_not_ok "compose: docker-compose config with docker/.env.example copied to docker/.env"
+		tap_diag "$log"
 	fi
 	# Real AWS: the same file with AWS_ENDPOINT_URL dropped; no container may get one.
 	grep -v '^AWS_ENDPOINT_URL=' "$SRC/docker/.env.example" >"$d/aws.env"
 	if docker-compose -f "$d/docker/compose.yaml" --env-file "$d/aws.env" config \
 		>"$TMP/compose-aws.out" 2>"$log" &&
 		! grep -qE '^ +AWS_ENDPOINT_URL: [^'"'"' ]' "$TMP/compose-aws.out"; then
-		ok "compose: without AWS_ENDPOINT_URL no service gets an endpoint override (real AWS)"
+		tap_ok "compose: without AWS_ENDPOINT_URL no service gets an endpoint override (real AWS)"
 	else
-		not_ok "compose: without AWS_ENDPOINT_URL no service gets an endpoint override (real AWS)"
-		diag "$log"
+		tap_not_ok "compose: without AWS_ENDPOINT_URL no service gets an endpoint override (real AWS)"
+		tap_diag "$log"
 		grep -E '^ +AWS_ENDPOINT_URL:' "$TMP/compose-aws.out" | sed 's/^/#   /'
 	fi
 }
@@ -142,7 +127,7 @@ check_env() {
 	local v missing_d=() missing_s=() missing_c=() vars
 	vars=$(program_vars)
 	if [[ -z $vars ]]; then
-		not_ok "env: found no variables in src/"
+		tap_not_ok "env: found no variables in src/"
 		return
 	fi
 	for v in $vars; do
@@ -151,19 +136,19 @@ check_env() {
 		grep -qE "^ +$v: " "$SRC/docker/compose.yaml" || missing_c+=("$v")
 	done
 	if ((${#missing_d[@]} == 0)); then
-		ok "env: docker/.env.example lists all $(wc -w <<<"$vars") variables the programs read"
+		tap_ok "env: docker/.env.example lists all $(wc -w <<<"$vars") variables the programs read"
 	else
-		not_ok "env: docker/.env.example lacks ${missing_d[*]}"
+		tap_not_ok "env: docker/.env.example lacks ${missing_d[*]}"
 	fi
 	if ((${#missing_s[@]} == 0)); then
-		ok "env: systemd/cruddur.env.example lists them all"
+		tap_ok "env: systemd/cruddur.env.example lists them all"
 	else
-		not_ok "env: systemd/cruddur.env.example lacks ${missing_s[*]}"
+		tap_not_ok "env: systemd/cruddur.env.example lacks ${missing_s[*]}"
 	fi
 	if ((${#missing_c[@]} == 0)); then
-		ok "env: docker/compose.yaml passes them all to the containers"
+		tap_ok "env: docker/compose.yaml passes them all to the containers"
 	else
-		not_ok "env: docker/compose.yaml does not pass ${missing_c[*]}"
+		tap_not_ok "env: docker/compose.yaml does not pass ${missing_c[*]}"
 	fi
 }
 
@@ -184,11 +169,11 @@ check_libs() {
 		[[ -x $BUILD/$p ]] && progs+=("$BUILD/$p")
 	done
 	if ((${#progs[@]} < 2)); then
-		not_ok "libs: the programs are not built in $BUILD"
+		tap_not_ok "libs: the programs are not built in $BUILD"
 		return
 	fi
 	if ! need dpkg-query dpkg || ! need readelf binutils; then
-		not_ok "libs: runtime libraries"
+		tap_not_ok "libs: runtime libraries"
 		return
 	fi
 	pkgs=" $(runtime_packages | tr '\n' ' ') libc6 "
@@ -199,9 +184,9 @@ check_libs() {
 		((have)) || bad+=("$so (${cands//$'\n'/ or }${cands:+, }not in the runtime stage)")
 	done
 	if ((${#bad[@]} == 0)); then
-		ok "libs: the runtime stage installs every library of ${progs[*]##*/} (${pkgs# })"
+		tap_ok "libs: the runtime stage installs every library of ${progs[*]##*/} (${pkgs# })"
 	else
-		not_ok "libs: the Dockerfile's runtime stage misses: ${bad[*]}"
+		tap_not_ok "libs: the Dockerfile's runtime stage misses: ${bad[*]}"
 	fi
 }
 
@@ -212,22 +197,22 @@ check_nginx() {
 	conf=$ng/nginx.conf
 	if ! sh "$SRC/docker/nginx-conf.sh" "$SRC/nginx/cruddur-api.conf" /var/lib/cruddur-nginx 8080 \
 		api:9000 >"$TMP/container-nginx.conf" 2>"$log"; then
-		not_ok "nginx: docker/nginx-conf.sh renders nginx/cruddur-api.conf"
-		diag "$log"
+		tap_not_ok "nginx: docker/nginx-conf.sh renders nginx/cruddur-api.conf"
+		tap_diag "$log"
 		return
 	fi
 	if grep -q 'listen 8080;' "$TMP/container-nginx.conf" && grep -q 'server api:9000;' "$TMP/container-nginx.conf"; then
-		ok "nginx: docker/nginx-conf.sh renders nginx/cruddur-api.conf (listen 8080, FastCGI to api:9000)"
+		tap_ok "nginx: docker/nginx-conf.sh renders nginx/cruddur-api.conf (listen 8080, FastCGI to api:9000)"
 	else
-		not_ok "nginx: the rendered config lacks 'listen 8080;' or 'server api:9000;'"
+		tap_not_ok "nginx: the rendered config lacks 'listen 8080;' or 'server api:9000;'"
 		return
 	fi
 	if ! need nginx nginx-light && ! [[ -x /usr/sbin/nginx ]]; then
-		not_ok "nginx: nginx -t"
+		tap_not_ok "nginx: nginx -t"
 		return
 	fi
 	if ! api_port=$(cr_pick_port) || ! ng_port=$(cr_pick_port); then
-		not_ok "nginx: no free ports"
+		tap_not_ok "nginx: no free ports"
 		return
 	fi
 	[[ $api_port != "$ng_port" ]] || ng_port=$((api_port + 1))
@@ -235,20 +220,20 @@ check_nginx() {
 		"127.0.0.1:$api_port" >"$conf" 2>"$log" &&
 		sed -i "s|listen $ng_port;|listen 127.0.0.1:$ng_port;|" "$conf"
 	if /usr/sbin/nginx -t -q -p "$ng" -e "$ng/logs/error.log" -c "$conf" >"$log" 2>&1; then
-		ok "nginx: nginx -t accepts the rendered config"
+		tap_ok "nginx: nginx -t accepts the rendered config"
 	else
-		not_ok "nginx: nginx -t accepts the rendered config"
-		diag "$log"
+		tap_not_ok "nginx: nginx -t accepts the rendered config"
+		tap_diag "$log"
 		return
 	fi
-	# Run it: cruddur-api on TCP (as in the api container) behind this nginx.
+	# Run it: cruddur-api on TCP (CRUDDUR_FCGI_LISTEN) behind this nginx.
 	if [[ ! -x $BUILD/src/api/cruddur-api || ! -x $BUILD/src/cli/cruddur ]]; then
-		not_ok "nginx: cruddur-api is not built in $BUILD"
+		tap_not_ok "nginx: cruddur-api is not built in $BUILD"
 		return
 	fi
 	"$BUILD/src/cli/cruddur" token --print-jwks --key-dir "$TMP/devkey" >/dev/null 2>"$log" || {
-		not_ok "nginx: cruddur token --print-jwks (the development key for the API)"
-		diag "$log"
+		tap_not_ok "nginx: cruddur token --print-jwks (the development key for the API)"
+		tap_diag "$log"
 		return
 	}
 	(
@@ -264,18 +249,18 @@ check_nginx() {
 		cr_port_free "$api_port" || break
 		sleep 0.1
 	done
-	# The api container's health check, as written in docker/compose.yaml.
+	# The cgi-fcgi health check of docker/compose.yaml, over TCP here.
 	if REQUEST_METHOD=GET REQUEST_URI=/api/health-check timeout 10 cgi-fcgi -bind \
 		-connect "127.0.0.1:$api_port" 2>"$log" | grep -q '^Status: 200'; then
-		ok "nginx: the api health check (cgi-fcgi GET /api/health-check over TCP) passes"
+		tap_ok "nginx: the api health check (cgi-fcgi GET /api/health-check over TCP) passes"
 	else
-		not_ok "nginx: the api health check (cgi-fcgi GET /api/health-check over TCP) passes"
-		diag "$log"
-		diag "$TMP/api.log"
+		tap_not_ok "nginx: the api health check (cgi-fcgi GET /api/health-check over TCP) passes"
+		tap_diag "$log"
+		tap_diag "$TMP/api.log"
 	fi
 	if ! /usr/sbin/nginx -p "$ng" -e "$ng/logs/error.log" -c "$conf" >"$log" 2>&1; then
-		not_ok "nginx: the rendered config serves the API"
-		diag "$log"
+		tap_not_ok "nginx: the rendered config serves the API"
+		tap_diag "$log"
 		return
 	fi
 	for ((i = 0; i < 50; i++)); do
@@ -287,11 +272,11 @@ check_nginx() {
 	body=$(curl -s -m 10 -w '\n%{http_code}' "http://127.0.0.1:$ng_port/api/health-check" 2>"$log")
 	code=${body##*$'\n'}
 	if [[ $code == 200 && $body == *'"success":true'* ]]; then
-		ok "nginx: the rendered config serves GET /api/health-check from cruddur-api over TCP"
+		tap_ok "nginx: the rendered config serves GET /api/health-check from cruddur-api over TCP"
 	else
-		not_ok "nginx: the rendered config serves GET /api/health-check (HTTP ${code:-none})"
-		diag "$ng/logs/error.log"
-		diag "$TMP/api.log"
+		tap_not_ok "nginx: the rendered config serves GET /api/health-check (HTTP ${code:-none})"
+		tap_diag "$ng/logs/error.log"
+		tap_diag "$TMP/api.log"
 	fi
 	[[ -n $pid ]] && kill -QUIT "$pid" 2>/dev/null
 }
@@ -300,7 +285,7 @@ check_nginx() {
 # is_covered REL: true when script/test's shellcheck step checks REL already.
 is_covered() {
 	case $1 in
-	script/lib/*.sh | .ci/run | tests/bench/run | tests/tools/*.sh) return 0 ;;
+	script/lib/*.sh | .ci/run | tests/bench/run | tests/tools/*.sh | tests/deploy/run) return 0 ;;
 	script/*/*) return 1 ;;
 	script/*) return 0 ;;
 	esac
@@ -326,18 +311,18 @@ check_shellcheck() {
 		! -name 'configure' ! -name 'configure~' ! -name config.status ! -name '*.in' \
 		! -name '*.am' ! -name '*.c' ! -name '*.h' ! -name '*.py' -print0 | sort -z)
 	if ((${#files[@]} == 0)); then
-		not_ok "shellcheck: found no shell scripts beyond script/test's"
+		tap_not_ok "shellcheck: found no shell scripts beyond script/test's"
 		return
 	fi
 	if ! need shellcheck shellcheck; then
-		not_ok "shellcheck: ${files[*]}"
+		tap_not_ok "shellcheck: ${files[*]}"
 		return
 	fi
 	if (cd "$SRC" && shellcheck -x "${files[@]}") >"$log" 2>&1; then
-		ok "shellcheck: ${files[*]} (the rest is script/test's shellcheck step)"
+		tap_ok "shellcheck: ${files[*]} (the rest is script/test's shellcheck step)"
 	else
-		not_ok "shellcheck: ${files[*]}"
-		diag "$log"
+		tap_not_ok "shellcheck: ${files[*]}"
+		tap_diag "$log"
 	fi
 }
 
@@ -346,7 +331,7 @@ DEST=$TMP/destdir
 check_install() {
 	local log=$TMP/install.log unitdir usersdir sysconfdir f missing=()
 	if ! make -C "$BUILD" install DESTDIR="$DEST" >"$log" 2>&1; then
-		not_ok "install: make install DESTDIR=<tmp>"
+		tap_not_ok "install: make install DESTDIR=<tmp>"
 		tail -n 30 "$log" | sed 's/^/#   /'
 		return 1
 	fi
@@ -356,7 +341,7 @@ check_install() {
 	BINDIR=$(makevar bindir)
 	UNITDIR=$unitdir
 	if [[ -z $unitdir || $unitdir == no ]]; then
-		not_ok "install: the build was configured without systemd units (--with-systemdsystemunitdir=no)"
+		tap_not_ok "install: the build was configured without systemd units (--with-systemdsystemunitdir=no)"
 		return 1
 	fi
 	for f in "$unitdir/cruddur-api.socket" "$unitdir/cruddur-api.service" \
@@ -366,15 +351,15 @@ check_install() {
 	done
 	[[ $usersdir == no || -f $DEST$usersdir/cruddur.conf ]] || missing+=("$usersdir/cruddur.conf")
 	if ((${#missing[@]} == 0)); then
-		ok "install: make install DESTDIR=<tmp> puts the units in $unitdir, the environment example in $sysconfdir/cruddur"
+		tap_ok "install: make install DESTDIR=<tmp> puts the units in $unitdir, the environment example in $sysconfdir/cruddur"
 	else
-		not_ok "install: missing after make install: ${missing[*]}"
+		tap_not_ok "install: missing after make install: ${missing[*]}"
 		return 1
 	fi
 	if grep -l '@[a-z_]*@' "$DEST$unitdir"/cruddur-* >"$log" 2>&1; then
-		not_ok "install: placeholders left in $(tr '\n' ' ' <"$log")"
+		tap_not_ok "install: placeholders left in $(tr '\n' ' ' <"$log")"
 	else
-		ok "install: no @placeholders@ left in the installed units"
+		tap_ok "install: no @placeholders@ left in the installed units"
 	fi
 	return 0
 }
@@ -387,7 +372,7 @@ streamd_in_build() {
 check_units() {
 	local u dir=$TMP/units log=$TMP/verify.log note=""
 	if ! need systemd-analyze systemd; then
-		not_ok "units: systemd-analyze verify"
+		tap_not_ok "units: systemd-analyze verify"
 		return
 	fi
 	mkdir -p "$dir"
@@ -398,7 +383,7 @@ check_units() {
 	done
 	if [[ ! -x $DEST$BINDIR/cruddur-streamd ]]; then
 		if streamd_in_build; then
-			not_ok "units: $BINDIR/cruddur-streamd was not installed although the build has it"
+			tap_not_ok "units: $BINDIR/cruddur-streamd was not installed although the build has it"
 			return
 		fi
 		# Tolerated only while the build has no cruddur-streamd yet: verify the unit
@@ -411,10 +396,10 @@ check_units() {
 	fi
 	if SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no "$dir/cruddur-api.socket" \
 		"$dir/cruddur-api.service" "$dir/cruddur-streamd.service" >"$log" 2>&1 && ! [[ -s $log ]]; then
-		ok "units: systemd-analyze verify cruddur-api.socket cruddur-api.service cruddur-streamd.service$note"
+		tap_ok "units: systemd-analyze verify cruddur-api.socket cruddur-api.service cruddur-streamd.service$note"
 	else
-		not_ok "units: systemd-analyze verify cruddur-api.socket cruddur-api.service cruddur-streamd.service"
-		diag "$log"
+		tap_not_ok "units: systemd-analyze verify cruddur-api.socket cruddur-api.service cruddur-streamd.service"
+		tap_diag "$log"
 	fi
 }
 
@@ -427,5 +412,4 @@ check_shellcheck
 if check_install; then
 	check_units
 fi
-printf '# deploy checks: %d passed, %d failed\n' "$NPASS" "$NFAIL"
-((NFAIL == 0))
+tap_summary "deploy checks"
