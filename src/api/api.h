@@ -30,6 +30,16 @@ typedef struct api_ctx {
     struct api_user_cache *user_cache;   /* owned by auth.c */
     struct api_member_cache *member_cache; /* owned by members.c */
     const char *cors_origins[4];   /* FRONTEND_URL, BACKEND_URL (NULL-terminated) */
+    /* The deep health check (health.c): its own DynamoDB client (one attempt, short
+     * timeouts), who may ask, and the last answer, kept for health_cache_ms. */
+    ddb *health_db;                /* NULL: use db */
+    const char *health_allow;      /* CRUDDUR_HEALTH_ALLOW: CIDRs besides loopback */
+    long health_cache_ms;          /* CRUDDUR_HEALTH_CACHE_MS */
+    struct api_health_cache {
+        int64_t at_ms;             /* monotonic; 0: nothing cached */
+        int status;
+        char body[160];
+    } health;
 } api_ctx;
 
 /* One request, as the FastCGI layer hands it over (all borrowed for the request). */
@@ -41,6 +51,7 @@ typedef struct api_request {
     const char *origin;
     const char *idempotency_key;
     const char *content_type;
+    const char *remote_addr;       /* REMOTE_ADDR; NULL when absent (a local FastCGI client) */
     strv body;                     /* at most API_BODY_MAX bytes */
     char request_id[40];           /* also sent back as X-Request-Id */
     /* Filled by api_authenticate(): */
@@ -93,6 +104,11 @@ void api_user_cache_free(api_ctx *ctx);
 typedef int (*api_handler)(api_ctx *ctx, api_request *req, api_response *resp,
                            const strv *params);
 int api_health(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
+/* Whether addr (REMOTE_ADDR) may run the deep health check: absent or empty (a client on the
+ * FastCGI socket itself), loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104), or inside one
+ * of the CIDRs of allow ("10.0.0.0/8, fd00::/8", commas or spaces; NULL: none). An address
+ * or CIDR that does not parse matches nothing. Pure. */
+bool api_health_allowed(const char *addr, const char *allow);
 int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
                             const strv *params);
 int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);

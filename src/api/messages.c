@@ -335,7 +335,7 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
     char msg_uuid[37], ts[MESSAGING_TS_LEN];
     if (rnd_uuid4(msg_uuid) != 0)
         return -1;
-    int64_t us = clock_real_us();
+    int64_t us = messaging_now_us();
     for (int attempt = 0; attempt < API_MESSAGES_TS_TRIES; attempt++) {
         if (clock_iso8601_us(ts, sizeof ts, us + attempt) != 0)
             return -1;
@@ -386,18 +386,19 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
     return api_error(p->resp, 503, "busy", "too many messages at once; retry");
 }
 
-/* One try at pattern D's transaction: both group rows, the first message, the pair item
- * (index 3: the pair's only conversation; replacing the stale pair item naming `replaces`
- * when not NULL) and the idempotency record (last, with a key). *lost_pair set (nothing
- * answered) when it lost on the pair item; otherwise resp is filled. 0, or -1 on a
+/* One try at pattern D's transaction at microsecond us: both group rows, the first message,
+ * the pair item (index 3: the pair's only conversation; replacing the stale pair item
+ * naming `replaces` when not NULL) and the idempotency record (last, with a key). *lost_pair
+ * set (nothing answered) when it lost on the pair item, *collided when a group row of the
+ * same user already holds this microsecond; otherwise resp is filled. 0, or -1 on a
  * bug-level failure. */
-static int api_post_create_group(api_post *p, const messaging_user *mu,
-                                 const messaging_user *ou, int attempt, const char *replaces,
-                                 bool *lost_pair)
+static int api_post_create_group_at(api_post *p, const messaging_user *mu,
+                                    const messaging_user *ou, int attempt, const char *group,
+                                    int64_t us, const char *replaces, bool *lost_pair,
+                                    bool *collided)
 {
-    *lost_pair = false;
-    char group[37], msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
-    if (rnd_uuid4(group) != 0 || rnd_uuid4(msg_uuid) != 0 || messaging_now(ts) != 0)
+    char msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
+    if (rnd_uuid4(msg_uuid) != 0 || clock_iso8601_us(ts, sizeof ts, us) != 0)
         return -1;
     json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
     json_t *actions = messaging_create_group_actions(p->ctx->table, group, msg_uuid, ts, mu,
@@ -415,14 +416,22 @@ static int api_post_create_group(api_post *p, const messaging_user *mu,
     } else {
         memcpy(token, msg_uuid, sizeof token);
     }
+    bool cancelled = false;
     if (ddb_transact_write(p->ctx->db, actions, token, &err) == 0) {
         rc = api_messages_reply(p->resp, 200, answer);
     } else if (p->idem_key && api_post_idem_lost(&err, json_array_size(actions))) {
         rc = api_post_after_idem_lost(p);
-    } else if (ddb_error_is(&err, "TransactionCanceledException") && err.nreasons > 3 &&
+    } else if ((cancelled = ddb_error_is(&err, "TransactionCanceledException")) &&
+               err.nreasons > 3 &&
                (strcmp(err.reasons[3], "ConditionalCheckFailed") == 0 ||
                 strcmp(err.reasons[3], "TransactionConflict") == 0)) {
         *lost_pair = true;
+        rc = 0;
+    } else if (cancelled && err.nreasons > 2 &&
+               (strcmp(err.reasons[0], "ConditionalCheckFailed") == 0 ||
+                strcmp(err.reasons[1], "ConditionalCheckFailed") == 0 ||
+                strcmp(err.reasons[2], "ConditionalCheckFailed") == 0)) {
+        *collided = true;
         rc = 0;
     } else {
         rc = api_messages_unavailable(p->resp, "messages_create_group_failed", err.info.msg);
@@ -431,6 +440,29 @@ out:
     json_decref(answer);
     json_decref(actions);
     return rc;
+}
+
+/* Pattern D's transaction for a new group, retried at the next microsecond while a group
+ * row of either user holds the one tried (at most API_MESSAGES_TS_TRIES). */
+static int api_post_create_group(api_post *p, const messaging_user *mu,
+                                 const messaging_user *ou, int attempt, const char *replaces,
+                                 bool *lost_pair)
+{
+    *lost_pair = false;
+    char group[37];
+    if (rnd_uuid4(group) != 0)
+        return -1;
+    int64_t us = messaging_now_us();
+    for (int t = 0; t < API_MESSAGES_TS_TRIES; t++) {
+        bool collided = false;
+        int rc = api_post_create_group_at(p, mu, ou, attempt, group, us + t, replaces,
+                                          lost_pair, &collided);
+        if (!collided)
+            return rc;
+    }
+    log_msg(LOG_WARN, "messages_group_collisions", "%d timestamps taken in a row",
+            API_MESSAGES_TS_TRIES);
+    return api_error(p->resp, 503, "busy", "too many conversations at once; retry");
 }
 
 /* Pattern D: a message to the user with this handle. */

@@ -31,6 +31,7 @@ struct worker {
     int64_t pg_next_try_ms;   /* monotonic; when ctx.pg is NULL */
     int64_t pg_backoff_ms;
     bool unix_listen;         /* FastCGI over a unix socket: close without draining */
+    creds *aws_creds;         /* shared by ctx.db and ctx.health_db */
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -109,9 +110,25 @@ worker *worker_new(const worker_options *o, errinfo *e)
         w->ctx.cors_origins[n++] = be;
     w->ctx.cors_origins[n] = NULL;
 
-    ddb_options dopt = { 0 };
+    w->aws_creds = creds_new(NULL);
+    if (!w->aws_creds) {
+        errinfo_set(e, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    ddb_options dopt = { .credentials = w->aws_creds };
     w->ctx.db = ddb_new(&dopt, e);
     if (!w->ctx.db)
+        goto fail;
+    /* The deep health check answers within about a second, whatever DynamoDB does: one
+     * attempt, no retries (a caller that wants retries asks again). */
+    ddb_options hopt = { .credentials = w->aws_creds, .connect_timeout_ms = 500,
+                         .timeout_ms = 1000,
+                         .retry = { .max_attempts = 1, .base_ms = 25, .cap_ms = 25 } };
+    w->ctx.health_db = ddb_new(&hopt, e);
+    if (!w->ctx.health_db)
+        goto fail;
+    w->ctx.health_allow = env_str("CRUDDUR_HEALTH_ALLOW");
+    if (env_long("CRUDDUR_HEALTH_CACHE_MS", 0, 60000, 5000, &w->ctx.health_cache_ms, e) != 0)
         goto fail;
     if (w->connect)
         worker_pg_try(w, true);
@@ -128,6 +145,8 @@ void worker_free(worker *w)
     api_user_cache_free(&w->ctx);
     users_close(w->ctx.pg);
     ddb_free(w->ctx.db);
+    ddb_free(w->ctx.health_db);
+    creds_free(w->aws_creds);
     jwks_free(w->ctx.keys);
     buf_cleanup(&w->issuer);
     buf_cleanup(&w->jwks_source);
@@ -340,6 +359,7 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
     req.origin = FCGX_GetParam("HTTP_ORIGIN", envp);
     req.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", envp);
     req.content_type = FCGX_GetParam("CONTENT_TYPE", envp);
+    req.remote_addr = FCGX_GetParam("REMOTE_ADDR", envp);
     worker_request_id(FCGX_GetParam("HTTP_X_REQUEST_ID", envp), req.request_id);
     if (!req.method)
         req.method = "";
@@ -380,6 +400,7 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
     snprintf(method, sizeof method, "%s", req.method);
     req.method = method;
     req.authorization = req.origin = req.idempotency_key = req.content_type = NULL;
+    req.remote_addr = NULL;
     /* libfcgi closes a connection by shutting down its side and reading until nginx closes
      * (up to 2 s), so that a TCP reset cannot destroy the answer and nginx can finish
      * sending. A unix socket has no resets: what was written stays readable after close. So

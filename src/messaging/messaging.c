@@ -30,9 +30,21 @@ int messaging_grp_pk(char *out, size_t outlen, const char *user_uuid)
     return messaging_key(out, outlen, "GRP#", user_uuid);
 }
 
+static int64_t (*messaging_clock)(void);
+
+void messaging_clock_for_tests(int64_t (*now_us)(void))
+{
+    messaging_clock = now_us;
+}
+
+int64_t messaging_now_us(void)
+{
+    return messaging_clock ? messaging_clock() : clock_real_us();
+}
+
 int messaging_now(char out[MESSAGING_TS_LEN])
 {
-    return clock_iso8601_us(out, MESSAGING_TS_LEN, clock_real_us());
+    return clock_iso8601_us(out, MESSAGING_TS_LEN, messaging_now_us());
 }
 
 /* {"pk": S, "sk": S, name[i]: S value[i]...}; NULL when any string is NULL. */
@@ -222,8 +234,9 @@ json_t *messaging_create_group_actions(const char *table, const char *group_uuid
     json_t *items = table ? json_array() : NULL;
     bool ok = items != NULL;
     for (int i = 0; i < 3 && ok; i++) {
-        json_t *put = rows[i] ? json_pack("{s:{s:s, s:O}}", "Put", "TableName", table, "Item",
-                                          rows[i])
+        json_t *put = rows[i] ? json_pack("{s:{s:s, s:O, s:s}}", "Put", "TableName", table,
+                                          "Item", rows[i], "ConditionExpression",
+                                          "attribute_not_exists(pk)")
                               : NULL;
         ok = put && json_array_append_new(items, put) == 0;
     }

@@ -34,6 +34,11 @@ int messaging_grp_pk(char *out, size_t outlen, const char *user_uuid);
 
 /* "Now" in the table's timestamp format (UTC, microseconds, "+00:00"). 0 or -1. */
 int messaging_now(char out[MESSAGING_TS_LEN]);
+/* "Now" in microseconds since the epoch: the wall clock, or the function tests set with
+ * messaging_clock_for_tests (NULL: the wall clock again) to force two writes into the same
+ * microsecond. */
+int64_t messaging_now_us(void);
+void messaging_clock_for_tests(int64_t (*now_us)(void));
 
 /* A message item: pk MSG#<group>, sk created_at, message, message_uuid and the sender's
  * user_uuid / user_display_name / user_handle, all S. New reference; NULL when a string is
@@ -88,8 +93,11 @@ int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
                            const char *message, ddb_error *err);
 
 /* D's transaction actions, for a caller that adds its own (e.g. an idempotency record) to
- * the same TransactWriteItems: Put of both group rows and Put of the first message (a new
- * group: no conditions). New array, or NULL when a string is NULL or memory runs out. */
+ * the same TransactWriteItems: Put of both group rows and Put of the first message, in that
+ * order, each conditioned on attribute_not_exists(pk): a row of the same user at the same
+ * microsecond (another conversation's) is never replaced; the transaction is cancelled
+ * with ConditionalCheckFailed at that index and the caller retries at the next
+ * microsecond. New array, or NULL when a string is NULL or memory runs out. */
 json_t *messaging_create_group_actions(const char *table, const char *group_uuid,
                                        const char *message_uuid, const char *created_at,
                                        const messaging_user *me, const messaging_user *other,

@@ -10,6 +10,7 @@
 
 #include "aws/ddb_av.h"
 #include "base/log.h"
+#include "streamd/deadletter.h"
 
 #define LEASE_KEY "leaseKey"
 #define LEASE_DLQ_PREFIX "dlq#"
@@ -110,12 +111,45 @@ json_t *lease_to_item(const lease *l)
     return item;
 }
 
+/* Turns on the table's TTL on the dead letters' expiry attribute when it is off. A failure
+ * (no permission for UpdateTimeToLive, say) is a warning: expired dead letters are then
+ * no longer listed, only not deleted. */
+static void lease_table_ttl(ddb *d, const char *table)
+{
+    ddb_error err;
+    ddb_error_clear(&err);
+    json_t *req = json_pack("{s:s}", "TableName", table), *resp = NULL;
+    const char *status = NULL;
+    if (req && ddb_call(d, "DescribeTimeToLive", req, &resp, &err) == 0)
+        status = json_string_value(json_object_get(
+            json_object_get(resp, "TimeToLiveDescription"), "TimeToLiveStatus"));
+    json_decref(req);
+    bool on = status && (strcmp(status, "ENABLED") == 0 || strcmp(status, "ENABLING") == 0);
+    json_decref(resp);
+    resp = NULL;
+    if (on)
+        return;
+    ddb_error_clear(&err);
+    req = json_pack("{s:s, s:{s:b, s:s}}", "TableName", table, "TimeToLiveSpecification",
+                    "Enabled", 1, "AttributeName", DEADLETTER_TTL_ATTR);
+    if (!req || ddb_call(d, "UpdateTimeToLive", req, &resp, &err) != 0)
+        log_msg(LOG_WARN, "lease_table_ttl_failed", "%s: dead letters will not be deleted "
+                "when they expire: %s", table, req ? err.info.msg : "out of memory");
+    else
+        log_msg(LOG_INFO, "lease_table_ttl", "%s: TTL on %s", table, DEADLETTER_TTL_ATTR);
+    json_decref(req);
+    json_decref(resp);
+}
+
 int lease_table_ensure(ddb *d, const char *table, long timeout_ms, ddb_error *err)
 {
     json_t *desc = NULL;
     if (ddb_describe_table(d, table, &desc, err) == 0) {
         json_decref(desc);
-        return ddb_wait_active(d, table, timeout_ms, err);
+        int rc = ddb_wait_active(d, table, timeout_ms, err);
+        if (rc == 0)
+            lease_table_ttl(d, table);
+        return rc;
     }
     if (!ddb_error_is(err, "ResourceNotFoundException"))
         return -1;
@@ -135,7 +169,10 @@ int lease_table_ensure(ddb *d, const char *table, long timeout_ms, ddb_error *er
         return -1;
     log_msg(LOG_INFO, "lease_table_created", "%s", table);
     ddb_error_clear(err);
-    return ddb_wait_active(d, table, timeout_ms, err);
+    rc = ddb_wait_active(d, table, timeout_ms, err);
+    if (rc == 0)
+        lease_table_ttl(d, table);
+    return rc;
 }
 
 int lease_scan(ddb *d, const char *table, const char *stream_arn, lease **out, size_t *n,

@@ -51,6 +51,7 @@ static const char main_usage[] =
     "                             a fixed name resumes its own leases at once after a restart\n"
     "  CRUDDUR_RECORD_ATTEMPTS    tries of a failing record before it is a dead letter (5)\n"
     "  CRUDDUR_BATCH_LIMIT        records per GetRecords call, 1..1000 (default 1000)\n"
+    "  CRUDDUR_DEADLETTER_TTL_DAYS  days a dead letter is kept, 1..3650 (default 14)\n"
     "  AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB_STREAMS, AWS_DEFAULT_REGION, AWS_*\n"
     "                             credentials: DynamoDB as for cruddur\n"
     "  CRUDDUR_LOG_LEVEL          debug|info|warn|error|off (default info)\n"
@@ -64,7 +65,7 @@ static const char main_usage[] =
 typedef struct main_config {
     const char *table;
     char lease_table[256];
-    long poll_ms, lease_timeout_ms, attempts, batch_limit;
+    long poll_ms, lease_timeout_ms, attempts, batch_limit, deadletter_ttl_days;
 } main_config;
 
 static int main_config_read(main_config *c, errinfo *e)
@@ -79,7 +80,9 @@ static int main_config_read(main_config *c, errinfo *e)
     if (env_long("CRUDDUR_POLL_MS", 1, 60000, 250, &c->poll_ms, e) != 0 ||
         env_long("CRUDDUR_LEASE_TIMEOUT_MS", 300, 3600000, 10000, &c->lease_timeout_ms, e) != 0 ||
         env_long("CRUDDUR_RECORD_ATTEMPTS", 1, 100, 5, &c->attempts, e) != 0 ||
-        env_long("CRUDDUR_BATCH_LIMIT", 1, 1000, 1000, &c->batch_limit, e) != 0)
+        env_long("CRUDDUR_BATCH_LIMIT", 1, 1000, 1000, &c->batch_limit, e) != 0 ||
+        env_long("CRUDDUR_DEADLETTER_TTL_DAYS", 1, 3650, DEADLETTER_TTL_DAYS_DEFAULT,
+                 &c->deadletter_ttl_days, e) != 0)
         return -1;
     return 0;
 }
@@ -112,6 +115,7 @@ static int main_run(ddb *d, const main_config *c, bool once, long give_up_s, boo
         .poll_ms = c->poll_ms,
         .lease_timeout_ms = c->lease_timeout_ms,
         .record_attempts = (int)c->attempts,
+        .deadletter_ttl_s = c->deadletter_ttl_days * 86400L,
         .batch_limit = (int)c->batch_limit,
     };
     errinfo e;
@@ -233,7 +237,10 @@ static int main_dl_apply(ddb *d, const main_config *c, char **ids, int nids, boo
         if (replay) {
             groupsync_result res;
             ddb_error_clear(&err);
-            int rc = groupsync_apply(d, c->table, json_object_get(dl, "record"), &res, &err);
+            json_t *record = json_object_get(dl, "record");
+            int rc = deadletter_restore(d, c->table, record, &err) == 0
+                         ? groupsync_apply(d, c->table, record, &res, &err)
+                         : GROUPSYNC_BAD;
             if (rc != GROUPSYNC_OK) {
                 fprintf(stderr, "cruddur-streamd: %s: still fails: %s (kept)\n", id,
                         err.info.msg);

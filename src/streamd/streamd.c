@@ -59,6 +59,7 @@ struct streamd {
     bool latest, once;
     long poll_ms, lease_timeout_ms, give_up_ms;
     int record_attempts, batch_limit;
+    long deadletter_ttl_s;
 
     streamd_shard *held;
     size_t nheld;
@@ -103,6 +104,8 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     s->poll_ms = o->poll_ms;
     s->lease_timeout_ms = o->lease_timeout_ms;
     s->record_attempts = o->record_attempts;
+    s->deadletter_ttl_s = o->deadletter_ttl_s > 0 ? o->deadletter_ttl_s
+                                                  : DEADLETTER_TTL_DAYS_DEFAULT * 86400L;
     s->batch_limit = o->batch_limit;
     s->table = streamd_strdup(o->table);
     s->lease_table = streamd_strdup(o->lease_table);
@@ -533,7 +536,7 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
     ddb_error_clear(&dl);
     if (!seq || !lease_is_seq(seq) ||
         deadletter_put(s->d, s->lease_table, s->arn, sh->l.shard_id, seq, record, err.info.msg,
-                       attempt, &dl) != 0) {
+                       attempt, s->deadletter_ttl_s, &dl) != 0) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "shard", sh->l.shard_id, "sequence",
                               seq ? seq : "", "reason", err.info.msg, "error",
                               seq && lease_is_seq(seq) ? dl.info.msg : "no sequence number");

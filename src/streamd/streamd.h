@@ -25,6 +25,7 @@ typedef struct streamd_options {
     long poll_ms;                /* pause between polls of a shard that is caught up */
     long lease_timeout_ms;       /* a lease whose counter stays put this long is taken over */
     int record_attempts;         /* tries of a record before it becomes a dead letter */
+    long deadletter_ttl_s;       /* a dead letter expires this long after it is made */
     int batch_limit;             /* GetRecords Limit, 1..1000 */
 } streamd_options;
 

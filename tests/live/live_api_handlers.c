@@ -29,7 +29,7 @@
 
 #define CLIENT_ID "handlersclient"
 #define POOL_ID "us-east-1_HandlersTest"
-#define NUSERS 23                      /* mira, tomasz, u0..u20 */
+#define NUSERS 26                      /* mira, tomasz, u0..u23 */
 
 static char g_db[64], g_table[64], g_url[4096], g_keydir[256], g_jwks[300];
 static char g_issuer[256], g_setup_err[512];
@@ -768,6 +768,43 @@ START_TEST(same_microsecond_never_overwrites)
 }
 END_TEST
 
+/* Pattern D at a microsecond another conversation of the recipient already holds: the new
+ * conversation goes to the next microsecond; the older one is never replaced. */
+static int64_t g_fixed_us;
+static int64_t fixed_clock(void)
+{
+    return g_fixed_us;
+}
+
+START_TEST(a_new_conversation_never_replaces_a_row_at_the_same_microsecond)
+{
+    const int a = U0 + 21, b = U0 + 22, c = U0 + 23;
+    g_fixed_us = clock_real_us();
+    messaging_clock_for_tests(fixed_clock);
+    res first = post_msg(c, "handle", g_user[b].handle, "from c", NULL);
+    res second = post_msg(a, "handle", g_user[b].handle, "from a", NULL);
+    /* and a message into the first conversation at that microsecond too (pattern C) */
+    res third = first.status == 200
+                    ? post_msg(c, "message_group_uuid", jstr(first.json, "message_group_uuid"),
+                               "again from c", NULL)
+                    : first;
+    messaging_clock_for_tests(NULL);
+    assert_status(first, 200);
+    assert_status(second, 200);
+    assert_status(third, 200);
+    ck_assert_str_ne(jstr(first.json, "message_group_uuid"),
+                     jstr(second.json, "message_group_uuid"));
+    /* b has both conversations, c and a one each */
+    ck_assert_int_eq(count_group_rows(b), 2);
+    ck_assert_int_eq(count_group_rows(c), 1);
+    ck_assert_int_eq(count_group_rows(a), 1);
+    res lb = req(b, "GET", "/api/message_groups", NULL, NULL, NULL);
+    assert_status(lb, 200);
+    ck_assert_int_eq(json_array_size(lb.json), 2);
+    ck_assert_int_eq(count_messages(jstr(first.json, "message_group_uuid")), 2);
+}
+END_TEST
+
 /* ---- tokens -------------------------------------------------------------------------------- */
 
 static devkey *load_key(void)
@@ -1213,6 +1250,7 @@ static Suite *handlers_suite(void)
     tcase_add_test(tc, idempotent_retry_creates_nothing_twice);
     tcase_add_test(tc, an_idempotency_key_belongs_to_its_table);
     tcase_add_test(tc, same_microsecond_never_overwrites);
+    tcase_add_test(tc, a_new_conversation_never_replaces_a_row_at_the_same_microsecond);
     suite_add_tcase(s, tc);
     tc = tcase_create("auth");
     tcase_set_timeout(tc, 60);

@@ -465,6 +465,20 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
     const char *p = strstr(out, "dlq#");
     ck_assert(p);
     sscanf(p, "%255s", id);
+    /* Stored without the message's text, expiring in CRUDDUR_DEADLETTER_TTL_DAYS (14). */
+    char lt[80];
+    snprintf(lt, sizeof lt, "%s-leases", t);
+    json_t *k = json_pack("{s:o}", "leaseKey", ddb_av_s(id)), *dl = NULL;
+    ck_assert_msg(ddb_get_item(d, lt, k, true, &dl, &err) == 0 && dl, "%s", err.info.msg);
+    json_decref(k);
+    const char *stored = ddb_av_get_s(dl, "record");
+    ck_assert_ptr_nonnull(stored);
+    ck_assert_msg(!strstr(stored, "\"message\"") && strstr(stored, "\"message_uuid\""), "%s",
+                  stored);
+    int64_t exp = 0, want = clock_real_us() / 1000000 + 14 * 86400;
+    ck_assert_int_eq(ddb_av_get_i64(dl, "expiresAt", &exp), 0);
+    ck_assert_msg(exp > want - 300 && exp <= want + 5, "expiresAt %lld", (long long)exp);
+    json_decref(dl);
     ck_assert_int_eq(sd_cli(t, "dead-letters list --json", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "\"sequence_number\"") && !strstr(out, "\"record\""), "%s", out);
     /* Replaying it still fails: it stays. */

@@ -177,6 +177,91 @@ START_TEST(test_dispatch_errors)
 }
 END_TEST
 
+/* The deep health check: who may ask. */
+START_TEST(test_health_allowed)
+{
+    static const struct {
+        const char *addr, *allow;
+        bool ok;
+    } cases[] = {
+        { NULL, NULL, true },                 /* no REMOTE_ADDR: on the FastCGI socket */
+        { "", NULL, true },
+        { "127.0.0.1", NULL, true },
+        { "127.200.3.4", NULL, true },
+        { "::1", NULL, true },
+        { "::ffff:127.0.0.1", NULL, true },
+        { "10.1.2.3", NULL, false },
+        { "203.0.113.9", NULL, false },
+        { "::2", NULL, false },
+        { "fe80::1", NULL, false },
+        { "128.0.0.1", NULL, false },
+        { "not an address", NULL, false },
+        { "10.1.2.3", "10.0.0.0/8", true },
+        { "10.1.2.3", "192.168.0.0/16, 10.1.2.0/24", true },
+        { "10.1.3.3", "192.168.0.0/16,10.1.2.0/24", false },
+        { "10.1.2.3", "10.1.2.3", true },
+        { "10.1.2.4", "10.1.2.3", false },
+        { "10.1.2.3", "0.0.0.0/0", true },
+        { "10.1.2.3", "10.0.0.0/33", false },  /* bad CIDRs match nothing */
+        { "10.1.2.3", "10.0.0.0/", false },
+        { "10.1.2.3", "10.0.0.0/x", false },
+        { "10.1.2.3", "garbage", false },
+        { "fd00::5", "fd00::/8", true },
+        { "fe00::5", "fd00::/8", false },
+        { "fd00::5", "10.0.0.0/8", false },
+        { "10.0.0.1", "fd00::/8", false },
+        { "10.1.2.3", "  ,, 10.1.0.0/16 ,", true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(api_health_allowed(cases[i].addr, cases[i].allow) == cases[i].ok,
+                      "case %zu: %s in %s", i, cases[i].addr ? cases[i].addr : "(null)",
+                      cases[i].allow ? cases[i].allow : "(null)");
+}
+END_TEST
+
+/* A deep check from outside: JSON 403 before anything is checked; shallow ones for all. */
+START_TEST(test_health_deep_forbidden)
+{
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    api_request req;
+    memset(&req, 0, sizeof req);
+    req.method = "GET";
+    req.path = strv_from("/api/health-check");
+    req.query = strv_from("deep=1");
+    req.remote_addr = "203.0.113.9";
+    api_response r;
+    api_response_init(&r);
+    api_health(&ctx, &req, &r, NULL);
+    assert_error(&r, 403, "forbidden");
+    api_response_cleanup(&r);
+
+    req.query = strv_from("");
+    api_response_init(&r);
+    api_health(&ctx, &req, &r, NULL);
+    ck_assert_int_eq(r.status, 200);
+    api_response_cleanup(&r);
+
+    /* An answer is kept for health_cache_ms: the second deep check does not ask again. */
+    req.query = strv_from("deep=1");
+    req.remote_addr = "10.9.8.7";
+    ctx.health_allow = "10.0.0.0/8";
+    ctx.health_cache_ms = 60000;
+    api_response_init(&r);
+    api_health(&ctx, &req, &r, NULL);
+    ck_assert_int_eq(r.status, 503);
+    ck_assert(ctx.health.at_ms > 0);
+    api_response_cleanup(&r);
+    snprintf(ctx.health.body, sizeof ctx.health.body, "{\"success\":true,\"cached\":1}");
+    ctx.health.status = 200;
+    api_response_init(&r);
+    api_health(&ctx, &req, &r, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(buf_cstr(&r.body), "{\"success\":true,\"cached\":1}");
+    api_response_cleanup(&r);
+}
+END_TEST
+
 START_TEST(test_dispatch_health)
 {
     api_ctx ctx;
@@ -484,6 +569,8 @@ static Suite *api_suite(void)
     tc = tcase_create("dispatch");
     tcase_add_test(tc, test_dispatch_errors);
     tcase_add_test(tc, test_dispatch_health);
+    tcase_add_test(tc, test_health_allowed);
+    tcase_add_test(tc, test_health_deep_forbidden);
     tcase_add_test(tc, test_api_error_shape);
     suite_add_tcase(s, tc);
     tc = tcase_create("headers");

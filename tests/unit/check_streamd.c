@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include "aws/ddb_av.h"
+#include "streamd/deadletter.h"
 #include "streamd/lease.h"
 #include "streamd/notify.h"
 #include "streamd/plan.h"
@@ -192,6 +193,39 @@ START_TEST(a_batch_applies_the_newest_message_of_each_conversation)
 }
 END_TEST
 
+/* A dead letter keeps what a replay needs, never the message text. */
+START_TEST(dead_letters_are_stored_without_message_text)
+{
+    json_t *rec = json_pack(
+        "{s:s, s:{s:{s:{s:s}, s:{s:s}}, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}, "
+        "s:{s:{s:s}}, s:s}}",
+        "eventName", "INSERT", "dynamodb", "Keys", "pk", "S", "MSG#g", "sk", "S", "t1",
+        "NewImage", "pk", "S", "MSG#g", "sk", "S", "t1", "message", "S", "secret words",
+        "user_uuid", "S", "u", "OldImage", "message", "S", "older secret", "SequenceNumber",
+        "42");
+    ck_assert_ptr_nonnull(rec);
+    json_t *r = deadletter_redact(rec);
+    ck_assert_ptr_nonnull(r);
+    char *text = json_dumps(r, JSON_COMPACT);
+    ck_assert_msg(!strstr(text, "secret"), "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "\"Keys\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"user_uuid\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"SequenceNumber\":\"42\""));
+    free(text);
+    /* the record itself is untouched */
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(rec, "dynamodb"),
+                                                          "NewImage"), "message"));
+    json_decref(r);
+    /* records of other shapes pass through */
+    json_t *odd = json_pack("{s:i}", "dynamodb", 3);
+    r = deadletter_redact(odd);
+    ck_assert(json_equal(r, odd));
+    json_decref(r);
+    json_decref(odd);
+    json_decref(rec);
+}
+END_TEST
+
 START_TEST(notify_addresses_are_paths_or_abstract_names)
 {
     struct sockaddr_un a;
@@ -235,6 +269,7 @@ static Suite *suite(void)
     tcase_add_test(tc, children_wait_for_their_parents_to_end);
     tcase_add_test(tc, a_batch_applies_the_newest_message_of_each_conversation);
     tcase_add_test(tc, notify_addresses_are_paths_or_abstract_names);
+    tcase_add_test(tc, dead_letters_are_stored_without_message_text);
     suite_add_tcase(s, tc);
     return s;
 }
