@@ -170,20 +170,27 @@ cr_podman_images() {
 	: >"$log"
 	cr_podman_env || return 1
 	cr_podman_base "$log" || return 1
-	cr_say "images: postgres and dynamodb-local look-alikes (log: $log)"
-	cr_podman_lookalike "$CR_IMG_POSTGRES" "$src/tests/deploy/images/postgres/Containerfile" \
-		"$src/tests/deploy/images/postgres" "$log" &&
-		cr_podman_lookalike "$CR_IMG_DDB" "$src/tests/deploy/images/dynamodb-local/Containerfile" \
-			"$(ddb_local_emulator)" "$log" || rc=1
-	if ((rc == 0)); then
-		cr_say "images: docker-compose -f docker/compose.yaml build (through podman's API)"
-		sock=$state/podman/build.sock
-		cr_podman_service "$sock" "$state/logs/podman-build-service.log" || return 1
+	# The look-alikes (mostly apt) build beside the project's images (mostly the compiler).
+	cr_say "images: postgres and dynamodb-local look-alikes, docker-compose -f docker/compose.yaml build (through podman's API; log: $log)"
+	local lpid
+	(
+		cr_podman_lookalike "$CR_IMG_POSTGRES" "$src/tests/deploy/images/postgres/Containerfile" \
+			"$src/tests/deploy/images/postgres" "$log.lookalikes" &&
+			cr_podman_lookalike "$CR_IMG_DDB" "$src/tests/deploy/images/dynamodb-local/Containerfile" \
+				"$(ddb_local_emulator)" "$log.lookalikes"
+	) &
+	lpid=$!
+	sock=$state/podman/build.sock
+	if cr_podman_service "$sock" "$state/logs/podman-build-service.log"; then
 		(cd "$src" && DOCKER_HOST=unix://$sock COMPOSE_PROJECT_NAME=cruddur-build \
 			timeout 1200 docker-compose -f docker/compose.yaml --env-file docker/.env.example build) \
 			>>"$log" 2>&1 || rc=1
 		cr_stop_pid "$CR_PODMAN_SERVICE_PID" podman-service
+	else
+		rc=1
 	fi
+	wait "$lpid" || rc=1
+	[[ -f $log.lookalikes ]] && cat "$log.lookalikes" >>"$log" && rm -f "$log.lookalikes"
 	if ((rc == 0)); then
 		cr_say "images: the build stage and the systemd host"
 		podman build -f "$src/docker/Dockerfile" --target build -t "$CR_IMG_BUILD" "$src" >>"$log" 2>&1 &&

@@ -2,9 +2,10 @@
  * the real cruddur-api (from CR_BUILDDIR) on temporary unix sockets behind a real nginx
  * (Debian's, own prefix, rendered from nginx/cruddur-api.conf), driven with libcurl and, where
  * nginx would get in the way, with a minimal FastCGI client: health (shallow, deep, DynamoDB
- * down), 404, 405, 413 (nginx's and the API's own cap), CORS preflight, a worker killed and
- * replaced, a rolling restart on SIGHUP, a drain on SIGTERM with a request in flight, and a
- * Postgres outage (503) and recovery. */
+ * down), 404, 405, 413 (nginx's and the API's own cap), CORS preflight, nginx's own errors
+ * (414, 400/494, 405, 501, 404, 413, 502, 504) as JSON with the API's CORS headers, a worker
+ * killed and replaced, a rolling restart on SIGHUP, a drain on SIGTERM with a request in
+ * flight, and a Postgres outage (503) and recovery. */
 #include "config.h"
 
 #include <check.h>
@@ -222,6 +223,179 @@ START_TEST(test_cors_preflight)
     req(&r, "GET", "/api/health-check", ok, NULL, 0);
     ck_assert(stack_header(&r.head, "Access-Control-Allow-Origin", v, sizeof v));
     http_res_free(&r);
+}
+END_TEST
+
+
+/* ---- nginx's own errors: JSON and CORS like the API's ------------------------------------ */
+
+#define ORIGIN_OK STACK_FRONTEND_URL
+#define ORIGIN_BAD "http://evil.example"
+
+/* The CORS headers of the API's answers (worker_format_head): with an allowed origin the
+ * echo, Vary and Expose-Headers; with another only Vary: Origin. */
+static void assert_cors(const http_res *r, bool allowed)
+{
+    char v[256];
+    ck_assert_msg(stack_header(&r->head, "Vary", v, sizeof v), "no Vary in:\n%s",
+                  buf_cstr(&r->head));
+    ck_assert_str_eq(v, "Origin");
+    if (!allowed) {
+        ck_assert_msg(!stack_header(&r->head, "Access-Control-Allow-Origin", v, sizeof v),
+                      "a foreign origin allowed:\n%s", buf_cstr(&r->head));
+        return;
+    }
+    ck_assert_msg(stack_header(&r->head, "Access-Control-Allow-Origin", v, sizeof v),
+                  "no Access-Control-Allow-Origin (status %ld):\n%s", r->status,
+                  buf_cstr(&r->head));
+    ck_assert_str_eq(v, ORIGIN_OK);
+    ck_assert(stack_header(&r->head, "Access-Control-Expose-Headers", v, sizeof v));
+    ck_assert_str_eq(v, "X-Request-Id, X-Next-Cursor");
+}
+
+/* A raw request: request line, the headers (each ending "\r\n"), then Connection: close. */
+static void raw(http_res *r, int port, const char *line, const char *headers)
+{
+    buf q;
+    buf_init(&q, 0);
+    buf_printf(&q, "%s\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n", line, headers);
+    stack_http_raw(r, port, buf_cstr(&q), q.len);
+    buf_cleanup(&q);
+}
+
+START_TEST(test_nginx_errors_json)
+{
+    char *long_uri = malloc(9 * 1024 + 64), *long_header = malloc(9 * 1024 + 64);
+    ck_assert_ptr_nonnull(long_uri);
+    ck_assert_ptr_nonnull(long_header);
+    memcpy(long_uri, "GET /api/", 9);
+    memset(long_uri + 9, 'a', 9 * 1024);
+    snprintf(long_uri + 9 + 9 * 1024, 64, " HTTP/1.1");
+    snprintf(long_header, 64, "Origin: " ORIGIN_OK "\r\nX-Big: ");
+    size_t k = strlen(long_header);
+    memset(long_header + k, 'b', 9 * 1024);
+    snprintf(long_header + k + 9 * 1024, 64, "\r\n");
+    /* 414 comes before nginx reads any header: no Origin to answer (no CORS check) */
+    http_res r;
+    raw(&r, g_port, long_uri, "");
+    stack_assert_error(&r, 414, "uri_too_long");
+    http_res_free(&r);
+    /* a 9 KiB header: nginx's 494, answered as 400 */
+    raw(&r, g_port, "GET /api/health-check HTTP/1.1", long_header);
+    stack_assert_error(&r, 400, "header_too_large");
+    assert_cors(&r, true);
+    http_res_free(&r);
+    free(long_uri);
+    free(long_header);
+
+    const struct {
+        const char *line, *headers;
+        long status;
+        const char *code;
+    } cases[] = {
+        { "TRACE /api/health-check HTTP/1.1", "", 405, "method_not_allowed" },
+        { "POST /api/messages HTTP/1.1", "Transfer-Encoding: gzip\r\n", 501, "not_implemented" },
+        { "GET /_cruddur_error/502 HTTP/1.1", "", 404, "not_found" },
+        { "GET /_cruddur_error/400 HTTP/1.1", "", 404, "not_found" },
+        { "GET /_cruddur_error/x HTTP/1.1", "", 404, "not_found" },
+        { "GET /nothing HTTP/1.1", "", 404, "not_found" },
+        { "GET /api/health-check HTTP/1.1", "Content-Length: x\r\n", 400, "bad_request" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int allowed = 0; allowed < 2; allowed++) {
+            char h[512];
+            snprintf(h, sizeof h, "%sOrigin: %s\r\n", cases[i].headers,
+                     allowed ? ORIGIN_OK : ORIGIN_BAD);
+            raw(&r, g_port, cases[i].line, h);
+            ck_assert_msg(r.status == cases[i].status, "%s: %ld, want %ld", cases[i].line,
+                          r.status, cases[i].status);
+            stack_assert_error(&r, cases[i].status, cases[i].code);
+            assert_cors(&r, allowed);
+            char v[128];
+            ck_assert(stack_header(&r.head, "X-Content-Type-Options", v, sizeof v));
+            ck_assert(stack_header(&r.head, "X-Request-Id", v, sizeof v));
+            http_res_free(&r);
+        }
+    }
+}
+END_TEST
+
+/* A TCP port whose listen queue is full: connections to it hang in SYN_SENT (the kernel
+ * drops their SYNs), so nginx's 2 s fastcgi_connect_timeout gives 504. Sockets into fds. */
+static int blackhole_port(int fds[4])
+{
+    fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fds[0], 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    ck_assert_int_eq(bind(fds[0], (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fds[0], 0), 0);
+    socklen_t al = sizeof a;
+    ck_assert_int_eq(getsockname(fds[0], (struct sockaddr *)&a, &al), 0);
+    for (int i = 1; i < 4; i++) { /* fill the queue; the later ones wait unanswered */
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(fds[i], 0);
+        connect(fds[i], (struct sockaddr *)&a, sizeof a);
+    }
+    stack_sleep_ms(100);
+    return ntohs(a.sin_port);
+}
+
+START_TEST(test_nginx_errors_cors)
+{
+    const char *ok[] = { "Origin: " ORIGIN_OK, "Content-Type: application/json", NULL };
+    const char *bad[] = { "Origin: " ORIGIN_BAD, "Content-Type: application/json", NULL };
+    /* 413: nginx's body limit */
+    size_t n = 16 * 1024 + 1;
+    char *big = malloc(n);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'a', n);
+    http_res r;
+    req(&r, "POST", "/api/messages", ok, big, n);
+    stack_assert_error(&r, 413, "body_too_large");
+    assert_cors(&r, true);
+    http_res_free(&r);
+    req(&r, "POST", "/api/messages", bad, big, n);
+    stack_assert_error(&r, 413, "body_too_large");
+    assert_cors(&r, false);
+    http_res_free(&r);
+    free(big);
+
+    /* 502: nothing listens on the API's socket */
+    stack_api gone = { .pid = -1, .how = STACK_UNIX };
+    snprintf(gone.sock, sizeof gone.sock, "%s/no-api.sock", g_stack.dir);
+    int port = stack_free_port();
+    pid_t ng = stack_nginx_start("nginx-502", port, &gone);
+    ck_assert_int_gt(ng, 0);
+    stack_http(&r, port, NULL, "GET", "/api/health-check", ok, NULL, 0);
+    stack_assert_error(&r, 502, "unavailable");
+    assert_cors(&r, true);
+    http_res_free(&r);
+    stack_http(&r, port, NULL, "GET", "/api/health-check", bad, NULL, 0);
+    stack_assert_error(&r, 502, "unavailable");
+    assert_cors(&r, false);
+    http_res_free(&r);
+    /* no Origin: no CORS headers at all, as from the API */
+    stack_http(&r, port, NULL, "GET", "/api/health-check", NULL, NULL, 0);
+    stack_assert_error(&r, 502, "unavailable");
+    char v[128];
+    ck_assert(!stack_header(&r.head, "Vary", v, sizeof v));
+    ck_assert(!stack_header(&r.head, "Access-Control-Allow-Origin", v, sizeof v));
+    http_res_free(&r);
+    stack_stop(&ng, SIGTERM);
+
+    /* 504: the API's address never accepts (connect timeout) */
+    int fds[4];
+    stack_api hung = { .pid = -1, .how = STACK_TCP, .port = blackhole_port(fds) };
+    port = stack_free_port();
+    ng = stack_nginx_start("nginx-504", port, &hung);
+    ck_assert_int_gt(ng, 0);
+    stack_http(&r, port, NULL, "GET", "/api/health-check", ok, NULL, 0);
+    stack_assert_error(&r, 504, "timeout");
+    assert_cors(&r, true);
+    http_res_free(&r);
+    stack_stop(&ng, SIGTERM);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
 }
 END_TEST
 
@@ -477,7 +651,8 @@ static int setup_all(void)
     snprintf(extra, sizeof extra, "host=127.0.0.1 port=%d", g_proxy_port);
     pg_conninfo(g_stack.db, extra, ci, sizeof ci);
     snprintf(pg_env, sizeof pg_env, "CONNECTION_URL=%s", ci);
-    const char *pg[] = { pg_env, NULL };
+    /* no cached deep checks: the outage test must see each change at once */
+    const char *pg[] = { pg_env, "CRUDDUR_HEALTH_CACHE_MS=0", NULL };
     if (stack_api_start(&g_api_pg, STACK_UNIX, "api-pg", 2, pg) != 0)
         return -1;
     g_port = stack_free_port();
@@ -495,6 +670,8 @@ static Suite *live_api_suite(void)
     tcase_add_test(tc, test_not_found_and_method);
     tcase_add_test(tc, test_body_too_large);
     tcase_add_test(tc, test_cors_preflight);
+    tcase_add_test(tc, test_nginx_errors_json);
+    tcase_add_test(tc, test_nginx_errors_cors);
     suite_add_tcase(s, tc);
     tc = tcase_create("process");
     tcase_set_timeout(tc, 60);

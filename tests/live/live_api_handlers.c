@@ -29,7 +29,7 @@
 
 #define CLIENT_ID "handlersclient"
 #define POOL_ID "us-east-1_HandlersTest"
-#define NUSERS 26                      /* mira, tomasz, u0..u23 */
+#define NUSERS 28                      /* mira, tomasz, u0..u25 */
 
 static char g_db[64], g_table[64], g_url[4096], g_keydir[256], g_jwks[300];
 static char g_issuer[256], g_setup_err[512];
@@ -768,6 +768,29 @@ START_TEST(same_microsecond_never_overwrites)
 }
 END_TEST
 
+/* A message whose text holds a NUL (written by another client of the table; the API itself
+ * refuses one) does not make the conversation unreadable: it reads as U+FFFD. */
+START_TEST(a_nul_in_a_stored_message_does_not_break_the_conversation)
+{
+    const int a = U0 + 24, b = U0 + 25;
+    char g[37];
+    new_conversation(a, b, "hello", g);
+    messaging_user s = { g_user[a].uuid, g_user[a].display_name, g_user[a].handle };
+    char ts[MESSAGING_TS_LEN], id[37];
+    messaging_now(ts);
+    rnd_uuid4(id);
+    json_t *m = messaging_message_item(g, ts, id, &s, "x");
+    json_object_set_new(m, "message", json_pack("{s:s%}", "S", "a\0b", (size_t)3));
+    ddb_error err;
+    ck_assert_msg(messaging_put_message(g_ctx.db, g_table, m, &err) == 0, "%s", err.info.msg);
+    json_decref(m);
+    res r = get_messages(b, g, NULL);
+    assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(r.json), 2);
+    ck_assert_str_eq(jstr(json_array_get(r.json, 1), "message"), "a\xef\xbf\xbd" "b");
+}
+END_TEST
+
 /* Pattern D at a microsecond another conversation of the recipient already holds: the new
  * conversation goes to the next microsecond; the older one is never replaced. */
 static int64_t g_fixed_us;
@@ -1251,6 +1274,7 @@ static Suite *handlers_suite(void)
     tcase_add_test(tc, an_idempotency_key_belongs_to_its_table);
     tcase_add_test(tc, same_microsecond_never_overwrites);
     tcase_add_test(tc, a_new_conversation_never_replaces_a_row_at_the_same_microsecond);
+    tcase_add_test(tc, a_nul_in_a_stored_message_does_not_break_the_conversation);
     suite_add_tcase(s, tc);
     tc = tcase_create("auth");
     tcase_set_timeout(tc, 60);

@@ -3,11 +3,14 @@
  * paging with ?limit and X-Next-Cursor, every error status of the API with a JSON body and
  * nothing written, the tokens that must get 401, one conversation per pair under concurrent
  * first messages (new and boto3-era conversations), a brand-new conversation readable by
- * both at once, the request log line, nginx's POST rate limit, and the other ways to give
- * the API its socket (TCP, spawn-fcgi's fd 0, systemd's LISTEN_FDS).
+ * both at once, the request log line, request ids (only the API's form is kept, one id in
+ * nginx's and the API's logs and the answer), nginx's rate limits (POST, GET, per client
+ * behind a trusted proxy), and the other ways to give the API its socket (TCP, spawn-fcgi's
+ * fd 0, systemd's LISTEN_FDS).
  *
- * nginx limits POSTs per client address (10 r/s, burst 20): tests that POST more than that
- * each talk from their own loopback address (127.0.0.x), as different clients would. */
+ * nginx limits POSTs per client address (10 r/s, burst 20) and other methods (50 r/s, burst
+ * 100): tests that send more than that each talk from their own loopback address
+ * (127.0.0.x), as different clients would. */
 #include "config.h"
 
 #include <check.h>
@@ -102,23 +105,26 @@ static size_t many_on_data(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-/* n concurrent requests (curl multi) from src; statuses and bodies out. */
-static void call_many(int n, const char *src, const char *const *auth, const char *method,
-                      const char *path, char *const *bodies, long *status, buf *out)
+/* n concurrent requests (curl multi) to port from src, request i with the header extra[i]
+ * (Authorization, X-Forwarded-For, ...; extra or extra[i] NULL: none); statuses and bodies
+ * out. */
+static void call_many_to(int port, int n, const char *src, const char *const *extra,
+                         const char *method, const char *path, char *const *bodies, long *status,
+                         buf *out)
 {
     CURLM *m = curl_multi_init();
     CURL *e[64];
     struct curl_slist *hl[64];
     ck_assert_int_le(n, 64);
     char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", g_port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     for (int i = 0; i < n; i++) {
         buf_init(&out[i], 0);
         e[i] = curl_easy_init();
         hl[i] = curl_slist_append(NULL, "Content-Type: application/json");
         hl[i] = curl_slist_append(hl[i], "Expect:");
-        if (auth && auth[i])
-            hl[i] = curl_slist_append(hl[i], auth[i]);
+        if (extra && extra[i])
+            hl[i] = curl_slist_append(hl[i], extra[i]);
         curl_easy_setopt(e[i], CURLOPT_URL, url);
         curl_easy_setopt(e[i], CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, hl[i]);
@@ -146,6 +152,13 @@ static void call_many(int n, const char *src, const char *const *auth, const cha
         curl_slist_free_all(hl[i]);
     }
     curl_multi_cleanup(m);
+}
+
+/* The same to the main nginx. */
+static void call_many(int n, const char *src, const char *const *auth, const char *method,
+                      const char *path, char *const *bodies, long *status, buf *out)
+{
+    call_many_to(g_port, n, src, auth, method, path, bodies, status, out);
 }
 
 /* ---- the front end's flow ------------------------------------------------------------------ */
@@ -905,6 +918,224 @@ START_TEST(post_rate_limit_429)
 }
 END_TEST
 
+/* ---- request ids: the API's form only, one id in every log ------------------------------- */
+
+static bool is_hex32(const char *s)
+{
+    size_t n = strlen(s);
+    return n == 32 && strspn(s, "0123456789abcdef") == n;
+}
+
+static void access_log_path(const char *nginx, char out[600])
+{
+    snprintf(out, 600, "%s/%s/logs/access.log", g_stack.dir, nginx);
+}
+
+/* A GET of path from src with X-Request-Id: id (NULL: none); the answer's id into got. */
+static long get_with_id(int port, const char *src, const char *path, const char *id,
+                        const char *xff, char got[100])
+{
+    char rid[200], fwd[200];
+    const char *h[3] = { NULL, NULL, NULL };
+    int k = 0;
+    if (id) {
+        snprintf(rid, sizeof rid, "X-Request-Id: %s", id);
+        h[k++] = rid;
+    }
+    if (xff) {
+        snprintf(fwd, sizeof fwd, "X-Forwarded-For: %s", xff);
+        h[k++] = fwd;
+    }
+    http_res r;
+    stack_http(&r, port, src, "GET", path, h, NULL, 0);
+    got[0] = '\0';
+    ck_assert_msg(stack_header(&r.head, "X-Request-Id", got, 100), "no X-Request-Id:\n%s",
+                  buf_cstr(&r.head));
+    long st = r.status;
+    http_res_free(&r);
+    return st;
+}
+
+START_TEST(request_id_only_in_the_api_form)
+{
+    char access[600], a36[37], a37[38], a8[9] = "abc-_.89";
+    access_log_path("nginx", access);
+    memset(a36, 'a', 36);
+    a36[36] = '\0';
+    memset(a37, 'b', 37);
+    a37[37] = '\0';
+    const char *bad[] = { "short", "abcdefg", a37, "has space in it", "quote\"in-it-123",
+                          "<script>alert(1)</script>", "caf\xc3\xa9-1234567", "semi;colon-123" };
+    enum { NB = sizeof bad / sizeof bad[0] };
+    char api_ids[NB][100], ngx_ids[NB][100];
+    /* malformed: nginx's own $request_id, in the answer, the API's log and nginx's log */
+    for (size_t i = 0; i < NB; i++) {
+        ck_assert_int_eq(get_with_id(g_port, NULL, "/api/health-check", bad[i], NULL, api_ids[i]),
+                         200);
+        ck_assert_msg(is_hex32(api_ids[i]), "id '%s' for '%s'", api_ids[i], bad[i]);
+        /* nginx's own answers (a 404 of its own) too */
+        ck_assert_int_eq(get_with_id(g_port, NULL, "/not-the-api", bad[i], NULL, ngx_ids[i]),
+                         404);
+        ck_assert_msg(is_hex32(ngx_ids[i]), "id '%s' for '%s'", ngx_ids[i], bad[i]);
+    }
+    /* well-formed (8 and 36 characters, every allowed one): kept everywhere */
+    const char *good[] = { a8, a36, "Req.ID_0-9xyz" };
+    enum { NG = sizeof good / sizeof good[0] };
+    for (size_t i = 0; i < NG; i++) {
+        char got[100];
+        ck_assert_int_eq(get_with_id(g_port, NULL, "/api/health-check", good[i], NULL, got), 200);
+        ck_assert_str_eq(got, good[i]);
+        ck_assert_int_eq(get_with_id(g_port, NULL, "/not-the-api", good[i], NULL, got), 404);
+        ck_assert_str_eq(got, good[i]);
+    }
+    for (size_t i = 0; i < NB; i++) {
+        json_t *j = log_line(g_api.log, api_ids[i]);
+        ck_assert_str_eq(jstr(j, "route"), "/api/health-check");
+        json_decref(j);
+        j = log_line(access, api_ids[i]);
+        ck_assert_str_eq(jstr(j, "uri"), "/api/health-check");
+        json_decref(j);
+        j = log_line(access, ngx_ids[i]);
+        ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 404);
+        json_decref(j);
+    }
+    for (size_t i = 0; i < NG; i++) {
+        json_t *j = log_line(g_api.log, good[i]);
+        json_decref(j);
+        j = log_line(access, good[i]);
+        json_decref(j);
+    }
+    /* the client's bytes are in neither log */
+    for (size_t i = 2; i < NB; i++) {
+        ck_assert_msg(!file_has(access, bad[i]), "%s in the access log", bad[i]);
+        ck_assert_msg(!file_has(g_api.log, bad[i]), "%s in the API's log", bad[i]);
+    }
+}
+END_TEST
+
+/* ---- nginx's rate limits: per client behind trusted proxies, GET too --------------------- */
+
+/* n concurrent anonymous POSTs to port from src, request i with extra[i]; how many the API
+ * answered (401) into *passed, how many nginx limited (429) into *limited. */
+static void post_flood(int port, int n, const char *src, const char *const *extra, int *passed,
+                       int *limited)
+{
+    long status[64];
+    buf out[64];
+    char *bodies[64];
+    for (int i = 0; i < n; i++)
+        bodies[i] = (char *)"{\"message\":\"x\",\"handle\":\"mira\"}";
+    call_many_to(port, n, src, extra, "POST", "/api/messages", bodies, status, out);
+    *passed = *limited = 0;
+    for (int i = 0; i < n; i++) {
+        if (status[i] == 429)
+            (*limited)++;
+        else if (status[i] == 401)
+            (*passed)++;
+        buf_cleanup(&out[i]);
+    }
+}
+
+START_TEST(trusted_proxy_gives_each_client_its_bucket)
+{
+    int port = stack_free_port();
+    stack_nginx_options o = { .real_ip_from = "127.0.0.1 ::1" };
+    pid_t ng = stack_nginx_start_opts("nginx-proxy", port, &g_api, &o);
+    ck_assert_int_gt(ng, 0);
+    char access[600], uid[37], id[64], got[100];
+    access_log_path("nginx-proxy", access);
+    rnd_uuid4(uid);
+    const int n = 40;
+    const char *xff[64];
+    char xffs[64][64];
+    /* client A behind the trusted proxy 127.0.0.1 uses up its POST bucket */
+    for (int i = 0; i < n; i++)
+        xff[i] = "X-Forwarded-For: 203.0.113.7";
+    int passed, limited;
+    post_flood(port, n, "127.0.0.1", xff, &passed, &limited);
+    ck_assert_msg(passed >= 21 && passed <= 30 && limited == n - passed, "A: passed %d, limited %d",
+                  passed, limited);
+    /* client B behind the same proxy has its own */
+    xff[0] = "X-Forwarded-For: 203.0.113.8";
+    post_flood(port, 1, "127.0.0.1", xff, &passed, &limited);
+    ck_assert_msg(passed == 1, "B was limited with A");
+    /* an untrusted peer's X-Forwarded-For changes nothing: one bucket however it varies */
+    for (int i = 0; i < n; i++) {
+        snprintf(xffs[i], sizeof xffs[i], "X-Forwarded-For: 198.51.100.%d", i + 1);
+        xff[i] = xffs[i];
+    }
+    post_flood(port, n, "127.0.0.20", xff, &passed, &limited);
+    ck_assert_msg(passed >= 21 && passed <= 30 && limited == n - passed,
+                  "untrusted: passed %d, limited %d", passed, limited);
+    /* the client address in nginx's log: the forwarded one only from the trusted proxy */
+    snprintf(id, sizeof id, "xff-trusted-%.8s", uid);
+    get_with_id(port, "127.0.0.1", "/api/health-check", id, "192.0.2.1, 203.0.113.9", got);
+    json_t *j = log_line(access, id);
+    ck_assert_str_eq(jstr(j, "remote"), "203.0.113.9");
+    json_decref(j);
+    snprintf(id, sizeof id, "xff-untrusted-%.8s", uid);
+    get_with_id(port, "127.0.0.20", "/api/health-check", id, "203.0.113.9", got);
+    j = log_line(access, id);
+    ck_assert_str_eq(jstr(j, "remote"), "127.0.0.20");
+    json_decref(j);
+    stack_stop(&ng, SIGTERM);
+    /* without trusted proxies (the default) X-Forwarded-For is ignored */
+    for (int i = 0; i < n; i++)
+        xff[i] = "X-Forwarded-For: 203.0.113.10";
+    post_flood(g_port, n, "127.0.0.1", xff, &passed, &limited);
+    for (int i = 0; i < 10; i++)
+        xff[i] = "X-Forwarded-For: 203.0.113.11";
+    post_flood(g_port, 10, "127.0.0.1", xff, &passed, &limited);
+    ck_assert_msg(limited >= 5, "X-Forwarded-For chose the bucket without a trusted proxy: "
+                  "passed %d, limited %d", passed, limited);
+}
+END_TEST
+
+START_TEST(get_rate_limit_429)
+{
+    const char *src = "127.0.0.21";
+    const char *h[] = { "Origin: " STACK_FRONTEND_URL, NULL };
+    int passed = 0, limited = 0, first_limited = -1;
+    http_res r, hit;
+    memset(&hit, 0, sizeof hit);
+    /* one after the other, as fast as they come: 1 + burst 100 at once, then 50 r/s */
+    for (int i = 0; i < 2000 && limited < 20; i++) {
+        stack_http(&r, g_port, src, "GET", "/api/health-check", h, NULL, 0);
+        if (r.status == 429) {
+            if (limited++ == 0) {
+                first_limited = i;
+                hit = r;
+                continue;
+            }
+        } else {
+            ck_assert_msg(r.status == 200, "%ld %s", r.status, buf_cstr(&r.body));
+            passed++;
+        }
+        http_res_free(&r);
+    }
+    ck_assert_msg(first_limited >= 101, "limited after %d GETs", first_limited);
+    ck_assert_int_eq(limited, 20);
+    stack_assert_error(&hit, 429, "rate_limited");
+    char v[128];
+    ck_assert(stack_header(&hit.head, "Retry-After", v, sizeof v));
+    ck_assert_str_eq(v, "1");
+    ck_assert(stack_header(&hit.head, "Access-Control-Allow-Origin", v, sizeof v));
+    ck_assert_str_eq(v, STACK_FRONTEND_URL);
+    ck_assert(stack_header(&hit.head, "Access-Control-Expose-Headers", v, sizeof v));
+    ck_assert(stack_header(&hit.head, "Vary", v, sizeof v));
+    ck_assert_str_eq(v, "Origin");
+    ck_assert(stack_header(&hit.head, "X-Request-Id", v, sizeof v));
+    http_res_free(&hit);
+    /* POSTs have their own bucket; other clients are not limited */
+    call(&r, g_port, src, -1, "POST", "/api/messages", "{}");
+    stack_assert_error(&r, 401, "unauthorized");
+    http_res_free(&r);
+    call(&r, g_port, "127.0.0.22", -1, "GET", "/api/health-check", NULL);
+    ck_assert_int_eq(r.status, 200);
+    http_res_free(&r);
+}
+END_TEST
+
 /* ---- other sockets: TCP, spawn-fcgi's fd 0, systemd's fd 3 -------------------------------------- */
 
 static void expect_health(const stack_api *a)
@@ -1031,6 +1262,9 @@ static Suite *live_api_http_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, request_log_line);
     tcase_add_test(tc, post_rate_limit_429);
+    tcase_add_test(tc, request_id_only_in_the_api_form);
+    tcase_add_test(tc, trusted_proxy_gives_each_client_its_bucket);
+    tcase_add_test(tc, get_rate_limit_429);
     tcase_add_test(tc, tcp_listen_behind_nginx);
     tcase_add_test(tc, inherited_socket_fd0_and_systemd);
     suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "auth/devkey.h"
 #include "auth/jwt.h"
+#include "base/clock.h"
 #include "base/embed.h"
 #include "live.h"
 #include "live_pg.h"
@@ -215,7 +217,7 @@ int stack_init(const char *name)
         return -1;
     setenv("AWS_COGNITO_USER_POOL_ID", STACK_POOL_ID, 1);
     setenv("AWS_COGNITO_USER_POOL_CLIENT_ID", STACK_CLIENT_ID, 1);
-    setenv("FRONTEND_URL", "http://localhost:3000", 1);
+    setenv("FRONTEND_URL", STACK_FRONTEND_URL, 1);
     return 0;
 }
 
@@ -412,17 +414,32 @@ int stack_api_start_wrapped(stack_api *a, const char *const *wrapper, stack_list
 }
 
 static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
-                               const char *body_max)
+                               const stack_nginx_options *opt)
 {
-    char src[1200], text[16384], dir[600], conf[700], upstream[600];
+    char src[1200], text[32768], dir[600], conf[700], upstream[600], real_ip[1200];
     const char *srcdir = getenv("CR_SRCDIR");
     snprintf(src, sizeof src, "%s/nginx/cruddur-api.conf", srcdir && *srcdir ? srcdir : CR_SRCDIR);
     FILE *f = fopen(src, "r");
     if (!f)
         return -1;
     size_t n = fread(text, 1, sizeof text - 1, f);
+    bool whole = feof(f) != 0;
     fclose(f);
+    if (!whole) {
+        fprintf(stderr, "%s is larger than %zu bytes\n", src, sizeof text - 1);
+        return -1;
+    }
     text[n] = '\0';
+    /* "set_real_ip_from A; set_real_ip_from B;" from the space-separated list */
+    real_ip[0] = '\0';
+    for (const char *p = opt->real_ip_from ? opt->real_ip_from : ""; *p;) {
+        size_t k = strcspn(p, " ");
+        if (k > 0) {
+            size_t used = strlen(real_ip);
+            snprintf(real_ip + used, sizeof real_ip - used, "set_real_ip_from %.*s; ", (int)k, p);
+        }
+        p += k + (p[k] == ' ');
+    }
     snprintf(dir, sizeof dir, "%s/%s", g_stack.dir, name);
     mkdir(dir, 0755);
     char portstr[16];
@@ -434,8 +451,10 @@ static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
     const char *subst[][2] = { { "unix:@SOCKET@", upstream }, { "@PREFIX@", dir },
                                { "@PORT@", portstr },
                                { "@USER@", geteuid() == 0 ? "user root root;" : "" },
-                               { "@BODY_MAX@", body_max }, { "@KEEPALIVE@", "" },
-                               { "@KEEP_CONN@", "" } };
+                               { "@BODY_MAX@", opt->body_max ? opt->body_max : "16k" },
+                               { "@KEEPALIVE@", "" }, { "@KEEP_CONN@", "" },
+                               { "@CORS_ORIGIN@", STACK_FRONTEND_URL },
+                               { "@REAL_IP_FROM@", real_ip } };
     buf out;
     buf_init(&out, 0);
     for (const char *p = text; *p;) {
@@ -481,13 +500,21 @@ static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
 
 pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
 {
-    return stack_nginx_start_limit(name, port, a, "16k");
+    stack_nginx_options opt = { 0 };
+    return stack_nginx_start_opts(name, port, a, &opt);
 }
 
 pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
                               const char *body_max)
 {
-    pid_t pid = stack_nginx_spawn(name, port, a, body_max);
+    stack_nginx_options opt = { .body_max = body_max };
+    return stack_nginx_start_opts(name, port, a, &opt);
+}
+
+pid_t stack_nginx_start_opts(const char *name, int port, const stack_api *a,
+                             const stack_nginx_options *opt)
+{
+    pid_t pid = stack_nginx_spawn(name, port, a, opt);
     if (pid < 0)
         fprintf(stderr, "nginx (%s) did not start (log: %s/%s/logs/error.log)\n", name,
                 g_stack.dir, name);
@@ -552,6 +579,46 @@ void http_res_free(http_res *r)
 {
     buf_cleanup(&r->body);
     buf_cleanup(&r->head);
+}
+
+void stack_http_raw(http_res *r, int port, const char *req, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->body, 0);
+    buf_init(&r->head, 0);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(s, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    ck_assert_msg(connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect to %d: %s", port,
+                  strerror(errno));
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(s, req + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* nginx may answer and close before reading it all */
+        off += (size_t)w;
+    }
+    buf all;
+    buf_init(&all, 0);
+    int64_t deadline = clock_mono_ms() + 5000;
+    while (clock_mono_ms() < deadline) {
+        struct pollfd pf = { .fd = s, .events = POLLIN };
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        char chunk[8192];
+        ssize_t got = recv(s, chunk, sizeof chunk, 0);
+        if (got <= 0)
+            break;
+        buf_append(&all, chunk, (size_t)got);
+    }
+    close(s);
+    const char *t = buf_cstr(&all);
+    const char *end = t ? strstr(t, "\r\n\r\n") : NULL;
+    ck_assert_msg(end != NULL, "no HTTP head in: %s", t ? t : "(nothing)");
+    buf_append(&r->head, t, (size_t)(end - t) + 4);
+    buf_append_str(&r->body, end + 4);
+    ck_assert_msg(sscanf(t, "HTTP/1.%*d %ld", &r->status) == 1, "no status line: %s", t);
+    buf_cleanup(&all);
 }
 
 bool stack_header(const buf *head, const char *name, char *out, size_t n)

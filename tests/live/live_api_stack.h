@@ -21,6 +21,7 @@
 #define STACK_USERS 24               /* handles mira, tomasz, u0 .. u21 */
 #define STACK_POOL_ID "us-east-1_StackTest"
 #define STACK_CLIENT_ID "stackclient"
+#define STACK_FRONTEND_URL "http://localhost:3000" /* FRONTEND_URL: the CORS origin */
 
 typedef struct stack {
     char dir[256];                   /* temporary folder (removed unless LIVE_API_KEEP) */
@@ -73,6 +74,17 @@ pid_t stack_nginx_start(const char *name, int port, const stack_api *a);
  * reach the API's own cap; stack_nginx_start uses the template's 16k. */
 pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
                               const char *body_max);
+
+/* How stack_nginx_start_opts renders the template; zero = stack_nginx_start's defaults.
+ * @CORS_ORIGIN@ is always STACK_FRONTEND_URL. */
+typedef struct stack_nginx_options {
+    const char *body_max;            /* client_max_body_size; NULL: 16k */
+    const char *real_ip_from;        /* trusted proxies, space-separated; NULL: none */
+} stack_nginx_options;
+
+/* The same with the options above. */
+pid_t stack_nginx_start_opts(const char *name, int port, const stack_api *a,
+                             const stack_nginx_options *opt);
 /* Sends sig, waits up to 5 s, then SIGKILL. *pid set to -1. */
 void stack_stop(pid_t *pid, int sig);
 int stack_free_port(void);
@@ -95,6 +107,10 @@ typedef struct http_res {
 void stack_http(http_res *r, int port, const char *src, const char *method, const char *path,
                 const char *const *headers, const char *body, size_t body_len);
 void http_res_free(http_res *r);
+/* One raw HTTP/1.x request (bytes as given, e.g. what libcurl would refuse to send) to
+ * 127.0.0.1:port; the answer read until nginx closes (send "Connection: close") or 5 s,
+ * split into status, head (status line and headers) and body. Asserts it connected. */
+void stack_http_raw(http_res *r, int port, const char *req, size_t len);
 /* The value of header name (case-insensitive) into out, or false. */
 bool stack_header(const buf *head, const char *name, char *out, size_t n);
 /* The body as JSON (asserted). New reference. */

@@ -500,6 +500,76 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
 }
 END_TEST
 
+/* Items any user (or anyone with write access to the table) can cause: odd but valid text,
+ * the longest message, text that looks like JSON or a log line, NUL and control characters,
+ * and message items missing their sender or uuid. None stops or crashes the daemon: each
+ * is applied or becomes a dead letter, and a normal message after them still arrives;
+ * the log never holds any of the texts. */
+START_TEST(crafted_records_never_stop_the_daemon)
+{
+    ddb *d = sd_ddb();
+    char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
+    sd_table("sd-craft", t);
+    log_path(lp, "craft");
+    sd_user u[2];
+    sd_user_make(&u[0], 71);
+    sd_user_make(&u[1], 72);
+    sd_group(d, t, &u[0], &u[1], NULL, gid);
+    static char longest[1024 * 4 + 1];
+    for (int i = 0; i < 1024; i++)
+        memcpy(longest + 4 * i, "\xf0\x9d\x84\x9e", 4);   /* U+1D11E, 4 bytes each */
+    const char *texts[] = { longest, "\"}]}{\"event\":\"forged\",\"level\":\"error\"",
+                            "line one\nline two\r\n\t\x1b[31mred", "  ", "%s%n%x" };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        sd_group(d, t, &u[0], &u[1], NULL, gid);
+        sd_message(d, t, gid, &u[i % 2], texts[i], NULL, NULL);
+    }
+    /* NUL inside the text, and items without sender or uuid */
+    char pk[64], now[MESSAGING_TS_LEN];
+    ddb_error err;
+    for (int i = 0; i < 3; i++) {
+        sd_group(d, t, &u[0], &u[1], NULL, gid);
+        snprintf(pk, sizeof pk, "MSG#%s", gid);
+        messaging_now(now);
+        json_t *item = json_pack("{s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(now));
+        if (i == 0) {
+            json_object_set_new(item, "message", json_pack("{s:s%}", "S", "a\0b", (size_t)3));
+            json_object_set_new(item, "message_uuid", ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c01"));
+            json_object_set_new(item, "user_uuid", ddb_av_s(u[0].u.uuid));
+        } else if (i == 1) {
+            json_object_set_new(item, "message", ddb_av_s("no sender"));
+            json_object_set_new(item, "message_uuid", ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c02"));
+        } else {
+            json_object_set_new(item, "message", ddb_av_s("no uuid"));
+            json_object_set_new(item, "user_uuid", ddb_av_s(u[1].u.uuid));
+        }
+        ddb_error_clear(&err);
+        ck_assert_msg(ddb_put_item(d, t, item, NULL, &err) == 0, "%s", err.info.msg);
+        json_decref(item);
+        sd_sleep_ms(2);
+    }
+    char gid2[37];
+    sd_group(d, t, &u[0], &u[1], NULL, gid2);
+    sd_message(d, t, gid2, &u[1], "after the crafted ones", NULL, ts);
+    sd_env e;
+    env_make(&e, t, NULL, 2000);
+    sd_once(e.v, lp);
+    sd_assert_rows(d, t, gid2, ts, "after the crafted ones");
+    ck_assert(!sd_file_has(lp, "forged"));
+    ck_assert(!sd_file_has(lp, "line two"));
+    ck_assert(!sd_file_has(lp, "no sender"));
+    ck_assert(!sd_file_has(lp, "\xf0\x9d\x84\x9e"));
+    /* and a daemon (not --once) keeps running over the same stream */
+    pid_t pid = sd_start(e.v, lp, NULL);
+    sd_sleep_ms(1500);
+    ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(sd_wait(pid, 20000), 0);
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+END_TEST
+
 START_TEST(no_stream_is_a_clear_error_with_once)
 {
     char out[4096];
@@ -531,6 +601,7 @@ static Suite *suite(void)
     tcase_add_test(tc, two_daemons_one_holder_then_takeover);
     tcase_add_test(tc, systemd_notify_ready_watchdog_status_stopping);
     tcase_add_test(tc, bad_record_becomes_a_dead_letter_and_the_shard_moves_on);
+    tcase_add_test(tc, crafted_records_never_stop_the_daemon);
     tcase_add_test(tc, no_stream_is_a_clear_error_with_once);
     suite_add_tcase(s, tc);
     return s;
