@@ -1,6 +1,7 @@
 /* awsjson.c — the AWS JSON-protocol client: endpoints, signing, transport, retries, errors. */
 #include "config.h"
 #include "aws/awsjson.h"
+#include "aws/awsjson_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -168,12 +169,10 @@ bool aws_error_is(const aws_error *err, const char *type)
     return err && strcmp(err->type, type) == 0;
 }
 
-/* Fills err from an error answer's body: __type, message (either case), and the
- * cancellation reasons of a cancelled transaction. */
-static void awsjson_error_decode(const awsjson *c, aws_error *err, const char *op, long status,
-                                 const buf *body)
+void awsjson_error_parse(const char *label, const char *op, long status, const char *body,
+                         size_t len, aws_error *err)
 {
-    json_t *j = jparse(buf_cstr(body), body->len, AWSJSON_DEPTH, NULL);
+    json_t *j = jparse(body, len, AWSJSON_DEPTH, NULL);
     const char *type = json_string_value(json_object_get(j, "__type"));
     const char *msg = json_string_value(json_object_get(j, "message"));
     if (!msg)
@@ -193,10 +192,10 @@ static void awsjson_error_decode(const awsjson *c, aws_error *err, const char *o
         }
     }
     if (err->type[0])
-        errinfo_set(&err->info, ERR_SERVICE, "%s %s: %s: %.200s", c->label, op, err->type,
+        errinfo_set(&err->info, ERR_SERVICE, "%s %s: %s: %.200s", label, op, err->type,
                     msg ? msg : "(no message)");
     else
-        errinfo_set(&err->info, ERR_SERVICE, "%s %s: HTTP %ld with no error type", c->label,
+        errinfo_set(&err->info, ERR_SERVICE, "%s %s: HTTP %ld with no error type", label,
                     op, status);
     if (strcmp(err->type, "ResourceNotFoundException") == 0)
         err->info.code = ERR_NOTFOUND;
@@ -204,6 +203,14 @@ static void awsjson_error_decode(const awsjson *c, aws_error *err, const char *o
              strcmp(err->type, "SerializationException") == 0)
         err->info.code = ERR_INVALID;
     json_decref(j);
+}
+
+/* Fills err from an error answer's body: __type, message (either case), and the
+ * cancellation reasons of a cancelled transaction. */
+static void awsjson_error_decode(const awsjson *c, aws_error *err, const char *op, long status,
+                                 const buf *body)
+{
+    awsjson_error_parse(c->label, op, status, buf_cstr(body), body->len, err);
 }
 
 /* ---- the call ------------------------------------------------------------------------------- */
@@ -323,6 +330,8 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
             }
             errinfo pe;
             bool parsed, is_object;
+            if (d->resp.body.data)
+                awsjson_nul_to_replacement(d->resp.body.data, d->resp.body.len);
             if (resp) {
                 json_t *j = jparse(d->resp.body.data, d->resp.body.len, AWSJSON_DEPTH, &pe);
                 parsed = j != NULL;
@@ -379,4 +388,19 @@ int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target,
                      const char *op, const json_t *req, jdoc **resp, aws_error *err)
 {
     return awsjson_do(d, ep, target, op, req, NULL, resp, err);
+}
+
+size_t awsjson_nul_to_replacement(char *p, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] != '\\')
+            continue;
+        if (p[i + 1] == 'u' && i + 5 < n && memcmp(p + i + 2, "0000", 4) == 0) {
+            memcpy(p + i + 2, "FFFD", 4);
+            count++;
+        }
+        i++; /* the escaped character: a second backslash starts no escape */
+    }
+    return count;
 }

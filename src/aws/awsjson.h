@@ -70,4 +70,12 @@ int awsjson_call(awsjson *c, const awsjson_endpoint *ep, const char *target, con
 int awsjson_call_doc(awsjson *c, const awsjson_endpoint *ep, const char *target,
                      const char *op, const json_t *req, jdoc **resp, aws_error *err);
 
+/* Rewrites every JSON escape \u0000 in p[0..n) as \uFFFD (same length, in place) and
+ * returns how many it rewrote; other escapes (\\u0000 is a backslash, then "u0000") are
+ * left alone. Service replies go through it before they are parsed: the parsers reject NUL
+ * in strings (the programs use C strings), and one item whose text holds a NUL (written by
+ * any other client of the table) must not make every reply that carries it unreadable —
+ * a stream shard, a conversation, a conversation list. Pure. */
+size_t awsjson_nul_to_replacement(char *p, size_t n);
+
 #endif

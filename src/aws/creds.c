@@ -661,6 +661,8 @@ int creds_parse_json(const char *body, size_t len, bool imds, const char *from, 
         errinfo_set(e, ERR_SERVICE, "%s: Expiration is not an ISO-8601 UTC time", from);
         goto out;
     }
+    if (exp_s <= 0)
+        exp_s = 1; /* at or before 1970: long expired (0 would mean "never expires") */
     rc = creds_value_fill(out, id, secret, token, exp_s, e);
 out:
     json_decref(root);

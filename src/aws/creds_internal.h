@@ -47,7 +47,8 @@ int creds_full_uri_check(const char *uri, errinfo *e);
 int creds_check_value(const char *what, const char *s, size_t len, size_t max, errinfo *e);
 
 /* Reads a container (imds false) or IMDS (imds true: Code must be "Success") credentials
- * answer: AccessKeyId, SecretAccessKey, Token (required for IMDS), Expiration (ISO-8601).
+ * answer: AccessKeyId, SecretAccessKey, Token (required for IMDS), Expiration (ISO-8601; one
+ * at or before 1970 becomes expires_at_s 1, long expired, never 0 "does not expire").
  * Fills *out (source left for the caller); 0, or -1 with e set and *out empty. `from` names
  * the endpoint in messages. */
 int creds_parse_json(const char *body, size_t len, bool imds, const char *from, creds_value *out,

@@ -1,6 +1,7 @@
 /* ddbstreams.c — DynamoDB Streams: streams, shards (every page), iterators, records. */
 #include "config.h"
 #include "aws/ddbstreams.h"
+#include "aws/ddbstreams_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -185,20 +186,25 @@ int ddbstreams_records(ddb *d, const char *iterator, int limit, json_t **records
     json_decref(req);
     if (rc != 0)
         return -1;
+    rc = ddbstreams_records_reply(resp, records, next, err);
+    json_decref(resp);
+    return rc;
+}
+
+int ddbstreams_records_reply(const json_t *resp, json_t **records, char **next, ddb_error *err)
+{
+    *records = NULL;
+    *next = NULL;
     json_t *recs = json_object_get(resp, "Records");
     const char *nx = json_string_value(json_object_get(resp, "NextShardIterator"));
-    if ((recs && !json_is_array(recs)) || (nx && strlen(nx) > 8192)) {
-        json_decref(resp);
+    if ((recs && !json_is_array(recs)) || (nx && strlen(nx) > 8192))
         return ddbstreams_bad_reply(err, "GetRecords", "is malformed");
-    }
     *records = recs ? json_incref(recs) : json_array();
     if (nx && !(*next = strdup(nx))) {
         json_decref(*records);
         *records = NULL;
-        json_decref(resp);
         return ddbstreams_nomem(err);
     }
-    json_decref(resp);
     if (!*records) {
         free(*next);
         *next = NULL;

@@ -11,6 +11,7 @@
  * transfer). Everything else — https, proxies — takes libcurl's own HTTP path. */
 #include "config.h"
 #include "aws/http.h"
+#include "aws/http_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -371,21 +372,6 @@ static int http_raw_send(http *h, int64_t deadline_us, http_response *resp,
     return HTTP_RAW_OK;
 }
 
-/* The parse of one answer as its bytes arrive in h->in. */
-typedef struct http_raw_state {
-    size_t head_end;              /* offset of the body; 0 until the header is complete */
-    size_t scan;                  /* where to look for the end of the header next */
-    long status;
-    int minor;                    /* HTTP/1.<minor> */
-    bool has_length, chunked, no_body, close;
-    size_t length;
-    size_t pos;                   /* chunked: the next undecoded byte */
-    size_t chunk_left;
-    int cstate;                   /* chunked: 0 size line, 1 data, 2 CRLF after data, 3 trailer */
-} http_raw_state;
-
-enum { HTTP_RAW_MORE = 1, HTTP_RAW_BAD = 2, HTTP_RAW_BIG = 3 };
-
 static bool http_raw_token(const char *v, size_t n, const char *tok)
 {
     size_t tl = strlen(tok);
@@ -486,7 +472,9 @@ static int http_raw_dechunk(http_raw_state *st, const char *in, size_t len, http
         if (!nl)
             return len - st->pos > 4096 ? HTTP_RAW_BAD : HTTP_RAW_MORE;
         size_t ll = (size_t)(nl - l);
-        if (ll == 0 || l[ll - 1] != '\r')
+        /* the same cap as for a line still arriving, so the verdict does not depend on how
+         * the bytes were split across reads */
+        if (ll == 0 || ll > 4096 || l[ll - 1] != '\r')
             return HTTP_RAW_BAD;
         ll--;
         st->pos += ll + 2;
@@ -516,21 +504,20 @@ static int http_raw_dechunk(http_raw_state *st, const char *in, size_t len, http
     }
 }
 
-/* Advances the parse over what is in h->in: 0 when the answer is complete. */
-static int http_raw_parse(http *h, http_raw_state *st, bool is_head, bool eof,
-                          http_response *resp)
+int http_raw_parse_bytes(http_raw_state *st, char *in_buf, size_t *in_len,
+                         size_t max_response_bytes, bool is_head, bool eof, http_response *resp)
 {
     while (st->head_end == 0) {
-        const char *in = h->in, *hit = NULL;
-        for (size_t i = st->scan; i + 4 <= h->in_len; i++)
+        const char *in = in_buf, *hit = NULL;
+        for (size_t i = st->scan; i + 4 <= *in_len; i++)
             if (in[i] == '\r' && memcmp(in + i, "\r\n\r\n", 4) == 0) {
                 hit = in + i;
                 break;
             }
         if (!hit) {
-            if (h->in_len > HTTP_RAW_HEAD_MAX)
+            if (*in_len > HTTP_RAW_HEAD_MAX)
                 return HTTP_RAW_BAD;
-            st->scan = h->in_len > 3 ? h->in_len - 3 : 0;
+            st->scan = *in_len > 3 ? *in_len - 3 : 0;
             return eof ? HTTP_RAW_BAD : HTTP_RAW_MORE;
         }
         size_t end = (size_t)(hit - in) + 2;
@@ -540,44 +527,52 @@ static int http_raw_parse(http *h, http_raw_state *st, bool is_head, bool eof,
             return HTTP_RAW_BAD;
         if (st->status < 200) { /* an interim answer (100 Continue): drop it, read on */
             size_t used = end + 2;
-            memmove(h->in, h->in + used, h->in_len - used);
-            h->in_len -= used;
+            memmove(in_buf, in_buf + used, *in_len - used);
+            *in_len -= used;
             *st = fresh;
             continue;
         }
         st->head_end = end + 2;
         st->pos = st->head_end;
     }
-    size_t have = h->in_len - st->head_end;
+    size_t have = *in_len - st->head_end;
     if (st->no_body)
         return 0;
     if (st->chunked) {
-        int r = http_raw_dechunk(st, h->in, h->in_len, resp);
+        int r = http_raw_dechunk(st, in_buf, *in_len, resp);
         if (r == HTTP_RAW_MORE && st->pos > st->head_end) { /* drop what is decoded */
-            memmove(h->in + st->head_end, h->in + st->pos, h->in_len - st->pos);
-            h->in_len -= st->pos - st->head_end;
+            memmove(in_buf + st->head_end, in_buf + st->pos, *in_len - st->pos);
+            *in_len -= st->pos - st->head_end;
             st->pos = st->head_end;
         }
-        if (r == 0 && st->pos < h->in_len)
+        if (r == 0 && st->pos < *in_len)
             st->close = true; /* bytes nobody asked for: do not reuse the connection */
         return r == HTTP_RAW_MORE && eof ? HTTP_RAW_BAD : r;
     }
     if (st->has_length) {
-        if (st->length > h->opts.max_response_bytes)
+        if (st->length > max_response_bytes)
             return HTTP_RAW_BIG;
         if (have < st->length)
             return eof ? HTTP_RAW_BAD : HTTP_RAW_MORE;
         if (have > st->length)
             st->close = true; /* bytes nobody asked for: do not reuse the connection */
-        return buf_append(&resp->body, h->in + st->head_end, st->length) != 0 ? HTTP_RAW_BIG
+        return buf_append(&resp->body, in_buf + st->head_end, st->length) != 0 ? HTTP_RAW_BIG
                                                                                 : 0;
     }
-    if (have > h->opts.max_response_bytes)
+    if (have > max_response_bytes)
         return HTTP_RAW_BIG;
     if (!eof)
         return HTTP_RAW_MORE;
     st->close = true;
-    return buf_append(&resp->body, h->in + st->head_end, have) != 0 ? HTTP_RAW_BIG : 0;
+    return buf_append(&resp->body, in_buf + st->head_end, have) != 0 ? HTTP_RAW_BIG : 0;
+}
+
+/* Advances the parse over what is in h->in: 0 when the answer is complete. */
+static int http_raw_parse(http *h, http_raw_state *st, bool is_head, bool eof,
+                          http_response *resp)
+{
+    return http_raw_parse_bytes(st, h->in, &h->in_len, h->opts.max_response_bytes, is_head, eof,
+                                resp);
 }
 
 /* One request over the open connection (h->out already built); HTTP_RAW_STALE when a reused

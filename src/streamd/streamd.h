@@ -17,7 +17,8 @@ typedef struct streamd_options {
     const char *table;           /* the messages table */
     const char *lease_table;     /* created when missing */
     const char *stream_arn;      /* NULL: the table's LatestStreamArn */
-    const char *owner;           /* this daemon's lease owner name; NULL: host:pid:random */
+    const char *owner;           /* this daemon's lease owner name; NULL: host:pid:random
+                                    (host:1 as PID 1, a container's main process) */
     bool latest;                 /* new root shards start at LATEST, not TRIM_HORIZON */
     bool once;                   /* drain every available shard to its current end, exit */
     long give_up_ms;             /* with once: fail when a shard has failed this long in a

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/awsjson.h"
 #include "aws/ddb_av.h"
+#include "base/jparse.h"
 #include "base/buf.h"
 #include "base/errinfo.h"
 #include "tap.h"
@@ -737,6 +739,40 @@ START_TEST(plain_numbers_and_refusals)
 }
 END_TEST
 
+/* A NUL escape in a service reply becomes U+FFFD before parsing; nothing else changes. */
+START_TEST(nul_escapes_in_replies_become_replacement_characters)
+{
+    static const struct {
+        const char *in, *out;
+        size_t count;
+    } cases[] = {
+        { "{\"m\":{\"S\":\"a\\u0000b\"}}", "{\"m\":{\"S\":\"a\\uFFFDb\"}}", 1 },
+        { "\"\\\\u0000\"", "\"\\\\u0000\"", 0 },               /* a backslash, then u0000 */
+        { "\"\\\\\\u0000\"", "\"\\\\\\uFFFD\"", 1 },          /* a backslash, then NUL */
+        { "\"\\u00001\\u0000\"", "\"\\uFFFD1\\uFFFD\"", 2 },
+        { "\"\\u0001\\u000\"", "\"\\u0001\\u000\"", 0 },
+        { "\\u000", "\\u000", 0 },                            /* cut short */
+        { "\\", "\\", 0 },
+        { "", "", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char b[64];
+        size_t n = strlen(cases[i].in);
+        memcpy(b, cases[i].in, n + 1);
+        ck_assert_uint_eq(awsjson_nul_to_replacement(b, n), cases[i].count);
+        ck_assert_str_eq(b, cases[i].out);
+    }
+    /* and the parsed text is valid UTF-8 without a NUL */
+    char b[] = "{\"m\":\"x\\u0000y\"}";
+    awsjson_nul_to_replacement(b, strlen(b));
+    errinfo e;
+    json_t *j = jparse(b, strlen(b), 8, &e);
+    ck_assert_msg(j != NULL, "%s", e.msg);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "m")), "x\xef\xbf\xbdy");
+    json_decref(j);
+}
+END_TEST
+
 static Suite *ddb_av_suite(void)
 {
     Suite *s = suite_create("ddb_av");
@@ -765,6 +801,7 @@ static Suite *ddb_av_suite(void)
     tcase_add_test(tc, plain_round_trip_document);
     tcase_add_test(tc, plain_from_boto3_item);
     tcase_add_test(tc, plain_numbers_and_refusals);
+    tcase_add_test(tc, nul_escapes_in_replies_become_replacement_characters);
     suite_add_tcase(s, tc);
     return s;
 }
