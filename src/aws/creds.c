@@ -208,6 +208,7 @@ void creds_profile_cleanup(creds_profile *p)
     creds_wipe_free(p->access_key_id);
     creds_wipe_free(p->secret_access_key);
     creds_wipe_free(p->session_token);
+    creds_wipe_free(p->ca_bundle);
     creds_profile_init(p);
 }
 
@@ -311,6 +312,8 @@ int creds_ini_profile(strv text, const char *profile, bool config_form, creds_pr
             slot = &p->secret_access_key;
         else if (creds_strv_ieq(key, "aws_session_token"))
             slot = &p->session_token;
+        else if (creds_strv_ieq(key, "ca_bundle"))
+            slot = &p->ca_bundle;
         if (!slot)
             continue;
         creds_wipe_free(*slot);
@@ -1018,4 +1021,43 @@ int creds_get(creds *c, const creds_value **out, errinfo *e)
     creds_value_cleanup(&c->cur);
     return errinfo_set(e, re.code, "AWS credentials from %s expired and the refresh failed: %s",
                        creds_chain[c->src].name, re.msg);
+}
+
+int creds_ca_bundle(char *out, size_t n, errinfo *e)
+{
+    if (n == 0)
+        return errinfo_set(e, ERR_INTERNAL, "creds_ca_bundle: no room");
+    out[0] = '\0';
+    creds c0;
+    memset(&c0, 0, sizeof c0);   /* the process environment, no provider */
+    const char *v = creds_env(&c0, "AWS_CA_BUNDLE");
+    char *conf_path = NULL, *from_file = NULL;
+    int rc = 0;
+    if (!v) {
+        const char *named = creds_env(&c0, "AWS_PROFILE");
+        creds_profile fp;
+        creds_profile_init(&fp);
+        if (creds_file_path(&c0, "AWS_CONFIG_FILE", "/.aws/config", &conf_path, e) != 0 ||
+            creds_load_profile(conf_path, named ? named : "default", true, &fp, e) != 0) {
+            rc = -1;
+        } else if (fp.ca_bundle) {
+            from_file = fp.ca_bundle;
+            fp.ca_bundle = NULL;
+        }
+        creds_profile_cleanup(&fp);
+        v = from_file;
+    }
+    if (rc == 0 && v) {
+        const char *home = creds_env(&c0, "HOME");
+        int k = strncmp(v, "~/", 2) == 0 && home ? snprintf(out, n, "%s%s", home, v + 1)
+                                                 : snprintf(out, n, "%s", v);
+        if (k < 0 || (size_t)k >= n) {
+            out[0] = '\0';
+            rc = errinfo_set(e, ERR_CONFIG, "the CA bundle path (AWS_CA_BUNDLE or ca_bundle) "
+                                            "is longer than %zu bytes", n - 1);
+        }
+    }
+    free(from_file);
+    free(conf_path);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #ifndef CR_CREDS_H
 #define CR_CREDS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/errinfo.h"
@@ -44,5 +45,12 @@ void creds_free(creds *c);  /* accepts NULL; wipes secrets */
  * ones are kept while still valid). *out is borrowed, valid until the next creds_get or
  * creds_free. -1 with e set (naming what was tried, never a secret) when none are found. */
 int creds_get(creds *c, const creds_value **out, errinfo *e);
+
+/* The CA bundle for HTTPS to AWS (and to the JWKS), as the AWS SDKs and CLI find it:
+ * AWS_CA_BUNDLE, else ca_bundle of the profile (AWS_PROFILE, else default) in the shared
+ * config file (AWS_CONFIG_FILE, else ~/.aws/config; "~/" expanded). Into out (n bytes);
+ * "" when none is set (the system's trust store then). 0, or -1 with e set (ERR_CONFIG: a
+ * malformed config file, a path too long). The file itself is not opened here. */
+int creds_ca_bundle(char *out, size_t n, errinfo *e);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct creds_profile {
     char *access_key_id;          /* owned; NULL when absent or empty */
     char *secret_access_key;      /* owned */
     char *session_token;          /* owned */
+    char *ca_bundle;              /* owned; the profile's ca_bundle (a path, not a secret) */
 } creds_profile;
 
 void creds_profile_init(creds_profile *p);

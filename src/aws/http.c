@@ -24,6 +24,7 @@
 
 #include <curl/curl.h>
 
+#include "aws/creds.h"
 #include "base/clock.h"
 #include "base/env.h"
 
@@ -35,6 +36,7 @@ struct http {
     CURL *curl;                   /* libcurl's HTTP path */
     http_options opts;
     char curl_err[CURL_ERROR_SIZE];
+    char ca_bundle[4096];         /* "" : the system's trust store */
     bool raw_ok;                  /* no proxy configured: plain http takes the raw path */
     CURL *raw;                    /* CONNECT_ONLY handle owning the open connection, or NULL */
     curl_socket_t sock;
@@ -83,6 +85,28 @@ http *http_new(const http_options *opts, errinfo *e)
     }
     if (opts)
         h->opts = *opts;
+    errinfo ce;
+    if (h->opts.ca_bundle ? snprintf(h->ca_bundle, sizeof h->ca_bundle, "%s",
+                                     h->opts.ca_bundle) >= (int)sizeof h->ca_bundle
+                          : creds_ca_bundle(h->ca_bundle, sizeof h->ca_bundle, &ce) != 0) {
+        if (h->opts.ca_bundle)
+            errinfo_set(e, ERR_CONFIG, "the CA bundle path is too long");
+        else
+            errinfo_set(e, ce.code, "%s", ce.msg);
+        free(h);
+        return NULL;
+    }
+    h->opts.ca_bundle = NULL;   /* the copy in h->ca_bundle is the one used */
+    if (h->ca_bundle[0]) {
+        FILE *f = fopen(h->ca_bundle, "r");
+        if (!f) {
+            errinfo_set(e, ERR_CONFIG, "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) cannot "
+                        "be read: %s", h->ca_bundle, strerror(errno));
+            free(h);
+            return NULL;
+        }
+        fclose(f);
+    }
     /* any proxy variable keeps every request on libcurl's path (which honours no_proxy) */
     h->raw_ok = h->opts.no_proxy || (!env_str("http_proxy") && !env_str("HTTP_PROXY") &&
                                      !env_str("all_proxy") && !env_str("ALL_PROXY"));
@@ -113,6 +137,8 @@ http *http_new(const http_options *opts, errinfo *e)
         curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->ca_bundle[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else

@@ -14,6 +14,9 @@ typedef struct http_options {
     long timeout_ms;              /* whole request; 0: 10000 */
     size_t max_response_bytes;    /* 0: 16 MiB */
     bool no_proxy;                /* ignore http_proxy & co. (metadata endpoints) */
+    const char *ca_bundle;        /* PEM file of the CAs HTTPS trusts; NULL: creds_ca_bundle()
+                                     (AWS_CA_BUNDLE, the config's ca_bundle), else the
+                                     system's; verification of peer and host is always on */
 } http_options;
 
 /* How a request failed below HTTP (a status of any value counts as an answer). */
@@ -40,7 +43,8 @@ void http_response_cleanup(http_response *r);  /* accepts NULL */
 
 typedef struct http http;
 
-/* NULL with e set when libcurl cannot be set up. */
+/* NULL with e set when libcurl cannot be set up, or (ERR_CONFIG) when the CA bundle is
+ * configured but cannot be read. */
 http *http_new(const http_options *opts, errinfo *e);
 void http_free(http *h);  /* accepts NULL */
 

@@ -1,0 +1,358 @@
+/* check_tls.c — HTTPS with a private CA (AWS_CA_BUNDLE, the shared config's ca_bundle)
+ * against tests/tools/tls_server.py on loopback, with certificates this test makes: the
+ * DynamoDB client trusts exactly the configured bundle, and a wrong host name, an expired
+ * certificate or an untrusted CA fail with HTTP_FAIL_TLS before any request is sent. The
+ * JWKS fetch goes through the same transport and trusts the same bundle. */
+#include "config.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "auth/jwks.h"
+#include "aws/ddb.h"
+#include "tap.h"
+
+static char g_dir[] = "/tmp/check-tls-XXXXXX";
+static char g_ca[300], g_other_ca[300];
+
+/* ---- certificates ---------------------------------------------------------------------- */
+
+static EVP_PKEY *tls_key(void)
+{
+    EVP_PKEY *k = EVP_RSA_gen(2048);
+    ck_assert_ptr_nonnull(k);
+    return k;
+}
+
+static void tls_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    ck_assert_ptr_nonnull(ext);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+}
+
+/* A certificate for key, signed by (ca, ca_key) or self-signed when ca is NULL; valid from
+ * from_s to to_s seconds from now; san NULL for a CA. */
+static X509 *tls_cert(EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key, const char *cn,
+                      const char *san, long from_s, long to_s)
+{
+    static long serial = 1;
+    X509 *x = X509_new();
+    ck_assert_ptr_nonnull(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(x), from_s);
+    X509_gmtime_adj(X509_getm_notAfter(x), to_s);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) : name);
+    if (san) {
+        tls_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
+        tls_ext(x, ca, NID_subject_alt_name, san);
+    } else {
+        tls_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+        tls_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+    }
+    ck_assert_int_gt(X509_sign(x, ca_key ? ca_key : key, EVP_sha256()), 0);
+    return x;
+}
+
+static void tls_write(const char *path, X509 *x, EVP_PKEY *k)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    if (x)
+        ck_assert(PEM_write_X509(f, x));
+    if (k)
+        ck_assert(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
+    fclose(f);
+}
+
+/* ---- the servers --------------------------------------------------------------------------- */
+
+typedef struct tls_srv {
+    pid_t pid;
+    FILE *in, *out;
+    int port;
+} tls_srv;
+
+enum { SRV_GOOD, SRV_WRONG_HOST, SRV_EXPIRED, SRV_N };
+static tls_srv g_srv[SRV_N];
+
+static void srv_start(tls_srv *s, const char *pem)
+{
+    const char *src = getenv("CR_SRCDIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/tools/tls_server.py", src && *src ? src : CR_SRCDIR);
+    int in[2], out[2];
+    ck_assert(pipe(in) == 0 && pipe(out) == 0);
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        execlp("python3", "python3", path, "--cert", pem, "--key", pem, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    s->pid = pid;
+    s->in = fdopen(in[1], "w");
+    s->out = fdopen(out[0], "r");
+    char line[64];
+    ck_assert_msg(s->in && s->out && fgets(line, sizeof line, s->out),
+                  "tls_server.py did not start (python3 and %s needed)", path);
+    s->port = (int)strtol(line, NULL, 10);
+    ck_assert_int_gt(s->port, 0);
+}
+
+static long srv_count(tls_srv *s)
+{
+    char line[64];
+    ck_assert(fprintf(s->in, "count\n") > 0 && fflush(s->in) == 0);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, s->out));
+    ck_assert_msg(strncmp(line, "count ", 6) == 0, "answer %s", line);
+    return strtol(line + 6, NULL, 10);
+}
+
+static void srv_stop(tls_srv *s)
+{
+    if (s->pid <= 0)
+        return;
+    fclose(s->in);
+    fclose(s->out);
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+static void setup(void)
+{
+    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    EVP_PKEY *ca_key = tls_key(), *other_key = tls_key(), *key = tls_key();
+    X509 *ca = tls_cert(ca_key, NULL, NULL, "Cruddur test CA", NULL, -3600, 86400);
+    X509 *other = tls_cert(other_key, NULL, NULL, "Another CA", NULL, -3600, 86400);
+    snprintf(g_ca, sizeof g_ca, "%s/ca.pem", g_dir);
+    snprintf(g_other_ca, sizeof g_other_ca, "%s/other-ca.pem", g_dir);
+    tls_write(g_ca, ca, NULL);
+    tls_write(g_other_ca, other, NULL);
+    static const struct {
+        const char *san;
+        long from, to;
+    } leaf[SRV_N] = {
+        [SRV_GOOD] = { "IP:127.0.0.1,DNS:localhost", -3600, 86400 },
+        [SRV_WRONG_HOST] = { "DNS:other.example", -3600, 86400 },
+        [SRV_EXPIRED] = { "IP:127.0.0.1,DNS:localhost", -7200, -3600 },
+    };
+    for (int i = 0; i < SRV_N; i++) {
+        X509 *x = tls_cert(key, ca, ca_key, "server", leaf[i].san, leaf[i].from, leaf[i].to);
+        char pem[320];
+        snprintf(pem, sizeof pem, "%s/server%d.pem", g_dir, i);
+        tls_write(pem, x, key);
+        X509_free(x);
+        srv_start(&g_srv[i], pem);
+    }
+    X509_free(ca);
+    X509_free(other);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(other_key);
+    EVP_PKEY_free(key);
+    /* nothing of the developer's: no shared config, test credentials */
+    setenv("AWS_CONFIG_FILE", "/nonexistent/cruddur-check-tls", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/cruddur-check-tls", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    unsetenv("AWS_PROFILE");
+    unsetenv("AWS_CA_BUNDLE");
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i < SRV_N; i++)
+        srv_stop(&g_srv[i]);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_dir);
+}
+
+/* ListTables against server i by host (127.0.0.1 or localhost): 0 with the table name, or
+ * -1 with *fail. Creates the client with the environment as it is. */
+static int list_tables(int i, const char *host, http_fail *fail, char *msg, size_t msglen)
+{
+    char ep[128];
+    snprintf(ep, sizeof ep, "https://%s:%d", host, g_srv[i].port);
+    ddb_options o = { .endpoint = ep, .region = "us-east-1", .retry = { .max_attempts = 1 } };
+    errinfo e;
+    ddb *d = ddb_new(&o, &e);
+    if (!d) {
+        snprintf(msg, msglen, "%s", e.msg);
+        *fail = HTTP_FAIL_OTHER;
+        return -2;
+    }
+    json_t *names = NULL;
+    ddb_error err;
+    ddb_error_clear(&err);
+    int rc = ddb_list_tables(d, 10, &names, &err);
+    *fail = err.fail;
+    snprintf(msg, msglen, "%s", rc == 0 ? json_string_value(json_array_get(names, 0))
+                                        : err.info.msg);
+    json_decref(names);
+    ddb_free(d);
+    return rc;
+}
+
+START_TEST(the_bundle_is_trusted_and_nothing_else)
+{
+    http_fail f;
+    char msg[512];
+    long before = srv_count(&g_srv[SRV_GOOD]);
+    setenv("AWS_CA_BUNDLE", g_ca, 1);
+    ck_assert_msg(list_tables(SRV_GOOD, "127.0.0.1", &f, msg, sizeof msg) == 0, "%s", msg);
+    ck_assert_str_eq(msg, "tls-table");
+    ck_assert_msg(list_tables(SRV_GOOD, "localhost", &f, msg, sizeof msg) == 0, "%s", msg);
+    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 2);
+
+    /* The system's trust store does not know the private CA; another CA is no better. */
+    unsetenv("AWS_CA_BUNDLE");
+    ck_assert_int_eq(list_tables(SRV_GOOD, "127.0.0.1", &f, msg, sizeof msg), -1);
+    ck_assert_msg(f == HTTP_FAIL_TLS, "%s: %s", http_fail_name(f), msg);
+    setenv("AWS_CA_BUNDLE", g_other_ca, 1);
+    ck_assert_int_eq(list_tables(SRV_GOOD, "127.0.0.1", &f, msg, sizeof msg), -1);
+    ck_assert_msg(f == HTTP_FAIL_TLS, "%s: %s", http_fail_name(f), msg);
+    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 2);   /* nothing was sent */
+    unsetenv("AWS_CA_BUNDLE");
+}
+END_TEST
+
+START_TEST(a_wrong_host_or_an_expired_certificate_fails_before_the_request)
+{
+    http_fail f;
+    char msg[512];
+    setenv("AWS_CA_BUNDLE", g_ca, 1);
+    ck_assert_int_eq(list_tables(SRV_WRONG_HOST, "127.0.0.1", &f, msg, sizeof msg), -1);
+    ck_assert_msg(f == HTTP_FAIL_TLS, "wrong host: %s: %s", http_fail_name(f), msg);
+    ck_assert_int_eq(list_tables(SRV_EXPIRED, "127.0.0.1", &f, msg, sizeof msg), -1);
+    ck_assert_msg(f == HTTP_FAIL_TLS, "expired: %s: %s", http_fail_name(f), msg);
+    ck_assert_int_eq(srv_count(&g_srv[SRV_WRONG_HOST]), 0);
+    ck_assert_int_eq(srv_count(&g_srv[SRV_EXPIRED]), 0);
+    unsetenv("AWS_CA_BUNDLE");
+}
+END_TEST
+
+START_TEST(ca_bundle_of_the_profile_in_the_shared_config)
+{
+    char conf[320], text[1024], msg[512];
+    snprintf(conf, sizeof conf, "%s/config", g_dir);
+    FILE *f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    snprintf(text, sizeof text, "[default]\nregion = us-east-1\nca_bundle = %s\n\n"
+             "[profile other]\nca_bundle = %s\n", g_other_ca, g_ca);
+    fputs(text, f);
+    fclose(f);
+    setenv("AWS_CONFIG_FILE", conf, 1);
+    http_fail hf;
+    /* default: the other CA, so the server is not trusted */
+    ck_assert_int_eq(list_tables(SRV_GOOD, "127.0.0.1", &hf, msg, sizeof msg), -1);
+    ck_assert_int_eq(hf, HTTP_FAIL_TLS);
+    setenv("AWS_PROFILE", "other", 1);
+    ck_assert_msg(list_tables(SRV_GOOD, "127.0.0.1", &hf, msg, sizeof msg) == 0, "%s", msg);
+    /* AWS_CA_BUNDLE wins over the file */
+    setenv("AWS_CA_BUNDLE", g_other_ca, 1);
+    ck_assert_int_eq(list_tables(SRV_GOOD, "127.0.0.1", &hf, msg, sizeof msg), -1);
+    unsetenv("AWS_CA_BUNDLE");
+    unsetenv("AWS_PROFILE");
+    setenv("AWS_CONFIG_FILE", "/nonexistent/cruddur-check-tls", 1);
+
+    /* what creds_ca_bundle finds, "~/" expanded */
+    char out[512];
+    errinfo e;
+    setenv("AWS_CA_BUNDLE", "~/certs/ca.pem", 1);
+    setenv("HOME", "/home/someone", 1);
+    ck_assert_int_eq(creds_ca_bundle(out, sizeof out, &e), 0);
+    ck_assert_str_eq(out, "/home/someone/certs/ca.pem");
+    ck_assert_int_eq(creds_ca_bundle(out, 8, &e), -1);   /* too long for the room */
+    unsetenv("AWS_CA_BUNDLE");
+    ck_assert_int_eq(creds_ca_bundle(out, sizeof out, &e), 0);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(a_missing_bundle_is_a_clear_error_at_start)
+{
+    setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+    ddb_options o = { .endpoint = "https://127.0.0.1:9", .region = "us-east-1" };
+    errinfo e;
+    ddb *d = ddb_new(&o, &e);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(e.msg, "/nonexistent/ca.pem") && strstr(e.msg, "cannot be read"), "%s",
+                  e.msg);
+    unsetenv("AWS_CA_BUNDLE");
+}
+END_TEST
+
+START_TEST(the_jwks_fetch_trusts_the_same_bundle)
+{
+    char url[128];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/pool/.well-known/jwks.json",
+             g_srv[SRV_GOOD].port);
+    jwks_options o = { .source = url };
+    errinfo e;
+    /* The stand-in serves {"keys": []}: fetched, then refused for its content. */
+    setenv("AWS_CA_BUNDLE", g_ca, 1);
+    jwks *k = jwks_new(&o, &e);
+    ck_assert_msg(k != NULL, "%s", e.msg);
+    long before = srv_count(&g_srv[SRV_GOOD]);
+    ck_assert_int_eq(jwks_refresh(k, &e), -1);
+    ck_assert_msg(strstr(e.msg, "no usable RS256 key"), "%s", e.msg);
+    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 1);
+    jwks_free(k);
+    /* Without the bundle the fetch never reaches it. */
+    unsetenv("AWS_CA_BUNDLE");
+    k = jwks_new(&o, &e);
+    ck_assert_msg(k != NULL, "%s", e.msg);
+    ck_assert_int_eq(jwks_refresh(k, &e), -1);
+    ck_assert_msg(!strstr(e.msg, "no usable RS256 key"), "%s", e.msg);
+    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 1);
+    jwks_free(k);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("tls");
+    TCase *tc = tcase_create("ca_bundle");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, the_bundle_is_trusted_and_nothing_else);
+    tcase_add_test(tc, a_wrong_host_or_an_expired_certificate_fails_before_the_request);
+    tcase_add_test(tc, ca_bundle_of_the_profile_in_the_shared_config);
+    tcase_add_test(tc, a_missing_bundle_is_a_clear_error_at_start);
+    tcase_add_test(tc, the_jwks_fetch_trusts_the_same_bundle);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(suite());
+}
