@@ -3,12 +3,14 @@
 
 Binds 127.0.0.1 on an ephemeral port with --cert/--key (PEM), prints the port on its first
 stdout line, and answers POST (any path) with {"TableNames": ["tls-table"]} (a DynamoDB
-ListTables reply) and GET <path ending in jwks.json> with {"keys": []}. It counts the HTTP
-requests it answered: a client that refused the certificate never sends one. It exits when
-its stdin closes or after 120 s.
+ListTables reply; POST /close also closes the connection after answering) and GET <path
+ending in jwks.json> with {"keys": []}. It counts the HTTP requests it answered (a client
+that refused the certificate never sends one), the TLS connections and how many of them
+resumed an earlier session. It exits when its stdin closes or after 120 s.
 
 Commands, one per stdin line, each answered with one stdout line:
   count        number of HTTP requests answered so far   -> "count N"
+  conns        TLS connections, resumed ones             -> "conns N resumed M"
 Anything else answers "error unknown command".
 """
 import argparse
@@ -21,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 COUNT = [0]
+CONNS = [0, 0]  # connections, resumed
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -29,12 +32,21 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet: the test reads stdout
         pass
 
+    def setup(self):
+        super().setup()
+        with LOCK:
+            CONNS[0] += 1
+            CONNS[1] += 1 if self.connection.session_reused else 0
+
     def reply(self, body, ctype):
         with LOCK:
             COUNT[0] += 1
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        if self.path == "/close":
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -76,6 +88,9 @@ def main():
         if cmd == "count":
             with LOCK:
                 print("count %d" % COUNT[0], flush=True)
+        elif cmd == "conns":
+            with LOCK:
+                print("conns %d resumed %d" % (CONNS[0], CONNS[1]), flush=True)
         else:
             print("error unknown command", flush=True)
         if time.time() > deadline:

@@ -19,6 +19,7 @@
 
 #include "auth/jwks.h"
 #include "aws/ddb.h"
+#include "aws/http.h"
 #include "tap.h"
 
 static char g_dir[] = "/tmp/check-tls-XXXXXX";
@@ -131,6 +132,15 @@ static long srv_count(tls_srv *s)
     ck_assert_ptr_nonnull(fgets(line, sizeof line, s->out));
     ck_assert_msg(strncmp(line, "count ", 6) == 0, "answer %s", line);
     return strtol(line + 6, NULL, 10);
+}
+
+/* The server's TLS connections and how many resumed a session. */
+static void srv_conns(tls_srv *s, long *conns, long *resumed)
+{
+    char line[96];
+    ck_assert(fprintf(s->in, "conns\n") > 0 && fflush(s->in) == 0);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, s->out));
+    ck_assert_msg(sscanf(line, "conns %ld resumed %ld", conns, resumed) == 2, "answer %s", line);
 }
 
 static void srv_stop(tls_srv *s)
@@ -310,6 +320,43 @@ START_TEST(a_missing_bundle_is_a_clear_error_at_start)
 }
 END_TEST
 
+/* HTTPS takes the keep-alive path: one handshake for many requests, and a reconnect after
+ * the server closed the connection resumes the TLS session. */
+START_TEST(https_keeps_its_connection_and_resumes_the_session)
+{
+    setenv("AWS_CA_BUNDLE", g_ca, 1);
+    errinfo e;
+    http *h = http_new(NULL, &e);
+    ck_assert_msg(h != NULL, "%s", e.msg);
+    char url[128], close_url[128];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/", g_srv[SRV_GOOD].port);
+    snprintf(close_url, sizeof close_url, "https://127.0.0.1:%d/close", g_srv[SRV_GOOD].port);
+    long c0, r0, c1, r1;
+    srv_conns(&g_srv[SRV_GOOD], &c0, &r0);
+    http_response resp;
+    http_response_init(&resp);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_msg(http_request(h, "POST", url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(resp.status, 200);
+        ck_assert_str_eq(buf_cstr(&resp.body), "{\"TableNames\":[\"tls-table\"]}");
+    }
+    ck_assert_int_eq(http_connections(h), 1);
+    srv_conns(&g_srv[SRV_GOOD], &c1, &r1);
+    ck_assert_int_eq(c1 - c0, 1);
+    /* the server closes; the next request reconnects, resuming the session */
+    ck_assert_msg(http_request(h, "POST", close_url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
+    ck_assert_msg(http_request(h, "POST", url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_int_eq(http_connections(h), 2);
+    srv_conns(&g_srv[SRV_GOOD], &c1, &r1);
+    ck_assert_int_eq(c1 - c0, 2);
+    ck_assert_msg(r1 - r0 == 1, "resumed %ld of %ld", r1 - r0, c1 - c0);
+    http_response_cleanup(&resp);
+    http_free(h);
+    unsetenv("AWS_CA_BUNDLE");
+}
+END_TEST
+
 START_TEST(the_jwks_fetch_trusts_the_same_bundle)
 {
     char url[128];
@@ -348,6 +395,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ca_bundle_of_the_profile_in_the_shared_config);
     tcase_add_test(tc, a_missing_bundle_is_a_clear_error_at_start);
     tcase_add_test(tc, the_jwks_fetch_trusts_the_same_bundle);
+    tcase_add_test(tc, https_keeps_its_connection_and_resumes_the_session);
     suite_add_tcase(s, tc);
     return s;
 }
