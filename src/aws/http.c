@@ -1,15 +1,14 @@
 /* http.c — HTTP requests over one reused libcurl easy handle, failures classified.
  *
- * Two paths. http and https URLs with no proxy in the way take the raw path: libcurl opens
- * the connection (CURLOPT_CONNECT_ONLY: name resolution, connect timeout, TCP options and,
- * for https, the TLS handshake with peer and host verification and the CA bundle, the TLS
- * session kept in a share so that a reconnect resumes it) and keeps it; the request goes
- * out as one curl_easy_send of bytes
+ * Two paths. Plain-http URLs with no proxy in the way (the DynamoDB Local and credential
+ * endpoints on loopback, where the client's own CPU is most of a round trip) take the raw
+ * path: libcurl opens the connection (CURLOPT_CONNECT_ONLY: name resolution, connect
+ * timeout, TCP options) and keeps it; the request goes out as one curl_easy_send of bytes
  * built here, and the answer is read with curl_easy_recv and parsed here (status line,
  * headers, Content-Length, chunked, read-to-close, 1xx skipped), three system calls a
  * round trip. libcurl's full transfer machinery costs about 25 us of CPU per request more
  * (URL parsing, connection-cache checks, five polls, a 16 KB buffer allocated per
- * transfer). Everything else — proxies, odd URLs — takes libcurl's own HTTP path. */
+ * transfer). Everything else — https, proxies — takes libcurl's own HTTP path. */
 #include "config.h"
 #include "aws/http.h"
 #include "aws/http_internal.h"
@@ -40,8 +39,6 @@ struct http {
     char ca_bundle[4096];         /* "" : the system's trust store */
     bool raw_ok;                  /* no proxy configured: plain http takes the raw path */
     CURL *raw;                    /* CONNECT_ONLY handle owning the open connection, or NULL */
-    CURLSH *tls_share;            /* TLS sessions kept across raw reconnects; NULL: none */
-    long raw_connects;            /* connections the raw path opened (tests, benches) */
     curl_socket_t sock;
     char origin[HTTP_RAW_ORIGIN_MAX]; /* "http://host:port" that raw is connected to */
     buf out;                      /* the request bytes */
@@ -158,8 +155,6 @@ void http_free(http *h)
         curl_easy_cleanup(h->curl);
     if (h->raw)
         curl_easy_cleanup(h->raw);
-    if (h->tls_share)
-        curl_share_cleanup(h->tls_share);
     buf_cleanup_wipe(&h->out);
     free(h->in);
     free(h);
@@ -243,29 +238,19 @@ static void http_raw_close(http *h)
     h->origin[0] = '\0';
 }
 
-/* The length of the URL's scheme and "://" when http or https, else 0. */
-static size_t http_raw_scheme(const char *url)
-{
-    return strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
-}
-
-/* Splits an http:// or https:// URL into origin ("http://host:port") and request target
- * ("/path?q"); -1 for what the raw path leaves to libcurl (user info, odd bytes, over-long
- * parts). */
+/* Splits an http:// URL into origin ("http://host:port") and request target ("/path?q");
+ * -1 for what the raw path leaves to libcurl (user info, odd bytes, over-long parts). */
 static int http_raw_split(const char *url, char *origin, size_t olen, const char **target)
 {
-    size_t sl = http_raw_scheme(url);
-    if (sl == 0)
-        return -1;
-    const char *auth = url + sl;
+    const char *auth = url + 7; /* after "http://" */
     size_t alen = strcspn(auth, "/?#");
-    if (alen == 0 || alen + sl >= olen || memchr(auth, '@', alen))
+    if (alen == 0 || alen + 7 >= olen || memchr(auth, '@', alen))
         return -1;
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#')
             return -1;
-    memcpy(origin, url, alen + sl);
-    origin[alen + sl] = '\0';
+    memcpy(origin, url, alen + 7);
+    origin[alen + 7] = '\0';
     *target = auth + alen;
     return 0;
 }
@@ -313,20 +298,10 @@ static int http_raw_connect(http *h, const char *origin, int64_t deadline_us,
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_PROXY, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 #else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
 #endif
-    if (origin[4] == 's') {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (h->ca_bundle[0])
-            curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
-        if (!h->tls_share && (h->tls_share = curl_share_init()) != NULL)
-            curl_share_setopt(h->tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-        if (h->tls_share)
-            curl_easy_setopt(c, CURLOPT_SHARE, h->tls_share);
-    }
     curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(c, CURLOPT_URL, target);
     CURLcode cc = curl_easy_perform(c);
@@ -342,7 +317,6 @@ static int http_raw_connect(http *h, const char *origin, int64_t deadline_us,
     }
     h->raw = c;
     h->sock = sock;
-    h->raw_connects++;
     snprintf(h->origin, sizeof h->origin, "%s", origin);
     return HTTP_RAW_OK;
 }
@@ -704,8 +678,7 @@ static int http_raw_request(http *h, const char *method, const char *url,
     if (http_raw_split(url, origin, sizeof origin, &target) != 0)
         return HTTP_RAW_UNSUPPORTED;
     bool is_get = strcmp(method, "GET") == 0;
-    if (http_raw_build(h, method, origin + http_raw_scheme(origin), target, headers, body,
-                       body_len, is_get, e) != 0)
+    if (http_raw_build(h, method, origin + 7, target, headers, body, body_len, is_get, e) != 0)
         return HTTP_RAW_FAILED;
     int64_t deadline_us = clock_mono_us() + (int64_t)h->opts.timeout_ms * 1000;
     if (h->raw && strcmp(h->origin, origin) != 0)
@@ -743,7 +716,7 @@ int http_request(http *h, const char *method, const char *url, const char *const
     resp->request_id[0] = '\0';
     buf_reset(&resp->body);
     resp->body.max = h->opts.max_response_bytes;
-    if (h->raw_ok && http_raw_scheme(url) != 0) {
+    if (h->raw_ok && strncmp(url, "http://", 7) == 0) {
         int r = http_raw_request(h, method, url, headers, body, body_len, resp, e);
         if (r != HTTP_RAW_UNSUPPORTED)
             return r == HTTP_RAW_OK ? 0 : -1;
@@ -825,9 +798,4 @@ const char *http_fail_name(http_fail f)
     case HTTP_FAIL_OTHER: return "other";
     }
     return "other";
-}
-
-long http_connections(const http *h)
-{
-    return h ? h->raw_connects : 0;
 }

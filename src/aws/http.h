@@ -54,9 +54,6 @@ void http_free(http *h);  /* accepts NULL */
 int http_request(http *h, const char *method, const char *url, const char *const *headers,
                  const void *body, size_t body_len, http_response *resp, errinfo *e);
 
-/* Connections the keep-alive path opened so far: one per reconnect, none per request. */
-long http_connections(const http *h);
-
 /* Whether the failure class is worth retrying (connect, timeout, reset). */
 bool http_fail_retryable(http_fail f);
 const char *http_fail_name(http_fail f);

@@ -320,8 +320,8 @@ START_TEST(a_missing_bundle_is_a_clear_error_at_start)
 }
 END_TEST
 
-/* HTTPS takes the keep-alive path: one handshake for many requests, and a reconnect after
- * the server closed the connection resumes the TLS session. */
+/* HTTPS keeps its connection: one handshake for many requests, and a reconnect after the
+ * server closed the connection resumes the TLS session. */
 START_TEST(https_keeps_its_connection_and_resumes_the_session)
 {
     setenv("AWS_CA_BUNDLE", g_ca, 1);
@@ -340,14 +340,12 @@ START_TEST(https_keeps_its_connection_and_resumes_the_session)
         ck_assert_int_eq(resp.status, 200);
         ck_assert_str_eq(buf_cstr(&resp.body), "{\"TableNames\":[\"tls-table\"]}");
     }
-    ck_assert_int_eq(http_connections(h), 1);
     srv_conns(&g_srv[SRV_GOOD], &c1, &r1);
     ck_assert_int_eq(c1 - c0, 1);
     /* the server closes; the next request reconnects, resuming the session */
     ck_assert_msg(http_request(h, "POST", close_url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
     ck_assert_msg(http_request(h, "POST", url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(resp.status, 200);
-    ck_assert_int_eq(http_connections(h), 2);
     srv_conns(&g_srv[SRV_GOOD], &c1, &r1);
     ck_assert_int_eq(c1 - c0, 2);
     ck_assert_msg(r1 - r0 == 1, "resumed %ld of %ld", r1 - r0, c1 - c0);
