@@ -2,7 +2,7 @@
 -- Idempotent: `cruddur db schema-load` and `cruddur setup` run it again safely.
 -- PostgreSQL 13 or later (gen_random_uuid() is built in); written for PostgreSQL 15.
 -- The limits match what the programs hold (src/users/users.h): byte lengths below the
--- sizes of struct user, handles as the API accepts them.
+-- sizes of struct user, handles as the API accepts them (users_handle_valid, USERS_HANDLE_MAX).
 
 CREATE TABLE IF NOT EXISTS users (
     uuid            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -12,10 +12,12 @@
 #include "aws/ddb.h"
 #include "base/buf.h"
 #include "base/jdoc.h"
+#include "base/uuid.h"
 #include "users/users.h"
 
 #define API_BODY_MAX (16 * 1024)       /* larger bodies get 413 before any handler */
 #define API_MESSAGE_MAX_CHARS 1024     /* characters (code points), not bytes */
+#define API_MESSAGES_JSON_DEPTH 8      /* nesting jparse allows in a messages body */
 #define API_PAGE_DEFAULT 20
 #define API_PAGE_MAX 100
 
@@ -65,7 +67,7 @@ typedef struct api_response {
     buf body;                      /* JSON text */
     char next_cursor[1024];        /* X-Next-Cursor header when not empty */
     const char *allow;             /* Allow header for 405 */
-    char user_uuid[37];            /* for the request log line ("" when anonymous) */
+    char user_uuid[UUID_BUF];            /* for the request log line ("" when anonymous) */
 } api_response;
 
 void api_response_init(api_response *r);

@@ -16,6 +16,7 @@
 #include "api/worker.h"
 #include "base/env.h"
 #include "base/log.h"
+#include "messaging/messaging.h"
 
 static const char main_usage[] =
     "Usage: cruddur-api [--help]\n"
@@ -37,7 +38,7 @@ static const char main_usage[] =
     "  AWS_COGNITO_USER_POOL_CLIENT_ID  the app client id tokens must carry\n"
     "  CRUDDUR_JWKS_URL                 the key set, URL or file (default: the pool's JWKS)\n"
     "  CONNECTION_URL                   PostgreSQL (the API answers 503 while it is down)\n"
-    "  CRUDDUR_DDB_TABLE                DynamoDB table (default cruddur-messages)\n"
+    "  CRUDDUR_DDB_TABLE                DynamoDB table (default " MESSAGING_TABLE_DEFAULT ")\n"
     "  AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_* credentials: DynamoDB as for cruddur\n"
     "  FRONTEND_URL, BACKEND_URL        origins allowed by CORS\n"
     "  CRUDDUR_LOG_LEVEL                debug|info|warn|error|off (default info)\n"

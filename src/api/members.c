@@ -46,8 +46,8 @@
 
 struct api_member_cache {
     struct {
-        char me[37];
-        char group[37];
+        char me[UUID_BUF];
+        char group[UUID_BUF];
         int64_t expires_ms;             /* 0: empty */
     } slot[API_MEMBERS_CACHE_SLOTS];
 };
@@ -224,7 +224,7 @@ json_t *api_members_pair_put(const char *table, const char *a, const char *b,
                      "ExpressionAttributeValues", ":old", "S", replaces);
 }
 
-int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group[37],
+int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group[UUID_BUF],
                           ddb_error *err)
 {
     group[0] = '\0';

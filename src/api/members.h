@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "aws/ddb.h"
+#include "base/uuid.h"
 
 #define API_MEMBERS_PAIR_SK "PAIR"            /* the pair item's fixed sort key */
 #define API_MEMBERS_PAIR_GROUP "pair_group_uuid" /* its group attribute (not in the GSI) */
@@ -28,7 +29,7 @@ int api_members_check(api_ctx *ctx, const char *me, const char *group, bool *mem
  * pair items existed, e.g. by the original boto3 code — a consistent read of a's group rows
  * whose user_uuid is b, after which the pair item is written for next time. 0, or -1 with
  * err filled. */
-int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group[37],
+int api_members_pair_find(api_ctx *ctx, const char *a, const char *b, char group[UUID_BUF],
                           ddb_error *err);
 
 /* The TransactWriteItems action that makes creating group the pair's only conversation: a

@@ -56,46 +56,8 @@
 #define API_MESSAGES_IDEM_KEY_MAX 64
 #define API_MESSAGES_PAIR_TRIES 8        /* D's create-or-join rounds */
 #define API_MESSAGES_D_TOKEN_BASE 100    /* D's token attempts, apart from C's */
-#define API_MESSAGES_JSON_DEPTH 8
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-/* Code points of s[0..n) (-1 when it is not valid UTF-8); *blank: only white space. */
-static long api_messages_utf8_chars(const unsigned char *s, size_t n, bool *blank)
-{
-    long count = 0;
-    *blank = true;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned long cp, min;
-        if (c < 0x80)
-            len = 1, cp = c, min = 0;
-        else if (c >= 0xc2 && c <= 0xdf)
-            len = 2, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return -1;
-        if (i + len > n)
-            return -1;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0)
-            return -1;
-        if (!(cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xa0 || cp == 0x3000 ||
-              (cp >= 0x2000 && cp <= 0x200b) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff))
-            *blank = false;
-        i += len;
-        count++;
-    }
-    return count;
-}
 
 /* Replaces resp's body with v's JSON text (v borrowed). 0, or -1 (no memory). */
 static int api_messages_reply(api_response *resp, int status, const json_t *v)
@@ -161,7 +123,7 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
 {
     if (!req->authenticated && api_authenticate(ctx, req, resp) != 0)
         return 0;
-    char group[37];
+    char group[UUID_BUF];
     if (!params || !uuid_to_lower(params[0].ptr, params[0].len, group))
         return api_error(resp, 400, "bad_request", "the conversation id must be a UUID");
     char pk[MESSAGING_KEY_MAX];
@@ -332,7 +294,7 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
 {
     const user *me = &p->req->me;
     messaging_user sender = { me->uuid, me->display_name, me->handle };
-    char msg_uuid[37], ts[MESSAGING_TS_LEN];
+    char msg_uuid[UUID_BUF], ts[MESSAGING_TS_LEN];
     if (rnd_uuid4(msg_uuid) != 0)
         return -1;
     int64_t us = messaging_now_us();
@@ -397,7 +359,7 @@ static int api_post_create_group_at(api_post *p, const messaging_user *mu,
                                     int64_t us, const char *replaces, bool *lost_pair,
                                     bool *collided)
 {
-    char msg_uuid[37], ts[MESSAGING_TS_LEN], token[37];
+    char msg_uuid[UUID_BUF], ts[MESSAGING_TS_LEN], token[37];
     if (rnd_uuid4(msg_uuid) != 0 || clock_iso8601_us(ts, sizeof ts, us) != 0)
         return -1;
     json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
@@ -449,7 +411,7 @@ static int api_post_create_group(api_post *p, const messaging_user *mu,
                                  bool *lost_pair)
 {
     *lost_pair = false;
-    char group[37];
+    char group[UUID_BUF];
     if (rnd_uuid4(group) != 0)
         return -1;
     int64_t us = messaging_now_us();
@@ -485,13 +447,13 @@ static int api_post_to_handle(api_post *p, const char *handle)
                          "you cannot start a conversation with yourself");
     messaging_user mu = { me->uuid, me->display_name, me->handle };
     messaging_user ou = { other.uuid, other.display_name, other.handle };
-    char stale[37] = "";
+    char stale[UUID_BUF] = "";
     for (int attempt = 0; attempt < API_MESSAGES_PAIR_TRIES; attempt++) {
         if (attempt > 1) /* lost twice: the winner's transaction may still be in flight */
             clock_sleep_ms(5 + 10 * (attempt - 2));
         /* The pair's conversation, if it has one (another request may have just made it). */
         ddb_error err;
-        char group[37];
+        char group[UUID_BUF];
         bool member = false;
         if (api_members_pair_find(p->ctx, me->uuid, other.uuid, group, &err) != 0)
             return api_messages_unavailable(p->resp, "messages_pair_lookup_failed",
@@ -549,8 +511,7 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
     if (!body) {
         bool blank;
         if (req->body.len > 0 &&
-            api_messages_utf8_chars((const unsigned char *)req->body.ptr, req->body.len,
-                                    &blank) < 0)
+            messaging_text_chars(req->body.ptr, req->body.len, &blank) < 0)
             return api_error(resp, 422, "invalid_message", "the request is not valid UTF-8");
         return api_error(resp, 400, "bad_request", "the body is not valid JSON (%s)", e.msg);
     }
@@ -569,8 +530,7 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
         goto out;
     }
     bool blank;
-    long chars = api_messages_utf8_chars((const unsigned char *)json_string_value(msg),
-                                         json_string_length(msg), &blank);
+    long chars = messaging_text_chars(json_string_value(msg), json_string_length(msg), &blank);
     if (chars < 0) {
         rc = api_error(resp, 422, "invalid_message", "the message is not valid UTF-8");
         goto out;
@@ -585,7 +545,7 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
         goto out;
     }
     p.message = json_string_value(msg);
-    char group[37] = "";
+    char group[UUID_BUF] = "";
     const char *handle = NULL;
     if (jgroup) {
         const char *jg = json_string_value(jgroup);

@@ -10,27 +10,13 @@
 
 #include "base/log.h"
 
-/* Whether h is a handle as users.h checks it: [A-Za-z0-9_]{1,30}. */
-static bool api_users_short_handle_ok(strv h)
-{
-    if (h.len == 0 || h.len > 30)
-        return false;
-    for (size_t i = 0; i < h.len; i++) {
-        char c = h.ptr[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
-            return false;
-    }
-    return true;
-}
-
 int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
 {
     (void)req;
-    if (!params || !api_users_short_handle_ok(params[0]))
+    if (!params || !users_handle_valid(params[0].ptr, params[0].len))
         return api_error(resp, 400, "bad_request",
                          "a handle is 1 to 30 letters, digits or underscores");
-    char handle[31];
+    char handle[USERS_HANDLE_MAX + 1];
     snprintf(handle, sizeof handle, "%.*s", (int)params[0].len, params[0].ptr);
     user u;
     errinfo e;

@@ -18,6 +18,7 @@
 #include "base/env.h"
 #include "base/log.h"
 #include "base/rnd.h"
+#include "messaging/messaging.h"
 
 #define WORKER_PG_BACKOFF_MIN_MS 250
 #define WORKER_PG_BACKOFF_MAX_MS 5000
@@ -101,7 +102,7 @@ worker *worker_new(const worker_options *o, errinfo *e)
     if (!w->ctx.keys)
         goto fail;
     jwt_expect_init(&w->ctx.expect, buf_cstr(&w->issuer), client);
-    w->ctx.table = env_str_or("CRUDDUR_DDB_TABLE", "cruddur-messages");
+    w->ctx.table = env_str_or("CRUDDUR_DDB_TABLE", MESSAGING_TABLE_DEFAULT);
     size_t n = 0;
     const char *fe = env_str("FRONTEND_URL"), *be = env_str("BACKEND_URL");
     if (fe)

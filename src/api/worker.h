@@ -18,7 +18,7 @@ typedef struct worker_options {
                             * start-up check): no Postgres connection */
 } worker_options;
 
-/* Builds a worker from the environment: CRUDDUR_DDB_TABLE (default "cruddur-messages"),
+/* Builds a worker from the environment: CRUDDUR_DDB_TABLE (default MESSAGING_TABLE_DEFAULT),
  * AWS_COGNITO_USER_POOL_ID and AWS_COGNITO_USER_POOL_CLIENT_ID (required),
  * CRUDDUR_JWKS_URL (URL or file; default: the pool's JWKS URL), FRONTEND_URL and
  * BACKEND_URL (CORS origins), CONNECTION_URL (Postgres) and the AWS variables ddb_new reads.

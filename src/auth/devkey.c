@@ -136,7 +136,7 @@ int devkey_jwks_json(const devkey *k, buf *out, errinfo *e)
 static int devkey_write_tmp(const char *path, const void *data, size_t n, mode_t mode, char *tmp,
                             size_t tmpcap, errinfo *e)
 {
-    char u[37];
+    char u[UUID_BUF];
     if (rnd_uuid4(u) != 0)
         return errinfo_set(e, ERR_INTERNAL, "no randomness for a temporary file name");
     int len = snprintf(tmp, tmpcap, "%s.tmp-%.8s", path, u);
@@ -387,7 +387,7 @@ int devkey_mint(const devkey *k, const devkey_claims *c, buf *out, errinfo *e)
         return errinfo_set(e, ERR_INVALID, "a token needs sub, issuer and client_id");
     int64_t iat = c->iat_s ? c->iat_s : clock_real_us() / 1000000;
     int64_t exp = iat + (c->ttl_s ? c->ttl_s : DEVKEY_TTL_DEFAULT_S);
-    char origin_jti[37], event_id[37], jti[37];
+    char origin_jti[UUID_BUF], event_id[UUID_BUF], jti[UUID_BUF];
     if (rnd_uuid4(origin_jti) != 0 || rnd_uuid4(event_id) != 0 || rnd_uuid4(jti) != 0)
         return errinfo_set(e, ERR_INTERNAL, "no randomness for the token ids");
     json_t *hdr = json_pack("{s:s, s:s}", "kid", k->kid, "alg", "RS256");

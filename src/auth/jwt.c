@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include "base/jparse.h"
+#include "base/utf8.h"
 
 #define JWT_JSON_DEPTH 16
 #define JWT_PART_MAX (JWT_MAX_LEN / 4 * 3 + 3) /* decoded bytes of the longest part */
@@ -377,11 +378,8 @@ static int jwt_check_claims(const json_t *pl, const jwt_expect *x, int64_t now_s
         /* truncate at a UTF-8 character boundary */
         const char *s = json_string_value(v);
         size_t n = json_string_length(v);
-        if (n >= sizeof out->scope) {
-            n = sizeof out->scope - 1;
-            while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-                n--;
-        }
+        if (n >= sizeof out->scope)
+            n = utf8_cut(s, sizeof out->scope - 1);
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
                 return jwt_reject(e, "scope malformed");

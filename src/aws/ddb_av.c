@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
+
 #define AV_MAX_DEPTH 32         /* DynamoDB nests L and M at most 32 levels deep */
 #define NUM_MAX_DIGITS 38       /* significant digits of a DynamoDB number */
 #define NUM_MAX_ADJ 125         /* largest magnitude 9.99...E+125 */
@@ -279,46 +281,6 @@ static int b64_decode(const char *s, size_t len, unsigned char *out, size_t *out
     return 0;
 }
 
-/* ---- UTF-8 ----------------------------------------------------------------------------- */
-
-static bool utf8_valid(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i - 1 < n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff
-            || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* ---- paths and messages ---------------------------------------------------------------- */
 
 /* Where validation is, as text: attribute "msg".L[3].M."k" */
@@ -333,9 +295,7 @@ static void show(char *dst, size_t cap, const char *s, size_t len)
     size_t n = len, o = 0;
     bool cut = false;
     if (n > SHOW_MAX) {
-        n = SHOW_MAX;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;                /* do not split a UTF-8 sequence */
+        n = utf8_cut(s, SHOW_MAX); /* do not split a UTF-8 sequence */
         cut = true;
     }
     if (cap < 16) {

@@ -71,7 +71,7 @@ uint64_t rnd_below(uint64_t n)
     return v % n;
 }
 
-int rnd_uuid4(char out[37])
+int rnd_uuid4(char out[UUID_BUF])
 {
     unsigned char b[16];
     if (rnd_bytes(b, sizeof b) != 0)

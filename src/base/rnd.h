@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/uuid.h"
+
 /* A uniformly distributed 64-bit value from a per-process generator seeded by the kernel
  * (reseeded after fork). Not for secrets. */
 uint64_t rnd_u64(void);
@@ -12,7 +14,7 @@ uint64_t rnd_u64(void);
 uint64_t rnd_below(uint64_t n);
 /* Fills p with n bytes from the kernel's CSPRNG. 0 or -1. */
 int rnd_bytes(void *p, size_t n);
-/* A random (version 4) UUID in lowercase canonical form; out must hold 37 bytes. 0 or -1. */
-int rnd_uuid4(char out[37]);
+/* A random (version 4) UUID in lowercase canonical form into out. 0 or -1. */
+int rnd_uuid4(char out[UUID_BUF]);
 
 #endif

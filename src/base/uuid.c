@@ -16,7 +16,7 @@ bool uuid_is_text(const char *s, size_t len)
     return true;
 }
 
-bool uuid_to_lower(const char *s, size_t len, char out[UUID_TEXT_LEN + 1])
+bool uuid_to_lower(const char *s, size_t len, char out[UUID_BUF])
 {
     out[0] = '\0';
     if (!uuid_is_text(s, len))

@@ -10,10 +10,11 @@
 #include <unistd.h>
 
 #include "base/env.h"
+#include "messaging/messaging.h"
 
 const char *cli_table(void)
 {
-    return env_str_or("CRUDDUR_DDB_TABLE", "cruddur-messages");
+    return env_str_or("CRUDDUR_DDB_TABLE", MESSAGING_TABLE_DEFAULT);
 }
 
 const char *cli_local_endpoint(void)

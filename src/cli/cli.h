@@ -12,7 +12,7 @@
 
 enum cli_status { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
-/* The table every command works on: CRUDDUR_DDB_TABLE, default "cruddur-messages". */
+/* The table every command works on: CRUDDUR_DDB_TABLE, default MESSAGING_TABLE_DEFAULT. */
 const char *cli_table(void);
 /* The endpoint commands use unless --prod: AWS_ENDPOINT_URL(_DYNAMODB), else DynamoDB
  * Local at http://127.0.0.1:8000. */

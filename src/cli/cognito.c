@@ -12,6 +12,7 @@
 
 #include "aws/cognito.h"
 #include "base/env.h"
+#include "base/utf8.h"
 
 static const char cli_cognito_usage[] =
     "Usage: cruddur cognito COMMAND [OPTIONS]\n"
@@ -161,11 +162,7 @@ static void cli_cognito_warn_skipped(const cognito_user_list *l)
 /* Display width of UTF-8 text: one column per code point (good enough for a table). */
 static int cli_cognito_width(const char *s)
 {
-    int w = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            w++;
-    return w;
+    return (int)utf8_count(s, strlen(s));
 }
 
 static void cli_cognito_cell(const char *s, int width, bool last)

@@ -40,7 +40,7 @@ static const char ddbcli_usage[] =
     "Usage: cruddur ddb SUBCOMMAND [OPTIONS] [ARGS]\n"
     "\n"
     "The DynamoDB table of Cruddur messaging. The table is CRUDDUR_DDB_TABLE (default\n"
-    "cruddur-messages). The endpoint is AWS_ENDPOINT_URL (default: DynamoDB Local at\n"
+    MESSAGING_TABLE_DEFAULT "). The endpoint is AWS_ENDPOINT_URL (default: DynamoDB Local at\n"
     "http://127.0.0.1:8000) unless --prod, which talks to real AWS (AWS_DEFAULT_REGION and\n"
     "the usual credential variables).\n"
     "\n"
@@ -60,7 +60,8 @@ static const char ddbcli_usage[] =
 static const char ddbcli_schema_usage[] =
     "Usage: cruddur ddb schema-load [--prod] [--no-stream]\n"
     "\n"
-    "Creates the table (CRUDDUR_DDB_TABLE, default cruddur-messages) from the built-in\n"
+    "Creates the table (CRUDDUR_DDB_TABLE, default " MESSAGING_TABLE_DEFAULT
+    ") from the built-in\n"
     "ddb-schema/cruddur-messages.json: pk/sk, the GSI message-group-sk-index, on-demand\n"
     "billing, a stream with NEW_IMAGE records. Waits until the table is ACTIVE.\n"
     "Fails (exit 1) when the table already exists.\n"
@@ -1257,9 +1258,7 @@ static int ddbcli_list_conversations(int argc, char **argv)
         snprintf(me.uuid, sizeof me.uuid, "%s", who);
     } else {
         const char *handle = who[0] == '@' ? who + 1 : who;
-        if (!*handle || strlen(handle) > 30 ||
-            strspn(handle, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                strlen(handle))
+        if (!users_handle_valid(handle, strlen(handle)))
             return cli_usage_error(c.cmd, "'%.60s' is not a handle (1-30 letters, digits or _)",
                                    who);
         users *u = cli_users_open();

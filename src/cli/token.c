@@ -136,7 +136,7 @@ int cli_token(int argc, char **argv)
             goto out;
         }
         if (me.cognito_user_id[0] == '\0') {
-            char sub[37];
+            char sub[UUID_BUF];
             if (rnd_uuid4(sub) != 0 || users_set_cognito_sub(u, me.handle, sub, &e) != 0) {
                 cli_fail("cannot give '%s' a cognito_user_id: %s", me.handle,
                          e.msg[0] ? e.msg : "no randomness");

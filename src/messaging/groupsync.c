@@ -221,7 +221,7 @@ static int groupsync_read_rows_consistent(groupsync_ctx *c, json_t **rows)
                               ? groupsync_s(json_object_get(json_array_get(all, 0), "user_uuid"),
                                             &len)
                               : NULL;
-    char p[37] = "";
+    char p[UUID_BUF] = "";
     if (partner && uuid_is_text(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
         memcpy(p, partner, 36);
     if (rc == GROUPSYNC_OK && p[0])
@@ -374,7 +374,7 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
     json_t *items = NULL;
     ddb_expr cond = { 0 };
     groupsync_step step = GS_RETRY;
-    char token[37];
+    char token[UUID_BUF];
 
     old_key = json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk",
                         json_object_get(row, "sk"));

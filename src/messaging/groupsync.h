@@ -11,6 +11,7 @@
 
 #include "aws/ddb.h"
 #include "base/errinfo.h"
+#include "base/uuid.h"
 
 /* Bounds on what one call reads and tries (the stream record is external input). */
 #define GROUPSYNC_MESSAGE_MAX (400 * 1024) /* bytes of message text: DynamoDB's item limit */
@@ -32,7 +33,7 @@ typedef struct groupsync_result {
                             followed by a jittered pause and a re-read */
     int removed;         /* stale duplicate group rows deleted: a row of the same user and
                             group already stood at this message (counts as MOVED) */
-    char group[37];      /* the message's group uuid, "" when ignored */
+    char group[UUID_BUF];      /* the message's group uuid, "" when ignored */
     char created_at[40]; /* the message's created_at (its sk), "" when ignored */
 } groupsync_result;
 
@@ -45,11 +46,11 @@ typedef struct groupsync_result {
 /* A stream record classified and validated (no I/O). */
 typedef struct groupsync_msg {
     bool is_message;         /* false: the record is to be ignored (the rest is zero) */
-    char group[37];          /* the group uuid from pk "MSG#<uuid>" */
+    char group[UUID_BUF];          /* the group uuid from pk "MSG#<uuid>" */
     char created_at[40];     /* the message's sk: an ISO-8601 timestamp */
     const json_t *message;   /* the image's "message" AV ({"S": ...}), borrowed from the
                                 record: never log it */
-    char sender[37];         /* the image's user_uuid when it is a uuid, else "" */
+    char sender[UUID_BUF];         /* the image's user_uuid when it is a uuid, else "" */
 } groupsync_msg;
 
 /* Classifies one stream record: an INSERT or MODIFY whose pk (NewImage, else Keys) is

@@ -9,6 +9,7 @@
 
 #include "aws/ddb_av.h"
 #include "base/clock.h"
+#include "base/utf8.h"
 
 /* ---- keys and items ------------------------------------------------------------------------ */
 
@@ -268,52 +269,27 @@ int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
 
 /* ---- display helpers ----------------------------------------------------------------------- */
 
-/* Decodes one code point at p (NUL-terminated); returns the bytes it takes (1 for an invalid
- * byte, reported as U+FFFD). */
-static size_t messaging_utf8_next(const unsigned char *p, unsigned long *cp)
+long messaging_text_chars(const char *s, size_t n, bool *blank)
 {
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
+    const unsigned char *p = (const unsigned char *)s;
+    long count = 0;
+    uint32_t cp;
+    *blank = true;
+    for (size_t i = 0; i < n; count++) {
+        size_t k = utf8_next(p + i, n - i, &cp);
+        if (k == 0 || cp == 0)
+            return -1;
+        if (!(cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xa0 || cp == 0x3000 ||
+              (cp >= 0x2000 && cp <= 0x200b) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff))
+            *blank = false;
+        i += k;
     }
-    size_t n;
-    unsigned long v, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, v = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, v = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        *cp = 0xfffd;
-        return 1;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            *cp = 0xfffd;
-            return 1;
-        }
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-        *cp = 0xfffd;
-        return 1;
-    }
-    *cp = v;
-    return n;
+    return count;
 }
 
 size_t messaging_cols(const char *s)
 {
-    size_t cols = 0;
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    unsigned long cp;
-    while (*p) {
-        p += messaging_utf8_next(p, &cp);
-        cols++;
-    }
-    return cols;
+    return s ? utf8_count(s, strlen(s)) : 0;
 }
 
 int messaging_fit(buf *out, const char *s, size_t max_cols)
@@ -323,17 +299,21 @@ int messaging_fit(buf *out, const char *s, size_t max_cols)
     size_t total = messaging_cols(s);
     size_t keep = total <= max_cols ? total : max_cols - 1;
     const unsigned char *p = (const unsigned char *)s;
-    unsigned long cp;
+    size_t left = strlen(s);
+    uint32_t cp;
     int rc = 0;
     for (size_t i = 0; i < keep; i++) {
-        size_t n = messaging_utf8_next(p, &cp);
-        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+        size_t n = utf8_next(p, left, &cp);
+        if (n == 0) {
+            n = 1;
+            rc |= buf_append_str(out, "\xef\xbf\xbd"); /* U+FFFD */
+        } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
             rc |= buf_putc(out, ' ');
-        else if (cp == 0xfffd && n == 1)
-            rc |= buf_append_str(out, "\xef\xbf\xbd");
-        else
+        } else {
             rc |= buf_append(out, p, n);
+        }
         p += n;
+        left -= n;
     }
     if (keep < total)
         rc |= buf_append_str(out, "\xe2\x80\xa6"); /* … */

@@ -14,6 +14,7 @@
 #include "aws/ddb.h"
 #include "base/buf.h"
 
+#define MESSAGING_TABLE_DEFAULT "cruddur-messages" /* when CRUDDUR_DDB_TABLE is unset */
 #define MESSAGING_GSI "message-group-sk-index"
 #define MESSAGING_PAGE_DEFAULT 20      /* pattern A's page, as in the original */
 #define MESSAGING_KEY_MAX 64           /* "MSG#" / "GRP#" + a UUID, with room to spare */
@@ -102,6 +103,13 @@ json_t *messaging_create_group_actions(const char *table, const char *group_uuid
                                        const char *message_uuid, const char *created_at,
                                        const messaging_user *me, const messaging_user *other,
                                        const char *message);
+
+/* ---- message text (pure) ------------------------------------------------------------------ */
+
+/* The code points of message text s[0..n): -1 when it is not valid UTF-8 (base/utf8.h) or
+ * holds a NUL; *blank: whether every one is white space (ASCII, NBSP, U+2000..U+200B,
+ * U+2028/2029, U+3000, BOM), so a post of nothing but spaces can be refused. */
+long messaging_text_chars(const char *s, size_t n, bool *blank);
 
 /* ---- display helpers (pure) --------------------------------------------------------------- */
 

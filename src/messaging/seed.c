@@ -86,7 +86,7 @@ static uint64_t seed_hash(uint64_t seed, enum seed_tag tag, uint64_t i)
 }
 
 /* A version-4-shaped UUID from two 64-bit values. */
-static void seed_uuid(char out[37], uint64_t hi, uint64_t lo)
+static void seed_uuid(char out[UUID_BUF], uint64_t hi, uint64_t lo)
 {
     hi = (hi & ~0xf000ULL) | 0x4000ULL;                        /* version 4 */
     lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; /* RFC 4122 variant */
@@ -116,7 +116,7 @@ json_t *seed_sample_items(const messaging_user *a, const messaging_user *b, int6
         int64_t jitter_us = i == last ? 0 : (int64_t)(seed_hash(gh, TAG_SAMPLE, (uint64_t)i) %
                                                       (5ULL * 60 * 1000000));
         int64_t t = end_us - (int64_t)(last - i) * step_us - jitter_us;
-        char id[37];
+        char id[UUID_BUF];
         seed_uuid(id, seed_hash(gh, TAG_MSGID, (uint64_t)i),
                   seed_hash(gh, TAG_MSGID, (uint64_t)i + 1000));
         if (clock_iso8601_us(ts, sizeof ts, t) != 0 ||
@@ -224,7 +224,7 @@ static long seed_group_of(const seed_bulk *b, long i)
 
 /* The two members of group g and its id. */
 static void seed_group(const seed_bulk *b, long g, seed_person *x, seed_person *y,
-                       char id[37])
+                       char id[UUID_BUF])
 {
     uint64_t u = (uint64_t)b->o.users;
     long ka = (long)(seed_hash(b->o.seed, TAG_PAIR, (uint64_t)g) % u);
@@ -276,7 +276,7 @@ static json_t *seed_bulk_message(const seed_bulk *b, long i, char ts_out[MESSAGI
 {
     long g = seed_group_of(b, i);
     seed_person x, y;
-    char gid[37], mid[37];
+    char gid[UUID_BUF], mid[UUID_BUF];
     seed_group(b, g, &x, &y, gid);
     int64_t t = b->o.end_us - (int64_t)(b->o.messages - 1 - i) * b->step_us;
     if (clock_iso8601_us(ts_out, MESSAGING_TS_LEN, t) != 0)
@@ -302,7 +302,7 @@ json_t *seed_bulk_item(const seed_bulk *b, size_t i)
     size_t j = i - (size_t)b->o.messages;
     long g = (long)(j / 2);
     seed_person x, y;
-    char gid[37];
+    char gid[UUID_BUF];
     seed_group(b, g, &x, &y, gid);
     seed_bulk_message(b, b->last[g], ts, text, sizeof text, false);
     const seed_person *me = j % 2 == 0 ? &x : &y;

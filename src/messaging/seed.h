@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "base/errinfo.h"
+#include "base/uuid.h"
 #include "messaging/messaging.h"
 
 /* The sample conversation's message group (fixed, so setup can find it again). */
@@ -46,7 +47,7 @@ typedef struct seed_bulk_options {
 
 /* One generated user; handle "u<k>", display name "User <k>". */
 typedef struct seed_person {
-    char uuid[37];
+    char uuid[UUID_BUF];
     char handle[24];
     char display_name[32];
 } seed_person;

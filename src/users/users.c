@@ -396,18 +396,22 @@ static int users_row(const PGresult *res, const char *file, const char *what, us
 
 /* ---- users ---------------------------------------------------------------------------- */
 
-static bool users_handle_ok(const char *h)
+bool users_handle_valid(const char *h, size_t n)
 {
-    if (!h)
+    if (!h || n == 0 || n > USERS_HANDLE_MAX)
         return false;
-    size_t n = 0;
-    for (; h[n]; n++) {
-        char c = h[n];
-        if (n >= 30 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '_'))
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
             return false;
     }
-    return n > 0;
+    return true;
+}
+
+static bool users_handle_ok(const char *h)
+{
+    return h && users_handle_valid(h, strlen(h));
 }
 
 static bool users_sub_ok(const char *s)

@@ -7,9 +7,12 @@
 #include <stddef.h>
 
 #include "base/errinfo.h"
+#include "base/uuid.h"
+
+#define USERS_HANDLE_MAX 30   /* a handle: 1 to 30 of [A-Za-z0-9_] */
 
 typedef struct user {
-    char uuid[37];
+    char uuid[UUID_BUF];
     char handle[64];
     char display_name[128];
     char email[256];
@@ -31,6 +34,10 @@ users *users_open_db(const char *conninfo, const char *dbname, errinfo *e);
 void users_close(users *u);  /* accepts NULL */
 /* "host:port" of the connection, for messages (no credentials); valid until users_close. */
 const char *users_server(const users *u);
+
+/* Whether the n bytes at h are a handle (without '@'): 1 to USERS_HANDLE_MAX ASCII letters,
+ * digits or '_', the rule of sql/schema.sql's users_handle_format. Pure. */
+bool users_handle_valid(const char *h, size_t n);
 
 /* The user with this handle (without '@'). 0 found, -1 with e: ERR_NOTFOUND when there is
  * none, ERR_INVALID for a malformed handle (checked before any query: ^[A-Za-z0-9_]{1,30}$),

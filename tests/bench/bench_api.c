@@ -30,7 +30,7 @@
 static const char *bench_table(void)
 {
     const char *t = getenv("CRUDDUR_DDB_TABLE");
-    return t && *t ? t : "cruddur-messages";
+    return t && *t ? t : MESSAGING_TABLE_DEFAULT;
 }
 
 static int bench_seed(const char *handle, long groups, long messages)

@@ -1,20 +1,24 @@
 /* fuzz_message.c — a POST /api/messages body to a message (api/messages.c): the body goes
  * through the same steps as api_messages_create (jparse at the same depth, the "message"
- * string, the code point count and the blank test), and the raw body through the UTF-8
- * check that picks 422 over 400. Invariants: the code point counter agrees with a plain
- * reference decoder written here (valid UTF-8 without NUL, a count of code points, only
- * white space), and never rejects a string jparse has accepted.
- *
- * api_messages_utf8_chars is file-local, so this file includes messages.c itself (the
- * handlers it defines stand in for the library's copy, which is then never linked in). */
-#include "api/messages.c"
+ * string, the code point count and the blank test of messaging_text_chars), and the raw
+ * body through the UTF-8 check that picks 422 over 400. Invariants: the code point counter
+ * agrees with a plain reference decoder written here (valid UTF-8 without NUL, a count of
+ * code points, only white space), and never rejects a string jparse has accepted. */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "base/jparse.h"
+#include "messaging/messaging.h"
 
 #include "fuzz.h"
 
 #define FUZZ_MESSAGE_MAX_INPUT (16 * 1024)
 
 /* The reference: code points of s[0..n) as RFC 3629 defines valid UTF-8, NUL excluded;
- * -1 when invalid. *blank: only the white space api_messages_create ignores. */
+ * -1 when invalid. *blank: only the white space messaging_text_chars calls blank. */
 static long fuzz_message_ref(const unsigned char *s, size_t n, bool *blank)
 {
     static const unsigned long spaces[] = { ' ', '\t', '\n', 0x0b, 0x0c, '\r', 0xa0, 0x3000,
@@ -49,7 +53,7 @@ static long fuzz_message_ref(const unsigned char *s, size_t n, bool *blank)
 static void fuzz_message_agree(const unsigned char *s, size_t n)
 {
     bool blank_a, blank_b;
-    long a = api_messages_utf8_chars(s, n, &blank_a);
+    long a = messaging_text_chars((const char *)s, n, &blank_a);
     long b = fuzz_message_ref(s, n, &blank_b);
     FUZZ_CHECK(a == b);
     if (a >= 0)
@@ -69,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const unsigned char *s = (const unsigned char *)json_string_value(msg);
         size_t n = json_string_length(msg);
         bool blank;
-        long chars = api_messages_utf8_chars(s, n, &blank);
+        long chars = messaging_text_chars((const char *)s, n, &blank);
         FUZZ_CHECK(chars >= 0 && (size_t)chars <= n);
         FUZZ_CHECK((chars == 0) <= blank);
         fuzz_message_agree(s, n);

@@ -49,7 +49,7 @@ static inline void live_setenv_list(const char *const *env)
 /* "<prefix>-<12 random hex>" into out (64 bytes). */
 static inline void live_name(const char *prefix, char out[64])
 {
-    char u[37];
+    char u[UUID_BUF];
     rnd_uuid4(u);
     snprintf(out, 64, "%s-%.8s%.4s", prefix, u, u + 9);
 }

@@ -66,7 +66,7 @@ static inline void sd_table_drop(ddb *d, const char *table)
 
 /* Participants of test conversations: "u<n>" with a stable uuid per n. */
 typedef struct sd_user {
-    char uuid[37];
+    char uuid[UUID_BUF];
     char name[32];
     char handle[32];
     messaging_user u;
@@ -83,9 +83,9 @@ static inline void sd_user_make(sd_user *x, int n)
 /* A conversation between a and b (pattern D) with its first message at created_at (NULL:
  * now); group uuid into gid. */
 static inline void sd_group(ddb *d, const char *table, const sd_user *a, const sd_user *b,
-                            const char *created_at, char gid[37])
+                            const char *created_at, char gid[UUID_BUF])
 {
-    char mid[37], ts[MESSAGING_TS_LEN];
+    char mid[UUID_BUF], ts[MESSAGING_TS_LEN];
     rnd_uuid4(gid);
     rnd_uuid4(mid);
     if (!created_at) {
@@ -106,7 +106,7 @@ static inline void sd_message(ddb *d, const char *table, const char *gid, const 
                               char ts_out[MESSAGING_TS_LEN])
 {
     for (int attempt = 0; attempt < 20; attempt++) {
-        char mid[37], ts[MESSAGING_TS_LEN];
+        char mid[UUID_BUF], ts[MESSAGING_TS_LEN];
         rnd_uuid4(mid);
         if (created_at)
             snprintf(ts, sizeof ts, "%s", created_at);

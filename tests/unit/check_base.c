@@ -1,4 +1,4 @@
-/* check_base.c — the base module: buffers, views, errors, env, clock, randomness. */
+/* check_base.c — the base module: buffers, views, errors, env, clock, randomness, UTF-8. */
 #include "config.h"
 
 #include <check.h>
@@ -10,6 +10,7 @@
 #include "base/env.h"
 #include "base/errinfo.h"
 #include "base/rnd.h"
+#include "base/utf8.h"
 #include "base/uuid.h"
 #include "tap.h"
 
@@ -132,7 +133,7 @@ END_TEST
 
 START_TEST(rnd_uuid_is_v4_and_unique)
 {
-    char a[37], b[37];
+    char a[UUID_BUF], b[UUID_BUF];
     ck_assert_int_eq(rnd_uuid4(a), 0);
     ck_assert_int_eq(rnd_uuid4(b), 0);
     ck_assert_uint_eq(strlen(a), 36);
@@ -147,8 +148,8 @@ END_TEST
 
 START_TEST(uuid_text_forms)
 {
-    char out[37];
-    char a[37];
+    char out[UUID_BUF];
+    char a[UUID_BUF];
     ck_assert_int_eq(rnd_uuid4(a), 0);
     ck_assert(uuid_is_text(a, strlen(a)));
     ck_assert(uuid_to_lower(a, strlen(a), out));
@@ -175,6 +176,95 @@ START_TEST(uuid_text_forms)
 }
 END_TEST
 
+/* ---- UTF-8 -------------------------------------------------------------------------------- */
+
+/* One sequence each: what utf8_next takes (0: invalid) and the code point it yields. */
+static const struct {
+    const char *name;
+    const char *s;
+    size_t n;
+    size_t took;
+    uint32_t cp;
+} utf8_cases[] = {
+    { "ascii", "A", 1, 1, 'A' },
+    { "nul", "\0", 1, 1, 0 },
+    { "del", "\x7f", 1, 1, 0x7f },
+    { "2-byte lowest", "\xc2\x80", 2, 2, 0x80 },
+    { "2-byte e-acute", "\xc3\xa9", 2, 2, 0xe9 },
+    { "2-byte highest", "\xdf\xbf", 2, 2, 0x7ff },
+    { "3-byte lowest", "\xe0\xa0\x80", 3, 3, 0x800 },
+    { "3-byte euro", "\xe2\x82\xac", 3, 3, 0x20ac },
+    { "3-byte before surrogates", "\xed\x9f\xbf", 3, 3, 0xd7ff },
+    { "3-byte after surrogates", "\xee\x80\x80", 3, 3, 0xe000 },
+    { "3-byte U+FFFD itself", "\xef\xbf\xbd", 3, 3, 0xfffd },
+    { "4-byte lowest", "\xf0\x90\x80\x80", 4, 4, 0x10000 },
+    { "4-byte emoji", "\xf0\x9f\x98\x80", 4, 4, 0x1f600 },
+    { "4-byte highest", "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+    { "empty", "", 0, 0, UTF8_REPLACEMENT },
+    { "stray continuation", "\x80", 1, 0, UTF8_REPLACEMENT },
+    { "overlong 2-byte C0", "\xc0\xaf", 2, 0, UTF8_REPLACEMENT },
+    { "overlong 2-byte C1", "\xc1\xbf", 2, 0, UTF8_REPLACEMENT },
+    { "overlong 3-byte", "\xe0\x9f\xbf", 3, 0, UTF8_REPLACEMENT },
+    { "overlong 4-byte", "\xf0\x8f\xbf\xbf", 4, 0, UTF8_REPLACEMENT },
+    { "surrogate low end", "\xed\xa0\x80", 3, 0, UTF8_REPLACEMENT },
+    { "surrogate high end", "\xed\xbf\xbf", 3, 0, UTF8_REPLACEMENT },
+    { "above U+10FFFF", "\xf4\x90\x80\x80", 4, 0, UTF8_REPLACEMENT },
+    { "lead F5", "\xf5\x80\x80\x80", 4, 0, UTF8_REPLACEMENT },
+    { "lead FF", "\xff", 1, 0, UTF8_REPLACEMENT },
+    { "truncated 2-byte", "\xc3", 1, 0, UTF8_REPLACEMENT },
+    { "truncated 3-byte", "\xe2\x82", 2, 0, UTF8_REPLACEMENT },
+    { "truncated 4-byte", "\xf0\x9f\x98", 3, 0, UTF8_REPLACEMENT },
+    { "cut by n", "\xe2\x82\xac", 2, 0, UTF8_REPLACEMENT },
+    { "bad continuation", "\xe2\x28\xac", 3, 0, UTF8_REPLACEMENT },
+};
+
+START_TEST(utf8_next_decodes_one_sequence)
+{
+    for (size_t i = 0; i < sizeof utf8_cases / sizeof *utf8_cases; i++) {
+        uint32_t cp = 0x12345;
+        size_t took = utf8_next((const unsigned char *)utf8_cases[i].s, utf8_cases[i].n, &cp);
+        ck_assert_msg(took == utf8_cases[i].took, "%s: took %zu", utf8_cases[i].name, took);
+        ck_assert_msg(cp == utf8_cases[i].cp, "%s: U+%04X", utf8_cases[i].name, (unsigned)cp);
+        /* a whole case is valid exactly when its one sequence is */
+        if (utf8_cases[i].n > 0)
+            ck_assert_msg(utf8_valid(utf8_cases[i].s, utf8_cases[i].n) ==
+                              (utf8_cases[i].took == utf8_cases[i].n),
+                          "%s: valid", utf8_cases[i].name);
+    }
+}
+END_TEST
+
+START_TEST(utf8_strings_count_and_cut)
+{
+    static const struct {
+        const char *s;
+        size_t n;
+        bool valid;
+        size_t count;
+    } cases[] = {
+        { "", 0, true, 0 },
+        { "plain ascii", 11, true, 11 },
+        { "a\0b", 3, true, 3 },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, true, 8 },
+        { "\xc3", 1, false, 1 },
+        { "ab\xe2\x82", 4, false, 4 },          /* each byte of a cut sequence counts */
+        { "\xed\xa0\x80x", 4, false, 4 },
+        { "\x80\x80\xc3\xa9", 4, false, 3 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ck_assert_msg(utf8_valid(cases[i].s, cases[i].n) == cases[i].valid, "case %zu", i);
+        ck_assert_msg(utf8_count(cases[i].s, cases[i].n) == cases[i].count, "case %zu", i);
+    }
+    const char *s = "a\xe2\x82\xac" "b";   /* a € b */
+    ck_assert_uint_eq(utf8_cut(s, 0), 0);
+    ck_assert_uint_eq(utf8_cut(s, 1), 1);
+    ck_assert_uint_eq(utf8_cut(s, 2), 1);
+    ck_assert_uint_eq(utf8_cut(s, 3), 1);
+    ck_assert_uint_eq(utf8_cut(s, 4), 4);
+    ck_assert_uint_eq(utf8_cut("\x80\x80", 1), 0);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -192,6 +282,10 @@ static Suite *base_suite(void)
     tcase_add_test(tc, clock_formats_and_parses);
     tcase_add_test(tc, rnd_uuid_is_v4_and_unique);
     tcase_add_test(tc, uuid_text_forms);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("utf8");
+    tcase_add_test(tc, utf8_next_decodes_one_sequence);
+    tcase_add_test(tc, utf8_strings_count_and_cut);
     suite_add_tcase(s, tc);
     return s;
 }

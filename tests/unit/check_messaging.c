@@ -388,6 +388,36 @@ START_TEST(fit_makes_one_safe_line)
 }
 END_TEST
 
+START_TEST(text_chars_counts_and_refuses)
+{
+    static const struct {
+        const char *s;
+        size_t n;
+        long chars;
+        bool blank;
+    } cases[] = {
+        { "", 0, 0, true },
+        { "hi", 2, 2, false },
+        { " \t\r\n", 4, 4, true },
+        /* NBSP, U+3000, ZWSP, BOM */
+        { "\xc2\xa0\xe3\x80\x80\xe2\x80\x8b\xef\xbb\xbf", 11, 4, true },
+        { "\xe2\x80\xa8 x", 5, 3, false },
+        { "\xf0\x9f\x98\x80", 4, 1, false },
+        { "a\0b", 3, -1, false },                 /* NUL */
+        { "\xc3", 1, -1, false },                 /* truncated */
+        { "\xed\xa0\x80", 3, -1, false },         /* surrogate */
+        { "\xc0\xaf", 2, -1, false },             /* overlong */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bool blank = !cases[i].blank;
+        ck_assert_msg(messaging_text_chars(cases[i].s, cases[i].n, &blank) == cases[i].chars,
+                      "case %zu", i);
+        if (cases[i].chars >= 0)
+            ck_assert_msg(blank == cases[i].blank, "case %zu: blank", i);
+    }
+}
+END_TEST
+
 START_TEST(local_time_formats_like_the_scripts)
 {
     setenv("TZ", "UTC0", 1);
@@ -448,6 +478,7 @@ static Suite *messaging_suite(void)
     t = tcase_create("display");
     tcase_add_test(t, fit_cuts_at_code_points);
     tcase_add_test(t, fit_makes_one_safe_line);
+    tcase_add_test(t, text_chars_counts_and_refuses);
     tcase_add_test(t, local_time_formats_like_the_scripts);
     tcase_add_test(t, parse_time_reads_offsets_and_fractions);
     suite_add_tcase(s, t);

@@ -1,0 +1,64 @@
+/* check_users.c — the users module's pure part: the handle rule (the Postgres side is
+ * tests/live/live_users.c). */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/embed.h"
+#include "users/users.h"
+#include "tap.h"
+
+START_TEST(handle_rule)
+{
+    static const struct {
+        const char *h;
+        bool ok;
+    } cases[] = {
+        { "andrewbrown", true },
+        { "A_b_9", true },
+        { "_", true },
+        { "abcdefghijklmnopqrstuvwxyz0123", true },   /* 30 */
+        { "abcdefghijklmnopqrstuvwxyz01234", false }, /* 31 */
+        { "", false },
+        { "@andrew", false },
+        { "andrew brown", false },
+        { "andrew-brown", false },
+        { "andr\xc3\xa9", false },
+        { "a.b", false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ck_assert_msg(users_handle_valid(cases[i].h, strlen(cases[i].h)) == cases[i].ok, "%s",
+                      cases[i].h);
+    /* the length is what counts: an embedded NUL is not a handle character */
+    ck_assert(!users_handle_valid("ab\0c", 4));
+    ck_assert(users_handle_valid("abXYZ!", 2));
+    ck_assert(!users_handle_valid(NULL, 3));
+}
+END_TEST
+
+START_TEST(handle_rule_matches_the_schema)
+{
+    char check[64];
+    snprintf(check, sizeof check, "CHECK (handle ~ '^[A-Za-z0-9_]{1,%d}$')", USERS_HANDLE_MAX);
+    const char *schema = embed_get("sql/schema.sql", NULL);
+    ck_assert_ptr_nonnull(schema);
+    ck_assert_msg(strstr(schema, check) != NULL, "sql/schema.sql lacks %s", check);
+}
+END_TEST
+
+static Suite *users_suite(void)
+{
+    Suite *s = suite_create("users");
+    TCase *tc = tcase_create("handles");
+    tcase_add_test(tc, handle_rule);
+    tcase_add_test(tc, handle_rule_matches_the_schema);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(users_suite());
+}
