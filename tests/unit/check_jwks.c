@@ -16,6 +16,7 @@
 #include "auth/devkey.h"
 #include "auth/jwks.h"
 #include "auth/jwt.h"
+#include "standin.h"
 #include "tap.h"
 
 #define ISS "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool1"
@@ -35,76 +36,21 @@ static int64_t fake_clock(void *ud)
 
 /* ---- the stand-in server ---------------------------------------------------------------- */
 
-typedef struct server {
-    pid_t pid;
-    FILE *in;   /* commands */
-    FILE *out;  /* answers */
-    int port;
-} server;
+typedef standin server;
 
 static void server_start(server *s)
 {
-    const char *src = getenv("CR_SRCDIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/tools/jwks_server.py", src && *src ? src : CR_SRCDIR);
-    int in[2], out[2];
-    ck_assert(pipe(in) == 0 && pipe(out) == 0);
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", path, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s->pid = pid;
-    s->in = fdopen(in[1], "w");
-    s->out = fdopen(out[0], "r");
-    char line[64];
-    ck_assert_msg(s->in && s->out && fgets(line, sizeof line, s->out),
-                  "jwks_server.py did not start (python3 and %s needed)", path);
-    s->port = (int)strtol(line, NULL, 10);
-    ck_assert_int_gt(s->port, 0);
-}
-
-/* Sends one command line and returns its answer (static storage). */
-static const char *server_cmd(server *s, const char *cmd)
-{
-    static char line[128];
-    ck_assert(fprintf(s->in, "%s\n", cmd) > 0 && fflush(s->in) == 0);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, s->out));
-    line[strcspn(line, "\n")] = '\0';
-    return line;
+    standin_start(s, "jwks_server.py", NULL);
 }
 
 static void server_ok(server *s, const char *cmd)
 {
-    ck_assert_str_eq(server_cmd(s, cmd), "ok");
+    ck_assert_str_eq(standin_cmd(s, cmd), "ok");
 }
 
-static long server_count(server *s)
-{
-    const char *a = server_cmd(s, "count");
-    ck_assert_msg(strncmp(a, "count ", 6) == 0, "answer %s", a);
-    return strtol(a + 6, NULL, 10);
-}
-
-static void server_stop(server *s)
-{
-    if (s->pid <= 0)
-        return;
-    fclose(s->in);
-    fclose(s->out);
-    kill(s->pid, SIGTERM);
-    waitpid(s->pid, NULL, 0);
-    s->pid = 0;
-}
+#define server_cmd standin_cmd
+#define server_count standin_count
+#define server_stop standin_stop
 
 static jwks *cache_for(const char *source)
 {

@@ -20,6 +20,7 @@
 #include "auth/jwks.h"
 #include "aws/ddb.h"
 #include "aws/http.h"
+#include "standin.h"
 #include "tap.h"
 
 static char g_dir[] = "/tmp/check-tls-XXXXXX";
@@ -85,73 +86,25 @@ static void tls_write(const char *path, X509 *x, EVP_PKEY *k)
 
 /* ---- the servers --------------------------------------------------------------------------- */
 
-typedef struct tls_srv {
-    pid_t pid;
-    FILE *in, *out;
-    int port;
-} tls_srv;
+typedef standin tls_srv;
 
 enum { SRV_GOOD, SRV_WRONG_HOST, SRV_EXPIRED, SRV_N };
 static tls_srv g_srv[SRV_N];
 
 static void srv_start(tls_srv *s, const char *pem)
 {
-    const char *src = getenv("CR_SRCDIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/tools/tls_server.py", src && *src ? src : CR_SRCDIR);
-    int in[2], out[2];
-    ck_assert(pipe(in) == 0 && pipe(out) == 0);
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", path, "--cert", pem, "--key", pem, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s->pid = pid;
-    s->in = fdopen(in[1], "w");
-    s->out = fdopen(out[0], "r");
-    char line[64];
-    ck_assert_msg(s->in && s->out && fgets(line, sizeof line, s->out),
-                  "tls_server.py did not start (python3 and %s needed)", path);
-    s->port = (int)strtol(line, NULL, 10);
-    ck_assert_int_gt(s->port, 0);
+    const char *args[] = { "--cert", pem, "--key", pem, NULL };
+    standin_start(s, "tls_server.py", args);
 }
 
-static long srv_count(tls_srv *s)
-{
-    char line[64];
-    ck_assert(fprintf(s->in, "count\n") > 0 && fflush(s->in) == 0);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, s->out));
-    ck_assert_msg(strncmp(line, "count ", 6) == 0, "answer %s", line);
-    return strtol(line + 6, NULL, 10);
-}
+#define srv_count standin_count
+#define srv_stop standin_stop
 
 /* The server's TLS connections and how many resumed a session. */
 static void srv_conns(tls_srv *s, long *conns, long *resumed)
 {
-    char line[96];
-    ck_assert(fprintf(s->in, "conns\n") > 0 && fflush(s->in) == 0);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, s->out));
-    ck_assert_msg(sscanf(line, "conns %ld resumed %ld", conns, resumed) == 2, "answer %s", line);
-}
-
-static void srv_stop(tls_srv *s)
-{
-    if (s->pid <= 0)
-        return;
-    fclose(s->in);
-    fclose(s->out);
-    kill(s->pid, SIGTERM);
-    waitpid(s->pid, NULL, 0);
-    s->pid = 0;
+    const char *a = standin_cmd(s, "conns");
+    ck_assert_msg(sscanf(a, "conns %ld resumed %ld", conns, resumed) == 2, "answer %s", a);
 }
 
 static void setup(void)
