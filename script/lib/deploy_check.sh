@@ -23,6 +23,8 @@
 #               example environment where configure said
 #   units       `systemd-analyze verify` on the installed units, ExecStart pointed at the
 #               DESTDIR copies of the programs
+#   containers  tests/deploy/run on a machine whose podman does not work fails with a
+#               message naming what is missing and CRUDDUR_NO_CONTAINERS
 # Tools: docker-compose, shellcheck, systemd-analyze (Debian: docker-compose, shellcheck,
 # systemd), nginx, cgi-fcgi (libfcgi-bin), curl. A missing tool fails its check.
 # shellcheck source-path=SCRIPTDIR
@@ -403,12 +405,32 @@ check_units() {
 	fi
 }
 
+# ---- a machine that cannot run containers ------------------------------------------------
+# tests/deploy/run with a podman that does not work (a stub first on PATH): one failing
+# check naming what is missing and the opt-out, exit 1, nothing started.
+check_no_engine() {
+	local stub=$TMP/no-engine log=$TMP/no-engine.log rc
+	mkdir -p "$stub"
+	printf '#!/bin/sh\necho "podman stub: no container engine here" >&2\nexit 125\n' >"$stub/podman"
+	chmod +x "$stub/podman"
+	PATH=$stub:$PATH bash "$SRC/tests/deploy/run" "$TMP/no-engine-state" >"$log" 2>&1 </dev/null
+	rc=$?
+	if ((rc == 1)) && grep -q '^not ok 1 - containers: this machine lacks .*(podman info fails\|package )' "$log" &&
+		grep -q 'CRUDDUR_NO_CONTAINERS=1 skips' "$log" && ! grep -q '^ok ' "$log"; then
+		tap_ok "containers: without a working podman, tests/deploy/run fails with what is missing and the opt-out"
+	else
+		tap_not_ok "containers: tests/deploy/run without a working podman (exit $rc)"
+		tap_diag "$log"
+	fi
+}
+
 printf '# deploy checks: sources %s, build %s\n' "$SRC" "$BUILD"
 check_compose
 check_env
 check_libs
 check_nginx
 check_shellcheck
+check_no_engine
 if check_install; then
 	check_units
 fi

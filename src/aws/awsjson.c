@@ -392,15 +392,15 @@ int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target,
 
 size_t awsjson_nul_to_replacement(char *p, size_t n)
 {
+    /* On every reply of the hot path: memchr to each backslash, most replies have few. */
     size_t count = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (p[i] != '\\')
-            continue;
-        if (p[i + 1] == 'u' && i + 5 < n && memcmp(p + i + 2, "0000", 4) == 0) {
-            memcpy(p + i + 2, "FFFD", 4);
+    char *end = p + n;
+    for (char *q = p; (q = memchr(q, '\\', (size_t)(end - q))) != NULL && end - q >= 2; q += 2) {
+        if (q[1] == 'u' && end - q >= 6 && memcmp(q + 2, "0000", 4) == 0) {
+            memcpy(q + 2, "FFFD", 4);
             count++;
         }
-        i++; /* the escaped character: a second backslash starts no escape */
+        /* q += 2: the escaped character; a second backslash starts no escape */
     }
     return count;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/rnd.h"
+#include "standin.h"
 
 /* The DynamoDB Local endpoint from CRUDDUR_TEST_DDB_ENDPOINT. Without it the program
  * exits 77 (skip) — unless CRUDDUR_LIVE=1, where a missing server is a failure. */
@@ -66,35 +67,21 @@ static inline int live_server_start(live_server *s, const char *script_rel)
     const char *src = getenv("CR_SRCDIR");
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", src && *src ? src : CR_SRCDIR, script_rel);
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0)
-        return -1;
-    pid_t pid = fork();
+    int to, from;
+    pid_t pid = standin_spawn(path, NULL, &to, &from);
     if (pid < 0)
         return -1;
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", path, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
     char line[32] = { 0 };
     size_t n = 0;
     while (n < sizeof line - 1) {
-        ssize_t r = read(out[0], line + n, 1);
+        ssize_t r = read(from, line + n, 1);
         if (r <= 0 || line[n] == '\n')
             break;
         n++;
     }
-    close(out[0]);
+    close(from);
     s->pid = pid;
-    s->stdin_fd = in[1];
+    s->stdin_fd = to;
     s->port = atoi(line); /* test code: the line is ours */
     return s->port > 0 ? 0 : -1;
 }

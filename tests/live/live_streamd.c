@@ -481,7 +481,13 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
     int64_t exp = 0, want = clock_real_us() / 1000000 + 14 * 86400;
     ck_assert_int_eq(ddb_av_get_i64(dl, "expiresAt", &exp), 0);
     ck_assert_msg(exp > want - 300 && exp <= want + 5, "expiresAt %lld", (long long)exp);
+    /* One past its expiry (DynamoDB's TTL deletes it within days) is no longer listed. */
+    json_object_set_new(dl, "leaseKey", ddb_av_s("dlq#shard-expired#000000000000000000001"));
+    json_object_set_new(dl, "expiresAt", ddb_av_n_i64(clock_real_us() / 1000000 - 10));
+    ck_assert_msg(ddb_put_item(d, lt, dl, NULL, &err) == 0, "%s", err.info.msg);
     json_decref(dl);
+    ck_assert_int_eq(sd_cli(t, "dead-letters list", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "1 dead letter in") && !strstr(out, "shard-expired"), "%s", out);
     ck_assert_int_eq(sd_cli(t, "dead-letters list --json", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "\"sequence_number\"") && !strstr(out, "\"record\""), "%s", out);
     /* Replaying it still fails: it stays. */

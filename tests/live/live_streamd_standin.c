@@ -17,7 +17,7 @@
 
 #define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-sd/stream/2026-01-01T00:00:00.000"
 
-static live_server standin;
+static live_server g_standin;
 static char g_dir[256];
 
 static void setup(void)
@@ -25,17 +25,17 @@ static void setup(void)
     live_ddb_endpoint();
     snprintf(g_dir, sizeof g_dir, "/tmp/live-sd-standin-XXXXXX");
     ck_assert(mkdtemp(g_dir) != NULL);
-    ck_assert_int_eq(live_server_start(&standin, "tests/tools/streams_server.py"), 0);
+    ck_assert_int_eq(live_server_start(&g_standin, "tests/tools/streams_server.py"), 0);
 }
 
 static void teardown(void)
 {
-    live_server_stop(&standin);
+    live_server_stop(&g_standin);
 }
 
 static json_t *ctl(const char *name, json_t *body)
 {
-    return standin_ctl(standin.port, name, body);
+    return standin_ctl(g_standin.port, name, body);
 }
 
 static void ctl_ok(const char *name, json_t *body)
@@ -115,7 +115,7 @@ static void fx_init(fx *f, const char *prefix, const char *const *extra)
     snprintf(f->e_table, sizeof f->e_table, "CRUDDUR_DDB_TABLE=%s", f->t);
     snprintf(f->e_lease, sizeof f->e_lease, "CRUDDUR_LEASE_TABLE=%s-leases", f->t);
     snprintf(f->e_streams, sizeof f->e_streams, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:%d",
-             standin.port);
+             g_standin.port);
     size_t k = 0;
     f->env[k++] = f->e_table;
     f->env[k++] = f->e_lease;

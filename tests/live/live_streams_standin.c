@@ -19,11 +19,11 @@
 
 #define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-t/stream/2026-01-01T00:00:00.000"
 
-static live_server standin;
+static live_server g_standin;
 
 static json_t *ctl(const char *name, json_t *body)
 {
-    return standin_ctl(standin.port, name, body);
+    return standin_ctl(g_standin.port, name, body);
 }
 
 static void ctl_ok(const char *name, json_t *body)
@@ -62,7 +62,7 @@ static void scenario(json_t *shards, json_t *config)
 static ddb *client(int max_attempts)
 {
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", standin.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", g_standin.port);
     ddb_options o = {
         .region = "us-east-1",
         .endpoint = url,
@@ -546,11 +546,11 @@ int main(void)
     setenv("AWS_ACCESS_KEY_ID", "AKIDSTANDINTEST", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "standin-test-secret", 1);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    if (live_server_start(&standin, "tests/tools/streams_server.py") != 0) {
+    if (live_server_start(&g_standin, "tests/tools/streams_server.py") != 0) {
         fprintf(stderr, "cannot start tests/tools/streams_server.py (python3 missing?)\n");
         return 1;
     }
     int rc = tap_run(standin_suite());
-    live_server_stop(&standin);
+    live_server_stop(&g_standin);
     return rc;
 }

@@ -1,6 +1,7 @@
-/* standin.h — a Python stand-in server of tests/tools/ (jwks_server.py, tls_server.py) as
- * a child with a command pipe: its first stdout line is its port; then one command line in,
- * one answer line out. Test code: failures are Check assertions. */
+/* standin.h — a Python stand-in server of tests/tools/ (jwks_server.py, tls_server.py, and
+ * the live tests' through live.h) as a child with a command pipe: its first stdout line is
+ * its port; then one command line in, one answer line out. Test code: failures are Check
+ * assertions, but for standin_spawn. */
 #ifndef CR_TEST_STANDIN_H
 #define CR_TEST_STANDIN_H
 
@@ -19,22 +20,25 @@ typedef struct standin {
     int port;
 } standin;
 
-/* Starts python3 tests/tools/<script> with args (NULL-terminated, at most 6) and reads its
- * port. */
-static inline void standin_start(standin *s, const char *script, const char *const *args)
+/* Runs python3 path with args (NULL-terminated, at most 6) as a child whose stdin and
+ * stdout are pipes: *to the write end of its stdin, *from the read end of its stdout. The
+ * pid, or -1. No Check assertions: live tests use it from their set-up too. */
+static inline pid_t standin_spawn(const char *path, const char *const *args, int *to, int *from)
 {
-    const char *src = getenv("CR_SRCDIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/tools/%s", src && *src ? src : CR_SRCDIR, script);
     const char *argv[10] = { "python3", path };
     int n = 2;
     for (; args && args[n - 2] && n < 8; n++)
         argv[n] = args[n - 2];
     argv[n] = NULL;
     int in[2], out[2];
-    ck_assert(pipe(in) == 0 && pipe(out) == 0);
+    if (pipe(in) != 0)
+        return -1;
+    if (pipe(out) != 0) {
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
     pid_t pid = fork();
-    ck_assert(pid >= 0);
     if (pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
@@ -47,9 +51,29 @@ static inline void standin_start(standin *s, const char *script, const char *con
     }
     close(in[0]);
     close(out[1]);
+    if (pid < 0) {
+        close(in[1]);
+        close(out[0]);
+        return -1;
+    }
+    *to = in[1];
+    *from = out[0];
+    return pid;
+}
+
+/* Starts python3 tests/tools/<script> with args (NULL-terminated, at most 6) and reads its
+ * port. */
+static inline void standin_start(standin *s, const char *script, const char *const *args)
+{
+    const char *src = getenv("CR_SRCDIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/tools/%s", src && *src ? src : CR_SRCDIR, script);
+    int to, from;
+    pid_t pid = standin_spawn(path, args, &to, &from);
+    ck_assert_int_ge(pid, 0);
     s->pid = pid;
-    s->in = fdopen(in[1], "w");
-    s->out = fdopen(out[0], "r");
+    s->in = fdopen(to, "w");
+    s->out = fdopen(from, "r");
     char line[64];
     ck_assert_msg(s->in && s->out && fgets(line, sizeof line, s->out),
                   "%s did not start (python3 and %s needed)", script, path);
