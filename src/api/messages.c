@@ -269,8 +269,8 @@ static bool api_post_idem_lost(const ddb_error *err, size_t nactions)
         return true;
     return ddb_error_is(err, "TransactionCanceledException") && nactions > 0 &&
            err->nreasons == (int)nactions &&
-           (strcmp(err->reasons[nactions - 1], "ConditionalCheckFailed") == 0 ||
-            strcmp(err->reasons[nactions - 1], "TransactionConflict") == 0);
+           (aws_error_reason_is(err, nactions - 1, AWS_REASON_CONDITION) ||
+            aws_error_reason_is(err, nactions - 1, AWS_REASON_CONFLICT));
 }
 
 /* After losing on the idempotency record: answers the stored result, or 409 when the
@@ -328,7 +328,7 @@ static int api_post_to_group(api_post *p, const char *group, bool answer_group)
             lost = rc != 0 && api_post_idem_lost(&err, 2);
             collided = rc != 0 && !lost && ddb_error_is(&err, "TransactionCanceledException") &&
                        err.nreasons == 2 &&
-                       strcmp(err.reasons[0], "ConditionalCheckFailed") == 0;
+                       aws_error_reason_is(&err, 0, AWS_REASON_CONDITION);
         }
         if (rc == 0)
             rc = api_messages_reply(p->resp, 200, answer);
@@ -385,14 +385,14 @@ static int api_post_create_group_at(api_post *p, const messaging_user *mu,
         rc = api_post_after_idem_lost(p);
     } else if ((cancelled = ddb_error_is(&err, "TransactionCanceledException")) &&
                err.nreasons > 3 &&
-               (strcmp(err.reasons[3], "ConditionalCheckFailed") == 0 ||
-                strcmp(err.reasons[3], "TransactionConflict") == 0)) {
+               (aws_error_reason_is(&err, 3, AWS_REASON_CONDITION) ||
+                aws_error_reason_is(&err, 3, AWS_REASON_CONFLICT))) {
         *lost_pair = true;
         rc = 0;
     } else if (cancelled && err.nreasons > 2 &&
-               (strcmp(err.reasons[0], "ConditionalCheckFailed") == 0 ||
-                strcmp(err.reasons[1], "ConditionalCheckFailed") == 0 ||
-                strcmp(err.reasons[2], "ConditionalCheckFailed") == 0)) {
+               (aws_error_reason_is(&err, 0, AWS_REASON_CONDITION) ||
+                aws_error_reason_is(&err, 1, AWS_REASON_CONDITION) ||
+                aws_error_reason_is(&err, 2, AWS_REASON_CONDITION))) {
         *collided = true;
         rc = 0;
     } else {

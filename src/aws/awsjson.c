@@ -152,6 +152,41 @@ void awsjson_free(awsjson *c)
 /* ---- errors ----------------------------------------------------------------------------------- */
 
 
+aws_reason aws_error_reason(const aws_error *err, int i)
+{
+    if (!err || i < 0 || i >= err->nreasons || i >= AWS_REASONS_MAX)
+        return AWS_REASON_NONE;
+    return (aws_reason)err->reasons[i];
+}
+
+const char *aws_reason_name(aws_reason r)
+{
+    switch (r) {
+    case AWS_REASON_NONE: return "None";
+    case AWS_REASON_CONDITION: return "ConditionalCheckFailed";
+    case AWS_REASON_CONFLICT: return "TransactionConflict";
+    case AWS_REASON_VALIDATION: return "ValidationError";
+    case AWS_REASON_THROTTLED: return "ThrottlingError";
+    case AWS_REASON_OTHER: break;
+    }
+    return "Other";
+}
+
+aws_reason aws_reason_parse(const char *code)
+{
+    if (!code || strcmp(code, "None") == 0)
+        return AWS_REASON_NONE;
+    if (strcmp(code, "ConditionalCheckFailed") == 0)
+        return AWS_REASON_CONDITION;
+    if (strcmp(code, "TransactionConflict") == 0)
+        return AWS_REASON_CONFLICT;
+    if (strcmp(code, "ValidationError") == 0)
+        return AWS_REASON_VALIDATION;
+    if (strcmp(code, "ThrottlingError") == 0 || strcmp(code, "ProvisionedThroughputExceeded") == 0)
+        return AWS_REASON_THROTTLED;
+    return AWS_REASON_OTHER;
+}
+
 void aws_error_clear(aws_error *err)
 {
     if (!err)
@@ -186,9 +221,8 @@ void awsjson_error_parse(const char *label, const char *op, long status, const c
         json_array_foreach(reasons, i, r) {
             if (err->nreasons >= (int)(sizeof err->reasons / sizeof err->reasons[0]))
                 break;
-            const char *code = json_string_value(json_object_get(r, "Code"));
-            snprintf(err->reasons[err->nreasons++], sizeof err->reasons[0], "%s",
-                     code ? code : "None");
+            err->reasons[err->nreasons++] =
+                (unsigned char)aws_reason_parse(json_string_value(json_object_get(r, "Code")));
         }
     }
     if (err->type[0])

@@ -15,6 +15,7 @@
 #include "base/jdoc.h"
 
 #define AWSJSON_URL_MAX 2048
+#define AWS_REASONS_MAX 100    /* items of one TransactWriteItems */
 
 /* Why a call failed. info.msg reads "<Service> <Op>: <Type>: <message>". */
 typedef struct aws_error {
@@ -23,11 +24,33 @@ typedef struct aws_error {
     char type[96];                /* short __type ("ConditionalCheckFailedException"), or "" */
     http_fail fail;               /* transport failure class of the last try */
     int attempts;                 /* tries made */
-    /* TransactionCanceledException: one code per transaction item ("None",
-     * "ConditionalCheckFailed", "TransactionConflict", ...). */
+    /* TransactionCanceledException: one reason per transaction item, in order (a
+     * transaction has at most 100); read them with aws_error_reason. */
     int nreasons;
-    char reasons[100][32];
+    unsigned char reasons[AWS_REASONS_MAX]; /* aws_reason values */
 } aws_error;
+
+/* The cancellation reasons' codes that callers decide on; every other code is OTHER. */
+typedef enum aws_reason {
+    AWS_REASON_NONE = 0,          /* "None": this item did not cancel the transaction */
+    AWS_REASON_CONDITION,         /* "ConditionalCheckFailed" */
+    AWS_REASON_CONFLICT,          /* "TransactionConflict" */
+    AWS_REASON_VALIDATION,        /* "ValidationError" */
+    AWS_REASON_THROTTLED,         /* "ThrottlingError", "ProvisionedThroughputExceeded" */
+    AWS_REASON_OTHER,             /* any other code */
+} aws_reason;
+
+/* The reason of transaction item i (AWS_REASON_NONE when err holds none for it). */
+aws_reason aws_error_reason(const aws_error *err, int i);
+/* Whether transaction item i was cancelled for reason r. */
+static inline bool aws_error_reason_is(const aws_error *err, int i, aws_reason r)
+{
+    return aws_error_reason(err, i) == r;
+}
+/* The code of r as DynamoDB spells it ("ConditionalCheckFailed"; OTHER: "Other"). */
+const char *aws_reason_name(aws_reason r);
+/* The reason of a code as DynamoDB sends it (NULL: None). */
+aws_reason aws_reason_parse(const char *code);
 
 void aws_error_clear(aws_error *err);  /* accepts NULL */
 /* Whether err is the service error with this short type. */

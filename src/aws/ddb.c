@@ -92,7 +92,8 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
         .signing_name = "dynamodb",
         .content_type = "application/x-amz-json-1.0",
         .region = d->region,
-        .http = { .connect_timeout_ms = o.connect_timeout_ms, .timeout_ms = o.timeout_ms },
+        .http = { .connect_timeout_ms = o.connect_timeout_ms, .timeout_ms = o.timeout_ms,
+                  .transport = o.transport, .transport_arg = o.transport_arg },
         .retry = o.retry,
         .credentials = o.credentials,
     };

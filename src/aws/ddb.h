@@ -27,6 +27,11 @@ typedef struct ddb_options {
     long timeout_ms;              /* 0: CRUDDUR_DDB_TIMEOUT_MS or 10000 */
     retry_policy retry;           /* max_attempts 0: CRUDDUR_DDB_MAX_ATTEMPTS or 5; 25 ms / 2 s */
     creds *credentials;           /* borrowed; NULL: the client owns a default chain */
+    /* Unit tests only: a scripted peer instead of the network (http_options.transport). */
+    int (*transport)(void *arg, const char *method, const char *url,
+                     const char *const *headers, const void *body, size_t body_len,
+                     http_response *resp, errinfo *e);
+    void *transport_arg;
 } ddb_options;
 
 /* Errors are the AWS JSON client's (aws/awsjson.h). */

@@ -716,6 +716,9 @@ int http_request(http *h, const char *method, const char *url, const char *const
     resp->request_id[0] = '\0';
     buf_reset(&resp->body);
     resp->body.max = h->opts.max_response_bytes;
+    if (h->opts.transport)
+        return h->opts.transport(h->opts.transport_arg, method, url, headers, body, body_len,
+                                 resp, e);
     if (h->raw_ok && strncmp(url, "http://", 7) == 0) {
         int r = http_raw_request(h, method, url, headers, body, body_len, resp, e);
         if (r != HTTP_RAW_UNSUPPORTED)

@@ -9,6 +9,8 @@
 #include "base/buf.h"
 #include "base/errinfo.h"
 
+struct http_response;
+
 typedef struct http_options {
     long connect_timeout_ms;      /* 0: 3000 */
     long timeout_ms;              /* whole request; 0: 10000 */
@@ -17,6 +19,13 @@ typedef struct http_options {
     const char *ca_bundle;        /* PEM file of the CAs HTTPS trusts; NULL: creds_ca_bundle()
                                      (AWS_CA_BUNDLE, the config's ca_bundle), else the
                                      system's; verification of peer and host is always on */
+    /* A scripted peer in place of the network, for unit tests (tests/support/ddbscript.h):
+     * when set, http_request hands every request to it and sends nothing. It fills resp as
+     * an answer would (status, body, headers) and returns like http_request. */
+    int (*transport)(void *arg, const char *method, const char *url,
+                     const char *const *headers, const void *body, size_t body_len,
+                     struct http_response *resp, errinfo *e);
+    void *transport_arg;
 } http_options;
 
 /* How a request failed below HTTP (a status of any value counts as an answer). */

@@ -405,9 +405,9 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
     if (ddb_error_is(c->err, "TransactionCanceledException")) {
         bool cond_failed = c->err->nreasons == 0, conflict = false, invalid = false;
         for (int i = 0; i < c->err->nreasons; i++) {
-            cond_failed |= strcmp(c->err->reasons[i], "ConditionalCheckFailed") == 0;
-            conflict |= strcmp(c->err->reasons[i], "TransactionConflict") == 0;
-            invalid |= strcmp(c->err->reasons[i], "ValidationError") == 0;
+            cond_failed |= aws_error_reason_is(c->err, i, AWS_REASON_CONDITION);
+            conflict |= aws_error_reason_is(c->err, i, AWS_REASON_CONFLICT);
+            invalid |= aws_error_reason_is(c->err, i, AWS_REASON_VALIDATION);
         }
         if (cond_failed)
             step = groupsync_check_target(c, row, new_key, &cond);

@@ -384,8 +384,8 @@ START_TEST(transactions_commit_or_cancel_whole)
     ck_assert_str_eq(err.type, "TransactionCanceledException");
     ck_assert_int_eq(err.attempts, 1);
     ck_assert_int_eq(err.nreasons, 2);
-    ck_assert_str_eq(err.reasons[0], "None");
-    ck_assert_str_eq(err.reasons[1], "ConditionalCheckFailed");
+    ck_assert_int_eq(aws_error_reason(&err, 0), AWS_REASON_NONE);
+    ck_assert_int_eq(aws_error_reason(&err, 1), AWS_REASON_CONDITION);
     json_decref(items);
 
     json_t *key = json_pack("{s:O, s:O}", "pk", json_object_get(c, "pk"), "sk",

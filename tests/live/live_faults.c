@@ -196,8 +196,8 @@ START_TEST(transaction_cancellation_reasons_are_surfaced)
     ck_assert_str_eq(err.type, "TransactionCanceledException");
     ck_assert_int_eq(err.attempts, 1);
     ck_assert_int_eq(err.nreasons, 2);
-    ck_assert_str_eq(err.reasons[0], "None");
-    ck_assert_str_eq(err.reasons[1], "ConditionalCheckFailed");
+    ck_assert_int_eq(aws_error_reason(&err, 0), AWS_REASON_NONE);
+    ck_assert_int_eq(aws_error_reason(&err, 1), AWS_REASON_CONDITION);
     ddb_free(d);
 }
 END_TEST
