@@ -415,7 +415,7 @@ check_no_engine() {
 	chmod +x "$stub/podman"
 	PATH=$stub:$PATH bash "$SRC/tests/deploy/run" "$TMP/no-engine-state" >"$log" 2>&1 </dev/null
 	rc=$?
-	if ((rc == 1)) && grep -q '^not ok 1 - containers: this machine lacks .*(podman info fails\|package )' "$log" &&
+	if ((rc == 1)) && grep -Eq '^not ok 1 - containers: this machine lacks .*(podman info fails|package )' "$log" &&
 		grep -q 'CRUDDUR_NO_CONTAINERS=1 skips' "$log" && ! grep -q '^ok ' "$log"; then
 		tap_ok "containers: without a working podman, tests/deploy/run fails with what is missing and the opt-out"
 	else
