@@ -1,4 +1,5 @@
-/* health.c — GET /api/health-check: {"success": true}; with ?deep=1 it also checks Postgres
+/* health.c — GET (or HEAD) /api/health-check: {"success": true, "ver": 1}, as the original
+ * Cruddur's prod branch answers; with ?deep=1 it also checks Postgres
  * (one round trip) and DynamoDB (DescribeTable of the table) and answers 503 when either is
  * down. The deep check is for internal callers only (loopback, the FastCGI socket itself,
  * CRUDDUR_HEALTH_ALLOW; 403 for anyone else), runs one DynamoDB attempt with short timeouts
@@ -138,7 +139,7 @@ int api_health(api_ctx *ctx, api_request *req, api_response *resp, const strv *p
     buf_reset(&resp->body);
     if (!health_is_deep(req->query)) {
         resp->status = 200;
-        return buf_append_str(&resp->body, "{\"success\":true}") == 0 ? 0 : -1;
+        return buf_append_str(&resp->body, "{\"success\":true,\"ver\":1}") == 0 ? 0 : -1;
     }
     if (!api_health_allowed(req->remote_addr, ctx ? ctx->health_allow : NULL))
         return api_error(resp, 403, "forbidden",
@@ -152,7 +153,8 @@ int api_health(api_ctx *ctx, api_request *req, api_response *resp, const strv *p
     const char *pg = ctx && ctx->pg && users_ping(ctx->pg) ? "ok" : "unreachable";
     const char *dd = ctx ? health_ddb(ctx) : "unconfigured";
     bool ok = pg[0] == 'o' && dd[0] == 'o';
-    json_t *o = json_pack("{s:b, s:s, s:s}", "success", ok, "postgres", pg, "dynamodb", dd);
+    json_t *o = json_pack("{s:b, s:i, s:s, s:s}", "success", ok, "ver", 1, "postgres", pg,
+                          "dynamodb", dd);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     int rc = text && buf_append_str(&resp->body, text) == 0 ? 0 : -1;

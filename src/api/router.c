@@ -28,7 +28,9 @@ typedef struct route_def {
 
 /* One entry per method and path; entries sharing a path must share its allow string. */
 static const route_def router_table[] = {
-    { "GET", "/api/health-check", "GET, OPTIONS", api_health, false,
+    { "GET", "/api/health-check", "GET, HEAD, OPTIONS", api_health, false,
+      { LIT("api"), LIT("health-check"), END } },
+    { "HEAD", "/api/health-check", "GET, HEAD, OPTIONS", api_health, false,
       { LIT("api"), LIT("health-check"), END } },
     { "GET", "/api/message_groups", "GET, OPTIONS", api_message_groups_list, true,
       { LIT("api"), LIT("message_groups"), END } },

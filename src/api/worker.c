@@ -393,7 +393,8 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
                              "Content-Type: application/json; charset=utf-8\r\n\r\n");
     }
     FCGX_PutStr(head->data ? head->data : "", (int)head->len, fr->out);
-    if (resp.status != 204 && resp.body.len > 0)
+    /* HEAD: the GET's head, no body. */
+    if (resp.status != 204 && resp.body.len > 0 && strcmp(req.method, "HEAD") != 0)
         FCGX_PutStr(resp.body.data, (int)resp.body.len, fr->out);
     int64_t dur = clock_mono_us() - t0;
     /* req's strings point into fr's parameters, which FCGX_Finish_r frees. */

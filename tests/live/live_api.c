@@ -68,7 +68,7 @@ START_TEST(test_health)
     http_res r;
     req(&r, "GET", "/api/health-check", NULL, NULL, 0);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(buf_cstr(&r.body), "{\"success\":true}");
+    ck_assert_str_eq(buf_cstr(&r.body), "{\"success\":true,\"ver\":1}");
     char v[128];
     ck_assert(stack_header(&r.head, "X-Request-Id", v, sizeof v));
     ck_assert_uint_ge(strlen(v), 8);
@@ -136,7 +136,7 @@ START_TEST(test_not_found_and_method)
     stack_assert_error(&r, 405, "method_not_allowed");
     char v[128];
     ck_assert(stack_header(&r.head, "Allow", v, sizeof v));
-    ck_assert_str_eq(v, "GET, OPTIONS");
+    ck_assert_str_eq(v, "GET, HEAD, OPTIONS");
     http_res_free(&r);
     req(&r, "GET", "/api/messages", NULL, NULL, 0);
     stack_assert_error(&r, 405, "method_not_allowed");
@@ -262,6 +262,26 @@ static void raw(http_res *r, int port, const char *line, const char *headers)
     stack_http_raw(r, port, buf_cstr(&q), q.len);
     buf_cleanup(&q);
 }
+
+/* HEAD /api/health-check (load balancers and uptime checks send it): the GET's status and
+ * head through nginx, no body. */
+START_TEST(test_health_head)
+{
+    http_res r;
+    raw(&r, g_port, "HEAD /api/health-check HTTP/1.1", "");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.body.len, 0);
+    char v[128];
+    ck_assert(stack_header(&r.head, "Content-Type", v, sizeof v));
+    ck_assert_str_eq(v, "application/json; charset=utf-8");
+    http_res_free(&r);
+    /* the deep check answers HEAD too, with its status */
+    raw(&r, g_port, "HEAD /api/health-check?deep=1 HTTP/1.1", "");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.body.len, 0);
+    http_res_free(&r);
+}
+END_TEST
 
 START_TEST(test_nginx_errors_json)
 {
@@ -598,7 +618,7 @@ START_TEST(test_sigterm_drain)
     stack_fcgi_read(s, &out);
     close(s);
     ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "Status: 200"));
-    ck_assert_str_eq(stack_cgi_body(&out), "{\"success\":true}");
+    ck_assert_str_eq(stack_cgi_body(&out), "{\"success\":true,\"ver\":1}");
     buf_cleanup(&out);
 
     int status = -1;
@@ -670,6 +690,7 @@ static Suite *live_api_suite(void)
     tcase_add_test(tc, test_not_found_and_method);
     tcase_add_test(tc, test_body_too_large);
     tcase_add_test(tc, test_cors_preflight);
+    tcase_add_test(tc, test_health_head);
     tcase_add_test(tc, test_nginx_errors_json);
     tcase_add_test(tc, test_nginx_errors_cors);
     suite_add_tcase(s, tc);

@@ -33,6 +33,10 @@ START_TEST(test_routes_found)
     ck_assert(m.handler == api_health);
     ck_assert(!m.needs_backend);
 
+    m = find("HEAD", "/api/health-check");
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert(m.handler == api_health);
+
     m = find("GET", "/api/message_groups");
     ck_assert_int_eq(m.result, ROUTER_FOUND);
     ck_assert(m.handler == api_message_groups_list);
@@ -76,7 +80,7 @@ START_TEST(test_routes_bad_method)
 {
     router_match m = find("POST", "/api/health-check");
     ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
-    ck_assert_str_eq(m.allow, "GET, OPTIONS");
+    ck_assert_str_eq(m.allow, "GET, HEAD, OPTIONS");
     m = find("GET", "/api/messages");
     ck_assert_int_eq(m.result, ROUTER_BAD_METHOD);
     ck_assert_str_eq(m.allow, "POST, OPTIONS");
@@ -270,7 +274,7 @@ START_TEST(test_dispatch_health)
     const char *pattern = NULL;
     dispatch(&ctx, "GET", "/api/health-check", "", &r, &pattern);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(buf_cstr(&r.body), "{\"success\":true}");
+    ck_assert_str_eq(buf_cstr(&r.body), "{\"success\":true,\"ver\":1}");
     ck_assert_str_eq(pattern, "/api/health-check");
     api_response_cleanup(&r);
 
