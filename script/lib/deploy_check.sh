@@ -281,6 +281,99 @@ check_nginx() {
 		tap_diag "$TMP/api.log"
 	fi
 	[[ -n $pid ]] && kill -QUIT "$pid" 2>/dev/null
+	check_backend "$api_port"
+}
+
+# check_backend API_PORT: nginx rendered with a backend (docker/nginx-conf.sh's BACKEND) in
+# front of the cruddur-api of check_nginx and a stand-in for the rest of Cruddur's API
+# (tests/tools/backend_standin.py): the messaging routes reach the API, every other /api/
+# path the backend, with one CORS policy; the backend down is nginx's JSON 502.
+check_backend() {
+	local api_port=$1 ng=$TMP/nginx-backend conf log=$TMP/nginx-backend.log port bport pid spid
+	local origin=http://localhost:3000 out h
+	mkdir -p "$ng/logs" "$ng/tmp"
+	conf=$ng/nginx.conf
+	coproc STANDIN { exec python3 "$SRC/tests/tools/backend_standin.py" --seconds 60 2>"$TMP/standin.log"; }
+	spid=$STANDIN_PID
+	PIDS+=("$spid")
+	read -r -t 10 bport <&"${STANDIN[0]}" || bport=
+	if [[ -z $bport ]] || ! port=$(cr_pick_port); then
+		tap_not_ok "backend: the stand-in backend did not start"
+		return
+	fi
+	if ! sh "$SRC/docker/nginx-conf.sh" "$SRC/nginx/cruddur-api.conf" "$ng" "$port" \
+		"127.0.0.1:$api_port" "$origin" "" "127.0.0.1:$bport" >"$conf" 2>"$log" ||
+		! sed -i "s|listen $port;|listen 127.0.0.1:$port;|" "$conf" ||
+		! /usr/sbin/nginx -p "$ng" -e "$ng/logs/error.log" -c "$conf" >"$log" 2>&1; then
+		tap_not_ok "backend: nginx with a backend (docker/nginx-conf.sh ... BACKEND) starts"
+		tap_diag "$log"
+		return
+	fi
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $ng/nginx.pid ]] && break
+		sleep 0.1
+	done
+	pid=$(head -n 1 "$ng/nginx.pid" 2>/dev/null)
+	[[ -n $pid ]] && PIDS+=("$pid")
+	# GET of a path the product does not serve: the backend answers, with the API's CORS
+	# policy instead of its own "*", each security header once, nginx's request id.
+	out=$(curl -s -m 10 -D - -H "Origin: $origin" -H 'X-Request-Id: backend-check-0001' \
+		"http://127.0.0.1:$port/api/activities/home" 2>"$log" | tr -d '\r')
+	h=$(printf '%s\n' "$out" | grep -ci '^access-control-allow-origin:')
+	if [[ $out == 'HTTP/1.1 200'* && $out == *'"standin": "backend"'* && $out == *'"path": "/api/activities/home"'* &&
+		$out == *'"request_id": "backend-check-0001"'* && $h == 1 &&
+		$out == *"Access-Control-Allow-Origin: $origin"* &&
+		$(printf '%s\n' "$out" | grep -ci '^x-content-type-options:') == 1 ]]; then
+		tap_ok "backend: GET /api/activities/home reaches the backend, with the API's CORS policy (its own '*' replaced) and the request id"
+	else
+		tap_not_ok "backend: GET /api/activities/home through nginx with a backend"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+	# A messaging route still reaches cruddur-api (here without Postgres: its JSON 503).
+	out=$(curl -s -m 10 -w '\n%{http_code}' "http://127.0.0.1:$port/api/message_groups" 2>"$log")
+	if [[ ${out##*$'\n'} == 503 && $out == *'"the user database is not reachable'* && $out != *standin* ]]; then
+		tap_ok "backend: GET /api/message_groups still reaches cruddur-api (its 503: no Postgres here)"
+	else
+		tap_not_ok "backend: GET /api/message_groups with a backend configured: ${out//$'\n'/ }"
+	fi
+	# A preflight of a backend path is nginx's, with the API's methods and headers; the
+	# backend never sees it. An origin that is not the web app's gets no CORS grant.
+	out=$(curl -s -m 10 -D - -o /dev/null -X OPTIONS -H "Origin: $origin" \
+		-H 'Access-Control-Request-Method: POST' "http://127.0.0.1:$port/api/activities" 2>"$log" | tr -d '\r')
+	if [[ $out == 'HTTP/1.1 204'* && $out == *"Access-Control-Allow-Origin: $origin"* &&
+		$out == *'Access-Control-Allow-Methods: GET, POST, OPTIONS'* &&
+		$out == *'Access-Control-Allow-Headers: Authorization, Content-Type, Idempotency-Key'* ]] &&
+		! grep -q 'OPTIONS /api/activities' "$TMP/standin.log"; then
+		tap_ok "backend: the preflight of a backend path is answered by nginx with the API's CORS policy"
+	else
+		tap_not_ok "backend: OPTIONS /api/activities (preflight) through nginx"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+	out=$(curl -s -m 10 -D - -H 'Origin: http://evil.example' "http://127.0.0.1:$port/api/activities/home" 2>"$log" | tr -d '\r')
+	if [[ $out == 'HTTP/1.1 200'* && $out != *Access-Control-Allow-Origin* && $out == *'Vary: Origin'* ]]; then
+		tap_ok "backend: another origin gets no Access-Control-Allow-Origin from the backend's answers"
+	else
+		tap_not_ok "backend: GET with a foreign Origin"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+	# POST with a body, and the client address for the backend.
+	out=$(curl -s -m 10 -H 'Content-Type: application/json' -d '{"message":"hi"}' \
+		"http://127.0.0.1:$port/api/activities" 2>"$log")
+	if [[ $out == *'"method": "POST"'* && $out == *'"body": "{\"message\":\"hi\"}"'* && $out == *'"xff": "127.0.0.1"'* ]]; then
+		tap_ok "backend: POST /api/activities reaches the backend with its body and X-Forwarded-For"
+	else
+		tap_not_ok "backend: POST /api/activities through nginx: $out"
+	fi
+	# The backend down: nginx's own JSON 502, never HTML.
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	out=$(curl -s -m 10 -w '\n%{http_code}' "http://127.0.0.1:$port/api/activities/home" 2>"$log")
+	if [[ ${out##*$'\n'} == 502 && $out == *'"error":"unavailable"'* ]]; then
+		tap_ok "backend: the backend down is nginx's JSON 502"
+	else
+		tap_not_ok "backend: the backend down: ${out//$'\n'/ }"
+	fi
+	[[ -n $pid ]] && kill -QUIT "$pid" 2>/dev/null
 }
 
 # ---- shellcheck -------------------------------------------------------------------------------

@@ -454,7 +454,9 @@ static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
                                { "@BODY_MAX@", opt->body_max ? opt->body_max : "16k" },
                                { "@KEEPALIVE@", "" }, { "@KEEP_CONN@", "" },
                                { "@CORS_ORIGIN@", STACK_FRONTEND_URL },
-                               { "@REAL_IP_FROM@", real_ip } };
+                               { "@REAL_IP_FROM@", real_ip },
+                               { "@BACKEND_SERVER@", "server 127.0.0.1:9 down;" },
+                               { "@OTHER_API@", "fastcgi_pass cruddur_api;" } };
     buf out;
     buf_init(&out, 0);
     for (const char *p = text; *p;) {
