@@ -42,6 +42,11 @@ typedef struct api_ctx {
         int status;
         char body[160];
     } health;
+    /* Metrics (metrics.h): the shared block and this worker's slot in it (NULL: none), and
+     * who besides loopback may read them (CRUDDUR_METRICS_ALLOW, CIDRs). */
+    struct metrics *metrics;
+    struct metrics_slot *metrics_slot;
+    const char *metrics_allow;
 } api_ctx;
 
 /* One request, as the FastCGI layer hands it over (all borrowed for the request). */
@@ -67,6 +72,7 @@ typedef struct api_response {
     buf body;                      /* JSON text */
     char next_cursor[1024];        /* X-Next-Cursor header when not empty */
     const char *allow;             /* Allow header for 405 */
+    const char *content_type;      /* static; NULL: application/json; charset=utf-8 */
     char user_uuid[UUID_BUF];            /* for the request log line ("" when anonymous) */
 } api_response;
 

@@ -6,6 +6,7 @@
  * is never logged or echoed. */
 #include "config.h"
 #include "api/api.h"
+#include "api/metrics.h"
 #include "api/members.h"
 #include "api/tokcache.h"
 
@@ -111,6 +112,7 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
     struct api_user_cache *uc = ctx->user_cache;
     /* A token verified a moment ago (same bytes, still before its exp) skips the RS256 check. */
     bool known = hashed && uc && tokcache_get(&uc->tokens, hash, now_s, claims.sub);
+    metrics_count(ctx->metrics_slot, known ? METRICS_TOKEN_HIT : METRICS_TOKEN_MISS);
     if (!known) {
         if (jwt_verify(ctx->keys, tok.ptr, tok.len, &ctx->expect, now_s, &claims, &e) != 0) {
             switch (e.code) {
@@ -142,6 +144,7 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
     } else if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID) {
         return api_unauthorized(resp, "no Cruddur user has this sign-in");
     } else {
+        metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
         log_msg(LOG_ERROR, "auth_user_lookup_failed", "%s", e.msg);
         api_error(resp, 503, "unavailable", "the user database is not reachable");
         return -1;

@@ -13,6 +13,7 @@
 #include <fcgiapp.h>
 
 #include "api/master.h"
+#include "api/metrics.h"
 #include "api/worker.h"
 #include "base/env.h"
 #include "base/log.h"
@@ -41,15 +42,16 @@ static const char main_usage[] =
     "  CRUDDUR_DDB_TABLE                DynamoDB table (default " MESSAGING_TABLE_DEFAULT ")\n"
     "  AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_* credentials: DynamoDB as for cruddur\n"
     "  FRONTEND_URL, BACKEND_URL        origins allowed by CORS\n"
+    "  CRUDDUR_METRICS_ALLOW            CIDRs besides loopback that may GET /metrics\n"
     "  CRUDDUR_LOG_LEVEL                debug|info|warn|error|off (default info)\n"
     "\n"
     "Exit status: 0 after a drain, 1 on a runtime or configuration error, 2 usage error.\n";
 
-static int main_worker(void *ud, int listen_fd, int ready_fd)
+static int main_worker(void *ud, int listen_fd, int ready_fd, size_t slot)
 {
-    (void)ud;
+    metrics *mx = ud;
     errinfo e;
-    worker_options o = { .connect = true };
+    worker_options o = { .connect = true, .metrics = mx, .metrics_slot = slot };
     worker *w = worker_new(&o, &e);
     if (!w) {
         log_msg(LOG_ERROR, "worker_failed", "%s", e.msg);
@@ -155,8 +157,19 @@ int main(int argc, char **argv)
     int fd = main_listen(&created);
     if (fd < 0)
         return 1;
-    master_options mo = { .listen_fd = fd, .workers = workers, .worker_main = main_worker };
+    /* The metrics of every worker, in memory the master maps before it forks them. */
+    metrics *mx = metrics_new(2 * (size_t)workers, &e);
+    if (!mx) {
+        fprintf(stderr, "cruddur-api: %s\n", e.msg);
+        close(fd);
+        if (created)
+            unlink(created);
+        return 1;
+    }
+    master_options mo = { .listen_fd = fd, .workers = workers, .worker_main = main_worker,
+                          .ud = mx, .stats = metrics_master_of(mx) };
     int rc = master_run(&mo);
+    metrics_free(mx);
     if (created)
         unlink(created);
     return rc;

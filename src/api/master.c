@@ -41,6 +41,7 @@ typedef struct master {
     int64_t stop_deadline_ms;
     bool killed;
     sigset_t old_mask;
+    size_t spawned;              /* workers forked so far */
 } master;
 
 /* Forks a worker into slot s; waits for its ready byte when wait_ready. 0 or -1. */
@@ -59,10 +60,12 @@ static int master_spawn(master *m, master_slot *s, bool wait_ready)
     if (pid == 0) {
         close(p[0]);
         /* worker_main installs its handlers, then unblocks the signals. */
-        int rc = m->o->worker_main(m->o->ud, m->o->listen_fd, p[1]);
+        int rc = m->o->worker_main(m->o->ud, m->o->listen_fd, p[1], (size_t)(s - m->slots));
         exit(rc);
     }
     close(p[1]);
+    if (m->o->stats && m->spawned++ >= m->nslots / 2)
+        __atomic_store_n(&m->o->stats->restarts, m->o->stats->restarts + 1, __ATOMIC_RELAXED);
     s->pid = pid;
     s->gen = m->gen;
     s->draining = false;
@@ -244,7 +247,11 @@ int master_run(const master_options *o)
         }
         if (!m->stopping)
             master_roll_one(m);
+        if (m->o->stats)
+            __atomic_store_n(&m->o->stats->alive, (uint64_t)master_alive(m), __ATOMIC_RELAXED);
     }
+    if (m->o->stats)
+        __atomic_store_n(&m->o->stats->alive, 0, __ATOMIC_RELAXED);
     int rc = m->killed ? 1 : 0;
     log_msg(LOG_INFO, "master_stopped", "all workers stopped");
     sigprocmask(SIG_SETMASK, &m->old_mask, NULL);

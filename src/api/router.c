@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "api/metrics.h"
 #include "base/uuid.h"
 
 enum seg_kind { SEG_END, SEG_LIT, SEG_UUID, SEG_HANDLE };
@@ -40,6 +41,7 @@ static const route_def router_table[] = {
       { LIT("api"), LIT("messages"), END } },
     { "GET", "/api/users/@{handle}/short", "GET, OPTIONS", api_users_short, true,
       { LIT("api"), LIT("users"), { SEG_HANDLE, NULL }, LIT("short"), END } },
+    { "GET", "/metrics", "GET", api_metrics, false, { LIT("metrics"), END } },
 };
 #define ROUTER_N (sizeof router_table / sizeof router_table[0])
 
@@ -85,6 +87,35 @@ static bool router_match_path(const route_def *r, strv path, strv *params, size_
         }
         pos = end + 1; /* past the '/' (or one past the end: no more segments) */
     }
+}
+
+/* The distinct patterns, in table order (entries of one path are adjacent). */
+int router_pattern_count(void)
+{
+    int n = 0;
+    for (size_t i = 0; i < ROUTER_N; i++)
+        n += i == 0 || strcmp(router_table[i].pattern, router_table[i - 1].pattern) != 0;
+    return n;
+}
+
+const char *router_pattern_at(int k)
+{
+    int n = -1;
+    for (size_t i = 0; i < ROUTER_N; i++) {
+        n += i == 0 || strcmp(router_table[i].pattern, router_table[i - 1].pattern) != 0;
+        if (n == k)
+            return router_table[i].pattern;
+    }
+    return NULL;
+}
+
+int router_pattern_index(const char *pattern)
+{
+    int n = router_pattern_count();
+    for (int k = 0; k < n; k++)
+        if (strcmp(router_pattern_at(k), pattern) == 0)
+            return k;
+    return -1;
 }
 
 void router_find(const char *method, strv path, router_match *m)

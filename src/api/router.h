@@ -38,6 +38,12 @@ void router_find(const char *method, strv path, router_match *m);
 /* api_route(), also returning the matched pattern (static; "" for 404) for the log line. */
 void router_dispatch(api_ctx *ctx, api_request *req, api_response *resp, const char **pattern);
 
+/* The route patterns ("/api/messages/{uuid}", ...), each once: how many, the k-th (NULL past
+ * the end), and the index of one (-1: not a pattern of the table). For metrics labels. */
+int router_pattern_count(void);
+const char *router_pattern_at(int k);
+int router_pattern_index(const char *pattern);
+
 /* Whether origin is one of ctx->cors_origins (exact match; a trailing '/' on the configured
  * value is ignored). NULL or empty origin: false. */
 bool router_cors_allowed(const api_ctx *ctx, const char *origin);

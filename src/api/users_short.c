@@ -2,6 +2,7 @@
  * ({uuid, handle, display_name}), no sign-in needed. */
 #include "config.h"
 #include "api/api.h"
+#include "api/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const st
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request", "malformed handle");
+        metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
         log_msg(LOG_ERROR, "users_short_lookup_failed", "%s", e.msg);
         return api_error(resp, 503, "unavailable", "the user database is not reachable");
     }

@@ -13,6 +13,7 @@
 #include <fcgiapp.h>
 #include <jansson.h>
 
+#include "api/metrics.h"
 #include "api/router.h"
 #include "base/clock.h"
 #include "base/env.h"
@@ -61,6 +62,7 @@ static void worker_pg_try(worker *w, bool log_failure)
     if (w->pg_backoff_ms > WORKER_PG_BACKOFF_MAX_MS)
         w->pg_backoff_ms = WORKER_PG_BACKOFF_MAX_MS;
     w->pg_next_try_ms = now + w->pg_backoff_ms;
+    metrics_count(w->ctx.metrics_slot, METRICS_PG_ERRORS);
     if (log_failure)
         log_msg(LOG_WARN, "postgres_unavailable", "%s (answering 503; retrying)", e.msg);
 }
@@ -116,7 +118,13 @@ worker *worker_new(const worker_options *o, errinfo *e)
         errinfo_set(e, ERR_NOMEM, "out of memory");
         goto fail;
     }
-    ddb_options dopt = { .credentials = w->aws_creds };
+    if (o && o->metrics) {
+        w->ctx.metrics = o->metrics;
+        w->ctx.metrics_slot = metrics_slot_at(o->metrics, o->metrics_slot);
+    }
+    w->ctx.metrics_allow = env_str("CRUDDUR_METRICS_ALLOW");
+    ddb_options dopt = { .credentials = w->aws_creds, .observe = metrics_ddb,
+                         .observe_arg = w->ctx.metrics_slot };
     w->ctx.db = ddb_new(&dopt, e);
     if (!w->ctx.db)
         goto fail;
@@ -259,7 +267,8 @@ int worker_format_head(const api_ctx *ctx, const api_request *req, const api_res
     int st = resp->status >= 100 && resp->status <= 599 ? resp->status : 500;
     buf_printf(out, "Status: %d %s\r\n", st, worker_reason(st));
     if (st != 204)
-        buf_append_str(out, "Content-Type: application/json; charset=utf-8\r\n");
+        buf_printf(out, "Content-Type: %s\r\n",
+                   resp->content_type ? resp->content_type : "application/json; charset=utf-8");
     if (req->request_id[0] && worker_header_safe(req->request_id))
         buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
     if (resp->next_cursor[0] && worker_header_safe(resp->next_cursor))
@@ -411,6 +420,7 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
     if (w->unix_listen && worker_input_done(fr->in))
         FCGX_Detach(fr);
     FCGX_Finish_r(fr);
+    metrics_request(w->ctx.metrics_slot, pattern, resp.status, dur);
     worker_log(&req, pattern, &resp, dur);
     api_response_cleanup(&resp);
 }

@@ -16,6 +16,8 @@ typedef struct worker worker;
 typedef struct worker_options {
     bool connect;          /* false: only build and check the configuration (the master's
                             * start-up check): no Postgres connection */
+    struct metrics *metrics; /* the shared metrics (NULL: none kept) and this worker's slot */
+    size_t metrics_slot;
 } worker_options;
 
 /* Builds a worker from the environment: CRUDDUR_DDB_TABLE (default MESSAGING_TABLE_DEFAULT),

@@ -35,6 +35,8 @@ struct awsjson {
     http_response resp;
     buf body;
     buf hdr[6];
+    aws_observe_fn observe;
+    void *observe_arg;
 };
 
 /* ---- endpoints ------------------------------------------------------------------------------ */
@@ -108,6 +110,8 @@ awsjson *awsjson_new(const awsjson_options *o, errinfo *e)
         awsjson_copy(c->region, sizeof c->region, o->region, "region", e) != 0)
         goto fail;
     c->retry = o->retry;
+    c->observe = o->observe;
+    c->observe_arg = o->observe_arg;
     if (c->retry.max_attempts <= 0)
         c->retry.max_attempts = RETRY_POLICY_DEFAULT.max_attempts;
     if (c->retry.base_ms <= 0)
@@ -412,16 +416,35 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
     }
 }
 
+/* awsjson_do, reported to the observer. */
+static int awsjson_run(awsjson *d, const awsjson_endpoint *ep, const char *target,
+                       const char *op, const json_t *req, json_t **resp, jdoc **doc,
+                       aws_error *err)
+{
+    if (!d->observe)
+        return awsjson_do(d, ep, target, op, req, resp, doc, err);
+    aws_error scratch;
+    if (!err)
+        err = &scratch;
+    int64_t t0 = clock_mono_us();
+    int rc = awsjson_do(d, ep, target, op, req, resp, doc, err);
+    aws_outcome o = rc == 0 ? (err->attempts > 1 ? AWS_OUTCOME_RETRIED : AWS_OUTCOME_OK)
+                    : retry_is_throttle(err->type) ? AWS_OUTCOME_THROTTLED
+                                                   : AWS_OUTCOME_FAILED;
+    d->observe(d->observe_arg, op, o, clock_mono_us() - t0);
+    return rc;
+}
+
 int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
                  const json_t *req, json_t **resp, aws_error *err)
 {
-    return awsjson_do(d, ep, target, op, req, resp, NULL, err);
+    return awsjson_run(d, ep, target, op, req, resp, NULL, err);
 }
 
 int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target,
                      const char *op, const json_t *req, jdoc **resp, aws_error *err)
 {
-    return awsjson_do(d, ep, target, op, req, NULL, resp, err);
+    return awsjson_run(d, ep, target, op, req, NULL, resp, err);
 }
 
 size_t awsjson_nul_to_replacement(char *p, size_t n)

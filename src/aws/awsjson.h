@@ -67,6 +67,19 @@ typedef struct awsjson_endpoint {
  * (ERR_CONFIG). */
 int awsjson_endpoint_parse(awsjson_endpoint *ep, const char *url, errinfo *e);
 
+/* How a call ended, for metrics: ok at the first try, ok after retries, failed on throttling
+ * (after the retries), failed otherwise. */
+typedef enum aws_outcome {
+    AWS_OUTCOME_OK,
+    AWS_OUTCOME_RETRIED,
+    AWS_OUTCOME_THROTTLED,
+    AWS_OUTCOME_FAILED,
+} aws_outcome;
+
+/* Called after every call with its operation, outcome and time (microseconds, retries
+ * included). Must be cheap and must not call the client. */
+typedef void (*aws_observe_fn)(void *arg, const char *op, aws_outcome outcome, int64_t us);
+
 typedef struct awsjson_options {
     const char *service_label;    /* in messages: "DynamoDB" */
     const char *signing_name;     /* SigV4 service: "dynamodb", "cognito-idp" */
@@ -75,6 +88,8 @@ typedef struct awsjson_options {
     http_options http;
     retry_policy retry;           /* zeros: RETRY_POLICY_DEFAULT */
     creds *credentials;           /* borrowed; NULL: the client owns a default chain */
+    aws_observe_fn observe;       /* NULL: none */
+    void *observe_arg;
 } awsjson_options;
 
 typedef struct awsjson awsjson;

@@ -96,6 +96,8 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
                   .transport = o.transport, .transport_arg = o.transport_arg },
         .retry = o.retry,
         .credentials = o.credentials,
+        .observe = o.observe,
+        .observe_arg = o.observe_arg,
     };
     if (!ao.http.connect_timeout_ms) {
         if (env_long("CRUDDUR_DDB_CONNECT_TIMEOUT_MS", 1, 600000, 3000, &v, e) != 0)

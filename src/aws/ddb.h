@@ -32,6 +32,8 @@ typedef struct ddb_options {
                      const char *const *headers, const void *body, size_t body_len,
                      http_response *resp, errinfo *e);
     void *transport_arg;
+    aws_observe_fn observe;       /* after every call (metrics); NULL: none */
+    void *observe_arg;
 } ddb_options;
 
 /* Errors are the AWS JSON client's (aws/awsjson.h). */

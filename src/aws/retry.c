@@ -23,6 +23,20 @@ const char *retry_short_type(const char *type)
     return h ? h + 1 : type;
 }
 
+bool retry_is_throttle(const char *type)
+{
+    static const char *const throttles[] = {
+        "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+        "LimitExceededException", "Throttling", "RequestThrottled", "RequestThrottledException",
+        "TooManyRequestsException",
+    };
+    const char *t = retry_short_type(type);
+    for (size_t i = 0; i < sizeof throttles / sizeof throttles[0]; i++)
+        if (strcmp(t, throttles[i]) == 0)
+            return true;
+    return false;
+}
+
 bool retry_is_retryable(long http_status, const char *type, http_fail fail)
 {
     static const char *const transient[] = {

@@ -27,6 +27,8 @@ long retry_delay_ms(const retry_policy *p, int retry, uint64_t r);
  * TransactionInProgressException). Validation, conditional-check and not-found errors never.
  * type may be NULL or "" when the failure is below HTTP. */
 bool retry_is_retryable(long http_status, const char *type, http_fail fail);
+/* Whether the short or long __type is one of the throttling errors (a subset of the above). */
+bool retry_is_throttle(const char *type);
 
 /* The part of an AWS __type after the last '#' ("com.amazonaws...#X" -> "X"). */
 const char *retry_short_type(const char *type);

@@ -263,6 +263,45 @@ static void raw(http_res *r, int port, const char *line, const char *headers)
     buf_cleanup(&q);
 }
 
+/* The value of sample `series` in a /metrics page, or -1 when absent. */
+static double metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+/* GET /metrics through nginx, from loopback: the Prometheus text of both workers summed —
+ * five more health checks are five more, whichever worker answered each. */
+START_TEST(test_metrics)
+{
+    http_res r;
+    req(&r, "GET", "/metrics", NULL, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    char v[128];
+    ck_assert(stack_header(&r.head, "Content-Type", v, sizeof v));
+    ck_assert_str_eq(v, "text/plain; version=0.0.4; charset=utf-8");
+    const char *hc = "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}";
+    double before = metric(buf_cstr(&r.body), hc);
+    ck_assert(before >= 0);
+    ck_assert_double_eq(metric(buf_cstr(&r.body), "cruddur_api_workers"), 2);
+    http_res_free(&r);
+    for (int i = 0; i < 5; i++) {
+        req(&r, "GET", "/api/health-check", NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 200);
+        http_res_free(&r);
+    }
+    req(&r, "GET", "/metrics", NULL, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_double_eq(metric(buf_cstr(&r.body), hc), before + 5);
+    /* the first /metrics request is counted too */
+    ck_assert(metric(buf_cstr(&r.body), "cruddur_api_requests_total{route=\"/metrics\",code=\"200\"}") >= 1);
+    http_res_free(&r);
+}
+END_TEST
+
 /* HEAD /api/health-check (load balancers and uptime checks send it): the GET's status and
  * head through nginx, no body. */
 START_TEST(test_health_head)
@@ -691,6 +730,7 @@ static Suite *live_api_suite(void)
     tcase_add_test(tc, test_body_too_large);
     tcase_add_test(tc, test_cors_preflight);
     tcase_add_test(tc, test_health_head);
+    tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_nginx_errors_json);
     tcase_add_test(tc, test_nginx_errors_cors);
     suite_add_tcase(s, tc);

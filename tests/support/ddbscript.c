@@ -95,6 +95,11 @@ static int ddbscript_transport(void *arg, const char *method, const char *url,
 
 ddbscript *ddbscript_new(int max_attempts)
 {
+    return ddbscript_new_observed(max_attempts, NULL, NULL);
+}
+
+ddbscript *ddbscript_new_observed(int max_attempts, aws_observe_fn observe, void *arg)
+{
     ddbscript *s = ddbscript_must(calloc(1, sizeof *s));
     s->cr = ddbscript_must(creds_new(&(creds_options){ .getenv_fn = ddbscript_env }));
     ddb_options o = {
@@ -106,6 +111,8 @@ ddbscript *ddbscript_new(int max_attempts)
         .credentials = s->cr,
         .transport = ddbscript_transport,
         .transport_arg = s,
+        .observe = observe,
+        .observe_arg = arg,
     };
     errinfo e = { 0 };
     s->d = ddb_new(&o, &e);

@@ -21,6 +21,8 @@ typedef struct ddbscript ddbscript;
 /* A script and its client (region us-east-1, static test credentials, retries with a 1 ms
  * base so retry tests stay fast; max_attempts: 0 means the client's default of 5). */
 ddbscript *ddbscript_new(int max_attempts);
+/* The same, with an observer of every call (ddb_options.observe: metrics). */
+ddbscript *ddbscript_new_observed(int max_attempts, aws_observe_fn observe, void *arg);
 void ddbscript_free(ddbscript *s);  /* accepts NULL; frees the client too */
 ddb *ddbscript_ddb(ddbscript *s);   /* borrowed */
 

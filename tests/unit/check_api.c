@@ -9,9 +9,11 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "api/router.h"
 #include "api/tokcache.h"
 #include "api/worker.h"
+#include "ddbscript.h"
 #include "tap.h"
 
 #define UUID "5f9c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
@@ -558,6 +560,151 @@ START_TEST(test_token_cache_never_outlives_the_token)
 }
 END_TEST
 
+/* ---- metrics ------------------------------------------------------------------------ */
+
+/* The value of the sample line that starts with `series ` in text, or -1. */
+static double metric_value(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+START_TEST(test_metrics_sum_every_slot)
+{
+    errinfo e;
+    metrics *m = metrics_new(4, &e);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_null(metrics_slot_at(m, 4));
+    metrics_slot *a = metrics_slot_at(m, 0), *b = metrics_slot_at(m, 3);
+    metrics_request(a, "/api/messages/{uuid}", 200, 800);     /* 0.8 ms */
+    metrics_request(b, "/api/messages/{uuid}", 200, 3000);    /* 3 ms */
+    metrics_request(b, "/api/messages/{uuid}", 404, 100);
+    metrics_request(a, "", 404, 50);                          /* no route */
+    metrics_request(a, "/api/message_groups", 418, 50);       /* a code without a label */
+    metrics_ddb(a, "Query", AWS_OUTCOME_OK, 400);
+    metrics_ddb(b, "Query", AWS_OUTCOME_THROTTLED, 90000);
+    metrics_ddb(b, "ListTables", AWS_OUTCOME_FAILED, 10);
+    metrics_count(a, METRICS_TOKEN_HIT);
+    metrics_count(b, METRICS_TOKEN_HIT);
+    metrics_count(b, METRICS_PG_ERRORS);
+    master_stats *ms = metrics_master_of(m);
+    ms->alive = 3;
+    ms->restarts = 1;
+    buf out;
+    buf_init(&out, 0);
+    ck_assert_int_eq(metrics_render(m, &out), 0);
+    const char *t = buf_cstr(&out);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"200\"}"), 2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"404\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"none\",code=\"404\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/message_groups\",code=\"other\"}"), 1);
+    /* every route lists its 200, even at 0; absent codes are left out */
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}"), 0);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"500\"}"), -1);
+    /* the histogram is cumulative: 0.8 ms and 0.1 ms under 1 ms, the 3 ms one under 5 ms */
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"0.001\"}"), 2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"0.0025\"}"), 2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"0.005\"}"), 3);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"+Inf\"}"), 3);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_count{route=\"/api/messages/{uuid}\"}"), 3);
+    ck_assert_double_eq_tol(metric_value(t, "cruddur_api_request_duration_seconds_sum{route=\"/api/messages/{uuid}\"}"), 0.0039, 1e-9);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"ok\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"throttled\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"other\",outcome=\"failed\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_call_duration_seconds_count{operation=\"Query\"}"), 2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"hit\"}"), 2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"miss\"}"), 0);
+    ck_assert_double_eq(metric_value(t, "cruddur_postgres_errors_total"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_workers"), 3);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_worker_restarts_total"), 1);
+    ck_assert_ptr_nonnull(strstr(t, "# TYPE cruddur_api_request_duration_seconds histogram\n"));
+    buf_cleanup(&out);
+    metrics_free(m);
+    metrics_free(NULL);
+}
+END_TEST
+
+/* The DynamoDB client reports each call's outcome: retries that end well are "retried",
+ * throttling to the end "throttled" (against the scripted peer). */
+START_TEST(test_metrics_ddb_outcomes_from_the_client)
+{
+    errinfo e;
+    metrics *m = metrics_new(1, &e);
+    ck_assert_ptr_nonnull(m);
+    ddbscript *s = ddbscript_new_observed(2, metrics_ddb, metrics_slot_at(m, 0));
+    ddbscript_error(s, "GetItem", "ThrottlingException");
+    ddbscript_ok(s, "GetItem", NULL);
+    ddbscript_error(s, "GetItem", "ThrottlingException");
+    ddbscript_error(s, "GetItem", "ThrottlingException");
+    json_t *key = json_pack("{s:{s:s}}", "pk", "S", "x");
+    json_t *item = NULL;
+    ddb_error err;
+    ck_assert_int_eq(ddb_get_item(ddbscript_ddb(s), "t", key, false, &item, &err), 0);
+    ck_assert_int_eq(ddb_get_item(ddbscript_ddb(s), "t", key, false, &item, &err), -1);
+    buf out;
+    buf_init(&out, 0);
+    metrics_render(m, &out);
+    const char *t = buf_cstr(&out);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"retried\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"throttled\"}"), 1);
+    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"ok\"}"), 0);
+    buf_cleanup(&out);
+    json_decref(key);
+    json_decref(item);
+    ddbscript_free(s);
+    metrics_free(m);
+}
+END_TEST
+
+/* GET /metrics: loopback, the FastCGI socket itself and CRUDDUR_METRICS_ALLOW only. */
+START_TEST(test_metrics_page_for_scrapers_only)
+{
+    errinfo e;
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.metrics = metrics_new(2, &e);
+    api_request req;
+    memset(&req, 0, sizeof req);
+    req.method = "GET";
+    req.path = strv_from("/metrics");
+    api_response r;
+    api_response_init(&r);
+    req.remote_addr = "203.0.113.9";
+    ck_assert_int_eq(api_metrics(&ctx, &req, &r, NULL), 0);
+    ck_assert_int_eq(r.status, 403);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&r.body), "\"error\":\"forbidden\""));
+    ck_assert_ptr_null(r.content_type);
+    ctx.metrics_allow = "203.0.113.0/24";
+    api_response_cleanup(&r);
+    api_response_init(&r);
+    ck_assert_int_eq(api_metrics(&ctx, &req, &r, NULL), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&r.body), "# TYPE cruddur_api_requests_total counter"));
+    /* and its head carries that content type */
+    buf head;
+    buf_init(&head, 0);
+    ck_assert_int_eq(worker_format_head(&ctx, &req, &r, &head), 0);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&head), "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    buf_cleanup(&head);
+    ctx.metrics_allow = NULL;
+    req.remote_addr = "127.0.0.1";
+    api_response_cleanup(&r);
+    api_response_init(&r);
+    ck_assert_int_eq(api_metrics(&ctx, &req, &r, NULL), 0);
+    ck_assert_int_eq(r.status, 200);
+    router_match m = find("GET", "/metrics");
+    ck_assert_int_eq(m.result, ROUTER_FOUND);
+    ck_assert(m.handler == api_metrics);
+    ck_assert(!m.needs_backend);
+    api_response_cleanup(&r);
+    metrics_free(ctx.metrics);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -581,6 +728,11 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_cors_allowed);
     tcase_add_test(tc, test_head);
     tcase_add_test(tc, test_head_cors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("metrics");
+    tcase_add_test(tc, test_metrics_sum_every_slot);
+    tcase_add_test(tc, test_metrics_ddb_outcomes_from_the_client);
+    tcase_add_test(tc, test_metrics_page_for_scrapers_only);
     suite_add_tcase(s, tc);
     tc = tcase_create("request");
     tcase_add_test(tc, test_request_id);

@@ -10,6 +10,7 @@
 #include "base/env.h"
 #include "base/errinfo.h"
 #include "base/rnd.h"
+#include "base/prom.h"
 #include "base/utf8.h"
 #include "base/uuid.h"
 #include "tap.h"
@@ -265,6 +266,40 @@ START_TEST(utf8_strings_count_and_cut)
 }
 END_TEST
 
+/* The Prometheus text format, byte for byte as the exposition format defines it. */
+START_TEST(prom_writes_families_samples_and_histograms)
+{
+    buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(prom_family(&b, "x_total", "counter", "Things\\done\nhere"), 0);
+    prom_label l[] = { { "route", "/a\"b\\c\nd" }, { "code", "200" } };
+    ck_assert_int_eq(prom_sample_u64(&b, "x_total", l, 2, 18446744073709551615ULL), 0);
+    ck_assert_int_eq(prom_sample_u64(&b, "y", NULL, 0, 0), 0);
+    ck_assert_int_eq(prom_sample_f64(&b, "z", NULL, 0, 0.25), 0);
+    ck_assert_str_eq(buf_cstr(&b), "# HELP x_total Things\\\\done\\nhere\n"
+                                   "# TYPE x_total counter\n"
+                                   "x_total{route=\"/a\\\"b\\\\c\\nd\",code=\"200\"} 18446744073709551615\n"
+                                   "y 0\n"
+                                   "z 0.25\n");
+    buf_reset(&b);
+    const double bounds[] = { 0.001, 0.5 };
+    const uint64_t counts[] = { 2, 0, 3 };
+    prom_label r[] = { { "route", "/r" } };
+    ck_assert_int_eq(prom_histogram(&b, "d_seconds", r, 1, bounds, 2, counts, 7.5), 0);
+    ck_assert_str_eq(buf_cstr(&b), "d_seconds_bucket{route=\"/r\",le=\"0.001\"} 2\n"
+                                   "d_seconds_bucket{route=\"/r\",le=\"0.5\"} 2\n"
+                                   "d_seconds_bucket{route=\"/r\",le=\"+Inf\"} 5\n"
+                                   "d_seconds_sum{route=\"/r\"} 7.5\n"
+                                   "d_seconds_count{route=\"/r\"} 5\n");
+    /* a full buffer is an error, never a cut line passed on as whole */
+    buf small;
+    buf_init(&small, 16);
+    ck_assert_int_eq(prom_sample_u64(&small, "a_very_long_metric_name_total", NULL, 0, 1), -1);
+    buf_cleanup(&small);
+    buf_cleanup(&b);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -286,6 +321,9 @@ static Suite *base_suite(void)
     tc = tcase_create("utf8");
     tcase_add_test(tc, utf8_next_decodes_one_sequence);
     tcase_add_test(tc, utf8_strings_count_and_cut);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("prom");
+    tcase_add_test(tc, prom_writes_families_samples_and_histograms);
     suite_add_tcase(s, tc);
     return s;
 }
