@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/utf8.h"
 
 #define AV_MAX_DEPTH 32         /* DynamoDB nests L and M at most 32 levels deep */
@@ -180,105 +181,6 @@ static void fix_radix(char *s)
         if (*s == ',')
             *s = '.';
     }
-}
-
-/* ---- base64 (standard alphabet, padded, canonical) ------------------------------------- */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Encodes into a new NUL-terminated string (free() it); NULL on ENOMEM or overflow. */
-static char *b64_encode(const unsigned char *p, size_t n, size_t *outlen)
-{
-    if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
-        return NULL;
-    size_t len = (n + 2) / 3 * 4;
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
-    char *o = out;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        *o++ = b64_alphabet[v >> 18 & 63];
-        *o++ = b64_alphabet[v >> 12 & 63];
-        *o++ = b64_alphabet[v >> 6 & 63];
-        *o++ = b64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        *o++ = b64_alphabet[v >> 18 & 63];
-        *o++ = b64_alphabet[v >> 12 & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        *o++ = b64_alphabet[v >> 18 & 63];
-        *o++ = b64_alphabet[v >> 12 & 63];
-        *o++ = b64_alphabet[v >> 6 & 63];
-        *o++ = '=';
-    }
-    *o = '\0';
-    *outlen = len;
-    return out;
-}
-
-/* Decodes canonical padded base64 (no whitespace, zero pad bits). With out NULL it only
- * validates. 0 with *outlen set, or -1; out must have room for the decoded length (what a
- * call with out NULL reports). */
-static int b64_decode(const char *s, size_t len, unsigned char *out, size_t *outlen)
-{
-    if (len % 4 != 0)
-        return -1;
-    size_t pad = 0;
-    if (len > 0 && s[len - 1] == '=')
-        pad = s[len - 2] == '=' ? 2 : 1;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        bool last = i + 4 == len;
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            if (last && k >= 4 - (int)pad) {
-                v[k] = 0;
-                continue;
-            }
-            v[k] = b64_val((unsigned char)s[i + (size_t)k]);
-            if (v[k] < 0)
-                return -1;
-        }
-        unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6
-                     | (unsigned)v[3];
-        if (last && pad == 2 && (v[1] & 15) != 0)
-            return -1;
-        if (last && pad == 1 && (v[2] & 3) != 0)
-            return -1;
-        size_t nbytes = last ? 3 - pad : 3;
-        if (out) {
-            out[o] = (unsigned char)(w >> 16);
-            if (nbytes > 1)
-                out[o + 1] = (unsigned char)(w >> 8);
-            if (nbytes > 2)
-                out[o + 2] = (unsigned char)w;
-        }
-        o += nbytes;
-    }
-    *outlen = o;
-    return 0;
 }
 
 /* ---- paths and messages ---------------------------------------------------------------- */
@@ -494,7 +396,7 @@ static int check_set(ddb_av_type t, const json_t *arr, av_path *path, errinfo *e
             keys[i] = (set_key){ norm[i], strlen(norm[i]), i };
         }
         size_t dlen;
-        if (t == DDB_AV_BS && b64_decode(s, len, NULL, &dlen) != 0) {
+        if (t == DDB_AV_BS && base64_decode_raw(BASE64_STD, s, len, NULL, &dlen) != 0) {
             show(shown, sizeof shown, s, len);
             path_fail(e, path, ERR_INVALID, "%s is not valid base64", shown);
             goto out;
@@ -580,7 +482,8 @@ static int check_av(const json_t *av, int depth, av_path *path, errinfo *e)
     }
     case DDB_AV_B: {
         size_t dlen;
-        if (b64_decode(json_string_value(v), json_string_length(v), NULL, &dlen) != 0) {
+        if (base64_decode_raw(BASE64_STD, json_string_value(v), json_string_length(v), NULL,
+                              &dlen) != 0) {
             char shown[SHOW_MAX + 16];
             show(shown, sizeof shown, json_string_value(v), json_string_length(v));
             return path_fail(e, path, ERR_INVALID, "B %s is not valid base64", shown);
@@ -708,17 +611,22 @@ json_t *ddb_av_n_str(const char *number)
     return wrap("N", json_string_nocheck(number));
 }
 
+/* The standard padded base64 of p[0..n) as a new JSON string, or NULL. */
+static json_t *b64_string(const void *p, size_t n)
+{
+    buf b;
+    buf_init(&b, base64_encoded_len(BASE64_STD, n)); /* no cap but the value's own */
+    json_t *s = base64_encode(BASE64_STD, p, n, &b) == 0 ? json_stringn_nocheck(buf_cstr(&b), b.len)
+                                                         : NULL;
+    buf_cleanup(&b);
+    return s;
+}
+
 json_t *ddb_av_b(const void *p, size_t n)
 {
     if (!p && n > 0)
         return NULL;
-    size_t len;
-    char *t = b64_encode(p, n, &len);
-    if (!t)
-        return NULL;
-    json_t *s = json_stringn_nocheck(t, len);
-    free(t);
-    return wrap("B", s);
+    return wrap("B", b64_string(p, n));
 }
 
 json_t *ddb_av_bool(bool v)
@@ -816,10 +724,7 @@ json_t *ddb_av_bs(const void *const *p, const size_t *len, size_t n)
     if (!arr)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        size_t tlen;
-        char *t = (p[i] || len[i] == 0) ? b64_encode(p[i], len[i], &tlen) : NULL;
-        json_t *s = t ? json_stringn_nocheck(t, tlen) : NULL;
-        free(t);
+        json_t *s = (p[i] || len[i] == 0) ? b64_string(p[i], len[i]) : NULL;
         if (json_array_append_new(arr, s) != 0) {
             json_decref(arr);
             return NULL;
@@ -875,18 +780,8 @@ int ddb_av_get_b(const json_t *item, const char *name, buf *out)
     json_t *v = typed(item, name, DDB_AV_B);
     if (!v)
         return -1;
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v);
-    size_t n;
-    if (b64_decode(s, len, NULL, &n) != 0 || buf_reserve(out, n) != 0)
-        return -1;
-    if (b64_decode(s, len, (unsigned char *)out->data + out->len, &n) != 0) {
-        out->data[out->len] = '\0';
-        return -1;
-    }
-    out->len += n;
-    out->data[out->len] = '\0';
-    return 0;
+    return base64_decode(BASE64_STD, (strv){ json_string_value(v), json_string_length(v) }, out,
+                         NULL);
 }
 
 /* ---- plain JSON ------------------------------------------------------------------------ */
