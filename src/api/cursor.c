@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/jwt.h"
 #include "aws/ddb_av.h"
+#include "base/base64.h"
 #include "base/jparse.h"
 
 /* The S value of attribute name in key, with its length; NULL when missing or not S. */
@@ -40,7 +40,7 @@ int cursor_encode(const json_t *last_key, char *out, size_t outlen, errinfo *e)
     buf_init(&enc, CURSOR_MAX_LEN);
     int rc = -1;
     if (buf_putc(&raw, CURSOR_VERSION) != 0 || buf_append_str(&raw, text) != 0 ||
-        jwt_b64url_encode(raw.data, raw.len, &enc) != 0 || enc.len >= outlen) {
+        base64_encode(BASE64_URL, raw.data, raw.len, &enc) != 0 || enc.len >= outlen) {
         errinfo_set(e, ERR_TOOBIG, "cursor: too long");
         goto out;
     }
@@ -64,7 +64,7 @@ int cursor_decode(strv text, const char *expect_pk, json_t **start_key, errinfo 
     json_t *v = NULL;
     int rc = -1;
     errinfo de;
-    if (jwt_b64url_decode(text, &raw, &de) != 0 || raw.len < 2) {
+    if (base64_decode(BASE64_URL, text, &raw, &de) != 0 || raw.len < 2) {
         errinfo_set(e, ERR_INVALID, "cursor: not a cursor this API wrote");
         goto out;
     }

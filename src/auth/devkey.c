@@ -20,6 +20,7 @@
 #include <openssl/rsa.h>
 
 #include "auth/jwt.h"
+#include "base/base64.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rnd.h"
@@ -66,7 +67,7 @@ static int devkey_bn_b64(const EVP_PKEY *pkey, const char *param, char *out, siz
     int n = BN_bn2bin(bn, raw);
     buf b;
     buf_init(&b, cap - 1);
-    if (jwt_b64url_encode(raw, (size_t)n, &b) == 0) {
+    if (base64_encode(BASE64_URL, raw, (size_t)n, &b) == 0) {
         memcpy(out, buf_cstr(&b), b.len + 1);
         rc = 0;
     }
@@ -106,7 +107,7 @@ static int devkey_wrap(EVP_PKEY *pkey, devkey **out, errinfo *e)
     buf_cleanup(&tp);
     buf kb;
     buf_init(&kb, sizeof k->kid - 1);
-    ok = ok && jwt_b64url_encode(md, mdlen, &kb) == 0;
+    ok = ok && base64_encode(BASE64_URL, md, mdlen, &kb) == 0;
     if (ok)
         memcpy(k->kid, buf_cstr(&kb), kb.len + 1);
     buf_cleanup(&kb);
@@ -356,8 +357,8 @@ int devkey_sign(const devkey *k, strv header_json, strv payload_json, buf *out, 
     unsigned char sig[1024];
     size_t siglen = sizeof sig;
     int rc = -1;
-    if (!md || jwt_b64url_encode(header_json.ptr, header_json.len, &t) != 0 ||
-        buf_putc(&t, '.') != 0 || jwt_b64url_encode(payload_json.ptr, payload_json.len, &t) != 0) {
+    if (!md || base64_encode(BASE64_URL, header_json.ptr, header_json.len, &t) != 0 ||
+        buf_putc(&t, '.') != 0 || base64_encode(BASE64_URL, payload_json.ptr, payload_json.len, &t) != 0) {
         errinfo_set(e, ERR_NOMEM, "token too big or out of memory");
         goto out;
     }
@@ -368,7 +369,7 @@ int devkey_sign(const devkey *k, strv header_json, strv payload_json, buf *out, 
         errinfo_set(e, ERR_INTERNAL, "RS256 signing failed");
         goto out;
     }
-    if (buf_putc(&t, '.') != 0 || jwt_b64url_encode(sig, siglen, &t) != 0 ||
+    if (buf_putc(&t, '.') != 0 || base64_encode(BASE64_URL, sig, siglen, &t) != 0 ||
         buf_append_strv(out, buf_view(&t)) != 0) {
         errinfo_set(e, ERR_NOMEM, "token too big or out of memory");
         goto out;

@@ -20,6 +20,7 @@
 
 #include "auth/jwt.h"
 #include "aws/http.h"
+#include "base/base64.h"
 #include "base/clock.h"
 #include "base/jparse.h"
 #include "base/log.h"
@@ -167,7 +168,7 @@ static int jwks_uint(const json_t *v, buf *out)
     errinfo de;
     if (!json_is_string(v) || json_string_length(v) == 0)
         return -1;
-    if (jwt_b64url_decode((strv){ json_string_value(v), json_string_length(v) }, out, &de) != 0)
+    if (base64_decode(BASE64_URL, (strv){ json_string_value(v), json_string_length(v) }, out, &de) != 0)
         return -1;
     size_t z = 0;
     while (z < out->len && out->data[z] == 0)

@@ -9,117 +9,13 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "base/base64.h"
 #include "base/jparse.h"
 #include "base/utf8.h"
 
 #define JWT_JSON_DEPTH 16
 #define JWT_PART_MAX (JWT_MAX_LEN / 4 * 3 + 3) /* decoded bytes of the longest part */
 #define JWT_SIG_MAX (JWKS_MAX_BITS / 8)
-
-/* ---- base64url --------------------------------------------------------------------------- */
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* The 6-bit value of each byte, -1 outside the base64url alphabet. */
-static const signed char b64url_values[256] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-    -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
-    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};
-
-static int b64url_value(unsigned char c)
-{
-    return b64url_values[c];
-}
-
-/* Decodes in[0..n) into out (room for n / 4 * 3 + 2 bytes). 0, or -1 on a character outside
- * the alphabet, a length of 1 mod 4 or non-zero unused bits. */
-static int b64url_decode_raw(const char *in, size_t n, unsigned char *out, size_t *outlen)
-{
-    if (n % 4 == 1)
-        return -1;
-    size_t o = 0;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) /* leftover bits must be zero: one encoding per value */
-        return -1;
-    *outlen = o;
-    return 0;
-}
-
-int jwt_b64url_encode(const void *p, size_t n, buf *out)
-{
-    const unsigned char *s = p;
-    size_t need = n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-    if (buf_reserve(out, need) != 0)
-        return -1;
-    char *d = out->data + out->len;
-    size_t o = 0, i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-        d[o++] = b64url_alphabet[v >> 18];
-        d[o++] = b64url_alphabet[(v >> 12) & 63];
-        d[o++] = b64url_alphabet[(v >> 6) & 63];
-        d[o++] = b64url_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)s[i] << 16;
-        d[o++] = b64url_alphabet[v >> 18];
-        d[o++] = b64url_alphabet[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-        d[o++] = b64url_alphabet[v >> 18];
-        d[o++] = b64url_alphabet[(v >> 12) & 63];
-        d[o++] = b64url_alphabet[(v >> 6) & 63];
-    }
-    out->len += o;
-    out->data[out->len] = '\0';
-    return 0;
-}
-
-int jwt_b64url_decode(strv in, buf *out, errinfo *e)
-{
-    if (in.len % 4 == 1)
-        return errinfo_set(e, ERR_INVALID, "not canonical unpadded base64url");
-    size_t need = in.len / 4 * 3 + (in.len % 4 ? in.len % 4 - 1 : 0);
-    if (buf_reserve(out, need) != 0)
-        return errinfo_set(e, ERR_TOOBIG, "base64url: output over the buffer's cap");
-    size_t n = 0;
-    unsigned char *d = (unsigned char *)out->data + out->len;
-    if (b64url_decode_raw(in.ptr, in.len, d, &n) != 0) {
-        out->data[out->len] = '\0';
-        return errinfo_set(e, ERR_INVALID, "not canonical unpadded base64url");
-    }
-    out->len += n;
-    out->data[out->len] = '\0';
-    return 0;
-}
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -139,7 +35,7 @@ static const char *jwt_part_chars(strv p, const char *padding_reason, const char
 {
     for (size_t i = 0; i < p.len; i++) {
         unsigned char c = (unsigned char)p.ptr[i];
-        if (b64url_value(c) < 0)
+        if (base64_value(BASE64_URL, c) < 0)
             return c == '=' ? padding_reason : alphabet_reason;
     }
     return NULL;
@@ -150,7 +46,7 @@ static json_t *jwt_part_object(strv p, const char *what, errinfo *e)
 {
     unsigned char raw[JWT_PART_MAX];
     size_t n = 0;
-    if (b64url_decode_raw(p.ptr, p.len, raw, &n) != 0) {
+    if (base64_decode_raw(BASE64_URL, p.ptr, p.len, raw, &n) != 0) {
         errinfo_set(e, ERR_INVALID, "%s part is not canonical base64url", what);
         return NULL;
     }
@@ -275,7 +171,7 @@ static int jwt_check_signature(EVP_PKEY *pkey, strv signing_input, strv sig_part
         return errinfo_set(e, ERR_INTERNAL, "signing key has an unexpected size");
     if (sig_part.len > ((size_t)want + 2) / 3 * 4)
         return jwt_reject(e, "signature has the wrong length");
-    if (b64url_decode_raw(sig_part.ptr, sig_part.len, sig, &n) != 0)
+    if (base64_decode_raw(BASE64_URL, sig_part.ptr, sig_part.len, sig, &n) != 0)
         return jwt_reject(e, "signature part is not canonical base64url");
     if (n != (size_t)want)
         return jwt_reject(e, "signature has the wrong length");

@@ -1,6 +1,6 @@
 /* jwt.h — verification of Amazon Cognito user-pool access tokens: JWS compact form, RS256
  * only, key by kid from a JWKS cache (auth/jwks.h), then the claims Cognito puts in an
- * access token. Also the strict base64url codec the auth module shares.
+ * access token (base64url: base/base64.h).
  *
  * Why no libcjose: the verify path is small (split, base64url, two JSON objects, one
  * EVP_DigestVerify), and writing it directly against OpenSSL 3 keeps strict control of what
@@ -63,13 +63,5 @@ int jwt_verify(jwks *keys, const char *token, size_t len, const jwt_expect *x, i
  * "" means the pool id's prefix ("us-east-1" of "us-east-1_AbC123"). 0, or -1 with e set
  * (ERR_CONFIG) when the region or pool id is malformed, the buffer untouched. */
 int jwt_issuer_for_pool(const char *region, const char *pool, buf *out, errinfo *e);
-
-/* base64url without padding (RFC 4648 section 5): appends the encoding of p[0..n) to out.
- * 0 or -1 (out's cap hit or no memory). */
-int jwt_b64url_encode(const void *p, size_t n, buf *out);
-/* Appends the decoding of in to out. Strict: only A-Z a-z 0-9 - _, no '=', no whitespace, a
- * length that is not 1 mod 4, and zero unused bits in the last character (one encoding per
- * value). 0, or -1 with out unchanged (ERR_INVALID, or ERR_TOOBIG when out's cap is hit). */
-int jwt_b64url_decode(strv in, buf *out, errinfo *e);
 
 #endif

@@ -1,6 +1,8 @@
 /* ddb_av.h — DynamoDB AttributeValue marshalling over Jansson values: constructors,
  * validation of values read from the wire, typed accessors on items, and conversion to
- * and from plain JSON. An "item" is a JSON object mapping attribute names to AVs. */
+ * and from plain JSON. An "item" is a JSON object mapping attribute names to AVs.
+ * (Implemented by ddb_av.c: types, constructors, accessors; ddb_av_num.c: number texts;
+ * ddb_av_check.c: validation; ddb_av_plain.c: plain JSON.) */
 #ifndef CR_DDB_AV_H
 #define CR_DDB_AV_H
 

@@ -1,4 +1,5 @@
-/* jdoc.c — flat JSON documents: jparse's lexer (base/jlex.h) filling one node table.
+/* jdoc.c — flat JSON documents: the events of the shared grammar (jlex_internal.h) filling
+ * one node table.
  *
  * Layout: the text is copied once; strings are decoded in place in the copy (a decoded
  * string is never longer than its escaped form) and NUL-terminated where their closing
@@ -8,7 +9,10 @@
 #include "config.h"
 #include "base/jdoc.h"
 
-#include "base/jlex.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jlex_internal.h"
 
 #define JDOC_MAX_BYTES ((size_t)UINT32_MAX - 1)
 
@@ -40,16 +44,16 @@ void jdoc_free(jdoc *d)
 }
 
 /* Doubles the node table; 0, or -1 with the error set. */
-static int jdoc_grow(jdoc *d, jp *s, const unsigned char *q)
+static int jdoc_grow(jdoc *d, jlex *s, const unsigned char *q)
 {
     if (d->cap >= UINT32_MAX / 2) {
-        jp_fail(s, q, ERR_TOOBIG, "too many values");
+        jlex_fail(s, q, ERR_TOOBIG, "too many values");
         return -1;
     }
     uint32_t cap = d->cap * 2;
     jdoc_node *g = realloc(d->nodes, (size_t)cap * sizeof *g);
     if (!g) {
-        jp_fail(s, q, ERR_NOMEM, "out of memory");
+        jlex_fail(s, q, ERR_NOMEM, "out of memory");
         return -1;
     }
     d->nodes = g;
@@ -58,7 +62,7 @@ static int jdoc_grow(jdoc *d, jp *s, const unsigned char *q)
 }
 
 /* A new node at the end of the table (its index in *at), or NULL with the error set. */
-static inline jdoc_node *jdoc_add(jdoc *d, jp *s, const unsigned char *q, uint8_t type,
+static inline jdoc_node *jdoc_add(jdoc *d, jlex *s, const unsigned char *q, uint8_t type,
                                   uint32_t *at)
 {
     if (d->n == d->cap && jdoc_grow(d, s, q) != 0)
@@ -73,23 +77,16 @@ static inline jdoc_node *jdoc_add(jdoc *d, jp *s, const unsigned char *q, uint8_
     return x;
 }
 
-/* Parses the string at q in place: its decoded text goes where it was written, NUL
- * after it; *off and *len say where. Returns the byte after the closing quote, or NULL. */
-static const unsigned char *jdoc_string(jdoc *d, jp *s, const unsigned char *q,
-                                        jp_scratch *b, uint32_t *off, uint32_t *len)
+/* Copies a decoded string (or key) that starts after the quote at q into the document's
+ * text where it was written, NUL after it; returns its offset in the text. */
+static inline uint32_t jdoc_place(jdoc *d, const jlex *s, const unsigned char *q,
+                                  const char *str, size_t len)
 {
-    const char *str;
-    size_t l;
     char *first = d->text + (q + 1 - s->start);
-    const unsigned char *r = jp_string(s, q, b, &str, &l);
-    if (!r)
-        return NULL;
     if (str != first)
-        memcpy(first, str, l); /* decoded from escapes: never longer than the input */
-    first[l] = '\0';
-    *off = (uint32_t)(first - d->text);
-    *len = (uint32_t)l;
-    return r;
+        memcpy(first, str, len); /* decoded from escapes: never longer than the input */
+    first[len] = '\0';
+    return (uint32_t)(first - d->text);
 }
 
 jdoc *jdoc_parse(const char *p, size_t n, size_t max_depth, errinfo *e)
@@ -115,155 +112,57 @@ jdoc *jdoc_parse(const char *p, size_t n, size_t max_depth, errinfo *e)
     }
     memcpy(d->text, p, n);
     d->text[n] = '\0';
-    const unsigned char *q = (const unsigned char *)d->text, *end = q + n;
-    jp s = { .start = q, .end = end, .e = e, .failed = 0 };
-    jp_scratch scratch = { NULL, 0 };
-    /* the open containers: index and last child (0: none yet) */
-    uint32_t inline_stack[2 * JP_STACK_INLINE], *stack = inline_stack, at = 0, key = 0, off, len;
-    size_t depth = 0, cap = JP_STACK_INLINE;
-    jdoc_node *x;
-
-value: /* a value is expected at q (after whitespace) */
-    q = jp_ws(q, end);
-    if (q == end) {
-        jp_fail(&s, q, ERR_INVALID, "unexpected end of input");
-        goto out;
-    }
-    switch (*q) {
-    case '{':
-    case '[':
-        if (depth == max_depth) {
-            char reason[64];
-            snprintf(reason, sizeof reason, "nesting deeper than %zu", max_depth);
-            jp_fail(&s, q, ERR_INVALID, reason);
+    jlex s;
+    jlex_tok t;
+    jlex_init(&s, d->text, n, max_depth, e);
+    for (;;) {
+        jlex_event ev = jlex_next(&s, &t);
+        uint8_t type;
+        uint32_t at;
+        jdoc_node *x;
+        switch (ev) {
+        case JLEX_DONE:
+        case JLEX_ERROR:
             goto out;
+        case JLEX_OBJECT: type = JDOC_OBJECT; break;
+        case JLEX_ARRAY: type = JDOC_ARRAY; break;
+        case JLEX_STRING: type = JDOC_STRING; break;
+        case JLEX_INTEGER: type = JDOC_INTEGER; break;
+        case JLEX_REAL: type = JDOC_REAL; break;
+        case JLEX_TRUE: type = JDOC_TRUE; break;
+        case JLEX_FALSE: type = JDOC_FALSE; break;
+        case JLEX_NULL:
+        default: type = JDOC_NULL; break;
         }
-        if (!(x = jdoc_add(d, &s, q, *q == '{' ? JDOC_OBJECT : JDOC_ARRAY, &at)))
+        if (!(x = jdoc_add(d, &s, t.at, type, &at)))
             goto out;
-        q++;
-        break;
-    case '"':
-        if (!(q = jdoc_string(d, &s, q, &scratch, &off, &len)))
-            goto out;
-        if (!(x = jdoc_add(d, &s, q, JDOC_STRING, &at)))
-            goto out;
-        x->v.off = off;
-        x->size = len;
-        break;
-    case 't':
-    case 'f':
-    case 'n': {
-        static const char *const words[] = { "true", "false", "null" };
-        static const uint8_t types[] = { JDOC_TRUE, JDOC_FALSE, JDOC_NULL };
-        int w = *q == 't' ? 0 : *q == 'f' ? 1 : 2;
-        size_t wl = strlen(words[w]);
-        if ((size_t)(end - q) < wl || memcmp(q, words[w], wl) != 0) {
-            jp_fail(&s, q, ERR_INVALID, "invalid literal");
-            goto out;
+        if (ev == JLEX_STRING) {
+            x->v.off = jdoc_place(d, &s, t.at, t.str, t.len);
+            x->size = (uint32_t)t.len;
+        } else if (ev == JLEX_INTEGER) {
+            x->v.i = t.i;
+        } else if (ev == JLEX_REAL) {
+            x->v.d = t.d;
         }
-        if (!(x = jdoc_add(d, &s, q, types[w], &at)))
-            goto out;
-        q += wl;
-        break;
-    }
-    case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9': {
-        json_int_t iv = 0;
-        double dv = 0;
-        const unsigned char *first = q;
-        int kind = jp_number_scan(&s, first, &q, &iv, &dv);
-        if (kind == JP_NUM_BAD || !(x = jdoc_add(d, &s, first, kind == JP_NUM_INT
-                                                               ? JDOC_INTEGER : JDOC_REAL, &at)))
-            goto out;
-        if (kind == JP_NUM_INT)
-            x->v.i = iv;
-        else
-            x->v.d = dv;
-        break;
-    }
-    default:
-        jp_fail_byte(&s, q, "value expected");
-        goto out;
-    }
-    if (depth > 0) {
-        jdoc_node *parent = &d->nodes[stack[2 * depth - 2]];
-        parent->size++;
-        if (parent->type == JDOC_OBJECT)
-            x->key = key;
-        if (stack[2 * depth - 1])
-            d->nodes[stack[2 * depth - 1]].next = at;
-        stack[2 * depth - 1] = at;
-    }
-    if (x->type == JDOC_OBJECT || x->type == JDOC_ARRAY) {
-        if (depth == cap) {
-            uint32_t *grown = stack == inline_stack ? malloc(4 * cap * sizeof *grown)
-                                                    : realloc(stack, 4 * cap * sizeof *grown);
-            if (!grown) {
-                jp_fail(&s, q, ERR_NOMEM, "out of memory");
-                goto out;
+        if (t.in) {
+            jdoc_node *parent = &d->nodes[t.in->u.ix.node];
+            parent->size++;
+            if (t.in->object) {
+                /* the key sits before the value in the text, so placing it now overwrites
+                 * nothing still needed */
+                x->key = jdoc_place(d, &s, t.keyat, t.key, t.keylen) + 1;
             }
-            if (stack == inline_stack)
-                memcpy(grown, inline_stack, sizeof inline_stack);
-            stack = grown;
-            cap *= 2;
+            if (t.in->u.ix.last)
+                d->nodes[t.in->u.ix.last].next = at;
+            t.in->u.ix.last = at;
         }
-        stack[2 * depth] = at;
-        stack[2 * depth + 1] = 0;
-        depth++;
-        bool is_obj = x->type == JDOC_OBJECT;
-        q = jp_ws(q, end);
-        if (q < end && *q == (is_obj ? '}' : ']')) {
-            depth--;
-            q++;
-            goto next;
+        if (t.open) {
+            t.open->u.ix.node = at;
+            t.open->u.ix.last = 0;
         }
-        if (is_obj)
-            goto member;
-        goto value;
     }
-
-next: /* after a value: a separator, a closing bracket, or the end of the text */
-    q = jp_ws(q, end);
-    if (depth == 0) {
-        if (q != end)
-            jp_fail_byte(&s, q, "end of input expected");
-        goto out;
-    }
-    switch (jp_after_value(&s, &q, end, d->nodes[stack[2 * depth - 2]].type == JDOC_OBJECT)) {
-    case JP_AFTER_MEMBER:
-        goto member;
-    case JP_AFTER_VALUE:
-        goto value;
-    case JP_AFTER_CLOSE:
-        depth--;
-        goto next;
-    case JP_AFTER_FAIL:
-        break;
-    }
-    goto out;
-
-member: /* an object member: "key" : value */
-    q = jp_ws(q, end);
-    if (q == end || *q != '"') {
-        jp_fail_byte(&s, q, "object key expected");
-        goto out;
-    }
-    if (!(q = jdoc_string(d, &s, q, &scratch, &off, &len)))
-        goto out;
-    key = off + 1;
-    q = jp_ws(q, end);
-    if (q == end || *q != ':') {
-        jp_fail_byte(&s, q, "':' expected");
-        goto out;
-    }
-    q++;
-    goto value;
-
 out:
-    if (stack != inline_stack)
-        free(stack);
-    free(scratch.p);
+    jlex_cleanup(&s);
     if (s.failed) {
         jdoc_free(d);
         return NULL;

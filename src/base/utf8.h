@@ -1,6 +1,6 @@
 /* utf8.h — decoding UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates
  * (U+D800..U+DFFF), nothing above U+10FFFF, no sequence cut short. Pure; nothing allocates.
- * (The JSON lexer, base/jlex.h, keeps its own inline check on its hot path.) */
+ * (The JSON lexer, base/jlex.c, keeps its own inline check on its hot path.) */
 #ifndef CR_UTF8_H
 #define CR_UTF8_H
 

@@ -17,6 +17,7 @@
 #include "api/members.h"
 #include "auth/devkey.h"
 #include "aws/ddb_av.h"
+#include "base/base64.h"
 #include "base/clock.h"
 #include "base/embed.h"
 #include "base/rnd.h"
@@ -914,8 +915,8 @@ START_TEST(tokens_that_get_401)
     buf_init(&h64, 0);
     buf_init(&p64, 0);
     const char none_hdr[] = "{\"alg\":\"none\",\"typ\":\"JWT\"}";
-    jwt_b64url_encode(none_hdr, strlen(none_hdr), &h64);
-    jwt_b64url_encode(payload, strlen(payload), &p64);
+    base64_encode(BASE64_URL, none_hdr, strlen(none_hdr), &h64);
+    base64_encode(BASE64_URL, payload, strlen(payload), &p64);
     snprintf(h, sizeof h, "%s.%s.", buf_cstr(&h64), buf_cstr(&p64));
     ck_assert_int_eq(status_with_token(h), 401);
     buf_cleanup(&h64);
@@ -1068,7 +1069,7 @@ START_TEST(cursor_round_trip_and_refusals)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf b;
         buf_init(&b, 0);
-        jwt_b64url_encode(bad[i], strlen(bad[i]), &b);
+        base64_encode(BASE64_URL, bad[i], strlen(bad[i]), &b);
         ck_assert_msg(cursor_decode(buf_view(&b), "MSG#g1", &back, &e) == -1, "%zu", i);
         buf_cleanup(&b);
     }

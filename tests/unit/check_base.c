@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/env.h"
@@ -296,7 +297,154 @@ START_TEST(prom_writes_families_samples_and_histograms)
     buf_init(&small, 16);
     ck_assert_int_eq(prom_sample_u64(&small, "a_very_long_metric_name_total", NULL, 0, 1), -1);
     buf_cleanup(&small);
+/* ---- base64 ------------------------------------------------------------------------------- */
+
+/* Encodes text in kind k and checks the result, then decodes it back. */
+static void b64_roundtrip(base64_kind k, const char *text, const char *want)
+{
+    buf enc, dec;
+    buf_init(&enc, 0);
+    buf_init(&dec, 0);
+    errinfo e;
+    ck_assert_int_eq(base64_encode(k, text, strlen(text), &enc), 0);
+    ck_assert_str_eq(buf_cstr(&enc), want);
+    ck_assert_uint_eq(enc.len, base64_encoded_len(k, strlen(text)));
+    ck_assert_msg(base64_decode(k, buf_view(&enc), &dec, &e) == 0, "%s: %s", want, e.msg);
+    ck_assert_str_eq(buf_cstr(&dec), text);
+    size_t n = 99;
+    ck_assert_int_eq(base64_decode_raw(k, enc.data, enc.len, NULL, &n), 0);
+    ck_assert_uint_eq(n, strlen(text));
+    buf_cleanup(&enc);
+    buf_cleanup(&dec);
+}
+
+START_TEST(base64_rfc4648_vectors)
+{
+    /* RFC 4648 section 10 */
+    static const char *const vec[][3] = {
+        { "", "", "" },
+        { "f", "Zg==", "Zg" },
+        { "fo", "Zm8=", "Zm8" },
+        { "foo", "Zm9v", "Zm9v" },
+        { "foob", "Zm9vYg==", "Zm9vYg" },
+        { "fooba", "Zm9vYmE=", "Zm9vYmE" },
+        { "foobar", "Zm9vYmFy", "Zm9vYmFy" },
+    };
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        b64_roundtrip(BASE64_STD, vec[i][0], vec[i][1]);
+        b64_roundtrip(BASE64_URL, vec[i][0], vec[i][2]);
+    }
+    /* appends after what the buffer holds */
+    buf b;
+    buf_init(&b, 0);
+    buf_append_str(&b, "x:");
+    ck_assert_int_eq(base64_encode(BASE64_STD, "fo", 2, &b), 0);
+    ck_assert_str_eq(buf_cstr(&b), "x:Zm8=");
     buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(base64_url_safe_and_standard_alphabets_differ)
+{
+    /* 0xfb 0xff 0xbf: every 6-bit group is 62 or 63 */
+    const unsigned char raw[] = { 0xfb, 0xff, 0xbf, 0xfe };
+    buf std, url, dec;
+    buf_init(&std, 0);
+    buf_init(&url, 0);
+    buf_init(&dec, 0);
+    errinfo e;
+    ck_assert_int_eq(base64_encode(BASE64_STD, raw, sizeof raw, &std), 0);
+    ck_assert_int_eq(base64_encode(BASE64_URL, raw, sizeof raw, &url), 0);
+    ck_assert_str_eq(buf_cstr(&std), "+/+//g==");
+    ck_assert_str_eq(buf_cstr(&url), "-_-__g");
+    /* each alphabet refuses the other's two characters */
+    ck_assert_int_eq(base64_decode(BASE64_STD, STRV("-_-__g=="), &dec, &e), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    ck_assert_str_eq(e.msg, "not canonical padded base64");
+    ck_assert_int_eq(base64_decode(BASE64_URL, STRV("+/+//g"), &dec, &e), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    ck_assert_str_eq(e.msg, "not canonical unpadded base64url");
+    ck_assert_int_eq(base64_decode(BASE64_URL, buf_view(&url), &dec, &e), 0);
+    ck_assert_uint_eq(dec.len, sizeof raw);
+    ck_assert(memcmp(dec.data, raw, sizeof raw) == 0);
+    ck_assert_int_eq(base64_value(BASE64_STD, '+'), 62);
+    ck_assert_int_eq(base64_value(BASE64_URL, '-'), 62);
+    ck_assert_int_eq(base64_value(BASE64_STD, '-'), -1);
+    ck_assert_int_eq(base64_value(BASE64_URL, '/'), -1);
+    ck_assert_int_eq(base64_value(BASE64_URL, '='), -1);
+    /* every byte value and length round-trips in both forms */
+    unsigned char all[256];
+    for (size_t i = 0; i < sizeof all; i++)
+        all[i] = (unsigned char)(255 - i);
+    for (size_t n = 0; n <= sizeof all; n += 1 + n / 16) {
+        for (int k = BASE64_STD; k <= BASE64_URL; k++) {
+            buf enc;
+            buf_init(&enc, 0);
+            buf_reset(&dec);
+            ck_assert_int_eq(base64_encode((base64_kind)k, all, n, &enc), 0);
+            ck_assert_uint_eq(enc.len, base64_encoded_len((base64_kind)k, n));
+            ck_assert_int_eq(base64_decode((base64_kind)k, buf_view(&enc), &dec, &e), 0);
+            ck_assert_uint_eq(dec.len, n);
+            ck_assert(n == 0 || memcmp(dec.data, all, n) == 0);
+            buf_cleanup(&enc);
+        }
+    }
+    buf_cleanup(&std);
+    buf_cleanup(&url);
+    buf_cleanup(&dec);
+}
+END_TEST
+
+START_TEST(base64_invalid_input_is_rejected)
+{
+    /* standard: padding required, canonical, nothing outside the alphabet */
+    static const char *const bad_std[] = {
+        "Zg", "Zg=", "Zm8", "Z===", "====", "Zg==Zg==", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n",
+        "Zm9v=", "Zm=v", "Z.9v", "Zm9vYg=\x80",
+    };
+    /* url-safe: no padding, length not 1 mod 4, canonical */
+    static const char *const bad_url[] = {
+        "Zg==", "Zg=", "Z", "Zm9vY", "Zh", "Zm9", "Zm 9v", "Zm9v\n", "ab+c", "ab/c", "YW.J",
+    };
+    errinfo e;
+    for (size_t i = 0; i < sizeof bad_std / sizeof bad_std[0]; i++) {
+        buf dec;
+        buf_init(&dec, 0);
+        buf_append_str(&dec, "keep");
+        size_t n;
+        ck_assert_msg(base64_decode(BASE64_STD, strv_from(bad_std[i]), &dec, &e) == -1,
+                      "accepted %s", bad_std[i]);
+        ck_assert_int_eq(e.code, ERR_INVALID);
+        ck_assert_str_eq(buf_cstr(&dec), "keep");
+        ck_assert_int_eq(base64_decode_raw(BASE64_STD, bad_std[i], strlen(bad_std[i]), NULL, &n),
+                         -1);
+        buf_cleanup(&dec);
+    }
+    for (size_t i = 0; i < sizeof bad_url / sizeof bad_url[0]; i++) {
+        buf dec;
+        buf_init(&dec, 0);
+        buf_append_str(&dec, "keep");
+        ck_assert_msg(base64_decode(BASE64_URL, strv_from(bad_url[i]), &dec, &e) == -1,
+                      "accepted %s", bad_url[i]);
+        ck_assert_int_eq(e.code, ERR_INVALID);
+        ck_assert_str_eq(buf_cstr(&dec), "keep");
+        buf_cleanup(&dec);
+    }
+    /* a NUL inside is a character outside the alphabet */
+    buf dec;
+    buf_init(&dec, 0);
+    ck_assert_int_eq(base64_decode(BASE64_STD, (strv){ "Zm\0v", 4 }, &dec, &e), -1);
+    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ "Zm\0v", 4 }, &dec, &e), -1);
+    /* the output cap is honoured, the buffer left as it was */
+    buf small;
+    buf_init(&small, 2);
+    ck_assert_int_eq(base64_decode(BASE64_STD, STRV("Zm9v"), &small, &e), -1);
+    ck_assert_int_eq(e.code, ERR_TOOBIG);
+    ck_assert_uint_eq(small.len, 0);
+    ck_assert_int_eq(base64_encode(BASE64_URL, "foo", 3, &small), -1);
+    ck_assert_uint_eq(small.len, 0);
+    buf_cleanup(&small);
+    buf_cleanup(&dec);
 }
 END_TEST
 
@@ -324,6 +472,11 @@ static Suite *base_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("prom");
     tcase_add_test(tc, prom_writes_families_samples_and_histograms);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("base64");
+    tcase_add_test(tc, base64_rfc4648_vectors);
+    tcase_add_test(tc, base64_url_safe_and_standard_alphabets_differ);
+    tcase_add_test(tc, base64_invalid_input_is_rejected);
     suite_add_tcase(s, tc);
     return s;
 }

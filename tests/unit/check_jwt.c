@@ -18,6 +18,7 @@
 #include "auth/devkey.h"
 #include "auth/jwks.h"
 #include "auth/jwt.h"
+#include "base/base64.h"
 #include "base/clock.h"
 #include "tap.h"
 
@@ -84,7 +85,7 @@ static char *b64(const void *p, size_t n)
 {
     buf b;
     buf_init(&b, 0);
-    ck_assert_int_eq(jwt_b64url_encode(p, n, &b), 0);
+    ck_assert_int_eq(base64_encode(BASE64_URL, p, n, &b), 0);
     return buf_take(&b);
 }
 
@@ -168,12 +169,12 @@ START_TEST(minted_token_is_cognito_shaped)
     ck_assert_int_eq(devkey_mint(g_key, &c, &t, &e), 0);
     const char *d1 = strchr(t.data, '.');
     const char *d2 = strchr(d1 + 1, '.');
-    ck_assert_int_eq(jwt_b64url_decode((strv){ t.data, (size_t)(d1 - t.data) }, &raw, &e), 0);
+    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ t.data, (size_t)(d1 - t.data) }, &raw, &e), 0);
     char want[128];
     snprintf(want, sizeof want, "{\"kid\":\"%s\",\"alg\":\"RS256\"}", devkey_kid(g_key));
     ck_assert_str_eq(raw.data, want);
     buf_reset(&raw);
-    ck_assert_int_eq(jwt_b64url_decode((strv){ d1 + 1, (size_t)(d2 - d1 - 1) }, &raw, &e), 0);
+    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ d1 + 1, (size_t)(d2 - d1 - 1) }, &raw, &e), 0);
     json_t *pl = json_loads(raw.data, 0, NULL);
     ck_assert_ptr_nonnull(pl);
     const char *keys[] = { "sub", "iss", "client_id", "origin_jti", "event_id", "token_use",
@@ -306,7 +307,7 @@ static char *mk_hs256_jwk_n(void)
     buf raw;
     buf_init(&raw, 0);
     errinfo e;
-    ck_assert_int_eq(jwt_b64url_decode(strv_from(n), &raw, &e), 0);
+    ck_assert_int_eq(base64_decode(BASE64_URL, strv_from(n), &raw, &e), 0);
     ck_assert_uint_eq(raw.len, 256);
     char *t = hs256_token((const unsigned char *)raw.data, raw.len);
     buf_cleanup(&raw);
@@ -778,7 +779,7 @@ START_TEST(b64url_round_trip_and_strictness)
         buf_init(&enc, 0);
         buf_init(&dec, 0);
         errinfo e;
-        ck_assert_int_eq(jwt_b64url_encode(raw, n, &enc), 0);
+        ck_assert_int_eq(base64_encode(BASE64_URL, raw, n, &enc), 0);
         ck_assert_ptr_null(strpbrk(buf_cstr(&enc), "+/="));
         /* matches OpenSSL's standard base64 with the url alphabet and no padding */
         unsigned char std[128];
@@ -789,7 +790,7 @@ START_TEST(b64url_round_trip_and_strictness)
             std[i] = std[i] == '+' ? '-' : std[i] == '/' ? '_' : std[i];
         ck_assert_uint_eq(enc.len, (size_t)sl);
         ck_assert(memcmp(buf_cstr(&enc), std, (size_t)sl) == 0);
-        ck_assert_int_eq(jwt_b64url_decode(buf_view(&enc), &dec, &e), 0);
+        ck_assert_int_eq(base64_decode(BASE64_URL, buf_view(&enc), &dec, &e), 0);
         ck_assert_uint_eq(dec.len, n);
         ck_assert(n == 0 || memcmp(dec.data, raw, n) == 0);
         buf_cleanup(&enc);
@@ -802,7 +803,7 @@ START_TEST(b64url_round_trip_and_strictness)
         buf_init(&dec, 0);
         buf_append_str(&dec, "keep");
         errinfo e;
-        ck_assert_msg(jwt_b64url_decode(strv_from(bad[i]), &dec, &e) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(base64_decode(BASE64_URL, strv_from(bad[i]), &dec, &e) == -1, "accepted %s", bad[i]);
         ck_assert_int_eq(e.code, ERR_INVALID);
         ck_assert_str_eq(buf_cstr(&dec), "keep");
         buf_cleanup(&dec);
@@ -811,13 +812,13 @@ START_TEST(b64url_round_trip_and_strictness)
     buf dec;
     buf_init(&dec, 0);
     errinfo e;
-    ck_assert_int_eq(jwt_b64url_decode(STRV("QUE"), &dec, &e), 0);
+    ck_assert_int_eq(base64_decode(BASE64_URL, STRV("QUE"), &dec, &e), 0);
     ck_assert_str_eq(dec.data, "AA");
     buf_cleanup(&dec);
     /* the output cap is honoured */
     buf small;
     buf_init(&small, 2);
-    ck_assert_int_eq(jwt_b64url_decode(STRV("QUFB"), &small, &e), -1);
+    ck_assert_int_eq(base64_decode(BASE64_URL, STRV("QUFB"), &small, &e), -1);
     ck_assert_int_eq(e.code, ERR_TOOBIG);
     buf_cleanup(&small);
 }
