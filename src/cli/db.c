@@ -108,9 +108,10 @@ static const char *db_maintenance(const char *dbname)
     return strcmp(dbname, DB_MAINTENANCE) == 0 ? "template1" : DB_MAINTENANCE;
 }
 
-/* Parses a subcommand's options (only --help, plus --force/--yes for drop). */
+/* Parses a subcommand's options (only --help, plus --force/--yes for drop: force NULL for
+ * the others). CLI_OK, CLI_HELP after printing the help, or CLI_USAGE after printing why. */
 static int db_options(const char *cmd, const char *usage, int argc, char **argv, bool *force,
-                      bool *yes, bool *help)
+                      bool *yes)
 {
     static const struct option plain[] = {
         { "help", no_argument, NULL, 'h' },
@@ -137,8 +138,7 @@ static int db_options(const char *cmd, const char *usage, int argc, char **argv,
             break;
         case 'h':
             fputs(usage, stdout);
-            *help = true;
-            return CLI_OK;
+            return CLI_HELP;
         default:
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -386,27 +386,27 @@ int cli_db(int argc, char **argv)
     const char *sub = argv[optind];
     int sargc = argc - optind;
     char **sargv = argv + optind;
-    bool help = false, force = false, yes = false;
+    bool force = false, yes = false;
     int rc;
     if (strcmp(sub, "create") == 0) {
-        rc = db_options("db create", db_create_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : db_create();
+        rc = db_options("db create", db_create_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_create();
     }
     if (strcmp(sub, "drop") == 0) {
-        rc = db_options("db drop", db_drop_usage, sargc, sargv, &force, &yes, &help);
-        return rc != CLI_OK || help ? rc : db_drop(force, yes);
+        rc = db_options("db drop", db_drop_usage, sargc, sargv, &force, &yes);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_drop(force, yes);
     }
     if (strcmp(sub, "schema-load") == 0) {
-        rc = db_options("db schema-load", db_schema_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : db_schema_load();
+        rc = db_options("db schema-load", db_schema_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_schema_load();
     }
     if (strcmp(sub, "seed") == 0) {
-        rc = db_options("db seed", db_seed_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : db_seed();
+        rc = db_options("db seed", db_seed_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_seed();
     }
     if (strcmp(sub, "setup") == 0) {
-        rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : cli_db_setup_step();
+        rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : cli_db_setup_step();
     }
     return cli_usage_error("db", "unknown subcommand '%s' (create, drop, schema-load, seed, "
                                  "setup)",

@@ -1,0 +1,131 @@
+/* check_cli.c — the CLI's pure parts: the display helpers its tables are printed with
+ * (columns, one safe line, local time). */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "cli/display.h"
+#include "tap.h"
+
+/* ---- display helpers ----------------------------------------------------------------------- */
+
+static void assert_fit(const char *s, size_t cols, const char *want)
+{
+    buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(cli_display_fit(&b, s, cols), 0);
+    ck_assert_msg(strcmp(buf_cstr(&b), want) == 0, "fit('%s', %zu) = '%s', want '%s'", s, cols,
+                  buf_cstr(&b), want);
+    ck_assert_uint_le(cli_display_cols(buf_cstr(&b)), cols);
+    buf_cleanup(&b);
+}
+
+START_TEST(fit_cuts_at_code_points)
+{
+    assert_fit("hello", 10, "hello");
+    assert_fit("hello", 5, "hello");
+    assert_fit("hello world", 5, "hell\xe2\x80\xa6");
+    assert_fit("hello", 1, "\xe2\x80\xa6");
+    assert_fit("hello", 0, "");
+    /* "żółć gęś": two-byte letters never split */
+    assert_fit("\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87 g\xc4\x99\xc5\x9b", 3,
+               "\xc5\xbc\xc3\xb3\xe2\x80\xa6");
+    /* a four-byte emoji counts one column */
+    assert_fit("ok \xf0\x9f\x91\x8d!", 4, "ok \xe2\x80\xa6");
+    assert_fit("ok \xf0\x9f\x91\x8d!", 5, "ok \xf0\x9f\x91\x8d!");
+    ck_assert_uint_eq(cli_display_cols("\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87"), 4);
+    ck_assert_uint_eq(cli_display_cols(NULL), 0);
+}
+END_TEST
+
+START_TEST(fit_makes_one_safe_line)
+{
+    assert_fit("a\nb\tc\x1b[31m", 20, "a b c [31m");
+    /* invalid bytes, a truncated sequence, an overlong: U+FFFD each */
+    assert_fit("x\xff" "y", 10, "x\xef\xbf\xbdy");
+    assert_fit("x\xc3", 10, "x\xef\xbf\xbd");
+    assert_fit("\xc0\xaf", 10, "\xef\xbf\xbd\xef\xbf\xbd");
+    /* C1 controls (U+0085) become spaces too */
+    assert_fit("a\xc2\x85" "b", 10, "a b");
+}
+END_TEST
+
+START_TEST(local_time_formats_like_the_scripts)
+{
+    setenv("TZ", "UTC0", 1);
+    tzset();
+    char out[64];
+    ck_assert_int_eq(cli_display_local_time(out, sizeof out, "2026-11-21T09:30:00.123456+00:00"),
+                     0);
+    ck_assert_str_eq(out, "2026-11-21 09:30 AM");
+    ck_assert_int_eq(cli_display_local_time(out, sizeof out, "2026-11-21T09:30:00.5-05:00"), 0);
+    ck_assert_str_eq(out, "2026-11-21 02:30 PM");
+    ck_assert_int_eq(cli_display_local_time(out, sizeof out, "2026-11-21T23:59:59Z"), 0);
+    ck_assert_str_eq(out, "2026-11-21 11:59 PM");
+    setenv("TZ", "EST5", 1);
+    tzset();
+    ck_assert_int_eq(cli_display_local_time(out, sizeof out, "2026-11-21T02:00:00.000000+00:00"),
+                     0);
+    ck_assert_str_eq(out, "2026-11-20 09:00 PM");
+    setenv("TZ", "UTC0", 1);
+    tzset();
+    ck_assert_int_eq(cli_display_local_time(out, sizeof out, "yesterday"), -1);
+    ck_assert_str_eq(out, "yesterday");
+    ck_assert_int_eq(cli_display_local_time(out, sizeof out, "2026-11-21T09:30:00+0000"), -1);
+}
+END_TEST
+
+START_TEST(cell_pads_and_cuts_to_the_width)
+{
+    buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(cli_display_cell(&b, "ab", 4), 0);
+    ck_assert_str_eq(buf_cstr(&b), "ab  ");
+    /* the width counts columns, not bytes, and after what the line already holds */
+    ck_assert_int_eq(cli_display_cell(&b, "\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87", 3), 0);
+    ck_assert_str_eq(buf_cstr(&b), "ab  \xc5\xbc\xc3\xb3\xe2\x80\xa6");
+    ck_assert_int_eq(cli_display_cell(&b, NULL, 2), 0);
+    ck_assert_str_eq(buf_cstr(&b), "ab  \xc5\xbc\xc3\xb3\xe2\x80\xa6  ");
+    ck_assert_uint_eq(cli_display_cols(buf_cstr(&b)), 9);
+    buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(fit_reports_a_full_buffer)
+{
+    buf b;
+    buf_init(&b, 4);
+    ck_assert_int_eq(cli_display_fit(&b, "abc", 10), 0);
+    ck_assert_int_eq(cli_display_fit(&b, "defgh", 10), -1);
+    ck_assert(b.failed);
+    buf_reset(&b);
+    ck_assert_int_eq(cli_display_cell(&b, "a", 8), -1);
+    buf_cleanup(&b);
+    char out[8] = "x";
+    ck_assert_int_eq(cli_display_local_time(out, 0, "2026-11-21T09:30:00Z"), -1);
+    ck_assert_str_eq(out, "x");
+    ck_assert_int_eq(cli_display_local_time(NULL, 8, "2026-11-21T09:30:00Z"), -1);
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *t = tcase_create("display");
+    tcase_add_test(t, fit_cuts_at_code_points);
+    tcase_add_test(t, fit_makes_one_safe_line);
+    tcase_add_test(t, local_time_formats_like_the_scripts);
+    tcase_add_test(t, cell_pads_and_cuts_to_the_width);
+    tcase_add_test(t, fit_reports_a_full_buffer);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return tap_run(cli_suite());
+}
