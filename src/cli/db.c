@@ -170,17 +170,17 @@ static int db_create(void)
     if (!m)
         return CLI_FAIL;
     errinfo e;
-    int rc = users_create_db(m, name, &e);
-    if (rc == 0)
+    users_db_status rc = users_create_db(m, name, &e);
+    if (rc == USERS_DB_DONE)
         printf("database %s created on %s\n", name, users_server(m));
-    else if (rc == 1)
+    else if (rc == USERS_DB_ALREADY)
         cli_fail("db create: database %s already exists on %s (keep it and load what is "
                  "missing: cruddur db setup; start over: cruddur db drop)",
                  name, users_server(m));
     else
         db_fail("create", &e);
     users_close(m);
-    return rc == 0 ? CLI_OK : CLI_FAIL;
+    return rc == USERS_DB_DONE ? CLI_OK : CLI_FAIL;
 }
 
 /* Prints the sessions blocking a drop of name. */
@@ -244,17 +244,17 @@ static int db_drop(bool force, bool yes)
                 printf("ended %zu session%s connected to %s\n", ended, ended == 1 ? "" : "s",
                        name);
         }
-        int rc = users_drop_db(m, name, &e);
-        if (rc == 0) {
+        users_db_status rc = users_drop_db(m, name, &e);
+        if (rc == USERS_DB_DONE) {
             printf("database %s dropped on %s\n", name, users_server(m));
             status = CLI_OK;
-        } else if (rc == 1) {
+        } else if (rc == USERS_DB_ALREADY) {
             printf("database %s does not exist on %s; nothing to drop\n", name,
                    users_server(m));
             status = CLI_OK;
-        } else if (rc == 2 && force && attempt == 0) {
+        } else if (rc == USERS_DB_IN_USE && force && attempt == 0) {
             continue;
-        } else if (rc == 2) {
+        } else if (rc == USERS_DB_IN_USE) {
             cli_fail("db drop: %s (%s)", e.msg,
                      force ? "they reconnect as soon as they are ended: stop them first"
                            : "end them and drop: cruddur db drop --force");
@@ -330,10 +330,10 @@ static int db_setup_open(users **u, bool *created)
     users *m = users_open_db(NULL, db_maintenance(name), &me);
     if (!m)
         return db_fail("setup", &e);
-    int rc = users_create_db(m, name, &me);
+    users_db_status rc = users_create_db(m, name, &me);
     users_close(m);
-    if (rc != 0)
-        return db_fail("setup", rc == 1 ? &e : &me);
+    if (rc != USERS_DB_DONE)
+        return db_fail("setup", rc == USERS_DB_ALREADY ? &e : &me);
     *created = true;
     *u = users_open(NULL, &e);
     return *u ? CLI_OK : db_fail("setup", &e);

@@ -1,5 +1,5 @@
 /* check_cli.c — the CLI's pure parts: the display helpers its tables are printed with
- * (columns, one safe line, local time). */
+ * (columns, one safe line, local time), and the statuses commands return. */
 #include "config.h"
 
 #include <check.h>
@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "cli/cli.h"
 #include "cli/display.h"
 #include "tap.h"
 
@@ -112,6 +113,23 @@ START_TEST(fit_reports_a_full_buffer)
 }
 END_TEST
 
+/* ---- statuses ----------------------------------------------------------------------------- */
+
+START_TEST(help_shown_exits_ok)
+{
+    /* the exit statuses the live tests check, unchanged */
+    ck_assert_int_eq(CLI_OK, 0);
+    ck_assert_int_eq(CLI_FAIL, 1);
+    ck_assert_int_eq(CLI_USAGE, 2);
+    /* "help shown" is none of them, and exits 0 */
+    ck_assert(CLI_HELP != CLI_OK && CLI_HELP != CLI_FAIL && CLI_HELP != CLI_USAGE);
+    ck_assert_int_eq(cli_exit_status(CLI_HELP), CLI_OK);
+    ck_assert_int_eq(cli_exit_status(CLI_OK), CLI_OK);
+    ck_assert_int_eq(cli_exit_status(CLI_FAIL), CLI_FAIL);
+    ck_assert_int_eq(cli_exit_status(CLI_USAGE), CLI_USAGE);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -121,6 +139,9 @@ static Suite *cli_suite(void)
     tcase_add_test(t, local_time_formats_like_the_scripts);
     tcase_add_test(t, cell_pads_and_cuts_to_the_width);
     tcase_add_test(t, fit_reports_a_full_buffer);
+    suite_add_tcase(s, t);
+    t = tcase_create("status");
+    tcase_add_test(t, help_shown_exits_ok);
     suite_add_tcase(s, t);
     return s;
 }
