@@ -161,12 +161,12 @@ int cli_ddb_setup_step(bool prod)
             rc = cli_ddb_fail(c.d, &err, "dynamodb: DescribeTable");
             goto out;
         }
-        bool exists;
-        rc = cli_ddb_tables_create(&c, true, &exists);
-        if (rc != CLI_OK && !exists)
+        cli_ddb_create_status made = cli_ddb_tables_create(&c, true);
+        if (made == CLI_DDB_CREATE_FAILED) {
+            rc = CLI_FAIL;
             goto out;
-        rc = CLI_OK;
-        created = !exists;
+        }
+        created = made == CLI_DDB_CREATED;
     }
     ddb_query_options q = { .table = c.table, .limit = 1 };
     if (ddb_scan(c.d, &q, &page, &err) != 0) {

@@ -40,10 +40,16 @@ const char *cli_ddb_attr(const json_t *item, const char *name);
 
 /* ---- the table (ddb_tables.c) ---- */
 
+/* What cli_ddb_tables_create did. */
+typedef enum cli_ddb_create_status {
+    CLI_DDB_CREATED,        /* created, ACTIVE, time to live enabled */
+    CLI_DDB_EXISTS,         /* the table was there already (nothing printed) */
+    CLI_DDB_CREATE_FAILED,  /* after printing why */
+} cli_ddb_create_status;
+
 /* Creates c->table from ddb-schema/ (without the stream when !stream), waits for ACTIVE
- * and enables the time to live. CLI_OK; CLI_FAIL after printing why, or without a message
- * and *exists set when the table was there already. */
-int cli_ddb_tables_create(ddbcli *c, bool stream, bool *exists);
+ * and enables DynamoDB's time to live on MESSAGING_TTL_ATTRIBUTE. */
+cli_ddb_create_status cli_ddb_tables_create(ddbcli *c, bool stream);
 /* The table's stream: view type ("" without a stream) and latest ARN ("" without).
  * 0, or -1 with err. */
 int cli_ddb_tables_stream(ddbcli *c, char view[32], char arn[512], ddb_error *err);

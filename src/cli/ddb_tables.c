@@ -139,38 +139,42 @@ static long ddbcli_active_ms(const ddbcli *c)
     return c->prod ? DDBCLI_ACTIVE_PROD_MS : DDBCLI_ACTIVE_LOCAL_MS;
 }
 
-/* Creates the table and waits for ACTIVE; *exists set when it was there already (then 1
- * is returned without a message). CLI status otherwise. */
-int cli_ddb_tables_create(ddbcli *c, bool stream, bool *exists)
+cli_ddb_create_status cli_ddb_tables_create(ddbcli *c, bool stream)
 {
-    *exists = false;
     json_t *def = ddbcli_schema(c->table, stream);
     if (!def)
-        return CLI_FAIL;
+        return CLI_DDB_CREATE_FAILED;
     ddb_error err;
     int rc = ddb_create_table(c->d, def, NULL, &err);
     json_decref(def);
     if (rc != 0) {
-        if (ddb_error_is(&err, "ResourceInUseException")) {
-            *exists = true;
-            return CLI_FAIL;
-        }
-        return cli_ddb_fail(c->d, &err, "CreateTable");
+        if (ddb_error_is(&err, "ResourceInUseException"))
+            return CLI_DDB_EXISTS;
+        cli_ddb_fail(c->d, &err, "CreateTable");
+        return CLI_DDB_CREATE_FAILED;
     }
-    if (ddb_wait_active(c->d, c->table, ddbcli_active_ms(c), &err) != 0)
-        return cli_ddb_fail(c->d, &err, "waiting for the table");
+    if (ddb_wait_active(c->d, c->table, ddbcli_active_ms(c), &err) != 0) {
+        cli_ddb_fail(c->d, &err, "waiting for the table");
+        return CLI_DDB_CREATE_FAILED;
+    }
     /* expired idempotency records (the API's IDEM# items carry a ttl) are removed by
      * DynamoDB's time to live */
     json_t *ttl = json_pack("{s:s, s:{s:b, s:s}}", "TableName", c->table,
                             "TimeToLiveSpecification", "Enabled", 1, "AttributeName",
                             MESSAGING_TTL_ATTRIBUTE);
+    if (!ttl) {
+        cli_ddb_nomem();
+        return CLI_DDB_CREATE_FAILED;
+    }
     json_t *resp = NULL;
-    rc = ttl ? ddb_call(c->d, "UpdateTimeToLive", ttl, &resp, &err) : -1;
+    rc = ddb_call(c->d, "UpdateTimeToLive", ttl, &resp, &err);
     json_decref(ttl);
     json_decref(resp);
-    if (rc != 0)
-        return cli_ddb_fail(c->d, &err, "UpdateTimeToLive");
-    return CLI_OK;
+    if (rc != 0) {
+        cli_ddb_fail(c->d, &err, "UpdateTimeToLive");
+        return CLI_DDB_CREATE_FAILED;
+    }
+    return CLI_DDB_CREATED;
 }
 
 /* The table's stream: view type ("" without a stream) and latest ARN ("" without). */
@@ -236,12 +240,13 @@ int cli_ddb_tables_schema_load(int argc, char **argv)
     int rc = cli_ddb_connect(&c);
     if (rc != CLI_OK)
         return rc;
-    bool exists;
-    rc = cli_ddb_tables_create(&c, stream, &exists);
-    if (exists) {
+    cli_ddb_create_status made = cli_ddb_tables_create(&c, stream);
+    if (made == CLI_DDB_EXISTS) {
         rc = cli_fail("table %s already exists at %s (drop it first: cruddur ddb drop %s)",
                       c.table, ddb_endpoint(c.d), c.table);
-    } else if (rc == CLI_OK) {
+    } else if (made == CLI_DDB_CREATE_FAILED) {
+        rc = CLI_FAIL;
+    } else {
         char view[32], arn[512];
         ddb_error err;
         if (cli_ddb_tables_stream(&c, view, arn, &err) != 0)

@@ -1,5 +1,6 @@
 /* check_cli.c — the CLI's pure parts: the display helpers its tables are printed with
- * (columns, one safe line, local time), and the statuses commands return. */
+ * (columns, one safe line, local time), the statuses commands return, and `cruddur ddb`'s
+ * table creation against a scripted DynamoDB (tests/support/ddbscript.h). */
 #include "config.h"
 
 #include <check.h>
@@ -9,7 +10,10 @@
 
 #include "base/buf.h"
 #include "cli/cli.h"
+#include "cli/ddb_internal.h"
 #include "cli/display.h"
+#include "ddbscript.h"
+#include "messaging/messaging.h"
 #include "tap.h"
 
 /* ---- display helpers ----------------------------------------------------------------------- */
@@ -130,6 +134,66 @@ START_TEST(help_shown_exits_ok)
 }
 END_TEST
 
+/* ---- creating the table (scripted DynamoDB) ------------------------------------------------ */
+
+static const char active_table[] =
+    "{\"Table\": {\"TableName\": \"t1\", \"TableStatus\": \"ACTIVE\","
+    " \"GlobalSecondaryIndexes\": [{\"IndexName\": \"message-group-sk-index\","
+    " \"IndexStatus\": \"ACTIVE\"}]}}";
+
+static void assert_created(bool stream)
+{
+    ddbscript *s = ddbscript_new(0);
+    ddbscript_ok(s, "CreateTable", "{\"TableDescription\": {\"TableStatus\": \"CREATING\"}}");
+    ddbscript_ok(s, "DescribeTable", active_table);
+    ddbscript_ok(s, "UpdateTimeToLive", NULL);
+    ddbcli c = { .cmd = "test", .table = "t1", .d = ddbscript_ddb(s) };
+    ck_assert_int_eq(cli_ddb_tables_create(&c, stream), CLI_DDB_CREATED);
+    ck_assert_uint_eq(ddbscript_calls(s), 3);
+    ck_assert_uint_eq(ddbscript_pending(s), 0);
+    ck_assert_uint_eq(ddbscript_unexpected(s), 0);
+    const json_t *create = ddbscript_body(s, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(create, "TableName")), "t1");
+    ck_assert(json_object_get(create, "KeySchema") != NULL);
+    ck_assert_int_eq(json_object_get(create, "StreamSpecification") != NULL, stream);
+    const json_t *ttl = json_object_get(ddbscript_body(s, 2), "TimeToLiveSpecification");
+    ck_assert(json_is_true(json_object_get(ttl, "Enabled")));
+    ck_assert_str_eq(json_string_value(json_object_get(ttl, "AttributeName")),
+                     MESSAGING_TTL_ATTRIBUTE);
+    ddbscript_free(s);
+}
+
+START_TEST(create_table_creates_waits_and_enables_ttl)
+{
+    assert_created(true);
+    assert_created(false);   /* schema-load --no-stream */
+}
+END_TEST
+
+START_TEST(create_table_tells_exists_from_failed)
+{
+    ddbscript *s = ddbscript_new(0);
+    ddbcli c = { .cmd = "test", .table = "t1", .d = ddbscript_ddb(s) };
+    /* there already: no wait, no time to live, nothing printed */
+    ddbscript_error(s, "CreateTable", "ResourceInUseException");
+    ck_assert_int_eq(cli_ddb_tables_create(&c, true), CLI_DDB_EXISTS);
+    ck_assert_uint_eq(ddbscript_calls(s), 1);
+    /* refused */
+    ddbscript_error(s, "CreateTable", "ValidationException");
+    ck_assert_int_eq(cli_ddb_tables_create(&c, true), CLI_DDB_CREATE_FAILED);
+    ck_assert_uint_eq(ddbscript_calls(s), 2);
+    /* created, but the time to live cannot be set */
+    ddbscript_ok(s, "CreateTable", NULL);
+    ddbscript_ok(s, "DescribeTable", active_table);
+    ddbscript_error(s, "UpdateTimeToLive", "ValidationException");
+    ck_assert_int_eq(cli_ddb_tables_create(&c, true), CLI_DDB_CREATE_FAILED);
+    ck_assert_uint_eq(ddbscript_calls(s), 5);
+    ck_assert_uint_eq(ddbscript_pending(s), 0);
+    ck_assert_uint_eq(ddbscript_unexpected(s), 0);
+    ddbscript_free(s);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -142,6 +206,10 @@ static Suite *cli_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("status");
     tcase_add_test(t, help_shown_exits_ok);
+    suite_add_tcase(s, t);
+    t = tcase_create("ddb");
+    tcase_add_test(t, create_table_creates_waits_and_enables_ttl);
+    tcase_add_test(t, create_table_tells_exists_from_failed);
     suite_add_tcase(s, t);
     return s;
 }
