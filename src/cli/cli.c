@@ -25,6 +25,11 @@ const char *cli_local_endpoint(void)
     return e ? e : "http://127.0.0.1:8000";
 }
 
+int cli_exit_status(int status)
+{
+    return status == CLI_HELP ? CLI_OK : status;
+}
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;

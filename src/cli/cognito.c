@@ -87,14 +87,14 @@ static bool cli_cognito_is_help(const char *a)
 }
 
 /* Parses the options of a subcommand: flag (when not NULL) sets *flag_set.
- * CLI_OK, CLI_USAGE (after printing why), or -1 when help was printed. */
+ * CLI_OK, CLI_USAGE (after printing why), or CLI_HELP after printing the help. */
 static int cli_cognito_options(int argc, char **argv, const char *cmd, const char *usage,
                            const char *flag, bool *flag_set)
 {
     for (int i = 1; i < argc; i++) {
         if (cli_cognito_is_help(argv[i])) {
             fputs(usage, stdout);
-            return -1;
+            return CLI_HELP;
         }
         if (flag && strcmp(argv[i], flag) == 0)
             *flag_set = true;
@@ -251,7 +251,7 @@ static int cli_cognito_list(int argc, char **argv)
     bool json = false;
     int rc = cli_cognito_options(argc, argv, cmd, cli_cognito_list_usage, "--json", &json);
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return cli_exit_status(rc);
     cognito_user_list l;
     cognito_user_list_init(&l);
     cognito *c = NULL;
@@ -374,7 +374,7 @@ static int cli_cognito_sync(int argc, char **argv)
     bool dry_run = false;
     int rc = cli_cognito_options(argc, argv, cmd, cli_cognito_sync_usage, "--dry-run", &dry_run);
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return cli_exit_status(rc);
     cognito_user_list l;
     cognito_user_list_init(&l);
     cognito *c = NULL;

@@ -108,9 +108,10 @@ static const char *db_maintenance(const char *dbname)
     return strcmp(dbname, DB_MAINTENANCE) == 0 ? "template1" : DB_MAINTENANCE;
 }
 
-/* Parses a subcommand's options (only --help, plus --force/--yes for drop). */
+/* Parses a subcommand's options (only --help, plus --force/--yes for drop: force NULL for
+ * the others). CLI_OK, CLI_HELP after printing the help, or CLI_USAGE after printing why. */
 static int db_options(const char *cmd, const char *usage, int argc, char **argv, bool *force,
-                      bool *yes, bool *help)
+                      bool *yes)
 {
     static const struct option plain[] = {
         { "help", no_argument, NULL, 'h' },
@@ -137,8 +138,7 @@ static int db_options(const char *cmd, const char *usage, int argc, char **argv,
             break;
         case 'h':
             fputs(usage, stdout);
-            *help = true;
-            return CLI_OK;
+            return CLI_HELP;
         default:
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -170,17 +170,17 @@ static int db_create(void)
     if (!m)
         return CLI_FAIL;
     errinfo e;
-    int rc = users_create_db(m, name, &e);
-    if (rc == 0)
+    users_db_status rc = users_create_db(m, name, &e);
+    if (rc == USERS_DB_DONE)
         printf("database %s created on %s\n", name, users_server(m));
-    else if (rc == 1)
+    else if (rc == USERS_DB_ALREADY)
         cli_fail("db create: database %s already exists on %s (keep it and load what is "
                  "missing: cruddur db setup; start over: cruddur db drop)",
                  name, users_server(m));
     else
         db_fail("create", &e);
     users_close(m);
-    return rc == 0 ? CLI_OK : CLI_FAIL;
+    return rc == USERS_DB_DONE ? CLI_OK : CLI_FAIL;
 }
 
 /* Prints the sessions blocking a drop of name. */
@@ -244,17 +244,17 @@ static int db_drop(bool force, bool yes)
                 printf("ended %zu session%s connected to %s\n", ended, ended == 1 ? "" : "s",
                        name);
         }
-        int rc = users_drop_db(m, name, &e);
-        if (rc == 0) {
+        users_db_status rc = users_drop_db(m, name, &e);
+        if (rc == USERS_DB_DONE) {
             printf("database %s dropped on %s\n", name, users_server(m));
             status = CLI_OK;
-        } else if (rc == 1) {
+        } else if (rc == USERS_DB_ALREADY) {
             printf("database %s does not exist on %s; nothing to drop\n", name,
                    users_server(m));
             status = CLI_OK;
-        } else if (rc == 2 && force && attempt == 0) {
+        } else if (rc == USERS_DB_IN_USE && force && attempt == 0) {
             continue;
-        } else if (rc == 2) {
+        } else if (rc == USERS_DB_IN_USE) {
             cli_fail("db drop: %s (%s)", e.msg,
                      force ? "they reconnect as soon as they are ended: stop them first"
                            : "end them and drop: cruddur db drop --force");
@@ -330,10 +330,10 @@ static int db_setup_open(users **u, bool *created)
     users *m = users_open_db(NULL, db_maintenance(name), &me);
     if (!m)
         return db_fail("setup", &e);
-    int rc = users_create_db(m, name, &me);
+    users_db_status rc = users_create_db(m, name, &me);
     users_close(m);
-    if (rc != 0)
-        return db_fail("setup", rc == 1 ? &e : &me);
+    if (rc != USERS_DB_DONE)
+        return db_fail("setup", rc == USERS_DB_ALREADY ? &e : &me);
     *created = true;
     *u = users_open(NULL, &e);
     return *u ? CLI_OK : db_fail("setup", &e);
@@ -386,27 +386,27 @@ int cli_db(int argc, char **argv)
     const char *sub = argv[optind];
     int sargc = argc - optind;
     char **sargv = argv + optind;
-    bool help = false, force = false, yes = false;
+    bool force = false, yes = false;
     int rc;
     if (strcmp(sub, "create") == 0) {
-        rc = db_options("db create", db_create_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : db_create();
+        rc = db_options("db create", db_create_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_create();
     }
     if (strcmp(sub, "drop") == 0) {
-        rc = db_options("db drop", db_drop_usage, sargc, sargv, &force, &yes, &help);
-        return rc != CLI_OK || help ? rc : db_drop(force, yes);
+        rc = db_options("db drop", db_drop_usage, sargc, sargv, &force, &yes);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_drop(force, yes);
     }
     if (strcmp(sub, "schema-load") == 0) {
-        rc = db_options("db schema-load", db_schema_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : db_schema_load();
+        rc = db_options("db schema-load", db_schema_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_schema_load();
     }
     if (strcmp(sub, "seed") == 0) {
-        rc = db_options("db seed", db_seed_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : db_seed();
+        rc = db_options("db seed", db_seed_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_seed();
     }
     if (strcmp(sub, "setup") == 0) {
-        rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL, &help);
-        return rc != CLI_OK || help ? rc : cli_db_setup_step();
+        rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : cli_db_setup_step();
     }
     return cli_usage_error("db", "unknown subcommand '%s' (create, drop, schema-load, seed, "
                                  "setup)",

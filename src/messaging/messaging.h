@@ -111,20 +111,6 @@ json_t *messaging_create_group_actions(const char *table, const char *group_uuid
  * U+2028/2029, U+3000, BOM), so a post of nothing but spaces can be refused. */
 long messaging_text_chars(const char *s, size_t n, bool *blank);
 
-/* ---- display helpers (pure) --------------------------------------------------------------- */
-
-/* Appends s to out cut to at most max_cols columns (one per code point), never splitting a
- * UTF-8 sequence: a cut string ends in "…" within the budget. Control characters (newline,
- * tab, ESC...) become spaces and invalid bytes U+FFFD, so a row stays one safe line.
- * 0, or -1 when out is full. */
-int messaging_fit(buf *out, const char *s, size_t max_cols);
-/* The number of columns messaging_fit counts for s. */
-size_t messaging_cols(const char *s);
-/* An ISO-8601 timestamp with any UTC offset ("...+00:00", "...-05:00", "...Z") in the local
- * time zone as "2026-11-21 09:30 AM" (the original scripts' format). Writes the input,
- * truncated, when it cannot be parsed. 0 when parsed, -1 otherwise. */
-int messaging_local_time(char *out, size_t outlen, const char *iso);
-
 /* The attribute DynamoDB's time to live reads (epoch seconds); the table enables it. */
 #define MESSAGING_TTL_ATTRIBUTE "ttl"
 

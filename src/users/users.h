@@ -67,13 +67,21 @@ bool users_ping(users *u);
  * not fit. */
 int users_conninfo_db(const char *conninfo, char *out, size_t n, errinfo *e);
 
-/* Creates database dbname (sql/db/create.sql, the name quoted as an identifier).
- * 0 created, 1 it already existed (e says so), -1 with e (ERR_INVALID for an empty or
+/* What users_create_db and users_drop_db did (the values are part of the contract). */
+typedef enum users_db_status {
+    USERS_DB_FAILED = -1,  /* e says why */
+    USERS_DB_DONE = 0,     /* created, or dropped */
+    USERS_DB_ALREADY = 1,  /* nothing to do: create found it there, drop found none (e says so) */
+    USERS_DB_IN_USE = 2,   /* drop only: other sessions use it, nothing dropped (e says so) */
+} users_db_status;
+
+/* Creates database dbname (sql/db/create.sql, the name quoted as an identifier):
+ * USERS_DB_DONE, USERS_DB_ALREADY, or USERS_DB_FAILED with e (ERR_INVALID for an empty or
  * over-long name). */
-int users_create_db(users *u, const char *dbname, errinfo *e);
-/* Drops database dbname (sql/db/drop.sql). 0 dropped, 1 there was none, 2 other sessions
- * use it (e says so), -1 with e. */
-int users_drop_db(users *u, const char *dbname, errinfo *e);
+users_db_status users_create_db(users *u, const char *dbname, errinfo *e);
+/* Drops database dbname (sql/db/drop.sql): USERS_DB_DONE, USERS_DB_ALREADY (there was
+ * none), USERS_DB_IN_USE, or USERS_DB_FAILED with e. */
+users_db_status users_drop_db(users *u, const char *dbname, errinfo *e);
 
 /* A client session connected to a database (from pg_stat_activity). */
 typedef struct users_session {

@@ -347,47 +347,6 @@ END_TEST
 
 /* ---- display helpers ----------------------------------------------------------------------- */
 
-static void assert_fit(const char *s, size_t cols, const char *want)
-{
-    buf b;
-    buf_init(&b, 0);
-    ck_assert_int_eq(messaging_fit(&b, s, cols), 0);
-    ck_assert_msg(strcmp(buf_cstr(&b), want) == 0, "fit('%s', %zu) = '%s', want '%s'", s, cols,
-                  buf_cstr(&b), want);
-    ck_assert_uint_le(messaging_cols(buf_cstr(&b)), cols);
-    buf_cleanup(&b);
-}
-
-START_TEST(fit_cuts_at_code_points)
-{
-    assert_fit("hello", 10, "hello");
-    assert_fit("hello", 5, "hello");
-    assert_fit("hello world", 5, "hell\xe2\x80\xa6");
-    assert_fit("hello", 1, "\xe2\x80\xa6");
-    assert_fit("hello", 0, "");
-    /* "żółć gęś": two-byte letters never split */
-    assert_fit("\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87 g\xc4\x99\xc5\x9b", 3,
-               "\xc5\xbc\xc3\xb3\xe2\x80\xa6");
-    /* a four-byte emoji counts one column */
-    assert_fit("ok \xf0\x9f\x91\x8d!", 4, "ok \xe2\x80\xa6");
-    assert_fit("ok \xf0\x9f\x91\x8d!", 5, "ok \xf0\x9f\x91\x8d!");
-    ck_assert_uint_eq(messaging_cols("\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87"), 4);
-    ck_assert_uint_eq(messaging_cols(NULL), 0);
-}
-END_TEST
-
-START_TEST(fit_makes_one_safe_line)
-{
-    assert_fit("a\nb\tc\x1b[31m", 20, "a b c [31m");
-    /* invalid bytes, a truncated sequence, an overlong: U+FFFD each */
-    assert_fit("x\xff" "y", 10, "x\xef\xbf\xbdy");
-    assert_fit("x\xc3", 10, "x\xef\xbf\xbd");
-    assert_fit("\xc0\xaf", 10, "\xef\xbf\xbd\xef\xbf\xbd");
-    /* C1 controls (U+0085) become spaces too */
-    assert_fit("a\xc2\x85" "b", 10, "a b");
-}
-END_TEST
-
 START_TEST(text_chars_counts_and_refuses)
 {
     static const struct {
@@ -415,31 +374,6 @@ START_TEST(text_chars_counts_and_refuses)
         if (cases[i].chars >= 0)
             ck_assert_msg(blank == cases[i].blank, "case %zu: blank", i);
     }
-}
-END_TEST
-
-START_TEST(local_time_formats_like_the_scripts)
-{
-    setenv("TZ", "UTC0", 1);
-    tzset();
-    char out[64];
-    ck_assert_int_eq(messaging_local_time(out, sizeof out, "2026-11-21T09:30:00.123456+00:00"),
-                     0);
-    ck_assert_str_eq(out, "2026-11-21 09:30 AM");
-    ck_assert_int_eq(messaging_local_time(out, sizeof out, "2026-11-21T09:30:00.5-05:00"), 0);
-    ck_assert_str_eq(out, "2026-11-21 02:30 PM");
-    ck_assert_int_eq(messaging_local_time(out, sizeof out, "2026-11-21T23:59:59Z"), 0);
-    ck_assert_str_eq(out, "2026-11-21 11:59 PM");
-    setenv("TZ", "EST5", 1);
-    tzset();
-    ck_assert_int_eq(messaging_local_time(out, sizeof out, "2026-11-21T02:00:00.000000+00:00"),
-                     0);
-    ck_assert_str_eq(out, "2026-11-20 09:00 PM");
-    setenv("TZ", "UTC0", 1);
-    tzset();
-    ck_assert_int_eq(messaging_local_time(out, sizeof out, "yesterday"), -1);
-    ck_assert_str_eq(out, "yesterday");
-    ck_assert_int_eq(messaging_local_time(out, sizeof out, "2026-11-21T09:30:00+0000"), -1);
 }
 END_TEST
 
@@ -476,10 +410,7 @@ static Suite *messaging_suite(void)
     tcase_add_test(t, bulk_is_deterministic);
     suite_add_tcase(s, t);
     t = tcase_create("display");
-    tcase_add_test(t, fit_cuts_at_code_points);
-    tcase_add_test(t, fit_makes_one_safe_line);
     tcase_add_test(t, text_chars_counts_and_refuses);
-    tcase_add_test(t, local_time_formats_like_the_scripts);
     tcase_add_test(t, parse_time_reads_offsets_and_fractions);
     suite_add_tcase(s, t);
     return s;
