@@ -297,6 +297,10 @@ START_TEST(prom_writes_families_samples_and_histograms)
     buf_init(&small, 16);
     ck_assert_int_eq(prom_sample_u64(&small, "a_very_long_metric_name_total", NULL, 0, 1), -1);
     buf_cleanup(&small);
+    buf_cleanup(&b);
+}
+END_TEST
+
 /* ---- base64 ------------------------------------------------------------------------------- */
 
 /* Encodes text in kind k and checks the result, then decodes it back. */
