@@ -25,6 +25,17 @@ const char *cli_local_endpoint(void)
     return e ? e : "http://127.0.0.1:8000";
 }
 
+void cli_positional_prod(int argc, char **argv, int min_operands)
+{
+    if (argc < 2 || strcmp(argv[argc - 1], "prod") != 0)
+        return;
+    int operands = 0;
+    for (int i = 1; i < argc - 1; i++)
+        operands += argv[i][0] != '-';
+    if (operands >= min_operands)
+        argv[argc - 1] = (char *)"--prod";
+}
+
 int cli_exit_status(int status)
 {
     return status == CLI_HELP ? CLI_OK : status;

@@ -18,6 +18,13 @@ enum cli_status { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_HELP = 3 };
 /* The exit status for status: CLI_OK for CLI_HELP, status otherwise. */
 int cli_exit_status(int status);
 
+/* The original scripts took production as a last positional word (bin/ddb/schema-load prod,
+ * bin/db/setup prod): a subcommand's argv (argv[0] its name) whose last argument is "prod"
+ * gets "--prod" there instead, when the arguments before it hold at least min_operands
+ * words that are not options (so `ddb drop prod` still drops a table named prod, and
+ * `ddb drop cruddur-messages prod` drops cruddur-messages on AWS). */
+void cli_positional_prod(int argc, char **argv, int min_operands);
+
 /* The table every command works on: CRUDDUR_DDB_TABLE, default MESSAGING_TABLE_DEFAULT. */
 const char *cli_table(void);
 /* The endpoint commands use unless --prod: AWS_ENDPOINT_URL(_DYNAMODB), else DynamoDB

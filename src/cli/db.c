@@ -1,9 +1,12 @@
-/* db.c — `cruddur db`: the PostgreSQL database named in CONNECTION_URL — create, drop,
- * schema-load, seed, and setup (all three, each only when needed). Replaces bin/db scripts. */
+/* db.c — `cruddur db`: the PostgreSQL database named in CONNECTION_URL (PROD_CONNECTION_URL
+ * with --prod or a last word prod) — create, drop, schema-load, seed, setup (all three, each
+ * only when needed), connect (psql) and sessions. Replaces the bin/db scripts. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +33,11 @@ static const char db_usage[] =
     "  schema-load   load sql/schema.sql (the users table; safe to run again)\n"
     "  seed          insert the sample users of sql/seed.sql (those missing only)\n"
     "  setup         create (when missing) + schema-load + seed, safe to run again\n"
+    "  connect       psql on the database (bin/db/connect)\n"
+    "  sessions      the sessions connected to the database (bin/db/sessions)\n"
+    "\n"
+    "Every subcommand takes --prod (or a last word prod, as bin/db/setup prod did): the\n"
+    "database of PROD_CONNECTION_URL instead of CONNECTION_URL.\n"
     "\n"
     "Options:\n"
     "  -h, --help    show this help (also: cruddur db SUBCOMMAND --help)\n"
@@ -76,6 +84,27 @@ static const char db_seed_usage[] =
     "Options:\n"
     "  -h, --help  show this help\n";
 
+static const char db_connect_usage[] =
+    "Usage: cruddur db connect [--prod]\n"
+    "\n"
+    "Runs psql on the database named in CONNECTION_URL (PROD_CONNECTION_URL with --prod).\n"
+    "The connection settings reach psql as PG* environment variables, so the password is\n"
+    "never on a command line.\n"
+    "\n"
+    "Options:\n"
+    "  --prod      the production database (PROD_CONNECTION_URL)\n"
+    "  -h, --help  show this help\n";
+
+static const char db_sessions_usage[] =
+    "Usage: cruddur db sessions [--prod]\n"
+    "\n"
+    "Lists the sessions connected to the database named in CONNECTION_URL (besides this\n"
+    "one): process id, user, client address and application, oldest first.\n"
+    "\n"
+    "Options:\n"
+    "  --prod      the production database (PROD_CONNECTION_URL)\n"
+    "  -h, --help  show this help\n";
+
 static const char db_setup_usage[] =
     "Usage: cruddur db setup\n"
     "\n"
@@ -108,21 +137,39 @@ static const char *db_maintenance(const char *dbname)
     return strcmp(dbname, DB_MAINTENANCE) == 0 ? "template1" : DB_MAINTENANCE;
 }
 
-/* Parses a subcommand's options (only --help, plus --force/--yes for drop: force NULL for
- * the others). CLI_OK, CLI_HELP after printing the help, or CLI_USAGE after printing why. */
+/* --prod: the production database. The commands read CONNECTION_URL (users_open), so it
+ * becomes PROD_CONNECTION_URL for this process. CLI_OK or CLI_FAIL after saying why. */
+static int db_use_prod(const char *cmd)
+{
+    const char *u = getenv("PROD_CONNECTION_URL");
+    if (!u || !*u)
+        return cli_fail("%s --prod: PROD_CONNECTION_URL is not set (the production "
+                        "database's libpq URI, as the original bin/db scripts read it)", cmd);
+    if (setenv("CONNECTION_URL", u, 1) != 0)
+        return cli_fail("%s --prod: out of memory", cmd);
+    return CLI_OK;
+}
+
+/* Parses a subcommand's options (--help and --prod, plus --force/--yes for drop: force NULL
+ * for the others). CLI_OK, CLI_HELP after printing the help, or CLI_USAGE after printing
+ * why; CLI_FAIL when --prod has no PROD_CONNECTION_URL. */
 static int db_options(const char *cmd, const char *usage, int argc, char **argv, bool *force,
                       bool *yes)
 {
     static const struct option plain[] = {
+        { "prod", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     static const struct option drop[] = {
         { "force", no_argument, NULL, 'f' },
         { "yes", no_argument, NULL, 'y' },
+        { "prod", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    bool prod = false;
+    cli_positional_prod(argc, argv, 0);
     bool is_drop = force != NULL;
     int c;
     optind = 0;   /* glibc: a full re-initialisation (cli_db parsed argv before) */
@@ -136,6 +183,9 @@ static int db_options(const char *cmd, const char *usage, int argc, char **argv,
         case 'y':
             *yes = true;
             break;
+        case 'p':
+            prod = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             return CLI_HELP;
@@ -145,7 +195,7 @@ static int db_options(const char *cmd, const char *usage, int argc, char **argv,
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    return CLI_OK;
+    return prod ? db_use_prod(cmd) : CLI_OK;
 }
 
 /* The database CONNECTION_URL names and a connection to the maintenance database of its
@@ -181,6 +231,54 @@ static int db_create(void)
         db_fail("create", &e);
     users_close(m);
     return rc == USERS_DB_DONE ? CLI_OK : CLI_FAIL;
+}
+
+/* psql on the database, its settings in PG* variables (never on the command line). */
+static int db_connect(void)
+{
+    errinfo e;
+    if (users_conninfo_to_env(NULL, &e) != 0)
+        return db_fail("connect", &e);
+    unsetenv("CONNECTION_URL");
+    unsetenv("PROD_CONNECTION_URL");
+    fflush(stdout);
+    execlp("psql", "psql", (char *)NULL);
+    return cli_fail("db connect: cannot run psql: %s (Debian: apt-get install postgresql-client)",
+                    strerror(errno));
+}
+
+#define DB_SESSIONS_LISTED 1000
+
+static int db_sessions(void)
+{
+    char name[128];
+    users *m = db_open_maintenance("sessions", name, sizeof name);
+    if (!m)
+        return CLI_FAIL;
+    users_session *s = calloc(DB_SESSIONS_LISTED, sizeof *s);
+    size_t count = 0;
+    errinfo e;
+    int status = CLI_FAIL;
+    if (!s) {
+        cli_fail("db sessions: out of memory");
+    } else if (users_db_sessions(m, name, s, DB_SESSIONS_LISTED, &count, &e) != 0) {
+        db_fail("sessions", &e);
+    } else {
+        size_t shown = count < DB_SESSIONS_LISTED ? count : DB_SESSIONS_LISTED;
+        printf("%zu session%s connected to %s on %s%s\n", count, count == 1 ? "" : "s", name,
+               users_server(m), count ? ":" : "");
+        if (count)
+            printf("%-8s %-20s %-20s %s\n", "PID", "USER", "CLIENT", "APPLICATION");
+        for (size_t i = 0; i < shown; i++)
+            printf("%-8ld %-20s %-20s %s\n", s[i].pid, s[i].user[0] ? s[i].user : "?",
+                   s[i].client, s[i].application_name[0] ? s[i].application_name : "(none)");
+        if (count > shown)
+            printf("... and %zu more\n", count - shown);
+        status = CLI_OK;
+    }
+    free(s);
+    users_close(m);
+    return status;
 }
 
 /* Prints the sessions blocking a drop of name. */
@@ -382,7 +480,7 @@ int cli_db(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("db", "which subcommand? (create, drop, schema-load, seed, "
-                                     "setup)");
+                                     "setup, connect, sessions)");
     const char *sub = argv[optind];
     int sargc = argc - optind;
     char **sargv = argv + optind;
@@ -408,7 +506,15 @@ int cli_db(int argc, char **argv)
         rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL);
         return rc != CLI_OK ? cli_exit_status(rc) : cli_db_setup_step();
     }
+    if (strcmp(sub, "connect") == 0) {
+        rc = db_options("db connect", db_connect_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_connect();
+    }
+    if (strcmp(sub, "sessions") == 0) {
+        rc = db_options("db sessions", db_sessions_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_sessions();
+    }
     return cli_usage_error("db", "unknown subcommand '%s' (create, drop, schema-load, seed, "
-                                 "setup)",
+                                 "setup, connect, sessions)",
                            sub);
 }

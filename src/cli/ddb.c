@@ -40,7 +40,8 @@ static const char ddbcli_usage[] =
     "  get-conversation GROUP_UUID  the messages of a conversation, oldest first (pattern A)\n"
     "  list-conversations HANDLE    someone's conversations, newest first (pattern B)\n"
     "\n"
-    "Every subcommand takes --prod and -h/--help.\n"
+    "Every subcommand takes --prod (or a last word prod, as the original bin/ddb scripts\n"
+    "did: cruddur ddb schema-load prod) and -h/--help.\n"
     "Run 'cruddur ddb SUBCOMMAND --help' for its options.\n"
     "Exit status: 0 ok, 1 runtime error, 2 usage error.\n";
 
@@ -117,14 +118,15 @@ int cli_ddb(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
+        int operands;             /* the positional words it needs before a final "prod" */
     } subs[] = {
-        { "schema-load", cli_ddb_tables_schema_load },
-        { "drop", cli_ddb_tables_drop },
-        { "list-tables", cli_ddb_tables_list },
-        { "scan", cli_ddb_tables_scan },
-        { "seed", cli_ddb_seed },
-        { "get-conversation", cli_ddb_patterns_get_conversation },
-        { "list-conversations", cli_ddb_patterns_list_conversations },
+        { "schema-load", cli_ddb_tables_schema_load, 0 },
+        { "drop", cli_ddb_tables_drop, 1 },
+        { "list-tables", cli_ddb_tables_list, 0 },
+        { "scan", cli_ddb_tables_scan, 0 },
+        { "seed", cli_ddb_seed, 0 },
+        { "get-conversation", cli_ddb_patterns_get_conversation, 1 },
+        { "list-conversations", cli_ddb_patterns_list_conversations, 1 },
     };
     if (argc < 2) {
         fputs(ddbcli_usage, stderr);
@@ -139,6 +141,7 @@ int cli_ddb(int argc, char **argv)
         if (strcmp(sub, subs[i].name) == 0) {
             optind = 0; /* a fresh getopt scan (glibc) */
             opterr = 0;
+            cli_positional_prod(argc - 1, argv + 1, subs[i].operands);
             return subs[i].run(argc - 1, argv + 1);
         }
     }

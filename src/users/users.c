@@ -231,6 +231,19 @@ int users_conninfo_db(const char *conninfo, char *out, size_t n, errinfo *e)
     return rc;
 }
 
+int users_conninfo_to_env(const char *conninfo, errinfo *e)
+{
+    PQconninfoOption *opts = users_parse(conninfo, e);
+    if (!opts)
+        return -1;
+    int rc = 0;
+    for (PQconninfoOption *o = opts; o->keyword && rc == 0; o++)
+        if (o->val && *o->val && o->envvar && setenv(o->envvar, o->val, 1) != 0)
+            rc = errinfo_set(e, ERR_NOMEM, "out of memory");
+    PQconninfoFree(opts);
+    return rc;
+}
+
 bool users_ping(users *u)
 {
     if (!u || !u->conn)

@@ -66,6 +66,11 @@ bool users_ping(users *u);
  * nothing is configured, it does not parse or names no database; ERR_TOOBIG when it does
  * not fit. */
 int users_conninfo_db(const char *conninfo, char *out, size_t n, errinfo *e);
+/* Sets libpq's environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD,
+ * PGSSLMODE, ...) to the settings of conninfo (NULL: CONNECTION_URL), for a psql run with no
+ * connection arguments: the password never shows on a command line. 0, or -1 with e as for
+ * users_conninfo_db. */
+int users_conninfo_to_env(const char *conninfo, errinfo *e);
 
 /* What users_create_db and users_drop_db did (the values are part of the contract). */
 typedef enum users_db_status {

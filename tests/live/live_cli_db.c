@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -18,7 +20,7 @@
 #include "users/users.h"
 
 enum { DB_CREATE, DB_SCHEMA, DB_SEED, DB_NOSCHEMA, DB_SETUP, DB_BUSY, DB_NOYES, DB_MISSING,
-       DB_COUNT };
+       DB_SESSIONS, DB_PROD, DB_COUNT };
 
 static char g_db[DB_COUNT][64];
 static char g_env[DB_COUNT][4200];   /* "CONNECTION_URL=<conninfo of g_db[i]>" */
@@ -345,6 +347,111 @@ START_TEST(help_is_complete)
 }
 END_TEST
 
+/* ---- sessions, connect, prod (the original's bin/db/sessions, connect, `setup prod`) ---- */
+
+START_TEST(sessions_lists_who_is_connected)
+{
+    cli_result r;
+    run_on(&r, DB_SESSIONS, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    char url[4200];
+    pg_conninfo(g_db[DB_SESSIONS], "application_name='live_cli_db_probe'", url, sizeof url);
+    errinfo e;
+    users *probe = users_open(url, &e);
+    ck_assert_msg(probe != NULL, "%s", e.msg);
+    run_on(&r, DB_SESSIONS, "sessions");
+    cli_assert_status(&r, 0);
+    has(&r.out, "1 session connected to ");
+    has(&r.out, g_db[DB_SESSIONS]);
+    has(&r.out, "live_cli_db_probe");
+    cli_result_cleanup(&r);
+    users_close(probe);
+    for (int i = 0; i < 50; i++) {   /* the backend may take a moment to go */
+        run_on(&r, DB_SESSIONS, "sessions");
+        cli_assert_status(&r, 0);
+        if (strstr(buf_cstr(&r.out), "0 sessions connected"))
+            break;
+        cli_result_cleanup(&r);
+        usleep(100000);
+    }
+    has(&r.out, "0 sessions connected");
+    hasnt(&r.out, "live_cli_db_probe");
+    cli_result_cleanup(&r);
+}
+END_TEST
+
+START_TEST(connect_runs_psql_with_the_settings_in_its_environment)
+{
+    cli_result r;
+    /* the real psql, reading SQL from stdin */
+    cli_run(&r, g_envp[DB_SETUP], "select 'live-' || (40 + 2) || '-' || current_database();\n",
+            "db", "connect", NULL);
+    cli_assert_status(&r, 0);
+    char want[128];
+    snprintf(want, sizeof want, "live-42-%s", g_db[DB_SETUP]);
+    has(&r.out, want);
+    cli_result_cleanup(&r);
+    /* what psql gets: no arguments (no password on a command line), PG* variables, and no
+     * CONNECTION_URL */
+    char dir[] = "/tmp/cr-live-psql.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[512], fake[600];
+    snprintf(fake, sizeof fake, "%s/psql", dir);
+    FILE *f = fopen(fake, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!/bin/sh\necho \"args=$# db=$PGDATABASE url=${CONNECTION_URL:-none}\"\n", f);
+    fclose(f);
+    chmod(fake, 0755);
+    snprintf(path, sizeof path, "PATH=%s:%s", dir, getenv("PATH") ? getenv("PATH") : "/usr/bin");
+    const char *env[] = { g_env[DB_SETUP], path, NULL };
+    cli_run(&r, env, NULL, "db", "connect", NULL);
+    cli_assert_status(&r, 0);
+    char line[256];
+    snprintf(line, sizeof line, "args=0 db=%s url=none", g_db[DB_SETUP]);
+    has(&r.out, line);
+    cli_result_cleanup(&r);
+    unlink(fake);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(prod_takes_prod_connection_url)
+{
+    cli_result r;
+    char prod[4300];
+    snprintf(prod, sizeof prod, "PROD_%s", g_env[DB_PROD]);
+    /* CONNECTION_URL names a server nobody runs: only PROD_CONNECTION_URL can work */
+    const char *env[] = { "CONNECTION_URL=postgresql://nobody@127.0.0.1:1/nothing", prod, NULL };
+    ck_assert(!db_exists(DB_PROD));
+    cli_run(&r, env, NULL, "db", "setup", "prod", NULL);     /* as bin/db/setup prod */
+    cli_assert_status(&r, 0);
+    has(&r.out, g_db[DB_PROD]);
+    has(&r.out, "4 users added");
+    cli_result_cleanup(&r);
+    ck_assert(db_exists(DB_PROD));
+    cli_run(&r, env, NULL, "db", "seed", "--prod", NULL);
+    cli_assert_status(&r, 0);
+    has(&r.out, "0 users added, 4 already present");
+    cli_result_cleanup(&r);
+    cli_run(&r, env, NULL, "db", "sessions", "prod", NULL);
+    cli_assert_status(&r, 0);
+    has(&r.out, g_db[DB_PROD]);
+    cli_result_cleanup(&r);
+    /* no PROD_CONNECTION_URL: a clear error, nothing touched */
+    const char *noprod[] = { g_env[DB_PROD], "PROD_CONNECTION_URL=", NULL };
+    cli_run(&r, noprod, NULL, "db", "seed", "prod", NULL);
+    cli_assert_status(&r, 1);
+    has(&r.err, "PROD_CONNECTION_URL is not set");
+    cli_result_cleanup(&r);
+    /* another last word is still an unexpected argument */
+    cli_run(&r, env, NULL, "db", "seed", "production", NULL);
+    cli_assert_status(&r, 2);
+    has(&r.err, "unexpected argument 'production'");
+    cli_result_cleanup(&r);
+}
+END_TEST
+
 /* ---- the run -------------------------------------------------------------------------- */
 
 static void drop_databases(void)
@@ -385,6 +492,12 @@ static Suite *cli_db_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, drop_refused_while_busy_then_forced);
     tcase_add_test(tc, drop_without_yes_and_no_terminal_is_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sessions_connect_prod");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, sessions_lists_who_is_connected);
+    tcase_add_test(tc, connect_runs_psql_with_the_settings_in_its_environment);
+    tcase_add_test(tc, prod_takes_prod_connection_url);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 60);

@@ -268,6 +268,32 @@ START_TEST(schema_load_creates_the_table_once)
 }
 END_TEST
 
+/* `cruddur ddb SUB prod`, as the original bin/ddb scripts took it, is --prod: real AWS, which
+ * here (no region configured) stops before any request; without it the same command uses
+ * the local endpoint. A table named prod stays a table name. */
+START_TEST(positional_prod_means_real_aws)
+{
+    cli_result r;
+    const char *const env[] = { "AWS_DEFAULT_REGION=", "AWS_REGION=", NULL };
+    cli_run(&r, env, NULL, "ddb", "list-tables", "prod", NULL);
+    cli_assert_status(&r, 1);
+    assert_err_has(&r, "no AWS region");
+    cli_result_cleanup(&r);
+    cli_run(&r, env, NULL, "ddb", "schema-load", "prod", NULL);
+    cli_assert_status(&r, 1);
+    assert_err_has(&r, "no AWS region");
+    cli_result_cleanup(&r);
+    cli_run(&r, env, NULL, "ddb", "list-tables", NULL);
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    cli_run(&r, env, NULL, "ddb", "drop", "prod", NULL);   /* the table "prod", locally */
+    cli_assert_status(&r, 1);
+    assert_err_has(&r, "--yes");
+    ck_assert(!strstr(buf_cstr(&r.err), "no AWS region"));
+    cli_result_cleanup(&r);
+}
+END_TEST
+
 START_TEST(drop_asks_or_refuses)
 {
     char t[96];
@@ -929,6 +955,7 @@ static Suite *cli_ddb_suite(void)
     tcase_add_test(t, scan_refuses_remote_endpoints);
     tcase_add_test(t, unknown_table_names_schema_load);
     tcase_add_test(t, unreachable_endpoint_says_so);
+    tcase_add_test(t, positional_prod_means_real_aws);
     tcase_add_test(t, malformed_uuids_exit_2);
     tcase_add_test(t, bad_seed_options_exit_2_and_write_nothing);
     suite_add_tcase(s, t);

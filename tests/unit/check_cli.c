@@ -117,6 +117,38 @@ START_TEST(fit_reports_a_full_buffer)
 }
 END_TEST
 
+/* ---- the original scripts' positional prod ------------------------------------------------- */
+
+START_TEST(positional_prod_is_read_as_the_option)
+{
+    const struct {
+        const char *args[5];
+        int operands;
+        const char *last;
+    } cases[] = {
+        { { "schema-load", "prod" }, 0, "--prod" },           /* bin/ddb/schema-load prod */
+        { { "drop", "cruddur-messages", "prod" }, 1, "--prod" },
+        { { "drop", "prod" }, 1, "prod" },                    /* a table named prod */
+        { { "drop", "--yes", "prod" }, 1, "prod" },
+        { { "get-conversation", "5f9c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6", "prod" }, 1, "--prod" },
+        { { "setup", "production" }, 0, "production" },       /* only the word itself */
+        { { "setup", "--prod" }, 0, "--prod" },
+        { { "setup" }, 0, "setup" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[5] = { 0 };
+        int argc = 0;
+        while (argc < 5 && cases[i].args[argc]) {
+            argv[argc] = (char *)cases[i].args[argc];
+            argc++;
+        }
+        cli_positional_prod(argc, argv, cases[i].operands);
+        ck_assert_msg(strcmp(argv[argc - 1], cases[i].last) == 0, "case %zu: %s", i,
+                      argv[argc - 1]);
+    }
+}
+END_TEST
+
 /* ---- statuses ----------------------------------------------------------------------------- */
 
 START_TEST(help_shown_exits_ok)
@@ -203,6 +235,9 @@ static Suite *cli_suite(void)
     tcase_add_test(t, local_time_formats_like_the_scripts);
     tcase_add_test(t, cell_pads_and_cuts_to_the_width);
     tcase_add_test(t, fit_reports_a_full_buffer);
+    suite_add_tcase(s, t);
+    t = tcase_create("prod");
+    tcase_add_test(t, positional_prod_is_read_as_the_option);
     suite_add_tcase(s, t);
     t = tcase_create("status");
     tcase_add_test(t, help_shown_exits_ok);
