@@ -40,28 +40,6 @@ static groupsync_status groupsync_bad(errinfo *e, const char *what)
     return GROUPSYNC_BAD;
 }
 
-/* The string of an S AV with its length; NULL when av is not an S or holds a NUL byte. */
-static const char *groupsync_s(const json_t *av, size_t *len)
-{
-    if (ddb_av_type_of(av) != DDB_AV_S)
-        return NULL;
-    const json_t *s = json_object_get(av, "S");
-    const char *v = json_string_value(s);
-    size_t n = json_string_length(s);
-    if (!v || memchr(v, '\0', n))
-        return NULL;
-    *len = n;
-    return v;
-}
-
-/* Whether two S AVs hold the same string (both must be S). */
-static bool groupsync_same_s(const json_t *a, const json_t *b)
-{
-    size_t la, lb;
-    const char *sa = groupsync_s(a, &la), *sb = groupsync_s(b, &lb);
-    return sa && sb && la == lb && memcmp(sa, sb, la) == 0;
-}
-
 groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
 {
     groupsync_msg m;
@@ -95,12 +73,12 @@ groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out
     const json_t *key_pk = keys ? json_object_get(keys, "pk") : NULL;
     const json_t *pk_av = img_pk ? img_pk : key_pk;
     size_t pk_len = 0;
-    const char *pk = pk_av ? groupsync_s(pk_av, &pk_len) : NULL;
+    const char *pk = pk_av ? groupsync_plan_s(pk_av, &pk_len) : NULL;
     if (!pk_av)
         return groupsync_bad(e, "no pk in NewImage or Keys");
     if (!pk)
         return groupsync_bad(e, "pk is not a string");
-    if (img_pk && key_pk && !groupsync_same_s(img_pk, key_pk))
+    if (img_pk && key_pk && !groupsync_plan_same_s(img_pk, key_pk))
         return groupsync_bad(e, "Keys and NewImage disagree on pk");
     if (pk_len < 4 || memcmp(pk, "MSG#", 4) != 0)
         return GROUPSYNC_OK; /* a group row, an idempotency record, anything else */
@@ -113,25 +91,25 @@ groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out
                                 "include new images)");
     size_t sk_len = 0;
     const json_t *sk_av = json_object_get(img, "sk");
-    const char *sk = sk_av ? groupsync_s(sk_av, &sk_len) : NULL;
+    const char *sk = sk_av ? groupsync_plan_s(sk_av, &sk_len) : NULL;
     if (!sk)
         return groupsync_bad(e, "message item without a string sk (created_at)");
     int64_t us;
     if (sk_len == 0 || sk_len > GROUPSYNC_TS_MAX || clock_parse_iso8601_us(sk, &us) != 0)
         return groupsync_bad(e, "message item sk is not an ISO-8601 timestamp");
     const json_t *key_sk = keys ? json_object_get(keys, "sk") : NULL;
-    if (key_sk && !groupsync_same_s(key_sk, sk_av))
+    if (key_sk && !groupsync_plan_same_s(key_sk, sk_av))
         return groupsync_bad(e, "Keys and NewImage disagree on sk");
     const json_t *msg = json_object_get(img, "message");
     size_t msg_len = 0;
-    if (!msg || !groupsync_s(msg, &msg_len))
+    if (!msg || !groupsync_plan_s(msg, &msg_len))
         return groupsync_bad(e, "message item without a string message");
     if (msg_len > GROUPSYNC_MESSAGE_MAX)
         return groupsync_bad(e, "message text longer than DynamoDB's item limit");
 
     m.is_message = true;
     size_t sender_len = 0;
-    const char *sender = groupsync_s(json_object_get(img, "user_uuid"), &sender_len);
+    const char *sender = groupsync_plan_s(json_object_get(img, "user_uuid"), &sender_len);
     if (sender && uuid_is_text(sender, sender_len))
         memcpy(m.sender, sender, 36);
     memcpy(m.group, pk + 4, 36);
@@ -227,10 +205,9 @@ static groupsync_status groupsync_read_rows_consistent(groupsync_ctx *c, json_t 
         return groupsync_nomem(c->err);
     groupsync_status rc = groupsync_user_rows(c, c->m->sender, all);
     size_t len = 0;
-    const char *partner = json_array_size(all) > 0
-                              ? groupsync_s(json_object_get(json_array_get(all, 0), "user_uuid"),
-                                            &len)
-                              : NULL;
+    const json_t *first = json_array_get(all, 0);
+    const char *partner = first ? groupsync_plan_s(json_object_get(first, "user_uuid"), &len)
+                                : NULL;
     char p[UUID_BUF] = "";
     if (partner && uuid_is_text(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
         memcpy(p, partner, 36);
@@ -340,8 +317,8 @@ out:
 static void groupsync_collided(groupsync_ctx *c, const json_t *row, const json_t *have)
 {
     size_t pk_len = 0, g_len = 0;
-    const char *pk = groupsync_s(json_object_get(row, "pk"), &pk_len);
-    const char *other = groupsync_s(json_object_get(have, "message_group_uuid"), &g_len);
+    const char *pk = groupsync_plan_s(json_object_get(row, "pk"), &pk_len);
+    const char *other = groupsync_plan_s(json_object_get(have, "message_group_uuid"), &g_len);
     bool named = other && uuid_is_text(other, g_len);
     snprintf(c->collision, sizeof c->collision,
              "group row %.*s cannot move to %s: that key already holds the row of %s%.*s (two "
@@ -362,7 +339,7 @@ static void groupsync_collided(groupsync_ctx *c, const json_t *row, const json_t
 static bool groupsync_is_collided(const groupsync_ctx *c, const json_t *row)
 {
     size_t pk_len = 0;
-    const char *pk = groupsync_s(json_object_get(row, "pk"), &pk_len);
+    const char *pk = groupsync_plan_s(json_object_get(row, "pk"), &pk_len);
     for (int i = 0; pk && i < c->ncollided; i++)
         if (strlen(c->collided[i]) == pk_len && memcmp(c->collided[i], pk, pk_len) == 0)
             return true;

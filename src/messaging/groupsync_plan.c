@@ -9,8 +9,7 @@
 #include "aws/ddb_av.h"
 #include "messaging/messaging.h"
 
-/* The string of an S AV with its length; NULL when av is not an S or holds a NUL byte. */
-static const char *groupsync_plan_s(const json_t *av, size_t *len)
+const char *groupsync_plan_s(const json_t *av, size_t *len)
 {
     if (ddb_av_type_of(av) != DDB_AV_S)
         return NULL;
@@ -23,8 +22,7 @@ static const char *groupsync_plan_s(const json_t *av, size_t *len)
     return v;
 }
 
-/* Whether two S AVs hold the same string (both must be S). */
-static bool groupsync_plan_same_s(const json_t *a, const json_t *b)
+bool groupsync_plan_same_s(const json_t *a, const json_t *b)
 {
     size_t la, lb;
     const char *sa = groupsync_plan_s(a, &la), *sb = groupsync_plan_s(b, &lb);

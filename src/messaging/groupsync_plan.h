@@ -75,6 +75,12 @@ typedef enum groupsync_next {
  * error. */
 groupsync_next groupsync_plan_failure(const ddb_error *err);
 
+/* The string of an S AV (borrowed) with its length in *len; NULL when av is not an S or the
+ * string holds a NUL byte. The one reading of strings every rule of pattern E uses. */
+const char *groupsync_plan_s(const json_t *av, size_t *len);
+/* Whether a and b are both S AVs holding the same string. */
+bool groupsync_plan_same_s(const json_t *a, const json_t *b);
+
 /* The action a finished call reports: MOVED when a row moved or was removed, NO_GROUP when
  * no usable row was seen and none collided, else CURRENT. */
 groupsync_action groupsync_plan_outcome(int moved, int removed, int usable, int collided);

@@ -567,19 +567,33 @@ static const char *deleted_pk(const ddbscript *s, size_t i)
     return ddb_av_get_s(key, "pk");
 }
 
+/* Applies msg_record() through the script. */
+static groupsync_status apply_script(ddbscript *s, groupsync_result *res, ddb_error *err)
+{
+    json_t *r = msg_record();
+    groupsync_status rc = groupsync_apply(ddbscript_ddb(s), "t", r, res, err);
+    json_decref(r);
+    return rc;
+}
+
+/* The Query answer of the group's two rows: ann's at sk_a, bob's at sk_b. */
+static void reply_two(ddbscript *s, const char *sk_a, const char *sk_b)
+{
+    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, sk_a, GROUP), grow("GRP#" UB, sk_b, GROUP)));
+}
+
 START_TEST(a_cancelled_move_reads_its_target_then_rereads)
 {
     ddbscript *s = ddbscript_new(0);
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, T0, GROUP)));
+    reply_two(s, T0, T0);
     ddbscript_cancel(s, "ConditionalCheckFailed,None");   /* A's row changed under us */
     ddbscript_ok(s, "GetItem", "{}");                      /* nothing at the target: a race */
     ddbscript_ok(s, "TransactWriteItems", NULL);           /* B moves */
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, TS, GROUP)));
+    reply_two(s, T0, TS);
     ddbscript_ok(s, "TransactWriteItems", NULL);           /* A moves on the re-read */
-    json_t *r = msg_record();
     groupsync_result res;
     ddb_error err;
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
     ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.moved, 2);
     ck_assert_int_eq(res.races, 1);
@@ -594,7 +608,6 @@ START_TEST(a_cancelled_move_reads_its_target_then_rereads)
     const json_t *g = ddbscript_body(s, 2);
     ck_assert_str_eq(ddb_av_get_s(json_object_get(g, "Key"), "sk"), TS);
     ck_assert(json_is_true(json_object_get(g, "ConsistentRead")));
-    json_decref(r);
     ddbscript_free(s);
 }
 END_TEST
@@ -602,14 +615,13 @@ END_TEST
 START_TEST(a_collision_is_read_then_left_alone)
 {
     ddbscript *s = ddbscript_new(0);
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, T0, GROUP)));
+    reply_two(s, T0, T0);
     ddbscript_cancel(s, "None,ConditionalCheckFailed");    /* A's target key is taken */
     reply_item(s, grow("GRP#" UA, TS, OTHER));             /* by A's row of another group */
     ddbscript_ok(s, "TransactWriteItems", NULL);           /* B still moves */
-    json_t *r = msg_record();
     groupsync_result res;
     ddb_error err;
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_BAD);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_BAD);
     ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.moved, 1);
     ck_assert_int_eq(res.races, 0);
@@ -620,7 +632,6 @@ START_TEST(a_collision_is_read_then_left_alone)
                                        "TransactWriteItems" };
     expect_ops(s, ops, 4);
     ck_assert_str_eq(deleted_pk(s, 3), "GRP#" UB);
-    json_decref(r);
     ddbscript_free(s);
 }
 END_TEST
@@ -631,10 +642,9 @@ START_TEST(a_stale_duplicate_in_the_read_is_deleted_directly)
     reply_rows(s, json_pack("[o, o, o]", grow("GRP#" UA, T0, GROUP),
                             grow("GRP#" UA, TS, GROUP), grow("GRP#" UB, TS, GROUP)));
     ddbscript_ok(s, "DeleteItem", NULL);
-    json_t *r = msg_record();
     groupsync_result res;
     ddb_error err;
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
     ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.moved, 0);
     ck_assert_int_eq(res.removed, 1);
@@ -644,7 +654,6 @@ START_TEST(a_stale_duplicate_in_the_read_is_deleted_directly)
     ck_assert_str_eq(ddb_av_get_s(json_object_get(b, "Key"), "sk"), T0);
     ck_assert_str_eq(json_string_value(json_object_get(b, "ConditionExpression")),
                      "attribute_exists(pk) AND #g = :g AND #m = :m");
-    json_decref(r);
     ddbscript_free(s);
 }
 END_TEST
@@ -652,18 +661,17 @@ END_TEST
 START_TEST(a_duplicate_found_at_the_target_is_deleted)
 {
     ddbscript *s = ddbscript_new(0);
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, TS, GROUP)));
+    reply_two(s, T0, TS);
     ddbscript_cancel(s, "None,ConditionalCheckFailed");
     reply_item(s, grow("GRP#" UA, TS, GROUP));             /* A's row of this group is there */
     ddbscript_error(s, "DeleteItem", "ConditionalCheckFailedException"); /* ...changed again */
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, TS, GROUP)));
+    reply_two(s, T0, TS);
     ddbscript_cancel(s, "None,ConditionalCheckFailed");
     reply_item(s, grow("GRP#" UA, TS, GROUP));
     ddbscript_ok(s, "DeleteItem", NULL);
-    json_t *r = msg_record();
     groupsync_result res;
     ddb_error err;
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
     ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.removed, 1);
     ck_assert_int_eq(res.races, 1);
@@ -671,7 +679,6 @@ START_TEST(a_duplicate_found_at_the_target_is_deleted)
                                        "DeleteItem", "Query",           "TransactWriteItems",
                                        "GetItem", "DeleteItem" };
     expect_ops(s, ops, 8);
-    json_decref(r);
     ddbscript_free(s);
 }
 END_TEST
@@ -679,16 +686,14 @@ END_TEST
 START_TEST(an_older_message_writes_nothing)
 {
     ddbscript *s = ddbscript_new(0);
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T9, GROUP), grow("GRP#" UB, TS, GROUP)));
-    json_t *r = msg_record();
+    reply_two(s, T9, TS);
     groupsync_result res;
     ddb_error err;
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
     ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
     ck_assert_int_eq(res.moved, 0);
     static const char *const ops[] = { "Query" };
     expect_ops(s, ops, 1);
-    json_decref(r);
     ddbscript_free(s);
 }
 END_TEST
@@ -697,24 +702,22 @@ START_TEST(invalid_and_throttled_transactions)
 {
     /* a ValidationError reason: the record is bad, nothing is re-read */
     ddbscript *s = ddbscript_new(0);
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, TS, GROUP)));
+    reply_two(s, T0, TS);
     ddbscript_cancel(s, "ValidationError,None");
-    json_t *r = msg_record();
     groupsync_result res;
     ddb_error err;
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_BAD);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_BAD);
     static const char *const ops[] = { "Query", "TransactWriteItems" };
     expect_ops(s, ops, 2);
     ddbscript_free(s);
     /* throttled (after the client's own retries): try again later */
     s = ddbscript_new(1);
-    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, TS, GROUP)));
+    reply_two(s, T0, TS);
     ddbscript_cancel(s, "ThrottlingError,None");
-    ck_assert_int_eq(groupsync_apply(ddbscript_ddb(s), "t", r, &res, &err), GROUPSYNC_RETRY);
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_RETRY);
     ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
     expect_ops(s, ops, 2);
     ddbscript_free(s);
-    json_decref(r);
 }
 END_TEST
 

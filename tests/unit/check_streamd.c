@@ -260,7 +260,7 @@ START_TEST(notify_addresses_are_paths_or_abstract_names)
 }
 END_TEST
 
-/* ---- one sync (plan_sync, plan_creates) -------------------------------------------------------- */
+/* ---- one sync (plan_sync, plan_creates) ------------------------------------------------ */
 
 #define T_MS 9000    /* the lease timeout of the sync cases: a renewal is due after 3000 */
 
