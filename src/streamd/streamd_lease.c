@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "aws/ddbstreams.h"
-#include "base/log.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "streamd/lease.h"
 #include "streamd/notify.h"
 #include "streamd/plan.h"
