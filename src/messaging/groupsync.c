@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/rnd.h"
 #include "base/uuid.h"
+#include "messaging/groupsync_plan.h"
 #include "messaging/messaging.h"
 
 #define GROUPSYNC_TS_MAX 39      /* longest created_at accepted (result field minus NUL) */
@@ -33,35 +34,13 @@ const char *groupsync_action_name(groupsync_action a)
 
 /* ---- the record (pure) ------------------------------------------------------------------- */
 
-static int groupsync_bad(errinfo *e, const char *what)
+static groupsync_status groupsync_bad(errinfo *e, const char *what)
 {
     errinfo_set(e, ERR_INVALID, "stream record: %s", what);
     return GROUPSYNC_BAD;
 }
 
-/* The string of an S AV with its length; NULL when av is not an S or holds a NUL byte. */
-static const char *groupsync_s(const json_t *av, size_t *len)
-{
-    if (ddb_av_type_of(av) != DDB_AV_S)
-        return NULL;
-    const json_t *s = json_object_get(av, "S");
-    const char *v = json_string_value(s);
-    size_t n = json_string_length(s);
-    if (!v || memchr(v, '\0', n))
-        return NULL;
-    *len = n;
-    return v;
-}
-
-/* Whether two S AVs hold the same string (both must be S). */
-static bool groupsync_same_s(const json_t *a, const json_t *b)
-{
-    size_t la, lb;
-    const char *sa = groupsync_s(a, &la), *sb = groupsync_s(b, &lb);
-    return sa && sb && la == lb && memcmp(sa, sb, la) == 0;
-}
-
-int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
+groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
 {
     groupsync_msg m;
     memset(&m, 0, sizeof m);
@@ -94,12 +73,12 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
     const json_t *key_pk = keys ? json_object_get(keys, "pk") : NULL;
     const json_t *pk_av = img_pk ? img_pk : key_pk;
     size_t pk_len = 0;
-    const char *pk = pk_av ? groupsync_s(pk_av, &pk_len) : NULL;
+    const char *pk = pk_av ? groupsync_plan_s(pk_av, &pk_len) : NULL;
     if (!pk_av)
         return groupsync_bad(e, "no pk in NewImage or Keys");
     if (!pk)
         return groupsync_bad(e, "pk is not a string");
-    if (img_pk && key_pk && !groupsync_same_s(img_pk, key_pk))
+    if (img_pk && key_pk && !groupsync_plan_same_s(img_pk, key_pk))
         return groupsync_bad(e, "Keys and NewImage disagree on pk");
     if (pk_len < 4 || memcmp(pk, "MSG#", 4) != 0)
         return GROUPSYNC_OK; /* a group row, an idempotency record, anything else */
@@ -112,25 +91,25 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
                                 "include new images)");
     size_t sk_len = 0;
     const json_t *sk_av = json_object_get(img, "sk");
-    const char *sk = sk_av ? groupsync_s(sk_av, &sk_len) : NULL;
+    const char *sk = sk_av ? groupsync_plan_s(sk_av, &sk_len) : NULL;
     if (!sk)
         return groupsync_bad(e, "message item without a string sk (created_at)");
     int64_t us;
     if (sk_len == 0 || sk_len > GROUPSYNC_TS_MAX || clock_parse_iso8601_us(sk, &us) != 0)
         return groupsync_bad(e, "message item sk is not an ISO-8601 timestamp");
     const json_t *key_sk = keys ? json_object_get(keys, "sk") : NULL;
-    if (key_sk && !groupsync_same_s(key_sk, sk_av))
+    if (key_sk && !groupsync_plan_same_s(key_sk, sk_av))
         return groupsync_bad(e, "Keys and NewImage disagree on sk");
     const json_t *msg = json_object_get(img, "message");
     size_t msg_len = 0;
-    if (!msg || !groupsync_s(msg, &msg_len))
+    if (!msg || !groupsync_plan_s(msg, &msg_len))
         return groupsync_bad(e, "message item without a string message");
     if (msg_len > GROUPSYNC_MESSAGE_MAX)
         return groupsync_bad(e, "message text longer than DynamoDB's item limit");
 
     m.is_message = true;
     size_t sender_len = 0;
-    const char *sender = groupsync_s(json_object_get(img, "user_uuid"), &sender_len);
+    const char *sender = groupsync_plan_s(json_object_get(img, "user_uuid"), &sender_len);
     if (sender && uuid_is_text(sender, sender_len))
         memcpy(m.sender, sender, 36);
     memcpy(m.group, pk + 4, 36);
@@ -158,19 +137,28 @@ typedef struct groupsync_ctx {
     ddb_error *err;
     char collision[sizeof ((errinfo *)0)->msg];   /* why the first collision is unresolvable */
     char collided[GROUPSYNC_ROWS_MAX][MESSAGING_KEY_MAX];  /* pks not to try again */
+    const char *skip[GROUPSYNC_ROWS_MAX];         /* the same, for the planner */
     int ncollided;
 } groupsync_ctx;
 
-static int groupsync_nomem(ddb_error *err)
+static groupsync_status groupsync_nomem(ddb_error *err)
 {
     ddb_error_clear(err);
     errinfo_set(&err->info, ERR_NOMEM, "groupsync: out of memory");
     return GROUPSYNC_RETRY;
 }
 
+/* The step a failed write (or GetItem) ends in: BAD or RETRY (err kept). */
+static groupsync_step groupsync_fail(const ddb_error *err)
+{
+    return groupsync_plan_failure(err) == GROUPSYNC_NEXT_BAD ? GS_BAD : GS_RETRY;
+}
+
+/* ---- reading the rows -------------------------------------------------------------------- */
+
 /* Appends page's rows to all within GROUPSYNC_ROWS_MAX. GROUPSYNC_OK, or BAD / RETRY (no
  * memory) with err filled. */
-static int groupsync_add_rows(groupsync_ctx *c, json_t *all, const ddb_page *page)
+static groupsync_status groupsync_add_rows(groupsync_ctx *c, json_t *all, const ddb_page *page)
 {
     if (json_array_size(all) + json_array_size(page->items) > GROUPSYNC_ROWS_MAX) {
         ddb_error_clear(c->err);
@@ -184,12 +172,12 @@ static int groupsync_add_rows(groupsync_ctx *c, json_t *all, const ddb_page *pag
 
 /* Appends user's group rows of the group (strongly consistent, at most GROUPSYNC_SCAN_PAGES
  * pages) to all. GROUPSYNC_OK, or RETRY / BAD with err filled. */
-static int groupsync_user_rows(groupsync_ctx *c, const char *user, json_t *all)
+static groupsync_status groupsync_user_rows(groupsync_ctx *c, const char *user, json_t *all)
 {
     json_t *start = NULL;
     ddb_page page;
     ddb_page_init(&page);
-    int rc = GROUPSYNC_OK;
+    groupsync_status rc = GROUPSYNC_OK;
     for (int n = 0; n < GROUPSYNC_SCAN_PAGES && rc == GROUPSYNC_OK; n++) {
         if (messaging_user_rows_page(c->d, c->table, user, "message_group_uuid", c->m->group,
                                      start, &page, c->err) != 0) {
@@ -210,17 +198,16 @@ static int groupsync_user_rows(groupsync_ctx *c, const char *user, json_t *all)
 /* The group's rows read strongly consistent through its sender: the sender's row, then the
  * partner's (the user_uuid of the sender's row). GROUPSYNC_OK with *rows a new array, or
  * RETRY / BAD with err filled. */
-static int groupsync_read_rows_consistent(groupsync_ctx *c, json_t **rows)
+static groupsync_status groupsync_read_rows_consistent(groupsync_ctx *c, json_t **rows)
 {
     json_t *all = json_array();
     if (!all)
         return groupsync_nomem(c->err);
-    int rc = groupsync_user_rows(c, c->m->sender, all);
+    groupsync_status rc = groupsync_user_rows(c, c->m->sender, all);
     size_t len = 0;
-    const char *partner = json_array_size(all) > 0
-                              ? groupsync_s(json_object_get(json_array_get(all, 0), "user_uuid"),
-                                            &len)
-                              : NULL;
+    const json_t *first = json_array_get(all, 0);
+    const char *partner = first ? groupsync_plan_s(json_object_get(first, "user_uuid"), &len)
+                                : NULL;
     char p[UUID_BUF] = "";
     if (partner && uuid_is_text(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
         memcpy(p, partner, 36);
@@ -234,33 +221,17 @@ static int groupsync_read_rows_consistent(groupsync_ctx *c, json_t **rows)
     return GROUPSYNC_OK;
 }
 
-static bool groupsync_row_ok(const groupsync_ctx *c, const json_t *row, const char **sk,
-                             size_t *sk_len);
-
-/* How many rows of rows groupsync_row_ok accepts. */
-static int groupsync_count_ok(const groupsync_ctx *c, const json_t *rows)
-{
-    int n = 0;
-    size_t i;
-    const json_t *row;
-    json_array_foreach(rows, i, row) {
-        const char *sk;
-        size_t sk_len;
-        n += groupsync_row_ok(c, row, &sk, &sk_len) ? 1 : 0;
-    }
-    return n;
-}
-
 /* Every group row of the group (all pages of the GSI, or the consistent read when the GSI
- * shows fewer than two), validated as group rows by the caller. GROUPSYNC_OK with *rows a
- * new array, or RETRY / BAD with err filled. */
-static int groupsync_read_rows(groupsync_ctx *c, json_t **rows)
+ * shows fewer than two usable rows), judged by the planner into *plan. GROUPSYNC_OK with
+ * *rows a new array, or RETRY / BAD with err filled. */
+static groupsync_status groupsync_read_rows(groupsync_ctx *c, json_t **rows,
+                                            groupsync_plan *plan)
 {
     json_t *all = json_array();
     json_t *start = NULL;
     ddb_page page;
     ddb_page_init(&page);
-    int rc = GROUPSYNC_RETRY;
+    groupsync_status rc = GROUPSYNC_RETRY;
     if (!all) {
         rc = groupsync_nomem(c->err);
         goto out;
@@ -279,9 +250,14 @@ static int groupsync_read_rows(groupsync_ctx *c, json_t **rows)
         if (!start)
             break;
     }
-    if (groupsync_count_ok(c, all) < 2 && c->m->sender[0]) {
-        rc = groupsync_read_rows_consistent(c, rows);
-        goto out;
+    groupsync_plan_rows(all, c->m->created_at, c->skip, (size_t)c->ncollided, plan);
+    if (plan->usable < 2 && c->m->sender[0]) {
+        json_decref(all);
+        all = NULL;
+        rc = groupsync_read_rows_consistent(c, &all);
+        if (rc != GROUPSYNC_OK)
+            goto out;
+        groupsync_plan_rows(all, c->m->created_at, c->skip, (size_t)c->ncollided, plan);
     }
     *rows = all;
     all = NULL;
@@ -292,6 +268,8 @@ out:
     json_decref(all);
     return rc;
 }
+
+/* ---- writing ----------------------------------------------------------------------------- */
 
 /* The Delete of row's key conditioned on what was read: it exists, and message_group_uuid
  * and message are as read. Fills a ddb_expr whose maps the caller releases. */
@@ -309,60 +287,86 @@ static int groupsync_old_cond(const json_t *row, ddb_expr *x, json_t **names, js
     return *names && *values ? 0 : -1;
 }
 
-static groupsync_step groupsync_fail(ddb_error *err)
+/* Deletes row, a stale duplicate, conditioned on the state read: REMOVED, RACE (it changed),
+ * or RETRY / BAD with err filled. */
+static groupsync_step groupsync_delete_stale(groupsync_ctx *c, const json_t *row)
 {
-    if (ddb_error_is(err, "ValidationException"))
-        return GS_BAD;
-    return GS_RETRY;
+    json_t *names = NULL, *values = NULL;
+    ddb_expr cond = { 0 };
+    groupsync_step step = GS_RETRY;
+    json_t *old_key = json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk",
+                                json_object_get(row, "sk"));
+    if (!old_key || groupsync_old_cond(row, &cond, &names, &values) != 0) {
+        groupsync_nomem(c->err);
+        goto out;
+    }
+    if (ddb_delete_item(c->d, c->table, old_key, &cond, c->err) == 0)
+        step = GS_REMOVED;
+    else if (groupsync_plan_failure(c->err) == GROUPSYNC_NEXT_CHECK)
+        step = GS_RACE;
+    else
+        step = groupsync_fail(c->err);
+out:
+    json_decref(names);
+    json_decref(values);
+    json_decref(old_key);
+    return step;
 }
 
-/* After a failed condition: what stands at the target key decides. */
-static groupsync_step groupsync_check_target(groupsync_ctx *c, const json_t *row,
-                                             const json_t *target_key, const ddb_expr *old_cond)
+/* Remembers that row's pk collided (its target key holds another conversation's row). */
+static void groupsync_collided(groupsync_ctx *c, const json_t *row, const json_t *have)
 {
-    json_t *have = NULL;
-    groupsync_step step;
-    if (ddb_get_item(c->d, c->table, target_key, true, &have, c->err) != 0)
-        return groupsync_fail(c->err);
-    if (!have) {
-        step = GS_RACE; /* the old row changed under us */
-        goto out;
-    }
-    const json_t *have_g = json_object_get(have, "message_group_uuid");
-    if (groupsync_same_s(have_g, json_object_get(row, "message_group_uuid"))) {
-        /* this user's row of this group is already at the message: the old one is a stale
-         * duplicate */
-        json_t *old_key = json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk",
-                                    json_object_get(row, "sk"));
-        if (!old_key) {
-            groupsync_nomem(c->err);
-            step = GS_RETRY;
-            goto out;
-        }
-        int rc = ddb_delete_item(c->d, c->table, old_key, old_cond, c->err);
-        json_decref(old_key);
-        if (rc == 0)
-            step = GS_REMOVED;
-        else if (ddb_error_is(c->err, "ConditionalCheckFailedException"))
-            step = GS_RACE;
-        else
-            step = groupsync_fail(c->err);
-        goto out;
-    }
     size_t pk_len = 0, g_len = 0;
-    const char *pk = groupsync_s(json_object_get(row, "pk"), &pk_len);
-    const char *other = groupsync_s(have_g, &g_len);
+    const char *pk = groupsync_plan_s(json_object_get(row, "pk"), &pk_len);
+    const char *other = groupsync_plan_s(json_object_get(have, "message_group_uuid"), &g_len);
+    bool named = other && uuid_is_text(other, g_len);
     snprintf(c->collision, sizeof c->collision,
              "group row %.*s cannot move to %s: that key already holds the row of %s%.*s (two "
              "conversations of one user with messages in the same microsecond); not "
              "overwritten",
-             (int)pk_len, pk, c->m->created_at,
-             other && uuid_is_text(other, g_len) ? "conversation " : "another item",
-             other && uuid_is_text(other, g_len) ? (int)g_len : 0, other ? other : "");
-    if (c->ncollided < GROUPSYNC_ROWS_MAX)
-        snprintf(c->collided[c->ncollided++], MESSAGING_KEY_MAX, "%.*s", (int)pk_len, pk);
-    step = GS_COLLISION;
-out:
+             (int)pk_len, pk ? pk : "", c->m->created_at,
+             named ? "conversation " : "another item", named ? (int)g_len : 0,
+             named ? other : "");
+    if (c->ncollided < GROUPSYNC_ROWS_MAX) {
+        snprintf(c->collided[c->ncollided], MESSAGING_KEY_MAX, "%.*s", (int)pk_len,
+                 pk ? pk : "");
+        c->skip[c->ncollided] = c->collided[c->ncollided];
+        c->ncollided++;
+    }
+}
+
+/* Whether row's pk collided earlier in this call. */
+static bool groupsync_is_collided(const groupsync_ctx *c, const json_t *row)
+{
+    size_t pk_len = 0;
+    const char *pk = groupsync_plan_s(json_object_get(row, "pk"), &pk_len);
+    for (int i = 0; pk && i < c->ncollided; i++)
+        if (strlen(c->collided[i]) == pk_len && memcmp(c->collided[i], pk, pk_len) == 0)
+            return true;
+    return false;
+}
+
+/* After a failed condition: what stands at the target key decides (groupsync_plan_target). */
+static groupsync_step groupsync_check_target(groupsync_ctx *c, const json_t *row,
+                                             const json_t *target_key)
+{
+    json_t *have = NULL;
+    groupsync_step step = GS_RETRY;
+    if (ddb_get_item(c->d, c->table, target_key, true, &have, c->err) != 0)
+        return groupsync_fail(c->err);
+    switch (groupsync_plan_target(row, have)) {
+    case GROUPSYNC_TARGET_EMPTY:
+        step = GS_RACE; /* the old row changed under us */
+        break;
+    case GROUPSYNC_TARGET_DUPLICATE:
+        /* this user's row of this group is already at the message */
+        step = groupsync_delete_stale(c, row);
+        break;
+    case GROUPSYNC_TARGET_COLLISION:
+        groupsync_collided(c, row, have);
+        step = GS_COLLISION;
+        break;
+    }
     json_decref(have);
     return step;
 }
@@ -402,25 +406,20 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
         step = GS_DONE;
         goto out;
     }
-    if (ddb_error_is(c->err, "TransactionCanceledException")) {
-        bool cond_failed = c->err->nreasons == 0, conflict = false, invalid = false;
-        for (int i = 0; i < c->err->nreasons; i++) {
-            cond_failed |= aws_error_reason_is(c->err, i, AWS_REASON_CONDITION);
-            conflict |= aws_error_reason_is(c->err, i, AWS_REASON_CONFLICT);
-            invalid |= aws_error_reason_is(c->err, i, AWS_REASON_VALIDATION);
-        }
-        if (cond_failed)
-            step = groupsync_check_target(c, row, new_key, &cond);
-        else if (conflict)
-            step = GS_RACE;
-        else
-            step = invalid ? GS_BAD : GS_RETRY;
-        goto out;
-    }
-    if (ddb_error_is(c->err, "TransactionConflictException"))
+    switch (groupsync_plan_failure(c->err)) {
+    case GROUPSYNC_NEXT_CHECK:
+        step = groupsync_check_target(c, row, new_key);
+        break;
+    case GROUPSYNC_NEXT_REREAD:
         step = GS_RACE;
-    else
-        step = groupsync_fail(c->err);
+        break;
+    case GROUPSYNC_NEXT_BAD:
+        step = GS_BAD;
+        break;
+    case GROUPSYNC_NEXT_RETRY:
+        step = GS_RETRY;
+        break;
+    }
     goto out;
 nomem:
     groupsync_nomem(c->err);
@@ -435,32 +434,10 @@ out:
     return step;
 }
 
-/* Length-aware string order (sk values may in principle hold anything). */
-static int groupsync_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int r = memcmp(a, b, alen < blen ? alen : blen);
-    if (r != 0)
-        return r;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
+/* ---- the call ---------------------------------------------------------------------------- */
 
-/* A group row this module may move: pk "GRP#..." (bounded), sk S. */
-static bool groupsync_row_ok(const groupsync_ctx *c, const json_t *row, const char **sk,
-                             size_t *sk_len)
-{
-    size_t pk_len = 0;
-    const char *pk = groupsync_s(json_object_get(row, "pk"), &pk_len);
-    if (!pk || pk_len < 5 || pk_len >= MESSAGING_KEY_MAX || memcmp(pk, "GRP#", 4) != 0)
-        return false;
-    for (int i = 0; i < c->ncollided; i++)
-        if (strlen(c->collided[i]) == pk_len && memcmp(c->collided[i], pk, pk_len) == 0)
-            return false;
-    *sk = groupsync_s(json_object_get(row, "sk"), sk_len);
-    return *sk != NULL;
-}
-
-int groupsync_apply(ddb *d, const char *table, const json_t *record, groupsync_result *res,
-                    ddb_error *err)
+groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record,
+                                 groupsync_result *res, ddb_error *err)
 {
     groupsync_result res_local;
     ddb_error err_local;
@@ -486,9 +463,6 @@ int groupsync_apply(ddb *d, const char *table, const json_t *record, groupsync_r
     res->action = GROUPSYNC_CURRENT;
 
     groupsync_ctx c = { .d = d, .table = table, .m = &m, .err = err };
-    size_t ts_len = strlen(m.created_at);
-    int rows_seen = 0;
-
     for (int round = 0; round < GROUPSYNC_ROUNDS; round++) {
         if (round > 0) {
             long cap = 5L << round;
@@ -497,22 +471,20 @@ int groupsync_apply(ddb *d, const char *table, const json_t *record, groupsync_r
                                                       : GROUPSYNC_BACKOFF_CAP_MS));
         }
         json_t *rows = NULL;
-        int rc = groupsync_read_rows(&c, &rows);
+        groupsync_plan plan;
+        groupsync_status rc = groupsync_read_rows(&c, &rows, &plan);
         if (rc != GROUPSYNC_OK)
             return rc;
         bool again = false;
-        rows_seen = 0;
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            const char *sk;
-            size_t sk_len;
-            if (!groupsync_row_ok(&c, row, &sk, &sk_len))
+        for (size_t i = 0; i < plan.nrows; i++) {
+            const json_t *row = json_array_get(rows, i);
+            groupsync_verdict v = plan.verdict[i];
+            if (v != GROUPSYNC_ROW_MOVE && v != GROUPSYNC_ROW_DELETE)
                 continue;
-            rows_seen++;
-            if (groupsync_cmp(sk, sk_len, m.created_at, ts_len) >= 0)
-                continue; /* at or past this message: forward only */
-            groupsync_step step = groupsync_move(&c, row);
+            if (groupsync_is_collided(&c, row))
+                continue; /* a row of the same pk collided earlier in this round */
+            groupsync_step step = v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, row)
+                                                          : groupsync_delete_stale(&c, row);
             switch (step) {
             case GS_DONE:
                 res->moved++;
@@ -536,10 +508,8 @@ int groupsync_apply(ddb *d, const char *table, const json_t *record, groupsync_r
         }
         json_decref(rows);
         if (!again) {
-            if (res->moved > 0 || res->removed > 0)
-                res->action = GROUPSYNC_MOVED;
-            else if (rows_seen == 0 && c.ncollided == 0)
-                res->action = GROUPSYNC_NO_GROUP;
+            res->action = groupsync_plan_outcome(res->moved, res->removed, plan.usable,
+                                                 c.ncollided);
             ddb_error_clear(err);
             if (c.ncollided > 0) {
                 errinfo_set(&err->info, ERR_INVALID, "%s", c.collision);

@@ -37,11 +37,13 @@ typedef struct groupsync_result {
     char created_at[40]; /* the message's created_at (its sk), "" when ignored */
 } groupsync_result;
 
-/* Statuses of groupsync_apply. */
-#define GROUPSYNC_OK 0
-#define GROUPSYNC_RETRY (-1)   /* DynamoDB failed (err filled): trying again later may work */
-#define GROUPSYNC_BAD (-2)     /* the record can never be applied (err->info says why):
-                                  malformed image, or a conflict that cannot resolve */
+/* What groupsync_parse_record and groupsync_apply return. */
+typedef enum groupsync_status {
+    GROUPSYNC_OK = 0,
+    GROUPSYNC_RETRY = -1,  /* DynamoDB failed (err filled): trying again later may work */
+    GROUPSYNC_BAD = -2,    /* the record can never be applied (err->info says why):
+                              malformed image, or a conflict that cannot resolve */
+} groupsync_status;
 
 /* A stream record classified and validated (no I/O). */
 typedef struct groupsync_msg {
@@ -60,12 +62,13 @@ typedef struct groupsync_msg {
  * with Keys when both are present. GROUPSYNC_OK with *out filled, or GROUPSYNC_BAD with e
  * saying why (never quoting message text) for a malformed record: not an object, no or an
  * unknown eventName, no dynamodb object, or a message item that breaks the rules above. */
-int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e);
+groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e);
 
 /* Applies one stream record — an element of GetRecords' Records array, borrowed:
  * {"eventName": "INSERT"|"MODIFY"|"REMOVE", "dynamodb": {"Keys":…, "NewImage":…,
  * "SequenceNumber":…}, …}. For an INSERT or MODIFY of a message item (pk "MSG#<group>"):
- * reads the group rows of the group through the GSI and moves each whose sk is older than
+ * reads the group rows of the group through the GSI, asks the planner (groupsync_plan.h)
+ * and moves each whose sk is older than
  * the message's created_at to sk = created_at with message = the message text, delete-old
  * and put-new in one transaction conditioned on the state read; a lost race re-reads and
  * decides again (bounded). Never logs message text. res is always filled. The GSI is
@@ -80,7 +83,9 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
  * (every other attribute copied unchanged, types kept) at sk = created_at with the new
  * message, conditioned on attribute_not_exists(pk). When a failed condition cancels the
  * transaction, the target key is read (GetItem, consistent): a row of the same user and group
- * there means the old row is a stale duplicate and it is deleted (conditioned as above); a row of
+ * there means the old row is a stale duplicate and it is deleted (conditioned as above; a
+ * row read beside a twin of the same pk and group already at created_at is deleted so
+ * without trying the move); a row of
  * ANOTHER conversation there (two conversations of one user with messages in the same
  * microsecond) is never overwritten: the other rows are still moved, then GROUPSYNC_BAD.
  * Otherwise (and on TransactionConflict) a jittered pause, re-read, decide again — up to
@@ -89,8 +94,8 @@ int groupsync_parse_record(const json_t *record, groupsync_msg *out, errinfo *e)
  * GROUPSYNC_BAD. err is cleared on GROUPSYNC_OK. On AWS the GSI is eventually consistent: a
  * stale read only costs lost races (rows move forward only), but rows written a moment ago
  * may not be seen yet, so NO_GROUP right after a group was created is not proof of absence. */
-int groupsync_apply(ddb *d, const char *table, const json_t *record, groupsync_result *res,
-                    ddb_error *err);
+groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record,
+                                 groupsync_result *res, ddb_error *err);
 
 const char *groupsync_action_name(groupsync_action a);  /* "ignored", "moved", ... */
 

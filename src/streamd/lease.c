@@ -231,26 +231,32 @@ out:
     return rc;
 }
 
-int lease_create(ddb *d, const char *table, const lease *l, ddb_error *err)
+/* The status of a conditional write that returned rc (0 / -1 with err). */
+static lease_status lease_status_of(int rc, const ddb_error *err)
+{
+    if (rc == 0)
+        return LEASE_OK;
+    return ddb_error_is(err, "ConditionalCheckFailedException") ? LEASE_LOST : LEASE_ERROR;
+}
+
+lease_status lease_create(ddb *d, const char *table, const lease *l, ddb_error *err)
 {
     json_t *item = lease_to_item(l);
     if (!item) {
         errinfo_set(&err->info, ERR_NOMEM, "out of memory");
-        return -1;
+        return LEASE_ERROR;
     }
     ddb_expr cond = { .expression = "attribute_not_exists(" LEASE_KEY ")" };
     int rc = ddb_put_item(d, table, item, &cond, err);
     json_decref(item);
-    if (rc != 0 && ddb_error_is(err, "ConditionalCheckFailedException"))
-        return LEASE_LOST;
-    return rc;
+    return lease_status_of(rc, err);
 }
 
 /* UpdateItem of l's item: `update` with :n = the new counter (and :o = new_owner, :s = seq
  * when given), conditioned on the counter in l and on the owner in l (no owner: absent).
  * On 0 l takes the new counter and owner. */
-static int lease_update(ddb *d, const char *table, lease *l, const char *update,
-                        const char *new_owner, const char *seq, ddb_error *err)
+static lease_status lease_update(ddb *d, const char *table, lease *l, const char *update,
+                                 const char *new_owner, const char *seq, ddb_error *err)
 {
     int64_t next = l->counter + 1;
     const char *cond = l->owner[0]
@@ -259,7 +265,7 @@ static int lease_update(ddb *d, const char *table, lease *l, const char *update,
     json_t *values = json_pack("{s:o, s:o}", ":c", ddb_av_n_i64(l->counter), ":n",
                                ddb_av_n_i64(next));
     json_t *req = NULL;
-    int rc = -1;
+    lease_status rc = LEASE_ERROR;
     if (!values)
         goto nomem;
     if (l->owner[0] && json_object_set_new(values, ":w", ddb_av_s(l->owner)) != 0)
@@ -274,13 +280,10 @@ static int lease_update(ddb *d, const char *table, lease *l, const char *update,
     if (!req)
         goto nomem;
     json_t *resp = NULL;
-    rc = ddb_call(d, "UpdateItem", req, &resp, err);
+    rc = lease_status_of(ddb_call(d, "UpdateItem", req, &resp, err), err);
     json_decref(resp);
-    if (rc != 0) {
-        if (ddb_error_is(err, "ConditionalCheckFailedException"))
-            rc = LEASE_LOST;
+    if (rc != LEASE_OK)
         goto out;
-    }
     l->counter = next;
     if (new_owner)
         snprintf(l->owner, sizeof l->owner, "%s", new_owner);
@@ -297,48 +300,47 @@ out:
     return rc;
 }
 
-int lease_take(ddb *d, const char *table, lease *l, const char *me, ddb_error *err)
+lease_status lease_take(ddb *d, const char *table, lease *l, const char *me, ddb_error *err)
 {
     if (!me || !*me || strlen(me) >= LEASE_OWNER_MAX) {
         errinfo_set(&err->info, ERR_INVALID, "bad lease owner name");
-        return -1;
+        return LEASE_ERROR;
     }
     return lease_update(d, table, l, "SET leaseCounter = :n, leaseOwner = :o", me, NULL, err);
 }
 
-int lease_renew(ddb *d, const char *table, lease *l, ddb_error *err)
+lease_status lease_renew(ddb *d, const char *table, lease *l, ddb_error *err)
 {
     return lease_update(d, table, l, "SET leaseCounter = :n", NULL, NULL, err);
 }
 
-int lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq, ddb_error *err)
+lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq,
+                              ddb_error *err)
 {
     if (!seq || !lease_checkpoint_valid(seq)) {
         errinfo_set(&err->info, ERR_INVALID, "bad checkpoint value");
-        return -1;
+        return LEASE_ERROR;
     }
     return lease_update(d, table, l, "SET leaseCounter = :n, checkpoint = :s", NULL, seq, err);
 }
 
-int lease_release(ddb *d, const char *table, lease *l, ddb_error *err)
+lease_status lease_release(ddb *d, const char *table, lease *l, ddb_error *err)
 {
     return lease_update(d, table, l, "SET leaseCounter = :n REMOVE leaseOwner", NULL, NULL,
                         err);
 }
 
-int lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err)
+lease_status lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err)
 {
     json_t *key = json_pack("{s:o}", LEASE_KEY, ddb_av_s(l->shard_id));
     json_t *values = json_pack("{s:o}", ":c", ddb_av_n_i64(l->counter));
-    int rc = -1;
+    lease_status rc = LEASE_ERROR;
     if (!key || !values) {
         errinfo_set(&err->info, ERR_NOMEM, "out of memory");
         goto out;
     }
     ddb_expr cond = { .expression = "leaseCounter = :c", .values = values };
-    rc = ddb_delete_item(d, table, key, &cond, err);
-    if (rc != 0 && ddb_error_is(err, "ConditionalCheckFailedException"))
-        rc = LEASE_LOST;
+    rc = lease_status_of(ddb_delete_item(d, table, key, &cond, err), err);
 out:
     json_decref(key);
     json_decref(values);

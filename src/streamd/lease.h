@@ -32,8 +32,12 @@ typedef struct lease {
     char stream_arn[LEASE_ARN_MAX];
 } lease;
 
-/* Results of the conditional writes besides 0 and -1. */
-#define LEASE_LOST 1                      /* the condition failed: someone else wrote it */
+/* What the conditional writes return. */
+typedef enum lease_status {
+    LEASE_ERROR = -1,    /* DynamoDB failed or a bad argument: err filled, l unchanged */
+    LEASE_OK = 0,        /* written; l holds what was written */
+    LEASE_LOST = 1,      /* the condition failed: someone else wrote it (l unchanged) */
+} lease_status;
 
 /* Creates the table (on-demand, key leaseKey S) when it does not exist and waits until it
  * is ACTIVE. 0, or -1 with err. */
@@ -45,24 +49,28 @@ int lease_table_ensure(ddb *d, const char *table, long timeout_ms, ddb_error *er
 int lease_scan(ddb *d, const char *table, const char *stream_arn, lease **out, size_t *n,
                ddb_error *err);
 
-/* Puts a new lease when none exists for the shard: 0 created, LEASE_LOST when one exists,
- * -1 with err. */
-int lease_create(ddb *d, const char *table, const lease *l, ddb_error *err);
+/* Puts a new lease when none exists for the shard: LEASE_OK created, LEASE_LOST when one
+ * exists, LEASE_ERROR with err. */
+lease_status lease_create(ddb *d, const char *table, const lease *l, ddb_error *err);
 
 /* Takes l (free, or held by an owner whose counter stopped moving) for me: conditioned on
- * the counter and owner in l; on 0, l holds the new owner and counter. LEASE_LOST or -1. */
-int lease_take(ddb *d, const char *table, lease *l, const char *me, ddb_error *err);
-/* Bumps the counter of a lease l->owner holds. 0, LEASE_LOST or -1. */
-int lease_renew(ddb *d, const char *table, lease *l, ddb_error *err);
-/* Stores seq (or LEASE_SHARD_END) as the checkpoint and bumps the counter. 0, LEASE_LOST
- * or -1. */
-int lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq, ddb_error *err);
-/* Gives the lease up (no owner) so another daemon takes it at once. 0, LEASE_LOST or -1. */
-int lease_release(ddb *d, const char *table, lease *l, ddb_error *err);
+ * the counter and owner in l; on LEASE_OK, l holds the new owner and counter. LEASE_LOST
+ * or LEASE_ERROR. */
+lease_status lease_take(ddb *d, const char *table, lease *l, const char *me, ddb_error *err);
+/* Bumps the counter of a lease l->owner holds. LEASE_OK, LEASE_LOST or LEASE_ERROR. */
+lease_status lease_renew(ddb *d, const char *table, lease *l, ddb_error *err);
+/* Stores seq (or LEASE_SHARD_END) as the checkpoint and bumps the counter. LEASE_OK,
+ * LEASE_LOST or LEASE_ERROR. */
+lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq,
+                              ddb_error *err);
+/* Gives the lease up (no owner) so another daemon takes it at once. LEASE_OK, LEASE_LOST
+ * or LEASE_ERROR. */
+lease_status lease_release(ddb *d, const char *table, lease *l, ddb_error *err);
 
 /* Deletes the lease of a finished shard that is gone from the stream, conditioned on the
- * counter in l (so a lease someone just wrote stays). 0, LEASE_LOST or -1. */
-int lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err);
+ * counter in l (so a lease someone just wrote stays). LEASE_OK, LEASE_LOST or
+ * LEASE_ERROR. */
+lease_status lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err);
 
 /* Parses a lease item (pure, for tests). 0, or -1 with e when it is not a well-formed
  * lease. */

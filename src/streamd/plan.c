@@ -3,6 +3,7 @@
 
 #include "streamd/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,4 +171,169 @@ long plan_batch(const json_t *records, bool *apply, long *fallback)
     for (size_t i = 0; i < n; i++)
         count += apply[i];
     return count;
+}
+
+/* ---- one sync ------------------------------------------------------------------------------ */
+
+static const lease *plan_find_lease(const lease *leases, size_t n, const char *shard)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(leases[i].shard_id, shard) == 0)
+            return &leases[i];
+    return NULL;
+}
+
+/* The ShardId of shards[i] when it is usable as a lease key, else NULL. */
+static const char *plan_shard_id(const json_t *shards, size_t i)
+{
+    const char *id = json_string_value(json_object_get(json_array_get(shards, i), "ShardId"));
+    return id && *id && strlen(id) < LEASE_ID_MAX ? id : NULL;
+}
+
+int plan_creates(const json_t *shards, const lease *leases, size_t n, const char *stream_arn,
+                 bool latest, lease **out, size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    size_t ns = json_array_size(shards);
+    if (ns == 0)
+        return 0;
+    lease *v = calloc(ns, sizeof *v);
+    if (!v)
+        return -1;
+    size_t nv = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const char *id = plan_shard_id(shards, i);
+        if (!id || plan_find_lease(leases, n, id) || plan_find_lease(v, nv, id))
+            continue;
+        const char *parent = json_string_value(
+            json_object_get(json_array_get(shards, i), "ParentShardId"));
+        lease *l = &v[nv++];
+        snprintf(l->shard_id, sizeof l->shard_id, "%s", id);
+        snprintf(l->stream_arn, sizeof l->stream_arn, "%s", stream_arn ? stream_arn : "");
+        bool known_parent = false;
+        if (parent && *parent && strlen(parent) < LEASE_ID_MAX) {
+            snprintf(l->parents[0], sizeof l->parents[0], "%s", parent);
+            l->nparents = 1;
+            known_parent = plan_find_lease(leases, n, parent) != NULL;
+            for (size_t j = 0; j < ns && !known_parent; j++) {
+                const char *other = json_string_value(
+                    json_object_get(json_array_get(shards, j), "ShardId"));
+                known_parent = other && strcmp(other, parent) == 0;
+            }
+        }
+        /* A child of a shard we know always starts at its beginning; latest only skips the
+         * history of the shards there when we first came. */
+        snprintf(l->checkpoint, sizeof l->checkpoint, "%s",
+                 latest && !known_parent ? LEASE_LATEST : LEASE_TRIM_HORIZON);
+    }
+    if (nv == 0) {
+        free(v);
+        return 0;
+    }
+    *out = v;
+    *nout = nv;
+    return 0;
+}
+
+static bool plan_listed(const char *const *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] && strcmp(ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+static bool plan_is_end(const lease *l)
+{
+    return strcmp(l->checkpoint, LEASE_SHARD_END) == 0;
+}
+
+int plan_sync(const plan_sync_in *in, plan_sync_out *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = in->nleases * 2 + in->nheld + 1;
+    plan_action *a = malloc(cap * sizeof *a);
+    if (!a)
+        return -1;
+    size_t na = 0;
+    const lease *v = in->leases;
+    size_t n = in->nleases;
+
+    /* Finished shards that are gone from the stream (trimmed after 24 h): their leases have
+     * done their work — children treat a parent with neither lease nor listing as read. */
+    for (size_t k = 0; k < n; k++)
+        if (plan_is_end(&v[k]) && !v[k].owner[0] &&
+            !plan_listed(in->shard_ids, in->nshards, v[k].shard_id))
+            a[na++] = (plan_action){ .op = PLAN_DELETE, .lease = k };
+
+    /* Leases we hold: still ours? renew when due. */
+    bool *dropped = calloc(in->nheld ? in->nheld : 1, sizeof *dropped);
+    if (!dropped) {
+        free(a);
+        return -1;
+    }
+    for (size_t h = 0; h < in->nheld; h++) {
+        const plan_held *ph = &in->held[h];
+        const lease *cur = plan_find_lease(v, n, ph->shard_id);
+        if (ph->lost || !cur || strcmp(cur->owner, in->me) != 0 ||
+            cur->counter != ph->counter) {
+            a[na++] = (plan_action){ .op = PLAN_DROP, .held = h };
+            dropped[h] = true;
+        } else if (in->now_ms - ph->renewed_ms >= in->timeout_ms / 3) {
+            a[na++] = (plan_action){ .op = PLAN_RENEW, .held = h };
+        }
+    }
+
+    /* What is available, in lease order, up to our share (all of it with take_all). */
+    size_t target = in->take_all ? in->max_held
+                                 : plan_target(v, n, in->me, in->obs, in->nobs, in->now_ms,
+                                               in->timeout_ms);
+    out->target = target < in->max_held ? target : in->max_held;
+    for (size_t k = 0; k < n; k++) {
+        const lease *l = &v[k];
+        if (l->owner[0] && strcmp(l->owner, in->me) != 0 && !plan_is_end(l))
+            out->others_hold++;
+        bool held = false;
+        for (size_t h = 0; h < in->nheld && !held; h++)
+            held = !dropped[h] && strcmp(in->held[h].shard_id, l->shard_id) == 0;
+        if (held)
+            continue;
+        bool mine = strcmp(l->owner, in->me) == 0;
+        if (!mine && !plan_available(l, in->me, in->obs, in->nobs, in->now_ms, in->timeout_ms))
+            continue;
+        if (plan_is_end(l) ||
+            !plan_parents_done(l, v, n, in->shard_ids, in->nshards))
+            continue;
+        a[na++] = (plan_action){ .op = mine ? PLAN_RESUME : PLAN_TAKE, .lease = k };
+    }
+    free(dropped);
+    out->actions = a;
+    out->nactions = na;
+    return 0;
+}
+
+void plan_sync_cleanup(plan_sync_out *out)
+{
+    if (!out)
+        return;
+    free(out->actions);
+    memset(out, 0, sizeof *out);
+}
+
+const char *plan_op_name(plan_op op)
+{
+    switch (op) {
+    case PLAN_DELETE:
+        return "delete";
+    case PLAN_DROP:
+        return "drop";
+    case PLAN_RENEW:
+        return "renew";
+    case PLAN_TAKE:
+        return "take";
+    case PLAN_RESUME:
+        return "resume";
+    }
+    return "?";
 }

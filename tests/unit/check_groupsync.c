@@ -1,5 +1,7 @@
 /* check_groupsync.c — pattern E without a server: which stream records are messages, which
- * are ignored, and which are malformed (and that no error ever quotes message text). */
+ * are ignored, and which are malformed (and that no error ever quotes message text); the
+ * planner's rules (groupsync_plan.h) as tables; and the I/O around them against the
+ * scripted DynamoDB (a cancelled transaction, then a re-read; a collision, then GetItem). */
 #include "config.h"
 
 #include <check.h>
@@ -7,7 +9,10 @@
 #include <string.h>
 
 #include "aws/ddb_av.h"
+#include "aws/awsjson.h"
+#include "ddbscript.h"
 #include "messaging/groupsync.h"
+#include "messaging/groupsync_plan.h"
 #include "tap.h"
 
 #define GROUP "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d"
@@ -329,6 +334,393 @@ START_TEST(action_names)
 }
 END_TEST
 
+/* ---- the planner (pure) ---------------------------------------------------------------------- */
+
+#define UA "11111111-2222-4333-8444-555555555555"
+#define UB "66666666-7777-4888-9999-aaaaaaaaaaaa"
+#define OTHER "2b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d"
+#define T0 "2026-11-21T09:29:00.000000+00:00"
+#define T9 "2026-11-21T09:31:00.000000+00:00"
+
+/* A group row of user at sk of group (NULL: no message_group_uuid). */
+static json_t *grow(const char *pk, const char *sk, const char *group)
+{
+    json_t *r = json_pack("{s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk),
+                          "message", ddb_av_s("older text"), "user_uuid", ddb_av_s(UB));
+    if (group)
+        json_object_set_new(r, "message_group_uuid", ddb_av_s(group));
+    return r;
+}
+
+typedef struct row_spec {
+    const char *pk, *sk, *group;
+} row_spec;
+
+typedef struct plan_case {
+    const char *name;
+    row_spec rows[4];
+    const char *skip;                /* one pk not to try, or NULL */
+    groupsync_verdict want[4];
+    int usable, moves, deletes;
+} plan_case;
+
+START_TEST(plan_rows_table)
+{
+    static const plan_case cases[] = {
+        { "forward only: an older message moves nothing",
+          { { "GRP#" UA, T9, GROUP }, { "GRP#" UB, T9, GROUP } }, NULL,
+          { GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_CURRENT }, 2, 0, 0 },
+        { "a row at the message's own timestamp is current",
+          { { "GRP#" UA, TS, GROUP }, { "GRP#" UB, TS, GROUP } }, NULL,
+          { GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_CURRENT }, 2, 0, 0 },
+        { "one row behind",
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, TS, GROUP } }, NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT }, 2, 1, 0 },
+        { "both behind",
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, T0, GROUP } }, NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_MOVE }, 2, 2, 0 },
+        { "a stale duplicate beside its twin at the message",
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, TS, GROUP }, { "GRP#" UB, T0, GROUP } },
+          NULL, { GROUPSYNC_ROW_DELETE, GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_MOVE }, 3, 1, 1 },
+        { "a twin past the message is no reason to delete (only one at it)",
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, T9, GROUP } }, NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT }, 2, 1, 0 },
+        { "another conversation's row at the message is no twin",
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, TS, OTHER } }, NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT }, 2, 1, 0 },
+        { "a row whose target collided is not tried again",
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, T0, GROUP } }, "GRP#" UA,
+          { GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_MOVE }, 1, 1, 0 },
+        { "malformed rows are skipped",
+          { { "MSG#" UA, T0, GROUP }, { "GRP#", T0, GROUP },
+            { "GRP#" UA "-and-far-too-long-for-any-key-of-the-table", T0, GROUP },
+            { "GRP#" UB, NULL, GROUP } },
+          NULL, { GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP,
+                  GROUPSYNC_ROW_SKIP }, 0, 0, 0 },
+        { "no rows at all", { { NULL } }, NULL, { 0 }, 0, 0, 0 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const plan_case *pc = &cases[c];
+        json_t *rows = json_array();
+        size_t n = 0;
+        for (; n < 4 && pc->rows[n].pk; n++) {
+            json_t *r = grow(pc->rows[n].pk, pc->rows[n].sk ? pc->rows[n].sk : "x",
+                             pc->rows[n].group);
+            if (!pc->rows[n].sk)
+                json_object_set_new(r, "sk", ddb_av_n_i64(5)); /* not an S */
+            json_array_append_new(rows, r);
+        }
+        const char *skip[1] = { pc->skip };
+        groupsync_plan p;
+        ck_assert_msg(groupsync_plan_rows(rows, TS, skip, pc->skip ? 1 : 0, &p) == 0, "%s",
+                      pc->name);
+        ck_assert_uint_eq(p.nrows, n);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(p.verdict[i] == pc->want[i], "%s: row %zu: %d, want %d", pc->name, i,
+                          (int)p.verdict[i], (int)pc->want[i]);
+        ck_assert_msg(p.usable == pc->usable && p.moves == pc->moves &&
+                          p.deletes == pc->deletes,
+                      "%s: usable %d moves %d deletes %d", pc->name, p.usable, p.moves,
+                      p.deletes);
+        json_decref(rows);
+    }
+}
+END_TEST
+
+START_TEST(plan_rows_refuses_what_it_cannot_judge)
+{
+    groupsync_plan p;
+    json_t *obj = json_object();
+    ck_assert_int_eq(groupsync_plan_rows(obj, TS, NULL, 0, &p), -1);
+    ck_assert_uint_eq(p.nrows, 0);
+    json_decref(obj);
+    json_t *rows = json_array();
+    ck_assert_int_eq(groupsync_plan_rows(rows, NULL, NULL, 0, &p), -1);
+    ck_assert_int_eq(groupsync_plan_rows(rows, TS, NULL, 0, NULL), -1);
+    for (int i = 0; i <= GROUPSYNC_ROWS_MAX; i++)
+        json_array_append_new(rows, grow("GRP#" UA, T0, GROUP));
+    ck_assert_int_eq(groupsync_plan_rows(rows, TS, NULL, 0, &p), -1);
+    json_array_remove(rows, 0);
+    ck_assert_int_eq(groupsync_plan_rows(rows, TS, NULL, 0, &p), 0);
+    ck_assert_int_eq(p.moves, GROUPSYNC_ROWS_MAX);
+    json_decref(rows);
+}
+END_TEST
+
+START_TEST(plan_target_table)
+{
+    json_t *row = grow("GRP#" UA, T0, GROUP);
+    json_t *same = grow("GRP#" UA, TS, GROUP);
+    json_t *other = grow("GRP#" UA, TS, OTHER);
+    json_t *none = grow("GRP#" UA, TS, NULL);
+    ck_assert_int_eq(groupsync_plan_target(row, NULL), GROUPSYNC_TARGET_EMPTY);
+    ck_assert_int_eq(groupsync_plan_target(row, same), GROUPSYNC_TARGET_DUPLICATE);
+    ck_assert_int_eq(groupsync_plan_target(row, other), GROUPSYNC_TARGET_COLLISION);
+    ck_assert_int_eq(groupsync_plan_target(row, none), GROUPSYNC_TARGET_COLLISION);
+    /* a row without a group matches nothing: never deleted as a "duplicate" */
+    ck_assert_int_eq(groupsync_plan_target(none, none), GROUPSYNC_TARGET_COLLISION);
+    json_decref(row);
+    json_decref(same);
+    json_decref(other);
+    json_decref(none);
+}
+END_TEST
+
+typedef struct failure_case {
+    const char *type;                /* the service error's short type; "" none */
+    const char *reasons;             /* codes, comma separated; NULL none */
+    groupsync_next want;
+} failure_case;
+
+START_TEST(plan_failure_table)
+{
+    static const failure_case cases[] = {
+        { "TransactionCanceledException", "None,ConditionalCheckFailed", GROUPSYNC_NEXT_CHECK },
+        { "TransactionCanceledException", "ConditionalCheckFailed,None", GROUPSYNC_NEXT_CHECK },
+        { "TransactionCanceledException", NULL, GROUPSYNC_NEXT_CHECK },
+        { "TransactionCanceledException", "ConditionalCheckFailed,TransactionConflict",
+          GROUPSYNC_NEXT_CHECK },
+        { "TransactionCanceledException", "TransactionConflict,None", GROUPSYNC_NEXT_REREAD },
+        { "TransactionCanceledException", "TransactionConflict,ValidationError",
+          GROUPSYNC_NEXT_REREAD },
+        { "TransactionCanceledException", "ValidationError,None", GROUPSYNC_NEXT_BAD },
+        { "TransactionCanceledException", "ThrottlingError,None", GROUPSYNC_NEXT_RETRY },
+        { "TransactionCanceledException", "None,ItemCollectionSizeLimitExceeded",
+          GROUPSYNC_NEXT_RETRY },
+        { "TransactionConflictException", NULL, GROUPSYNC_NEXT_REREAD },
+        { "ConditionalCheckFailedException", NULL, GROUPSYNC_NEXT_CHECK },
+        { "ValidationException", NULL, GROUPSYNC_NEXT_BAD },
+        { "ProvisionedThroughputExceededException", NULL, GROUPSYNC_NEXT_RETRY },
+        { "InternalServerError", NULL, GROUPSYNC_NEXT_RETRY },
+        { "", NULL, GROUPSYNC_NEXT_RETRY },   /* a transport failure */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ddb_error err;
+        ddb_error_clear(&err);
+        snprintf(err.type, sizeof err.type, "%s", cases[c].type);
+        char codes[128];
+        snprintf(codes, sizeof codes, "%s", cases[c].reasons ? cases[c].reasons : "");
+        for (char *save = NULL, *code = strtok_r(codes, ",", &save); code;
+             code = strtok_r(NULL, ",", &save))
+            err.reasons[err.nreasons++] = (unsigned char)aws_reason_parse(code);
+        ck_assert_msg(groupsync_plan_failure(&err) == cases[c].want, "%s [%s]: %d",
+                      cases[c].type, cases[c].reasons ? cases[c].reasons : "",
+                      (int)groupsync_plan_failure(&err));
+    }
+    ck_assert_int_eq(groupsync_plan_failure(NULL), GROUPSYNC_NEXT_RETRY);
+}
+END_TEST
+
+START_TEST(plan_outcome_table)
+{
+    ck_assert_int_eq(groupsync_plan_outcome(1, 0, 2, 0), GROUPSYNC_MOVED);
+    ck_assert_int_eq(groupsync_plan_outcome(0, 1, 2, 0), GROUPSYNC_MOVED);
+    ck_assert_int_eq(groupsync_plan_outcome(1, 0, 1, 1), GROUPSYNC_MOVED);
+    ck_assert_int_eq(groupsync_plan_outcome(0, 0, 2, 0), GROUPSYNC_CURRENT);
+    ck_assert_int_eq(groupsync_plan_outcome(0, 0, 0, 0), GROUPSYNC_NO_GROUP);
+    ck_assert_int_eq(groupsync_plan_outcome(0, 0, 0, 1), GROUPSYNC_CURRENT);
+}
+END_TEST
+
+/* ---- the I/O around the planner (scripted DynamoDB) ------------------------------------------ */
+
+/* A Query answer holding these rows (stolen). */
+static void reply_rows(ddbscript *s, json_t *rows)
+{
+    json_t *body = json_pack("{s:o, s:I}", "Items", rows, "Count",
+                             (json_int_t)json_array_size(rows));
+    char *text = json_dumps(body, JSON_COMPACT);
+    ddbscript_ok(s, "Query", text);
+    free(text);
+    json_decref(body);
+}
+
+static void reply_item(ddbscript *s, json_t *item)
+{
+    json_t *body = json_pack("{s:o}", "Item", item);
+    char *text = json_dumps(body, JSON_COMPACT);
+    ddbscript_ok(s, "GetItem", text);
+    free(text);
+    json_decref(body);
+}
+
+static void expect_ops(const ddbscript *s, const char *const *ops, size_t n)
+{
+    ck_assert_uint_eq(ddbscript_unexpected(s), 0);
+    ck_assert_uint_eq(ddbscript_pending(s), 0);
+    ck_assert_uint_eq(ddbscript_calls(s), n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_eq(ddbscript_op(s, i), ops[i]);
+}
+
+/* The pk of the Delete in TransactWriteItems request i (or of DeleteItem's Key). */
+static const char *deleted_pk(const ddbscript *s, size_t i)
+{
+    const json_t *b = ddbscript_body(s, i);
+    const json_t *key = json_object_get(b, "Key");
+    if (!key)
+        key = json_object_get(json_object_get(json_array_get(json_object_get(b,
+                                                                             "TransactItems"),
+                                                             0),
+                                              "Delete"),
+                              "Key");
+    return ddb_av_get_s(key, "pk");
+}
+
+/* Applies msg_record() through the script. */
+static groupsync_status apply_script(ddbscript *s, groupsync_result *res, ddb_error *err)
+{
+    json_t *r = msg_record();
+    groupsync_status rc = groupsync_apply(ddbscript_ddb(s), "t", r, res, err);
+    json_decref(r);
+    return rc;
+}
+
+/* The Query answer of the group's two rows: ann's at sk_a, bob's at sk_b. */
+static void reply_two(ddbscript *s, const char *sk_a, const char *sk_b)
+{
+    reply_rows(s, json_pack("[o, o]", grow("GRP#" UA, sk_a, GROUP), grow("GRP#" UB, sk_b, GROUP)));
+}
+
+START_TEST(a_cancelled_move_reads_its_target_then_rereads)
+{
+    ddbscript *s = ddbscript_new(0);
+    reply_two(s, T0, T0);
+    ddbscript_cancel(s, "ConditionalCheckFailed,None");   /* A's row changed under us */
+    ddbscript_ok(s, "GetItem", "{}");                      /* nothing at the target: a race */
+    ddbscript_ok(s, "TransactWriteItems", NULL);           /* B moves */
+    reply_two(s, T0, TS);
+    ddbscript_ok(s, "TransactWriteItems", NULL);           /* A moves on the re-read */
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 2);
+    ck_assert_int_eq(res.races, 1);
+    ck_assert_int_eq(res.removed, 0);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "GetItem",
+                                       "TransactWriteItems", "Query", "TransactWriteItems" };
+    expect_ops(s, ops, 6);
+    ck_assert_str_eq(deleted_pk(s, 1), "GRP#" UA);
+    ck_assert_str_eq(deleted_pk(s, 3), "GRP#" UB);
+    ck_assert_str_eq(deleted_pk(s, 5), "GRP#" UA);
+    /* the GetItem asked for A's row at the message, strongly consistent */
+    const json_t *g = ddbscript_body(s, 2);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(g, "Key"), "sk"), TS);
+    ck_assert(json_is_true(json_object_get(g, "ConsistentRead")));
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(a_collision_is_read_then_left_alone)
+{
+    ddbscript *s = ddbscript_new(0);
+    reply_two(s, T0, T0);
+    ddbscript_cancel(s, "None,ConditionalCheckFailed");    /* A's target key is taken */
+    reply_item(s, grow("GRP#" UA, TS, OTHER));             /* by A's row of another group */
+    ddbscript_ok(s, "TransactWriteItems", NULL);           /* B still moves */
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_BAD);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 1);
+    ck_assert_int_eq(res.races, 0);
+    ck_assert_ptr_nonnull(strstr(err.info.msg, "not overwritten"));
+    ck_assert_ptr_nonnull(strstr(err.info.msg, "conversation " OTHER));
+    ck_assert_ptr_null(strstr(err.info.msg, SECRET));
+    static const char *const ops[] = { "Query", "TransactWriteItems", "GetItem",
+                                       "TransactWriteItems" };
+    expect_ops(s, ops, 4);
+    ck_assert_str_eq(deleted_pk(s, 3), "GRP#" UB);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(a_stale_duplicate_in_the_read_is_deleted_directly)
+{
+    ddbscript *s = ddbscript_new(0);
+    reply_rows(s, json_pack("[o, o, o]", grow("GRP#" UA, T0, GROUP),
+                            grow("GRP#" UA, TS, GROUP), grow("GRP#" UB, TS, GROUP)));
+    ddbscript_ok(s, "DeleteItem", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 0);
+    ck_assert_int_eq(res.removed, 1);
+    static const char *const ops[] = { "Query", "DeleteItem" };
+    expect_ops(s, ops, 2);
+    const json_t *b = ddbscript_body(s, 1);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(b, "Key"), "sk"), T0);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "ConditionExpression")),
+                     "attribute_exists(pk) AND #g = :g AND #m = :m");
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(a_duplicate_found_at_the_target_is_deleted)
+{
+    ddbscript *s = ddbscript_new(0);
+    reply_two(s, T0, TS);
+    ddbscript_cancel(s, "None,ConditionalCheckFailed");
+    reply_item(s, grow("GRP#" UA, TS, GROUP));             /* A's row of this group is there */
+    ddbscript_error(s, "DeleteItem", "ConditionalCheckFailedException"); /* ...changed again */
+    reply_two(s, T0, TS);
+    ddbscript_cancel(s, "None,ConditionalCheckFailed");
+    reply_item(s, grow("GRP#" UA, TS, GROUP));
+    ddbscript_ok(s, "DeleteItem", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.removed, 1);
+    ck_assert_int_eq(res.races, 1);
+    static const char *const ops[] = { "Query",   "TransactWriteItems", "GetItem",
+                                       "DeleteItem", "Query",           "TransactWriteItems",
+                                       "GetItem", "DeleteItem" };
+    expect_ops(s, ops, 8);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(an_older_message_writes_nothing)
+{
+    ddbscript *s = ddbscript_new(0);
+    reply_two(s, T9, TS);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
+    ck_assert_int_eq(res.moved, 0);
+    static const char *const ops[] = { "Query" };
+    expect_ops(s, ops, 1);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(invalid_and_throttled_transactions)
+{
+    /* a ValidationError reason: the record is bad, nothing is re-read */
+    ddbscript *s = ddbscript_new(0);
+    reply_two(s, T0, TS);
+    ddbscript_cancel(s, "ValidationError,None");
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_BAD);
+    static const char *const ops[] = { "Query", "TransactWriteItems" };
+    expect_ops(s, ops, 2);
+    ddbscript_free(s);
+    /* throttled (after the client's own retries): try again later */
+    s = ddbscript_new(1);
+    reply_two(s, T0, TS);
+    ddbscript_cancel(s, "ThrottlingError,None");
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_RETRY);
+    ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
+    expect_ops(s, ops, 2);
+    ddbscript_free(s);
+}
+END_TEST
+
 static Suite *groupsync_suite(void)
 {
     Suite *s = suite_create("groupsync");
@@ -348,6 +740,21 @@ static Suite *groupsync_suite(void)
     tc = tcase_create("apply");
     tcase_add_test(tc, apply_needs_a_client_for_messages_only);
     tcase_add_test(tc, action_names);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plan");
+    tcase_add_test(tc, plan_rows_table);
+    tcase_add_test(tc, plan_rows_refuses_what_it_cannot_judge);
+    tcase_add_test(tc, plan_target_table);
+    tcase_add_test(tc, plan_failure_table);
+    tcase_add_test(tc, plan_outcome_table);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("scripted");
+    tcase_add_test(tc, a_cancelled_move_reads_its_target_then_rereads);
+    tcase_add_test(tc, a_collision_is_read_then_left_alone);
+    tcase_add_test(tc, a_stale_duplicate_in_the_read_is_deleted_directly);
+    tcase_add_test(tc, a_duplicate_found_at_the_target_is_deleted);
+    tcase_add_test(tc, an_older_message_writes_nothing);
+    tcase_add_test(tc, invalid_and_throttled_transactions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,6 @@
 /* check_streamd.c — the stream daemon's pure parts: lease items, lease expiry and shares,
- * parent-before-child readiness, batch planning, and the systemd notification address. */
+ * parent-before-child readiness, the sync plan (what to create, delete, drop, renew, take)
+ * as a table of cases, batch planning, and the systemd notification address. */
 #include "config.h"
 
 #include <check.h>
@@ -259,6 +260,201 @@ START_TEST(notify_addresses_are_paths_or_abstract_names)
 }
 END_TEST
 
+/* ---- one sync (plan_sync, plan_creates) ------------------------------------------------ */
+
+#define T_MS 9000    /* the lease timeout of the sync cases: a renewal is due after 3000 */
+
+typedef struct lspec {
+    const char *id, *owner;
+    int64_t counter;
+    const char *cp, *parent;
+} lspec;
+
+typedef struct hspec {
+    const char *id;
+    int64_t counter, renewed_ms;
+    bool lost;
+} hspec;
+
+typedef struct aspec {
+    plan_op op;
+    const char *id;
+} aspec;
+
+typedef struct sync_case {
+    const char *name;
+    lspec leases[6];
+    const char *shards[6];
+    hspec held[3];
+    int64_t seen_ms, now_ms;   /* leases first seen (plan_observe), then the sync */
+    bool take_all;
+    aspec want[8];
+    size_t target, others;
+} sync_case;
+
+#define LS(...) { __VA_ARGS__ }
+
+static const sync_case sync_cases[] = {
+    { "a free lease is taken",
+      { LS("s1", "", 0, "TRIM_HORIZON", NULL) }, { "s1" }, { { NULL } }, 0, 0, false,
+      { { PLAN_TAKE, "s1" } }, 1, 0 },
+    { "another owner's lease is not taken before the timeout by our clock",
+      { LS("s1", "x", 5, "1", NULL) }, { "s1" }, { { NULL } }, 1000, 1000 + T_MS - 1, false,
+      { { 0, NULL } }, 1, 1 },
+    { "another owner's lease is taken once its counter stood still for the timeout",
+      { LS("s1", "x", 5, "1", NULL) }, { "s1" }, { { NULL } }, 1000, 1000 + T_MS, false,
+      { { PLAN_TAKE, "s1" } }, 1, 1 },
+    { "the target spreads the leases over the live owners",
+      { LS("a", "x", 1, "1", NULL), LS("b", "y", 1, "1", NULL), LS("c", "", 0, "1", NULL),
+        LS("d", "", 0, "1", NULL), LS("e", "", 0, "1", NULL), LS("f", "", 0, "1", NULL) },
+      { "a", "b", "c", "d", "e", "f" }, { { NULL } }, 0, 0, false,
+      { { PLAN_TAKE, "c" }, { PLAN_TAKE, "d" }, { PLAN_TAKE, "e" }, { PLAN_TAKE, "f" } }, 2,
+      2 },
+    { "--once takes everything available",
+      { LS("a", "x", 1, "1", NULL), LS("b", "", 0, "1", NULL), LS("c", "", 0, "1", NULL) },
+      { "a", "b", "c" }, { { NULL } }, 0, 0, true,
+      { { PLAN_TAKE, "b" }, { PLAN_TAKE, "c" } }, 64, 1 },
+    { "a finished shard gone from the stream is deleted; its child is ready",
+      { LS("P", "", 4, LEASE_SHARD_END, NULL), LS("C", "", 0, "TRIM_HORIZON", "P") },
+      { "C" }, { { NULL } }, 0, 0, false,
+      { { PLAN_DELETE, "P" }, { PLAN_TAKE, "C" } }, 1, 0 },
+    { "a finished shard still listed is kept; its child is ready",
+      { LS("P", "", 4, LEASE_SHARD_END, NULL), LS("C", "", 0, "TRIM_HORIZON", "P") },
+      { "P", "C" }, { { NULL } }, 0, 0, false, { { PLAN_TAKE, "C" } }, 1, 0 },
+    { "a finished shard someone still holds is not deleted",
+      { LS("P", "x", 4, LEASE_SHARD_END, NULL) }, { NULL }, { { NULL } }, 0, 0, false,
+      { { 0, NULL } }, 0, 0 },
+    { "a child waits while its parent is not read to its end",
+      { LS("P", "x", 4, "17", NULL), LS("C", "", 0, "TRIM_HORIZON", "P") }, { "P", "C" },
+      { { NULL } }, 0, 0, false, { { 0, NULL } }, 1, 1 },
+    { "a child waits while its listed parent has no lease yet",
+      { LS("C", "", 0, "TRIM_HORIZON", "P") }, { "P", "C" }, { { NULL } }, 0, 0, false,
+      { { 0, NULL } }, 1, 0 },
+    { "a lease we hold that another owner took is dropped",
+      { LS("s1", "x", 4, "1", NULL) }, { "s1" }, { { "s1", 3, 0, false } }, 0, 0, false,
+      { { PLAN_DROP, "s1" } }, 1, 1 },
+    { "a lease we hold that a write found lost is dropped",
+      { LS("s1", "me", 3, "1", NULL) }, { "s1" }, { { "s1", 3, 0, true } }, 0, 0, false,
+      { { PLAN_DROP, "s1" }, { PLAN_RESUME, "s1" } }, 1, 0 },
+    { "a lease we hold that is gone from the table is dropped",
+      { { NULL } }, { "s1" }, { { "s1", 3, 0, false } }, 0, 0, false,
+      { { PLAN_DROP, "s1" } }, 0, 0 },
+    { "a lease we hold is renewed when a third of the timeout passed",
+      { LS("s1", "me", 3, "1", NULL) }, { "s1" }, { { "s1", 3, 1000, false } }, 0,
+      1000 + T_MS / 3, false, { { PLAN_RENEW, "s1" } }, 1, 0 },
+    { "a lease we hold is left alone before that",
+      { LS("s1", "me", 3, "1", NULL) }, { "s1" }, { { "s1", 3, 1000, false } }, 0,
+      1000 + T_MS / 3 - 1, false, { { 0, NULL } }, 1, 0 },
+    { "a lease naming us that we do not hold is resumed without a write",
+      { LS("s1", "me", 2, "1", NULL) }, { "s1" }, { { NULL } }, 0, 0, false,
+      { { PLAN_RESUME, "s1" } }, 1, 0 },
+    { "a finished lease is never taken",
+      { LS("s1", "", 0, LEASE_SHARD_END, NULL) }, { "s1" }, { { NULL } }, 0, 0, false,
+      { { 0, NULL } }, 0, 0 },
+};
+
+START_TEST(sync_plans)
+{
+    const sync_case *c = &sync_cases[_i];
+    lease v[6];
+    size_t n = 0;
+    for (; n < 6 && c->leases[n].id; n++)
+        v[n] = mk(c->leases[n].id, c->leases[n].owner, c->leases[n].counter, c->leases[n].cp,
+                  c->leases[n].parent);
+    size_t ns = 0;
+    while (ns < 6 && c->shards[ns])
+        ns++;
+    plan_held h[3];
+    size_t nh = 0;
+    for (; nh < 3 && c->held[nh].id; nh++)
+        h[nh] = (plan_held){ .shard_id = c->held[nh].id, .counter = c->held[nh].counter,
+                             .renewed_ms = c->held[nh].renewed_ms, .lost = c->held[nh].lost };
+    plan_obs obs[8];
+    size_t nobs = 0;
+    ck_assert_int_eq(plan_observe(obs, &nobs, 8, v, n, c->seen_ms), 0);
+    plan_sync_in in = { .leases = v, .nleases = n, .shard_ids = c->shards, .nshards = ns,
+                        .held = h, .nheld = nh, .me = "me", .obs = obs, .nobs = nobs,
+                        .now_ms = c->now_ms, .timeout_ms = T_MS, .max_held = 64,
+                        .take_all = c->take_all };
+    plan_sync_out out;
+    ck_assert_int_eq(plan_sync(&in, &out), 0);
+    size_t nw = 0;
+    while (nw < 8 && c->want[nw].id)
+        nw++;
+    char got[512] = "";
+    for (size_t i = 0; i < out.nactions; i++) {
+        const plan_action *a = &out.actions[i];
+        const char *id = a->op == PLAN_DROP || a->op == PLAN_RENEW ? h[a->held].shard_id
+                                                                   : v[a->lease].shard_id;
+        size_t len = strlen(got);
+        snprintf(got + len, sizeof got - len, "%s %s; ", plan_op_name(a->op), id);
+    }
+    ck_assert_msg(out.nactions == nw, "%s: %s", c->name, got);
+    for (size_t i = 0; i < nw; i++) {
+        const plan_action *a = &out.actions[i];
+        const char *id = a->op == PLAN_DROP || a->op == PLAN_RENEW ? h[a->held].shard_id
+                                                                   : v[a->lease].shard_id;
+        ck_assert_msg(a->op == c->want[i].op && strcmp(id, c->want[i].id) == 0, "%s: %s",
+                      c->name, got);
+    }
+    ck_assert_msg(out.target == c->target, "%s: target %zu", c->name, out.target);
+    ck_assert_msg(out.others_hold == c->others, "%s: others %zu", c->name, out.others_hold);
+    plan_sync_cleanup(&out);
+    ck_assert_ptr_null(out.actions);
+    plan_sync_cleanup(NULL);
+}
+END_TEST
+
+START_TEST(sync_names_its_actions)
+{
+    ck_assert_str_eq(plan_op_name(PLAN_DELETE), "delete");
+    ck_assert_str_eq(plan_op_name(PLAN_DROP), "drop");
+    ck_assert_str_eq(plan_op_name(PLAN_RENEW), "renew");
+    ck_assert_str_eq(plan_op_name(PLAN_TAKE), "take");
+    ck_assert_str_eq(plan_op_name(PLAN_RESUME), "resume");
+    ck_assert_str_eq(plan_op_name((plan_op)42), "?");
+}
+END_TEST
+
+START_TEST(new_shards_get_leases_parents_first)
+{
+    json_t *shards = json_pack(
+        "[{s:s}, {s:s, s:s}, {s:s, s:s}, {s:s}, {s:s}, {s:s}, {s:s, s:s}, {s:i}]", "ShardId",
+        "root", "ShardId", "child", "ParentShardId", "root", "ShardId", "orphan",
+        "ParentShardId", "trimmed", "ShardId", "has", "ShardId", "", "ShardId", "root",
+        "ShardId", "late", "ParentShardId", "has", "ShardId", 7);
+    lease have = mk("has", "x", 3, "5", NULL);
+    for (int latest = 0; latest <= 1; latest++) {
+        lease *out = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(plan_creates(shards, &have, 1, "arn:s", latest, &out, &n), 0);
+        ck_assert_uint_eq(n, 4);   /* root (once), child, orphan, late */
+        ck_assert_str_eq(out[0].shard_id, "root");
+        ck_assert_int_eq(out[0].nparents, 0);
+        ck_assert_str_eq(out[0].checkpoint, latest ? LEASE_LATEST : LEASE_TRIM_HORIZON);
+        ck_assert_str_eq(out[0].stream_arn, "arn:s");
+        ck_assert_str_eq(out[0].owner, "");
+        ck_assert_str_eq(out[1].shard_id, "child");   /* parent listed: from its beginning */
+        ck_assert_str_eq(out[1].parents[0], "root");
+        ck_assert_str_eq(out[1].checkpoint, LEASE_TRIM_HORIZON);
+        ck_assert_str_eq(out[2].shard_id, "orphan");  /* parent unknown: a root for us */
+        ck_assert_str_eq(out[2].parents[0], "trimmed");
+        ck_assert_str_eq(out[2].checkpoint, latest ? LEASE_LATEST : LEASE_TRIM_HORIZON);
+        ck_assert_str_eq(out[3].shard_id, "late");    /* parent known by its lease */
+        ck_assert_str_eq(out[3].checkpoint, LEASE_TRIM_HORIZON);
+        free(out);
+    }
+    lease *out = (lease *)1;
+    size_t n = 9;
+    json_t *none = json_array();
+    ck_assert_int_eq(plan_creates(none, NULL, 0, "arn:s", false, &out, &n), 0);
+    ck_assert_ptr_null(out);
+    ck_assert_uint_eq(n, 0);
+    json_decref(none);
+    json_decref(shards);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("streamd");
@@ -270,6 +466,11 @@ static Suite *suite(void)
     tcase_add_test(tc, a_batch_applies_the_newest_message_of_each_conversation);
     tcase_add_test(tc, notify_addresses_are_paths_or_abstract_names);
     tcase_add_test(tc, dead_letters_are_stored_without_message_text);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sync");
+    tcase_add_loop_test(tc, sync_plans, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
+    tcase_add_test(tc, sync_names_its_actions);
+    tcase_add_test(tc, new_shards_get_leases_parents_first);
     suite_add_tcase(s, tc);
     return s;
 }

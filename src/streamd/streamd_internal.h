@@ -1,0 +1,78 @@
+/* streamd_internal.h — what the parts of cruddur-streamd share (not a public contract):
+ * the daemon's state, and the functions one part calls in another. streamd.c runs the loop;
+ * streamd_lease.c syncs shards and leases (plan_sync's executor) and keeps them alive;
+ * streamd_poll.c reads a shard, applies a batch and checkpoints it. */
+#ifndef CR_STREAMD_INTERNAL_H
+#define CR_STREAMD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws/ddb.h"
+#include "base/errinfo.h"
+#include "streamd/lease.h"
+#include "streamd/plan.h"
+#include "streamd/streamd.h"
+
+#define STREAMD_MAX_SHARDS 4096       /* leases and shards tracked; far above any table's */
+#define STREAMD_BACKOFF_MAX_MS 5000
+#define STREAMD_YOUNG_MS 30000         /* a record this young may precede its index entries */
+#define STREAMD_NO_GROUP_PAUSE_MS 500
+
+typedef struct streamd_shard {
+    lease l;                      /* our copy: owner = us, counter = the last we wrote */
+    char *iterator;               /* NULL: acquire from the checkpoint */
+    int64_t next_poll_ms;
+    int64_t backoff_ms;
+    int64_t renewed_ms;           /* when we last bumped the counter */
+    int64_t lag_ms;
+    bool drained;                 /* read to its current end (an empty batch) */
+    int64_t failing_ms;           /* when its current run of failed polls began; 0: none */
+    char why[sizeof ((errinfo *)0)->msg]; /* the last failure, for --once giving up */
+    bool lost;                    /* a renewal found it taken: drop after the batch */
+} streamd_shard;
+
+struct streamd {
+    ddb *d;
+    char *table, *lease_table, *arn_option, *owner;
+    char arn[LEASE_ARN_MAX];
+    bool latest, once;
+    long poll_ms, lease_timeout_ms, give_up_ms;
+    int record_attempts, batch_limit;
+    long deadletter_ttl_s;
+
+    streamd_shard *held;
+    size_t nheld;
+    plan_obs *obs;
+    size_t nobs;
+    int64_t next_sync_ms;
+    bool sync_again;              /* a shard ended: its children may be ready now */
+    bool took_nothing;            /* the last sync found nothing left to take */
+    size_t others_hold;           /* unfinished leases other owners hold (last sync) */
+    int64_t wd_every_ms, next_wd_ms;
+    streamd_stats stats;
+};
+
+/* Logs a failed call (event, shard or NULL, the error's message, type and HTTP status). */
+void streamd_log_error(const char *event, const char *shard, const ddb_error *err);
+
+/* The stream's ARN into s->arn: the option, else the table's LatestStreamArn (logged when
+ * it changes). 0, or -1 with err (no stream: ERR_CONFIG saying how to enable it). */
+int streamd_resolve_arn(streamd *s, ddb_error *err);
+
+/* One sync: the stream's shards and the lease table, then plan_sync's actions carried out
+ * (delete, drop, renew, take). 0, or -1 with err (the sync stops at the first failure that
+ * is not a lost race; what was done stays done). */
+int streamd_sync(streamd *s, int64_t now, ddb_error *err);
+
+/* Forgets sh (logs lease_dropped with why); the last slot moves into sh's. */
+void streamd_drop(streamd *s, streamd_shard *sh, const char *why);
+
+/* Pings the watchdog and renews the leases that are due; a lease found taken is marked
+ * lost (dropped by the caller once the batch in hand is done). */
+void streamd_keepalive(streamd *s);
+
+/* Reads and applies one batch of sh, then checkpoints it; may drop sh. */
+void streamd_poll(streamd *s, streamd_shard *sh, int64_t now);
+
+#endif
