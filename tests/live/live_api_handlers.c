@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -22,8 +23,8 @@
 #include "base/rnd.h"
 #include "cli_run.h"
 #include "live.h"
-#include "live_pg.h"
-#include "live_standin.h"
+#include "pg.h"
+#include "support_server.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 
@@ -360,16 +361,16 @@ START_TEST(membership_holds_while_the_index_lags)
     const int a = U0 + 18, b = U0 + 19, stranger = U0 + 20;
     char g[37];
     new_conversation(a, b, "hello", g);
-    live_server proxy;
+    support_server proxy;
     setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
-    ck_assert_int_eq(live_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    ck_assert_int_eq(support_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy.port);
     ddb_options o = { .endpoint = url, .region = "us-east-1" };
     errinfo e;
     ddb *lag = ddb_new(&o, &e);
     ck_assert_msg(lag != NULL, "ddb_new: %s", e.msg);
-    json_decref(standin_ctl(proxy.port, "lag", json_pack("{s:b}", "on", 1)));
+    json_decref(support_server_ctl(proxy.port, "lag", json_pack("{s:b}", "on", 1)));
     ddb *direct = g_ctx.db;
     g_ctx.db = lag;
     api_members_cache_free(&g_ctx);
@@ -377,11 +378,11 @@ START_TEST(membership_holds_while_the_index_lags)
     res rs = get_messages(stranger, g, NULL);
     res rp = post_msg(b, "message_group_uuid", g, "reply while the index lags", NULL);
     res rh = post_msg(a, "handle", g_user[b].handle, "by handle", NULL);
-    json_t *st = standin_ctl(proxy.port, "stats", NULL);
+    json_t *st = support_server_ctl(proxy.port, "stats", NULL);
     g_ctx.db = direct;
     api_members_cache_free(&g_ctx);
     ddb_free(lag);
-    live_server_stop(&proxy);
+    support_server_stop(&proxy);
     ck_assert_int_gt(json_integer_value(json_object_get(st, "hidden")), 0);
     json_decref(st);
     assert_status(rb, 200);

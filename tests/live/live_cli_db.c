@@ -13,7 +13,7 @@
 
 #include "cli_run.h"
 #include "live.h"
-#include "live_pg.h"
+#include "pg.h"
 #include "tap.h"
 #include "users/users.h"
 

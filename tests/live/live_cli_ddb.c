@@ -24,6 +24,7 @@
 #include "live.h"
 #include "messaging/messaging.h"
 #include "messaging/seed.h"
+#include "support_env.h"
 #include "tap.h"
 #include "users/users.h"
 
@@ -593,15 +594,7 @@ START_TEST(large_seed_shows_progress_on_a_terminal)
     pid_t pid = forkpty(&master, NULL, NULL, NULL);
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        for (size_t i = 0; env[i]; i++) {
-            char name[64];
-            const char *eq = strchr(env[i], '=');
-            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
-            if (eq[1])
-                setenv(name, eq + 1, 1);
-            else
-                unsetenv(name);
-        }
+        support_env_apply(env);
         execl(exe, exe, "ddb", "seed", "--users", "5", "--groups", "10", "--messages", "300",
               (char *)NULL);
         _exit(127);

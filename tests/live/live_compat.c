@@ -14,6 +14,7 @@
 
 #include "aws/ddb.h"
 #include "aws/ddb_av.h"
+#include "base/rnd.h"
 #include "cli_run.h"
 #include "live.h"
 #include "messaging/messaging.h"

@@ -9,6 +9,7 @@
 
 #include "aws/ddb.h"
 #include "aws/ddb_av.h"
+#include "base/rnd.h"
 #include "live.h"
 #include "tap.h"
 

@@ -17,7 +17,7 @@
 #include "base/embed.h"
 #include "base/rnd.h"
 #include "live.h"
-#include "live_standin.h"
+#include "support_server.h"
 #include "messaging/groupsync.h"
 #include "messaging/messaging.h"
 #include "tap.h"
@@ -272,24 +272,24 @@ END_TEST
 /* ---- an index that lags (tests/tools/gsi_lag_proxy.py) ---------------------------------- */
 
 /* The proxy in front of DynamoDB Local and a client through it; lag on. */
-static ddb *lagging_client(live_server *proxy)
+static ddb *lagging_client(support_server *proxy)
 {
     setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
-    ck_assert_int_eq(live_server_start(proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    ck_assert_int_eq(support_server_start(proxy, "tests/tools/gsi_lag_proxy.py"), 0);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy->port);
     ddb_options o = { .endpoint = url, .region = "us-east-1" };
     errinfo e;
     ddb *d = ddb_new(&o, &e);
     ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    json_decref(standin_ctl(proxy->port, "lag", json_pack("{s:b}", "on", 1)));
+    json_decref(support_server_ctl(proxy->port, "lag", json_pack("{s:b}", "on", 1)));
     return d;
 }
 
 START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
 {
     ddb *d = client();
-    live_server proxy;
+    support_server proxy;
     ddb *lag = lagging_client(&proxy);
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
@@ -302,7 +302,7 @@ START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
     groupsync_result res = apply_ok(lag, r, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.moved, 2);
     assert_rows_at(d, &a, &b, g, t1, "reply");
-    json_t *st = standin_ctl(proxy.port, "stats", NULL);
+    json_t *st = support_server_ctl(proxy.port, "stats", NULL);
     ck_assert_int_gt(json_integer_value(json_object_get(st, "hidden")), 0);
     json_decref(st);
     json_decref(r);
@@ -319,7 +319,7 @@ START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
     apply_ok(lag, r, GROUPSYNC_NO_GROUP);
     json_decref(r);
     ddb_free(lag);
-    live_server_stop(&proxy);
+    support_server_stop(&proxy);
     ddb_free(d);
 }
 END_TEST

@@ -11,7 +11,8 @@
 #include <libpq-fe.h>
 
 #include "live.h"
-#include "live_pg.h"
+#include "pg.h"
+#include "support_env.h"
 #include "tap.h"
 #include "users/users.h"
 
@@ -40,14 +41,14 @@ static void require_setup(void)
 
 START_TEST(open_without_connection_url)
 {
-    char *saved = strdup(getenv("CONNECTION_URL"));
-    unsetenv("CONNECTION_URL");
+    support_env env;
+    support_env_init(&env);
+    support_env_set(&env, (const char *const[]){ "CONNECTION_URL=", NULL });
     errinfo e;
     users *u = users_open(NULL, &e);
     char db[64];
     int rc = users_conninfo_db(NULL, db, sizeof db, NULL);
-    setenv("CONNECTION_URL", saved, 1);
-    free(saved);
+    support_env_restore(&env);
     ck_assert_ptr_null(u);
     ck_assert_int_eq(e.code, ERR_CONFIG);
     ck_assert_msg(strstr(e.msg, "CONNECTION_URL"), "%s", e.msg);

@@ -1,11 +1,11 @@
-/* live_api_stack.h — the API stack for live tests that go through nginx: a temporary
+/* stack.h — the API stack for live tests that go through nginx: a temporary
  * folder, a DynamoDB table with the real schema, a PostgreSQL database with users and their
  * Cognito subs, a dev signing key with a token per user, cruddur-api processes (unix socket,
  * TCP, an inherited socket on fd 0 or systemd's fd 3) and nginx instances rendered from
  * nginx/cruddur-api.conf; plus HTTP (libcurl), a minimal FastCGI client and main(). Test
  * code: failures are Check assertions or -1 from the set-up functions. */
-#ifndef CR_TEST_LIVE_API_STACK_H
-#define CR_TEST_LIVE_API_STACK_H
+#ifndef CR_TEST_STACK_H
+#define CR_TEST_STACK_H
 
 #include <stdbool.h>
 #include <stddef.h>

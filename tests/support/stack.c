@@ -1,7 +1,7 @@
-/* live_api_stack.c — the API stack of the live tests that go through nginx (see the
- * header): set-up, processes, HTTP and FastCGI clients, table counts. */
+/* stack.c — the API stack of the live tests that go through nginx (see stack.h): set-up,
+ * processes, HTTP and FastCGI clients, table counts. */
 #include "config.h"
-#include "live_api_stack.h"
+#include "stack.h"
 
 #include <check.h>
 #include <errno.h>
@@ -28,17 +28,18 @@
 #include "auth/jwt.h"
 #include "base/clock.h"
 #include "base/embed.h"
+#include "base/rnd.h"
 #include "live.h"
-#include "live_pg.h"
+#include "pg.h"
+#include "support_server.h"
+#include "support_tmpdir.h"
 #include "tap.h"
 
 stack g_stack;
 
 void stack_sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    support_server_sleep_ms(ms);
 }
 
 int stack_free_port(void)
@@ -200,11 +201,10 @@ int stack_init(const char *name)
     pg_require();
     const char *b = getenv("CR_BUILDDIR");
     snprintf(g_stack.builddir, sizeof g_stack.builddir, "%s", b && *b ? b : ".");
-    snprintf(g_stack.dir, sizeof g_stack.dir, "/tmp/cr-%s-XXXXXX", name);
-    if (!mkdtemp(g_stack.dir)) {
-        g_stack.dir[0] = '\0';
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "cr-%s", name);
+    if (support_tmpdir_make(tmp, g_stack.dir, sizeof g_stack.dir) != 0)
         return -1;
-    }
     chmod(g_stack.dir, 0755); /* nginx workers (root or nobody) reach the sockets */
     live_name(name, g_stack.table);
     live_name("cruddur_stack", g_stack.db);
@@ -239,12 +239,8 @@ void stack_cleanup(void)
     }
     ddb_free(g_stack.ddb);
     g_stack.ddb = NULL;
-    if (g_stack.dir[0] && !getenv("LIVE_API_KEEP")) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_stack.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "# could not remove %s\n", g_stack.dir);
-    }
+    if (!getenv("LIVE_API_KEEP"))
+        support_tmpdir_remove(g_stack.dir);
 }
 
 /* ---- processes ------------------------------------------------------------------------- */

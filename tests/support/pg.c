@@ -1,16 +1,13 @@
-/* live_pg.h — the live tests' way to PostgreSQL: CONNECTION_URL (from script/test) or a
- * skip / failure, and conninfo strings for other databases on the same server.
- * Header-only. */
-#ifndef CR_TEST_LIVE_PG_H
-#define CR_TEST_LIVE_PG_H
+/* pg.c — PostgreSQL for the live tests (pg.h). */
+#include "config.h"
+#include "pg.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* CONNECTION_URL, or exit: 77 (skip) normally, 1 (fail) under CRUDDUR_LIVE=1. */
-static inline const char *pg_require(void)
+const char *pg_require(void)
 {
     const char *url = getenv("CONNECTION_URL");
     if (url && *url)
@@ -23,9 +20,7 @@ static inline const char *pg_require(void)
     printf("1..0 # SKIP CONNECTION_URL not set (script/test sets it)\n");
     exit(77);
 }
-
-/* CONNECTION_URL as a key=value conninfo on database dbname, plus extra ("" for none). */
-static inline void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
+void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
 {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(pg_require(), &err);
@@ -54,5 +49,3 @@ static inline void pg_conninfo(const char *dbname, const char *extra, char *out,
     snprintf(out + len, n - len, "%s", extra);
     PQconninfoFree(opts);
 }
-
-#endif
