@@ -50,9 +50,7 @@ static void ctx_open(void)
     ck_assert_msg(g_setup_err[0] == '\0', "setup failed: %s", g_setup_err);
     memset(&g_ctx, 0, sizeof g_ctx);
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    g_ctx.db = ddb_new(&o, &e);
-    ck_assert_msg(g_ctx.db != NULL, "ddb_new: %s", e.msg);
+    g_ctx.db = live_ddb();
     g_ctx.pg = users_open(g_url, &e);
     ck_assert_msg(g_ctx.pg != NULL, "users_open: %s", e.msg);
     jwks_options jo = { .source = g_jwks };
@@ -718,7 +716,7 @@ static int create_messages_table(ddb *d, const char *name, ddb_error *err)
 {
     bool created;
     ddb_error_clear(err);
-    return stack_make_table(d, name, true, &created, err->info.msg, sizeof err->info.msg);
+    return live_make_table(d, name, true, &created, err->info.msg, sizeof err->info.msg);
 }
 
 /* DynamoDB remembers transaction tokens across the whole account and region for 10 minutes:
@@ -1109,8 +1107,7 @@ END_TEST
 static void cleanup(void)
 {
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    ddb *d = ddb_new(&o, &e);
+    ddb *d = live_ddb_open(&e);
     stack_drop(g_db, d, g_table);
     ddb_free(d);
     char p[400];
@@ -1178,13 +1175,12 @@ int main(void)
     pg_conninfo(g_db, "", g_url, sizeof g_url);
     snprintf(g_jwks, sizeof g_jwks, "%s/%s", g_keydir, DEVKEY_JWKS_NAME);
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    ddb *d = ddb_new(&o, &e);
+    ddb *d = live_ddb_open(&e);
     bool created;
     char *err = g_setup_err;
     size_t errlen = sizeof g_setup_err;
     if (stack_make_db(g_db, g_url, g_user, NUSERS, err, errlen) == 0 &&
-        stack_make_table(d, g_table, true, &created, err, errlen) == 0)
+        live_make_table(d, g_table, true, &created, err, errlen) == 0)
         stack_make_tokens(g_keydir, POOL_ID, CLIENT_ID, g_user, NUSERS, g_tok, g_issuer,
                           sizeof g_issuer, err, errlen);
     ddb_free(d);

@@ -349,18 +349,10 @@ END_TEST
 
 static void drop_databases(void)
 {
-    errinfo e;
-    users *m = users_open_db(NULL, "postgres", &e);
-    if (!m) {
-        fprintf(stderr, "# cleanup: %s\n", e.msg);
-        return;
-    }
-    for (int i = 0; i < DB_COUNT; i++) {
-        size_t ended = 0;
-        if (users_end_sessions(m, g_db[i], &ended, &e) != 0 || users_drop_db(m, g_db[i], &e) < 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", g_db[i], e.msg);
-    }
-    users_close(m);
+    const char *dbs[DB_COUNT];
+    for (int i = 0; i < DB_COUNT; i++)
+        dbs[i] = g_db[i];
+    pg_drop_dbs(dbs, DB_COUNT);
 }
 
 static Suite *cli_db_suite(void)

@@ -94,7 +94,7 @@ static bool wait_current(ddb *d, const char *table, const char *gid, long timeou
 
 START_TEST(new_message_moves_both_rows_forward_only)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], gid[37], ts[MESSAGING_TS_LEN], lp[512];
     sd_table("sd-basic", t);
     log_path(lp, "basic");
@@ -133,7 +133,7 @@ END_TEST
 
 START_TEST(concurrent_senders_end_at_the_newest_message)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], gid[37], lp[512];
     sd_table("sd-conc", t);
     log_path(lp, "conc");
@@ -149,7 +149,7 @@ START_TEST(concurrent_senders_end_at_the_newest_message)
         kids[k] = fork();
         ck_assert_int_ge(kids[k], 0);
         if (kids[k] == 0) {
-            ddb *dk = sd_ddb();
+            ddb *dk = live_ddb();
             for (int i = 0; i < 50; i++) {
                 char text[64];
                 snprintf(text, sizeof text, "sender %d message %d", k, i);
@@ -184,7 +184,7 @@ static pid_t writer_start(const char *t, char gids[][37], int ngroups, const sd_
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        ddb *d = sd_ddb();
+        ddb *d = live_ddb();
         for (int i = 0; i < n; i++) {
             char text[64];
             snprintf(text, sizeof text, "w%d", i);
@@ -200,7 +200,7 @@ static pid_t writer_start(const char *t, char gids[][37], int ngroups, const sd_
 
 START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gids[5][37];
     sd_table("sd-kill", t);
     log_path(lp, "kill");
@@ -273,7 +273,7 @@ END_TEST
 
 START_TEST(replay_from_trim_horizon_changes_nothing)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gids[3][37];
     sd_table("sd-replay", t);
     log_path(lp, "replay");
@@ -317,7 +317,7 @@ END_TEST
 
 START_TEST(two_daemons_one_holder_then_takeover)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], la[512], lb[512], gid[37];
     sd_table("sd-two", t);
     log_path(la, "two-a");
@@ -370,7 +370,7 @@ END_TEST
 
 START_TEST(systemd_notify_ready_watchdog_status_stopping)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], sock[300];
     sd_table("sd-notify", t);
     log_path(lp, "notify");
@@ -431,7 +431,7 @@ END_TEST
 
 START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
     sd_table("sd-dlq", t);
     log_path(lp, "dlq");
@@ -517,7 +517,7 @@ END_TEST
  * the log never holds any of the texts. */
 START_TEST(crafted_records_never_stop_the_daemon)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
     sd_table("sd-craft", t);
     log_path(lp, "craft");

@@ -24,15 +24,6 @@
 #include "support_env.h"
 #include "support_server.h"
 
-static inline ddb *sd_ddb(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "%s", e.msg);
-    return d;
-}
-
 /* A new table (with its stream) named "<prefix>-<random>" into out (64 bytes). */
 static inline void sd_table(const char *prefix, char out[64])
 {

@@ -104,7 +104,7 @@ typedef struct fx {
 
 static void fx_init(fx *f, const char *prefix, const char *const *extra)
 {
-    f->d = sd_ddb();
+    f->d = live_ddb();
     sd_table(prefix, f->t);
     sd_user a, b, c;
     sd_user_make(&a, 1);

@@ -392,19 +392,8 @@ out:
 
 static void drop_databases(void)
 {
-    errinfo e;
-    users *m = users_open_db(NULL, "postgres", &e);
-    if (!m) {
-        fprintf(stderr, "# cleanup: %s\n", e.msg);
-        return;
-    }
     const char *dbs[] = { g_db, g_empty_db, g_odd_db };
-    for (size_t i = 0; i < 3; i++) {
-        size_t ended = 0;
-        if (users_end_sessions(m, dbs[i], &ended, &e) != 0 || users_drop_db(m, dbs[i], &e) < 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", dbs[i], e.msg);
-    }
-    users_close(m);
+    pg_drop_dbs(dbs, 3);
 }
 
 static Suite *users_suite(void)

@@ -75,3 +75,18 @@ void cli_runv(cli_result *r, const char *const *env, const char *stdin_text,
     waitpid(pid, &st, 0);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+json_t *cli_json_lines(const buf *b)
+{
+    json_t *all = json_array();
+    const char *p = buf_cstr(b);
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        json_error_t je;
+        json_t *v = json_loadb(p, n, 0, &je);
+        ck_assert_msg(json_is_object(v), "not a JSON object: %.*s (%s)", (int)n, p, je.text);
+        json_array_append_new(all, v);
+        p += n + (p[n] == '\n');
+    }
+    return all;
+}

@@ -4,6 +4,7 @@
 #define CR_TEST_CLI_RUN_H
 
 #include <check.h>
+#include <jansson.h>
 
 #include "base/buf.h"
 
@@ -21,6 +22,10 @@ void cli_result_cleanup(cli_result *r);
  * The binary is $CR_BUILDDIR/src/cli/cruddur (the harness sets CR_BUILDDIR). */
 void cli_runv(cli_result *r, const char *const *env, const char *stdin_text,
               const char *const *args);
+
+/* The lines of b (say a --json output) as a new array of JSON objects; a line that is not
+ * one is a Check assertion. */
+json_t *cli_json_lines(const buf *b);
 
 /* cli_run(&r, env, stdin_text, "ddb", "scan", NULL) */
 #define cli_run(r, env, stdin_text, ...)                                                       \

@@ -7,19 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "live.h"
+#include "users/users.h"
+
 const char *pg_require(void)
 {
-    const char *url = getenv("CONNECTION_URL");
-    if (url && *url)
-        return url;
-    const char *live = getenv("CRUDDUR_LIVE");
-    if (live && strcmp(live, "1") == 0) {
-        fprintf(stderr, "CRUDDUR_LIVE=1 but CONNECTION_URL is not set\n");
-        exit(1);
-    }
-    printf("1..0 # SKIP CONNECTION_URL not set (script/test sets it)\n");
-    exit(77);
+    return live_require_env("CONNECTION_URL");
 }
+
+void pg_drop_dbs(const char *const *dbs, size_t n)
+{
+    errinfo e;
+    users *m = users_open_db(NULL, "postgres", &e);
+    if (!m) {
+        fprintf(stderr, "# cleanup: %s\n", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t ended = 0;
+        if (!dbs[i] || !dbs[i][0])
+            continue;
+        if (users_end_sessions(m, dbs[i], &ended, &e) != 0 || users_drop_db(m, dbs[i], &e) < 0)
+            fprintf(stderr, "# cleanup of %s: %s\n", dbs[i], e.msg);
+    }
+    users_close(m);
+}
+
 void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
 {
     char *err = NULL;

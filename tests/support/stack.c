@@ -132,38 +132,6 @@ out:
     return rc;
 }
 
-int stack_make_table(ddb *d, const char *name, bool with_stream, bool *created, char *err,
-                     size_t errlen)
-{
-    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
-    json_error_t je;
-    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
-    ddb_error de;
-    int rc = -1;
-    *created = false;
-    if (!d || !def) {
-        snprintf(err, errlen, "ddb client or schema: %s", d ? "the built-in schema does not load"
-                                                            : "no client");
-        goto out;
-    }
-    json_object_set_new(def, "TableName", json_string(name));
-    if (!with_stream)
-        json_object_del(def, "StreamSpecification");
-    if (ddb_create_table(d, def, NULL, &de) != 0) {
-        snprintf(err, errlen, "create table: %s", de.info.msg);
-        goto out;
-    }
-    *created = true;
-    if (ddb_wait_active(d, name, 30000, &de) != 0) {
-        snprintf(err, errlen, "table not active: %s", de.info.msg);
-        goto out;
-    }
-    rc = 0;
-out:
-    json_decref(def);
-    return rc;
-}
-
 int stack_make_tokens(const char *keydir, const char *pool, const char *client,
                       const user *u, int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer,
                       size_t issuer_len, char *err, size_t errlen)
@@ -201,14 +169,8 @@ out:
 
 void stack_drop(const char *db, ddb *d, const char *table)
 {
-    errinfo e;
-    if (db && db[0]) {
-        users *m = users_open_db(NULL, "postgres", &e);
-        size_t ended;
-        if (!m || users_end_sessions(m, db, &ended, &e) != 0 || users_drop_db(m, db, &e) < 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", db, e.msg);
-        users_close(m);
-    }
+    if (db && db[0])
+        pg_drop_dbs((const char *const[]){ db }, 1);
     if (d && table && table[0]) {
         ddb_error err;
         if (ddb_delete_table(d, table, &err) != 0)
@@ -220,10 +182,9 @@ static int stack_setup(void)
 {
     char err[1024];
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    g_stack.ddb = ddb_new(&o, &e);
+    g_stack.ddb = live_ddb_open(&e);
     bool created;
-    int rc = stack_make_table(g_stack.ddb, g_stack.table, false, &created, err, sizeof err);
+    int rc = live_make_table(g_stack.ddb, g_stack.table, false, &created, err, sizeof err);
     if (rc != 0 && !created)
         g_stack.table[0] = '\0';
     if (rc == 0)

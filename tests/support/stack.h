@@ -44,17 +44,13 @@ extern stack g_stack;
 int stack_init(const char *name);
 void stack_cleanup(void);
 
-/* The pieces of stack_init, for live tests with their own layout (live_api_handlers). Each
- * returns 0, or -1 with the reason in err (errlen bytes). */
+/* The pieces of stack_init (with live_make_table), for live tests with their own layout
+ * (live_api_handlers). Each returns 0, or -1 with the reason in err (errlen bytes). */
 /* Database db (its conninfo url) on CONNECTION_URL's server with sql/schema.sql, the seed
  * and users u0 .. u<n-3>; users[0 .. n) are mira, tomasz, u0 .. each with a fresh Cognito
  * sub. */
 int stack_make_db(const char *db, const char *url, user *users, int n, char *err,
                   size_t errlen);
-/* Table name with the real schema (its stream only when with_stream), active; *created once
- * CreateTable succeeded (the table then needs dropping, also after a -1). */
-int stack_make_table(ddb *d, const char *name, bool with_stream, bool *created, char *err,
-                     size_t errlen);
 /* A dev signing key generated in keydir and a token per user (issuer: pool's, audience
  * client, 1 h) into tokens[i]; the issuer into issuer (issuer_len bytes). */
 int stack_make_tokens(const char *keydir, const char *pool, const char *client,
