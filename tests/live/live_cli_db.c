@@ -41,6 +41,15 @@ static bool db_exists(int i)
 /* cruddur db ARGS with CONNECTION_URL naming database i */
 #define run_on(r, i, ...) cli_run((r), g_envp[i], NULL, "db", __VA_ARGS__, NULL)
 
+/* the same, asserting exit 0, the output dropped */
+#define run_ok_on(i, ...)                                                                      \
+    do {                                                                                       \
+        cli_result ok_;                                                                        \
+        run_on(&ok_, i, __VA_ARGS__);                                                          \
+        cli_assert_status(&ok_, 0);                                                            \
+        cli_result_cleanup(&ok_);                                                              \
+    } while (0)
+
 /* ---- create --------------------------------------------------------------------------- */
 
 START_TEST(create_then_exists)
@@ -68,9 +77,7 @@ END_TEST
 START_TEST(schema_load_twice)
 {
     cli_result r;
-    run_on(&r, DB_SCHEMA, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_SCHEMA, "create");
     for (int i = 0; i < 2; i++) {
         run_on(&r, DB_SCHEMA, "schema-load");
         cli_assert_status(&r, 0);
@@ -91,12 +98,8 @@ END_TEST
 START_TEST(seed_twice)
 {
     cli_result r;
-    run_on(&r, DB_SEED, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
-    run_on(&r, DB_SEED, "schema-load");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_SEED, "create");
+    run_ok_on(DB_SEED, "schema-load");
 
     run_on(&r, DB_SEED, "seed");
     cli_assert_status(&r, 0);
@@ -120,9 +123,7 @@ END_TEST
 START_TEST(seed_without_schema_names_next_step)
 {
     cli_result r;
-    run_on(&r, DB_NOSCHEMA, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_NOSCHEMA, "create");
     run_on(&r, DB_NOSCHEMA, "seed");
     cli_assert_status(&r, 1);
     has(&r.err, "cruddur db schema-load");
@@ -182,9 +183,7 @@ END_TEST
 START_TEST(drop_refused_while_busy_then_forced)
 {
     cli_result r;
-    run_on(&r, DB_BUSY, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_BUSY, "create");
 
     char url[4200];
     pg_conninfo(g_db[DB_BUSY], "application_name='live_cli_db_holder'", url, sizeof url);
@@ -214,9 +213,7 @@ END_TEST
 START_TEST(drop_without_yes_and_no_terminal_is_refused)
 {
     cli_result r;
-    run_on(&r, DB_NOYES, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_NOYES, "create");
 
     run_on(&r, DB_NOYES, "drop");
     cli_assert_status(&r, 1);

@@ -31,6 +31,17 @@ static void log_path(char out[512], const char *name)
     snprintf(out, 512, "%s/%s.log", g_dir, name);
 }
 
+/* A test's start: a fresh table "<table_prefix>-..." into t, the log <dir>/<log>.log into lp,
+ * users n and n + 1 into u. */
+static void begin(const char *table_prefix, const char *log, int n, char t[64], char lp[512],
+                  sd_user u[2])
+{
+    sd_table(table_prefix, t);
+    log_path(lp, log);
+    sd_user_make(&u[0], n);
+    sd_user_make(&u[1], n + 1);
+}
+
 /* env for the daemon: table, quick polls, a short lease timeout */
 typedef struct sd_env {
     char table[128], lease[160], poll[64], timeout[64], id[96];
@@ -202,11 +213,8 @@ START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
 {
     ddb *d = live_ddb();
     char t[64], lp[512], gids[5][37];
-    sd_table("sd-kill", t);
-    log_path(lp, "kill");
     sd_user u[2];
-    sd_user_make(&u[0], 21);
-    sd_user_make(&u[1], 22);
+    begin("sd-kill", "kill", 21, t, lp, u);
     for (int g = 0; g < 5; g++) {
         sd_user other;
         sd_user_make(&other, 30 + g);
@@ -275,11 +283,8 @@ START_TEST(replay_from_trim_horizon_changes_nothing)
 {
     ddb *d = live_ddb();
     char t[64], lp[512], gids[3][37];
-    sd_table("sd-replay", t);
-    log_path(lp, "replay");
     sd_user u[2];
-    sd_user_make(&u[0], 41);
-    sd_user_make(&u[1], 42);
+    begin("sd-replay", "replay", 41, t, lp, u);
     for (int g = 0; g < 3; g++)
         sd_group(d, t, &u[0], &u[1], NULL, gids[g]);
     for (int i = 0; i < 30; i++)
@@ -433,11 +438,8 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
 {
     ddb *d = live_ddb();
     char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
-    sd_table("sd-dlq", t);
-    log_path(lp, "dlq");
     sd_user u[2];
-    sd_user_make(&u[0], 61);
-    sd_user_make(&u[1], 62);
+    begin("sd-dlq", "dlq", 61, t, lp, u);
     sd_group(d, t, &u[0], &u[1], NULL, gid);
     /* A message item whose text is a number: pattern E can never apply it. */
     char pk[64], now[MESSAGING_TS_LEN];
@@ -519,11 +521,8 @@ START_TEST(crafted_records_never_stop_the_daemon)
 {
     ddb *d = live_ddb();
     char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
-    sd_table("sd-craft", t);
-    log_path(lp, "craft");
     sd_user u[2];
-    sd_user_make(&u[0], 71);
-    sd_user_make(&u[1], 72);
+    begin("sd-craft", "craft", 71, t, lp, u);
     sd_group(d, t, &u[0], &u[1], NULL, gid);
     static char longest[1024 * 4 + 1];
     for (int i = 0; i < 1024; i++)
