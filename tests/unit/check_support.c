@@ -1,6 +1,6 @@
 /* check_support.c — the shared test helpers of tests/support/ that need no server:
  * environment lists and their undoing, private temporary folders, built binaries as
- * children. */
+ * children, a required variable's skip or failure, the CLI's JSON lines. */
 #include "config.h"
 
 #include <check.h>
@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
+#include "live.h"
 #include "support_env.h"
 #include "support_server.h"
 #include "support_tmpdir.h"
@@ -158,6 +160,50 @@ START_TEST(a_stand_in_that_does_not_start_is_minus_one)
 }
 END_TEST
 
+/* ---- live: a required variable ------------------------------------------------------------ */
+
+START_TEST(a_required_variable_is_returned)
+{
+    setenv("CR_SUPPORT_NEEDED", "there", 1);
+    ck_assert_str_eq(live_require_env("CR_SUPPORT_NEEDED"), "there");
+}
+END_TEST
+
+START_TEST(a_missing_variable_skips)
+{
+    unsetenv("CRUDDUR_LIVE");
+    setenv("CR_SUPPORT_NEEDED", "", 1); /* empty counts as missing */
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout)); /* its TAP skip line */
+    live_require_env("CR_SUPPORT_NEEDED");
+}
+END_TEST
+
+START_TEST(a_missing_variable_fails_under_cruddur_live)
+{
+    setenv("CRUDDUR_LIVE", "1", 1);
+    unsetenv("CR_SUPPORT_NEEDED");
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout));
+    live_require_env("CR_SUPPORT_NEEDED");
+}
+END_TEST
+
+/* ---- cli_run: JSON lines ------------------------------------------------------------------ */
+
+START_TEST(json_lines_are_objects_in_order)
+{
+    buf b;
+    buf_init(&b, 0);
+    buf_append(&b, "{\"a\":1}\n{\"b\":[2]}\n{}", 20);
+    json_t *all = cli_json_lines(&b);
+    ck_assert_uint_eq(json_array_size(all), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(all, 0), "a")), 1);
+    ck_assert(json_is_array(json_object_get(json_array_get(all, 1), "b")));
+    ck_assert_uint_eq(json_object_size(json_array_get(all, 2)), 0);
+    json_decref(all);
+    buf_cleanup(&b);
+}
+END_TEST
+
 static Suite *support_suite(void)
 {
     Suite *s = suite_create("support");
@@ -174,6 +220,12 @@ static Suite *support_suite(void)
     tcase_add_test(tc, wait_gives_status_signal_or_timeout);
     tcase_add_test(tc, spawn_runs_a_binary_with_env_and_log);
     tcase_add_test(tc, a_stand_in_that_does_not_start_is_minus_one);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("live");
+    tcase_add_test(tc, a_required_variable_is_returned);
+    tcase_add_exit_test(tc, a_missing_variable_skips, 77);
+    tcase_add_exit_test(tc, a_missing_variable_fails_under_cruddur_live, 1);
+    tcase_add_test(tc, json_lines_are_objects_in_order);
     suite_add_tcase(s, tc);
     return s;
 }
