@@ -361,15 +361,7 @@ START_TEST(membership_holds_while_the_index_lags)
     char g[37];
     new_conversation(a, b, "hello", g);
     support_server proxy;
-    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
-    ck_assert_int_eq(support_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy.port);
-    ddb_options o = { .endpoint = url, .region = "us-east-1" };
-    errinfo e;
-    ddb *lag = ddb_new(&o, &e);
-    ck_assert_msg(lag != NULL, "ddb_new: %s", e.msg);
-    json_decref(support_server_ctl(proxy.port, "lag", json_pack("{s:b}", "on", 1)));
+    ddb *lag = live_ddb_lagging(&proxy);
     ddb *direct = g_ctx.db;
     g_ctx.db = lag;
     api_members_cache_free(&g_ctx);

@@ -262,26 +262,11 @@ END_TEST
 
 /* ---- an index that lags (tests/tools/gsi_lag_proxy.py) ---------------------------------- */
 
-/* The proxy in front of DynamoDB Local and a client through it; lag on. */
-static ddb *lagging_client(support_server *proxy)
-{
-    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
-    ck_assert_int_eq(support_server_start(proxy, "tests/tools/gsi_lag_proxy.py"), 0);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy->port);
-    ddb_options o = { .endpoint = url, .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    json_decref(support_server_ctl(proxy->port, "lag", json_pack("{s:b}", "on", 1)));
-    return d;
-}
-
 START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
 {
     ddb *d = live_ddb();
     support_server proxy;
-    ddb *lag = lagging_client(&proxy);
+    ddb *lag = live_ddb_lagging(&proxy);
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);

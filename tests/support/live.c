@@ -43,6 +43,20 @@ ddb *live_ddb(void)
     return d;
 }
 
+ddb *live_ddb_lagging(support_server *proxy)
+{
+    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
+    ck_assert_int_eq(support_server_start(proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy->port);
+    ddb_options o = { .endpoint = url, .region = "us-east-1" };
+    errinfo e;
+    ddb *d = ddb_new(&o, &e);
+    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
+    json_decref(support_server_ctl(proxy->port, "lag", json_pack("{s:b}", "on", 1)));
+    return d;
+}
+
 void live_drop_tables(const char *prefix)
 {
     errinfo e;

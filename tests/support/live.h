@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "aws/ddb.h"
+#include "support_server.h"
 
 /* The value of environment variable name (script/test sets it), or exit: 77 (skip)
  * normally, 1 (fail) under CRUDDUR_LIVE=1. */
@@ -30,6 +31,10 @@ ddb *live_ddb(void);
  * needs dropping, also after a -1). */
 int live_make_table(ddb *d, const char *name, bool with_stream, bool *created, char *err,
                     size_t errlen);
+/* Starts tests/tools/gsi_lag_proxy.py in front of DynamoDB Local into *proxy, its lag on (every
+ * index Query answered with nothing); a client through it. Test cases only (assertions);
+ * the caller frees the client and stops the proxy (support_server_stop). */
+ddb *live_ddb_lagging(support_server *proxy);
 /* Deletes every table whose name starts with prefix (a clean-up: failures are ignored). */
 void live_drop_tables(const char *prefix);
 
