@@ -1,4 +1,4 @@
-/* live_api.c — cruddur-api's FastCGI side against the live stack (see live_api_stack.h):
+/* live_api.c — cruddur-api's FastCGI side against the live stack (see stack.h):
  * the real cruddur-api (from CR_BUILDDIR) on temporary unix sockets behind a real nginx
  * (Debian's, own prefix, rendered from nginx/cruddur-api.conf), driven with libcurl and, where
  * nginx would get in the way, with a minimal FastCGI client: health (shallow, deep, DynamoDB
@@ -27,8 +27,8 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
-#include "live_api_stack.h"
-#include "live_pg.h"
+#include "stack.h"
+#include "pg.h"
 
 static stack_api g_api;            /* api A: the one behind nginx */
 static stack_api g_api_nodb;       /* api B: DynamoDB unreachable */

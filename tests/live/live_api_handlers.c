@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -23,8 +24,9 @@
 #include "base/rnd.h"
 #include "cli_run.h"
 #include "live.h"
-#include "live_pg.h"
-#include "live_standin.h"
+#include "pg.h"
+#include "stack.h"
+#include "support_server.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 
@@ -49,9 +51,7 @@ static void ctx_open(void)
     ck_assert_msg(g_setup_err[0] == '\0', "setup failed: %s", g_setup_err);
     memset(&g_ctx, 0, sizeof g_ctx);
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    g_ctx.db = ddb_new(&o, &e);
-    ck_assert_msg(g_ctx.db != NULL, "ddb_new: %s", e.msg);
+    g_ctx.db = live_ddb();
     g_ctx.pg = users_open(g_url, &e);
     ck_assert_msg(g_ctx.pg != NULL, "users_open: %s", e.msg);
     jwks_options jo = { .source = g_jwks };
@@ -361,16 +361,8 @@ START_TEST(membership_holds_while_the_index_lags)
     const int a = U0 + 18, b = U0 + 19, stranger = U0 + 20;
     char g[37];
     new_conversation(a, b, "hello", g);
-    live_server proxy;
-    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
-    ck_assert_int_eq(live_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy.port);
-    ddb_options o = { .endpoint = url, .region = "us-east-1" };
-    errinfo e;
-    ddb *lag = ddb_new(&o, &e);
-    ck_assert_msg(lag != NULL, "ddb_new: %s", e.msg);
-    json_decref(standin_ctl(proxy.port, "lag", json_pack("{s:b}", "on", 1)));
+    support_server proxy;
+    ddb *lag = live_ddb_lagging(&proxy);
     ddb *direct = g_ctx.db;
     g_ctx.db = lag;
     api_members_cache_free(&g_ctx);
@@ -378,11 +370,11 @@ START_TEST(membership_holds_while_the_index_lags)
     res rs = get_messages(stranger, g, NULL);
     res rp = post_msg(b, "message_group_uuid", g, "reply while the index lags", NULL);
     res rh = post_msg(a, "handle", g_user[b].handle, "by handle", NULL);
-    json_t *st = standin_ctl(proxy.port, "stats", NULL);
+    json_t *st = support_server_ctl(proxy.port, "stats", NULL);
     g_ctx.db = direct;
     api_members_cache_free(&g_ctx);
     ddb_free(lag);
-    live_server_stop(&proxy);
+    support_server_stop(&proxy);
     ck_assert_int_gt(json_integer_value(json_object_get(st, "hidden")), 0);
     json_decref(st);
     assert_status(rb, 200);
@@ -712,7 +704,13 @@ START_TEST(idempotent_retry_creates_nothing_twice)
 }
 END_TEST
 
-static int create_messages_table(ddb *d, const char *name, ddb_error *err);
+/* A messages table named name with the real schema, active. 0, or -1 with err's message. */
+static int create_messages_table(ddb *d, const char *name, ddb_error *err)
+{
+    bool created;
+    ddb_error_clear(err);
+    return live_make_table(d, name, true, &created, err->info.msg, sizeof err->info.msg);
+}
 
 /* DynamoDB remembers transaction tokens across the whole account and region for 10 minutes:
  * the same user and key against another deployment's table must not be taken for a retry. */
@@ -1099,143 +1097,11 @@ END_TEST
 
 /* ---- the run ------------------------------------------------------------------------------- */
 
-static int setup_pg(void)
-{
-    errinfo e;
-    users *m = users_open_db(NULL, "postgres", &e);
-    users *u = NULL;
-    PGconn *c = NULL;
-    int rc = -1;
-    long added, present;
-    if (!m || users_create_db(m, g_db, &e) != 0) {
-        snprintf(g_setup_err, sizeof g_setup_err, "create database: %s", e.msg);
-        goto out;
-    }
-    u = users_open(g_url, &e);
-    if (!u || users_run_file(u, "sql/schema.sql", &e) != 0 ||
-        users_seed(u, &added, &present, &e) != 0) {
-        snprintf(g_setup_err, sizeof g_setup_err, "schema/seed: %s", e.msg);
-        goto out;
-    }
-    c = PQconnectdb(g_url);
-    for (int i = 0; i < NUSERS - 2; i++) {
-        char sql[512];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO users (display_name, handle, email) VALUES "
-                 "('User %d', 'u%d', 'u%d@example.com')",
-                 i, i, i);
-        PGresult *pr = PQexec(c, sql);
-        bool ok = PQresultStatus(pr) == PGRES_COMMAND_OK;
-        PQclear(pr);
-        if (!ok) {
-            snprintf(g_setup_err, sizeof g_setup_err, "insert: %s", PQerrorMessage(c));
-            goto out;
-        }
-    }
-    for (int i = 0; i < NUSERS; i++) {
-        char handle[16], sub[37];
-        if (i < 2)
-            snprintf(handle, sizeof handle, "%s", i == 0 ? "mira" : "tomasz");
-        else
-            snprintf(handle, sizeof handle, "u%d", i - 2);
-        rnd_uuid4(sub);
-        if (users_set_cognito_sub(u, handle, sub, &e) != 0 ||
-            users_by_handle(u, handle, &g_user[i], &e) != 0) {
-            snprintf(g_setup_err, sizeof g_setup_err, "user %s: %s", handle, e.msg);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    PQfinish(c);
-    users_close(u);
-    users_close(m);
-    return rc;
-}
-
-/* A messages table named name with the real schema, active. 0, or -1 with err set. */
-static int create_messages_table(ddb *d, const char *name, ddb_error *err)
-{
-    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
-    json_error_t je;
-    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
-    ddb_error_clear(err);
-    int rc = -1;
-    if (!def)
-        errinfo_set(&err->info, ERR_INVALID, "the built-in schema does not load");
-    else if (json_object_set_new(def, "TableName", json_string(name)) == 0 &&
-             ddb_create_table(d, def, NULL, err) == 0 &&
-             ddb_wait_active(d, name, 30000, err) == 0)
-        rc = 0;
-    json_decref(def);
-    return rc;
-}
-
-static int setup_ddb(void)
-{
-    errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    ddb *d = ddb_new(&o, &e);
-    ddb_error err;
-    int rc = -1;
-    if (!d) {
-        snprintf(g_setup_err, sizeof g_setup_err, "ddb client: %s", e.msg);
-    } else if (create_messages_table(d, g_table, &err) != 0) {
-        snprintf(g_setup_err, sizeof g_setup_err, "create table: %s", err.info.msg);
-    } else {
-        rc = 0;
-    }
-    ddb_free(d);
-    return rc;
-}
-
-static int setup_tokens(void)
-{
-    errinfo e;
-    buf iss;
-    buf_init(&iss, sizeof g_issuer - 1);
-    devkey *k = NULL;
-    int rc = -1;
-    if (jwt_issuer_for_pool(NULL, POOL_ID, &iss, &e) != 0 ||
-        devkey_generate(g_keydir, &k, &e) != 0) {
-        snprintf(g_setup_err, sizeof g_setup_err, "key: %s", e.msg);
-        goto out;
-    }
-    snprintf(g_issuer, sizeof g_issuer, "%s", buf_cstr(&iss));
-    snprintf(g_jwks, sizeof g_jwks, "%s/%s", g_keydir, DEVKEY_JWKS_NAME);
-    for (int i = 0; i < NUSERS; i++) {
-        buf t;
-        buf_init(&t, sizeof g_tok[i] - 1);
-        devkey_claims c = { .sub = g_user[i].cognito_user_id, .issuer = g_issuer,
-                            .client_id = CLIENT_ID, .ttl_s = 3600 };
-        int r = devkey_mint(k, &c, &t, &e);
-        snprintf(g_tok[i], sizeof g_tok[i], "%s", buf_cstr(&t));
-        buf_cleanup(&t);
-        if (r != 0) {
-            snprintf(g_setup_err, sizeof g_setup_err, "mint: %s", e.msg);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    devkey_free(k);
-    buf_cleanup(&iss);
-    return rc;
-}
-
 static void cleanup(void)
 {
     errinfo e;
-    users *m = users_open_db(NULL, "postgres", &e);
-    size_t ended;
-    if (!m || users_end_sessions(m, g_db, &ended, &e) != 0 || users_drop_db(m, g_db, &e) < 0)
-        fprintf(stderr, "# cleanup of %s: %s\n", g_db, e.msg);
-    users_close(m);
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    ddb *d = ddb_new(&o, &e);
-    ddb_error err;
-    if (d && ddb_delete_table(d, g_table, &err) != 0)
-        fprintf(stderr, "# cleanup of %s: %s\n", g_table, err.info.msg);
+    ddb *d = live_ddb_open(&e);
+    stack_drop(g_db, d, g_table);
     ddb_free(d);
     char p[400];
     snprintf(p, sizeof p, "%s/%s", g_keydir, DEVKEY_PEM_NAME);
@@ -1300,8 +1166,17 @@ int main(void)
     live_name("cruddur-handlers-key", kd);
     snprintf(g_keydir, sizeof g_keydir, "/tmp/%s", kd);
     pg_conninfo(g_db, "", g_url, sizeof g_url);
-    if (setup_pg() == 0 && setup_ddb() == 0)
-        setup_tokens();
+    snprintf(g_jwks, sizeof g_jwks, "%s/%s", g_keydir, DEVKEY_JWKS_NAME);
+    errinfo e;
+    ddb *d = live_ddb_open(&e);
+    bool created;
+    char *err = g_setup_err;
+    size_t errlen = sizeof g_setup_err;
+    if (stack_make_db(g_db, g_url, g_user, NUSERS, err, errlen) == 0 &&
+        live_make_table(d, g_table, true, &created, err, errlen) == 0)
+        stack_make_tokens(g_keydir, POOL_ID, CLIENT_ID, g_user, NUSERS, g_tok, g_issuer,
+                          sizeof g_issuer, err, errlen);
+    ddb_free(d);
     int rc = tap_run(handlers_suite());
     cleanup();
     return rc;

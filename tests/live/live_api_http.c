@@ -1,5 +1,5 @@
 /* live_api_http.c — cruddur-api through a real nginx against the live stack (its own table,
- * database and signing key; see live_api_stack.h): the front end's conversation flow,
+ * database and signing key; see stack.h): the front end's conversation flow,
  * paging with ?limit and X-Next-Cursor, every error status of the API with a JSON body and
  * nothing written, the tokens that must get 401, one conversation per pair under concurrent
  * first messages (new and boto3-era conversations), a brand-new conversation readable by
@@ -32,7 +32,7 @@
 #include "base/clock.h"
 #include "base/rnd.h"
 #include "live.h"
-#include "live_api_stack.h"
+#include "stack.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 

@@ -15,6 +15,7 @@
 #include "base/rnd.h"
 #include "cli_run.h"
 #include "live.h"
+#include "support_server.h"
 #include "tap.h"
 
 #define POOL "us-east-1_TestPool1"
@@ -25,7 +26,7 @@ static char db_names[NDBS][64];   /* made in main, dropped by the parent after t
 /* ---- the stand-in and its users ---------------------------------------------------------- */
 
 typedef struct stand_in {
-    live_server srv;
+    support_server srv;
     char users_path[64];
     char endpoint_var[96];        /* AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=... */
 } stand_in;
@@ -45,7 +46,7 @@ static void stand_in_start(stand_in *s, json_t *users, int throttle)
     setenv("COGNITO_SERVER_POOL", POOL, 1);
     setenv("COGNITO_SERVER_PAGE_SIZE", "2", 1);
     setenv("COGNITO_SERVER_THROTTLE", th, 1);
-    ck_assert_msg(live_server_start(&s->srv, "tests/tools/cognito_server.py") == 0,
+    ck_assert_msg(support_server_start(&s->srv, "tests/tools/cognito_server.py") == 0,
                   "tests/tools/cognito_server.py did not start (python3 missing?)");
     snprintf(s->endpoint_var, sizeof s->endpoint_var,
              "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=http://127.0.0.1:%d", s->srv.port);
@@ -53,7 +54,7 @@ static void stand_in_start(stand_in *s, json_t *users, int throttle)
 
 static void stand_in_stop(stand_in *s)
 {
-    live_server_stop(&s->srv);
+    support_server_stop(&s->srv);
     unlink(s->users_path);
 }
 

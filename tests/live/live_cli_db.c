@@ -15,7 +15,7 @@
 
 #include "cli_run.h"
 #include "live.h"
-#include "live_pg.h"
+#include "pg.h"
 #include "tap.h"
 #include "users/users.h"
 
@@ -42,6 +42,15 @@ static bool db_exists(int i)
 
 /* cruddur db ARGS with CONNECTION_URL naming database i */
 #define run_on(r, i, ...) cli_run((r), g_envp[i], NULL, "db", __VA_ARGS__, NULL)
+
+/* the same, asserting exit 0, the output dropped */
+#define run_ok_on(i, ...)                                                                      \
+    do {                                                                                       \
+        cli_result ok_;                                                                        \
+        run_on(&ok_, i, __VA_ARGS__);                                                          \
+        cli_assert_status(&ok_, 0);                                                            \
+        cli_result_cleanup(&ok_);                                                              \
+    } while (0)
 
 /* ---- create --------------------------------------------------------------------------- */
 
@@ -70,9 +79,7 @@ END_TEST
 START_TEST(schema_load_twice)
 {
     cli_result r;
-    run_on(&r, DB_SCHEMA, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_SCHEMA, "create");
     for (int i = 0; i < 2; i++) {
         run_on(&r, DB_SCHEMA, "schema-load");
         cli_assert_status(&r, 0);
@@ -93,12 +100,8 @@ END_TEST
 START_TEST(seed_twice)
 {
     cli_result r;
-    run_on(&r, DB_SEED, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
-    run_on(&r, DB_SEED, "schema-load");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_SEED, "create");
+    run_ok_on(DB_SEED, "schema-load");
 
     run_on(&r, DB_SEED, "seed");
     cli_assert_status(&r, 0);
@@ -122,9 +125,7 @@ END_TEST
 START_TEST(seed_without_schema_names_next_step)
 {
     cli_result r;
-    run_on(&r, DB_NOSCHEMA, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_NOSCHEMA, "create");
     run_on(&r, DB_NOSCHEMA, "seed");
     cli_assert_status(&r, 1);
     has(&r.err, "cruddur db schema-load");
@@ -184,9 +185,7 @@ END_TEST
 START_TEST(drop_refused_while_busy_then_forced)
 {
     cli_result r;
-    run_on(&r, DB_BUSY, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_BUSY, "create");
 
     char url[4200];
     pg_conninfo(g_db[DB_BUSY], "application_name='live_cli_db_holder'", url, sizeof url);
@@ -216,9 +215,7 @@ END_TEST
 START_TEST(drop_without_yes_and_no_terminal_is_refused)
 {
     cli_result r;
-    run_on(&r, DB_NOYES, "create");
-    cli_assert_status(&r, 0);
-    cli_result_cleanup(&r);
+    run_ok_on(DB_NOYES, "create");
 
     run_on(&r, DB_NOYES, "drop");
     cli_assert_status(&r, 1);
@@ -456,18 +453,10 @@ END_TEST
 
 static void drop_databases(void)
 {
-    errinfo e;
-    users *m = users_open_db(NULL, "postgres", &e);
-    if (!m) {
-        fprintf(stderr, "# cleanup: %s\n", e.msg);
-        return;
-    }
-    for (int i = 0; i < DB_COUNT; i++) {
-        size_t ended = 0;
-        if (users_end_sessions(m, g_db[i], &ended, &e) != 0 || users_drop_db(m, g_db[i], &e) < 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", g_db[i], e.msg);
-    }
-    users_close(m);
+    const char *dbs[DB_COUNT];
+    for (int i = 0; i < DB_COUNT; i++)
+        dbs[i] = g_db[i];
+    pg_drop_dbs(dbs, DB_COUNT);
 }
 
 static Suite *cli_db_suite(void)

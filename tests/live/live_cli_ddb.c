@@ -24,6 +24,7 @@
 #include "live.h"
 #include "messaging/messaging.h"
 #include "messaging/seed.h"
+#include "support_env.h"
 #include "tap.h"
 #include "users/users.h"
 
@@ -69,15 +70,6 @@ static const char *const *env_for(envset *s, const char *table, const char *endp
     return s->v;
 }
 
-static ddb *client(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    return d;
-}
-
 static size_t count_lines(const buf *b)
 {
     size_t n = 0;
@@ -86,26 +78,10 @@ static size_t count_lines(const buf *b)
     return n;
 }
 
-/* The lines of b as JSON objects (asserting each parses). */
-static json_t *json_lines(const buf *b)
-{
-    json_t *all = json_array();
-    const char *p = buf_cstr(b);
-    while (*p) {
-        size_t n = strcspn(p, "\n");
-        json_error_t je;
-        json_t *v = json_loadb(p, n, 0, &je);
-        ck_assert_msg(json_is_object(v), "not a JSON object: %.*s (%s)", (int)n, p, je.text);
-        json_array_append_new(all, v);
-        p += n + (p[n] == '\n');
-    }
-    return all;
-}
-
 /* Items of table whose pk starts with pfx (a full Scan). */
 static long count_items(const char *table, const char *pfx)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     ddb_page page;
     ddb_page_init(&page);
     json_t *start = NULL;
@@ -132,7 +108,7 @@ static long count_items(const char *table, const char *pfx)
 
 static bool table_exists(const char *table)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     json_t *t = NULL;
     ddb_error err;
     int rc = ddb_describe_table(d, table, &t, &err);
@@ -225,7 +201,7 @@ START_TEST(schema_load_creates_the_table_once)
     table_name(t, "schema");
     schema_load(t);
     /* the table of ddb-schema/: keys, GSI, stream */
-    ddb *d = client();
+    ddb *d = live_ddb();
     json_t *desc = NULL;
     ddb_error err;
     ck_assert_msg(ddb_describe_table(d, t, &desc, &err) == 0, "%s", err.info.msg);
@@ -355,7 +331,7 @@ START_TEST(seed_then_get_conversation)
 
     /* --json: the raw items in the same order */
     run_ok(&r, t, "get-conversation", SAMPLE, "--json");
-    json_t *items = json_lines(&r.out);
+    json_t *items = cli_json_lines(&r.out);
     cli_result_cleanup(&r);
     ck_assert_uint_eq(json_array_size(items), SEED_SAMPLE_MESSAGES);
     for (size_t i = 1; i < json_array_size(items); i++)
@@ -365,7 +341,7 @@ START_TEST(seed_then_get_conversation)
 
     /* --limit: the newest N */
     run_ok(&r, t, "get-conversation", "--limit", "5", "--json", SAMPLE);
-    json_t *five = json_lines(&r.out);
+    json_t *five = cli_json_lines(&r.out);
     cli_result_cleanup(&r);
     ck_assert_uint_eq(json_array_size(five), 5);
     for (size_t i = 0; i < 5; i++)
@@ -400,7 +376,7 @@ START_TEST(scan_prints_every_item)
     run_ok(&r, t, "seed");
     cli_result_cleanup(&r);
     run_ok(&r, t, "scan");
-    json_t *items = json_lines(&r.out);
+    json_t *items = cli_json_lines(&r.out);
     ck_assert_uint_eq(json_array_size(items), SEED_SAMPLE_MESSAGES + 2);
     errinfo e;
     ck_assert_msg(ddb_av_validate_item(json_array_get(items, 0), &e) == 0, "%s", e.msg);
@@ -409,7 +385,7 @@ START_TEST(scan_prints_every_item)
     cli_result_cleanup(&r);
 
     run_ok(&r, t, "scan", "--plain");
-    items = json_lines(&r.out);
+    items = cli_json_lines(&r.out);
     ck_assert_uint_eq(json_array_size(items), SEED_SAMPLE_MESSAGES + 2);
     ck_assert(json_is_string(json_object_get(json_array_get(items, 0), "pk")));
     json_decref(items);
@@ -596,7 +572,7 @@ START_TEST(large_seed_writes_exactly_the_set)
     cli_run(&r, env_for(&es, "no-such-table-needed", "http://127.0.0.1:1", NULL), NULL, "ddb",
             "seed", "--users", "3", "--groups", "2", "--messages", "4", "--dump", NULL);
     cli_assert_status(&r, 0);
-    json_t *items = json_lines(&r.out);
+    json_t *items = cli_json_lines(&r.out);
     ck_assert_uint_eq(json_array_size(items), 8);
     json_decref(items);
     cli_result_cleanup(&r);
@@ -619,15 +595,7 @@ START_TEST(large_seed_shows_progress_on_a_terminal)
     pid_t pid = forkpty(&master, NULL, NULL, NULL);
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        for (size_t i = 0; env[i]; i++) {
-            char name[64];
-            const char *eq = strchr(env[i], '=');
-            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
-            if (eq[1])
-                setenv(name, eq + 1, 1);
-            else
-                unsetenv(name);
-        }
+        support_env_apply(env);
         execl(exe, exe, "ddb", "seed", "--users", "5", "--groups", "10", "--messages", "300",
               (char *)NULL);
         _exit(127);
@@ -656,7 +624,7 @@ START_TEST(stream_off_reenables_with_a_new_arn)
     char t[96];
     table_name(t, "streamoff");
     schema_load(t);
-    ddb *d = client();
+    ddb *d = live_ddb();
     json_t *desc = NULL;
     ddb_error err;
     ck_assert(ddb_describe_table(d, t, &desc, &err) == 0);
@@ -715,7 +683,7 @@ START_TEST(list_conversations_by_handle)
     cli_run(&r, env_for(&es, t, NULL, pg_conninfo), NULL, "ddb", "list-conversations",
             "@tomasz", "--json", NULL);
     cli_assert_status(&r, 0);
-    json_t *rows = json_lines(&r.out);
+    json_t *rows = cli_json_lines(&r.out);
     ck_assert_uint_eq(json_array_size(rows), 1);
     json_t *g = json_array_get(rows, 0);
     ck_assert_str_eq(ddb_av_get_s(g, "user_handle"), "mira");
@@ -907,26 +875,6 @@ static void pg_setup(void)
     users_close(u);
 }
 
-static void cleanup_tables(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    json_t *names = NULL;
-    ddb_error err;
-    if (d && ddb_list_tables(d, 0, &names, &err) == 0) {
-        size_t i;
-        json_t *n;
-        json_array_foreach(names, i, n) {
-            const char *s = json_string_value(n);
-            if (s && strncmp(s, prefix, strlen(prefix)) == 0)
-                ddb_delete_table(d, s, &err);
-        }
-    }
-    json_decref(names);
-    ddb_free(d);
-}
-
 static Suite *cli_ddb_suite(void)
 {
     Suite *s = suite_create("cli_ddb");
@@ -968,7 +916,7 @@ int main(void)
     live_name("live-cli-ddb", prefix);
     pg_setup();
     int rc = tap_run(cli_ddb_suite());
-    cleanup_tables();
+    live_drop_tables(prefix);
     if (pg_db[0])
         pg_admin("DROP DATABASE IF EXISTS", " WITH (FORCE)");
     return rc;

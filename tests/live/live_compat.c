@@ -14,6 +14,7 @@
 
 #include "aws/ddb.h"
 #include "aws/ddb_av.h"
+#include "base/rnd.h"
 #include "cli_run.h"
 #include "live.h"
 #include "messaging/messaging.h"
@@ -107,21 +108,6 @@ static json_t *boto3v(const char *const *args)
 
 #define boto3(...) boto3v((const char *const[]){ __VA_ARGS__, NULL })
 
-static json_t *json_lines(const buf *b)
-{
-    json_t *all = json_array();
-    const char *p = buf_cstr(b);
-    while (*p) {
-        size_t n = strcspn(p, "\n");
-        json_error_t je;
-        json_t *v = json_loadb(p, n, 0, &je);
-        ck_assert_msg(json_is_object(v), "not a JSON object: %.*s (%s)", (int)n, p, je.text);
-        json_array_append_new(all, v);
-        p += n + (p[n] == '\n');
-    }
-    return all;
-}
-
 static const char *jstr(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -191,7 +177,7 @@ START_TEST(boto3_reads_the_synthetic_set)
     /* the same items, to know a group and a member */
     run_ok(&r, t, "seed", "--users", "4", "--groups", "3", "--messages", "30", "--end-time",
            "2026-11-21T09:30:00.000000+00:00", "--dump");
-    json_t *items = json_lines(&r.out);
+    json_t *items = cli_json_lines(&r.out);
     cli_result_cleanup(&r);
     ck_assert_uint_eq(json_array_size(items), 36);
     json_t *row = json_array_get(items, 30); /* group 0's first row */
@@ -285,7 +271,7 @@ START_TEST(cruddur_lists_what_boto3_wrote)
     ck_assert(strstr(buf_cstr(&r.out), "Hi Ben, written by boto3") != NULL);
     cli_result_cleanup(&r);
     run_ok(&r, t, "list-conversations", "--uuid", ben, "--json");
-    json_t *rows = json_lines(&r.out);
+    json_t *rows = cli_json_lines(&r.out);
     cli_result_cleanup(&r);
     ck_assert_uint_eq(json_array_size(rows), 1);
     ck_assert_str_eq(ddb_av_get_s(json_array_get(rows, 0), "user_handle"), "ann");
@@ -308,7 +294,7 @@ START_TEST(cruddur_lists_what_boto3_wrote)
     ck_assert_str_eq(p, "");
     cli_result_cleanup(&r);
     run_ok(&r, t, "get-conversation", gid, "--json");
-    json_t *items = json_lines(&r.out);
+    json_t *items = cli_json_lines(&r.out);
     cli_result_cleanup(&r);
     ck_assert_uint_eq(json_array_size(items), 3);
     for (size_t i = 0; i < 3; i++) {
@@ -352,31 +338,11 @@ static Suite *compat_suite(void)
     return s;
 }
 
-static void cleanup_tables(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    json_t *names = NULL;
-    ddb_error err;
-    if (d && ddb_list_tables(d, 0, &names, &err) == 0) {
-        size_t i;
-        json_t *n;
-        json_array_foreach(names, i, n) {
-            const char *s = json_string_value(n);
-            if (s && strncmp(s, prefix, strlen(prefix)) == 0)
-                ddb_delete_table(d, s, &err);
-        }
-    }
-    json_decref(names);
-    ddb_free(d);
-}
-
 int main(void)
 {
     live_ddb_endpoint();
     live_name("live-compat", prefix);
     int rc = tap_run(compat_suite());
-    cleanup_tables();
+    live_drop_tables(prefix);
     return rc;
 }

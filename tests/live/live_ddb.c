@@ -9,19 +9,11 @@
 
 #include "aws/ddb.h"
 #include "aws/ddb_av.h"
+#include "base/rnd.h"
 #include "live.h"
 #include "tap.h"
 
 static char table[64];
-
-static ddb *client(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    return d;
-}
 
 /* The cruddur-messages shape: pk/sk, GSI message-group-sk-index, stream NEW_IMAGE. */
 static json_t *table_def(const char *name)
@@ -68,7 +60,7 @@ static void ts(int i, char out[40])
 
 START_TEST(table_lifecycle)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     char name[64];
     live_name("life", name);
     create_table(d, name);
@@ -108,7 +100,7 @@ END_TEST
 
 START_TEST(list_tables_follows_every_page)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     char names[3][64];
     ddb_error err;
     for (int i = 0; i < 3; i++) {
@@ -155,7 +147,7 @@ END_TEST
 
 START_TEST(items_put_get_delete_with_conditions)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     ddb_error err;
     char group[64];
     live_name("grp", group);
@@ -197,7 +189,7 @@ END_TEST
 
 START_TEST(validation_errors_are_reported_not_retried)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     ddb_error err;
     json_t *no_sk = json_pack("{s:o}", "pk", ddb_av_s("MSG#x"));
     ck_assert_int_eq(ddb_put_item(d, table, no_sk, NULL, &err), -1);
@@ -217,7 +209,7 @@ END_TEST
 
 START_TEST(query_with_index_filter_limit_direction_and_paging)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     ddb_error err;
     char group[64], s[40];
     live_name("q", group);
@@ -298,7 +290,7 @@ END_TEST
 START_TEST(paging_past_one_megabyte)
 {
     /* 300 items of ~4 KB: about 1.2 MB in one partition, more than one 1 MB page */
-    ddb *d = client();
+    ddb *d = live_ddb();
     ddb_error err;
     char group[64], s[40];
     live_name("big", group);
@@ -358,7 +350,7 @@ END_TEST
 
 START_TEST(transactions_commit_or_cancel_whole)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     ddb_error err;
     char group[64], token[37];
     live_name("tx", group);
@@ -431,9 +423,8 @@ int main(void)
 {
     live_ddb_endpoint();
     live_name("live-ddb", table);
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
     errinfo e;
-    ddb *d = ddb_new(&o, &e);
+    ddb *d = live_ddb_open(&e);
     if (!d) {
         fprintf(stderr, "ddb_new: %s\n", e.msg);
         return 1;

@@ -15,15 +15,6 @@
 
 #define LV_ITEMS 45
 
-static ddb *lv_client(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    return d;
-}
-
 /* A pk/sk table with a GSI on message_group_uuid, filled with LV_ITEMS messages of one
  * group (texts with escapes and non-ASCII) and a few rows of another partition. */
 static void lv_fill(ddb *d, const char *name, const char *pk)
@@ -107,7 +98,7 @@ static size_t lv_pages(ddb *d, ddb_query_options q, bool scan)
 
 START_TEST(view_pages_match_jansson_pages)
 {
-    ddb *d = lv_client();
+    ddb *d = live_ddb();
     char name[64], pk[80];
     live_name("view", name);
     snprintf(pk, sizeof pk, "MSG#%s", name);

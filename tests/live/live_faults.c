@@ -10,9 +10,10 @@
 #include "aws/ddb.h"
 #include "base/clock.h"
 #include "live.h"
+#include "support_server.h"
 #include "tap.h"
 
-static live_server faults;
+static support_server faults;
 
 /* A client whose endpoint is a fresh scenario path on the fault server. */
 static ddb *fault_client(const char *scenario, int max_attempts, long timeout_ms)
@@ -45,123 +46,111 @@ static int fault_call(ddb *d, ddb_error *err, long *count)
     return rc;
 }
 
-START_TEST(throttling_then_success_is_retried)
+/* One call against scenario that must succeed: asserts it did and that the server saw
+ * want_count requests; the client's attempts. */
+static int call_succeeds(const char *scenario, int max_attempts, long want_count)
 {
-    ddb *d = fault_client("throttle/2", 5, 2000);
+    ddb *d = fault_client(scenario, max_attempts, 2000);
     ddb_error err;
     long count;
     ck_assert_msg(fault_call(d, &err, &count) == 0, "%s", err.info.msg);
-    ck_assert_int_eq(count, 3); /* the server saw three requests */
-    ck_assert_int_eq(err.attempts, 3);
+    ck_assert_int_eq(count, want_count);
     ddb_free(d);
+    return err.attempts;
+}
+
+/* One call against scenario that must fail: asserts it did, the error into *err; the call's
+ * time in ms. */
+static int64_t call_fails(const char *scenario, int max_attempts, long timeout_ms,
+                          ddb_error *err)
+{
+    ddb *d = fault_client(scenario, max_attempts, timeout_ms);
+    long count;
+    int64_t t0 = clock_mono_ms();
+    ck_assert_int_eq(fault_call(d, err, &count), -1);
+    int64_t took = clock_mono_ms() - t0;
+    ddb_free(d);
+    return took;
+}
+
+START_TEST(throttling_then_success_is_retried)
+{
+    /* the server saw three requests */
+    ck_assert_int_eq(call_succeeds("throttle/2", 5, 3), 3);
 }
 END_TEST
 
 START_TEST(server_error_then_success_is_retried)
 {
-    ddb *d = fault_client("error500/1", 5, 2000);
-    ddb_error err;
-    long count;
-    ck_assert_msg(fault_call(d, &err, &count) == 0, "%s", err.info.msg);
-    ck_assert_int_eq(count, 2);
-    ddb_free(d);
+    call_succeeds("error500/1", 5, 2);
 }
 END_TEST
 
 START_TEST(validation_error_is_not_retried)
 {
-    ddb *d = fault_client("validation", 5, 2000);
     ddb_error err;
-    long count;
-    ck_assert_int_eq(fault_call(d, &err, &count), -1);
+    call_fails("validation", 5, 2000, &err);
     ck_assert_int_eq(err.attempts, 1);
     ck_assert_int_eq(err.http_status, 400);
     ck_assert_str_eq(err.type, "ValidationException");
     ck_assert_int_eq(err.info.code, ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err.info.msg, "DynamoDB PutItem: ValidationException: One or "
                                                "more parameter values were invalid"));
-    ddb_free(d);
 }
 END_TEST
 
 START_TEST(conditional_check_is_not_retried)
 {
-    ddb *d = fault_client("conditional", 5, 2000);
     ddb_error err;
-    long count;
-    ck_assert_int_eq(fault_call(d, &err, &count), -1);
+    call_fails("conditional", 5, 2000, &err);
     ck_assert_int_eq(err.attempts, 1);
     ck_assert(ddb_error_is(&err, "ConditionalCheckFailedException"));
-    ddb_free(d);
 }
 END_TEST
 
 START_TEST(persistent_throttling_gives_up_after_the_budget)
 {
-    ddb *d = fault_client("throttle-forever", 3, 2000);
     ddb_error err;
-    long count;
-    int64_t t0 = clock_mono_ms();
-    ck_assert_int_eq(fault_call(d, &err, &count), -1);
+    int64_t took = call_fails("throttle-forever", 3, 2000, &err);
     ck_assert_int_eq(err.attempts, 3);
     ck_assert_str_eq(err.type, "ProvisionedThroughputExceededException");
     /* two backoffs of at most cap_ms (50 ms) each, plus the round trips */
-    ck_assert_int_lt(clock_mono_ms() - t0, 1500);
-    ddb_free(d);
+    ck_assert_int_lt(took, 1500);
 }
 END_TEST
 
 START_TEST(hung_server_hits_the_timeout)
 {
-    ddb *d = fault_client("hang/4000", 2, 300);
     ddb_error err;
-    long count;
-    int64_t t0 = clock_mono_ms();
-    ck_assert_int_eq(fault_call(d, &err, &count), -1);
-    int64_t took = clock_mono_ms() - t0;
+    int64_t took = call_fails("hang/4000", 2, 300, &err);
     ck_assert_int_eq(err.fail, HTTP_FAIL_TIMEOUT);
     ck_assert_int_eq(err.info.code, ERR_TIMEOUT);
     ck_assert_int_eq(err.attempts, 2);
     ck_assert_int_ge(took, 550);
     ck_assert_int_lt(took, 2500);
-    ddb_free(d);
 }
 END_TEST
 
 START_TEST(connection_reset_is_retried)
 {
-    ddb *d = fault_client("reset/1", 4, 2000);
-    ddb_error err;
-    long count;
-    ck_assert_msg(fault_call(d, &err, &count) == 0, "%s", err.info.msg);
-    ck_assert_int_eq(count, 2);
-    ck_assert_int_eq(err.attempts, 2);
-    ddb_free(d);
+    ck_assert_int_eq(call_succeeds("reset/1", 4, 2), 2);
 }
 END_TEST
 
 START_TEST(corrupt_reply_crc_is_retried)
 {
-    ddb *d = fault_client("badcrc/1", 4, 2000);
-    ddb_error err;
-    long count;
-    ck_assert_msg(fault_call(d, &err, &count) == 0, "%s", err.info.msg);
-    ck_assert_int_eq(count, 2);
-    ddb_free(d);
+    call_succeeds("badcrc/1", 4, 2);
 }
 END_TEST
 
 START_TEST(html_error_page_becomes_a_clear_error)
 {
-    ddb *d = fault_client("html", 2, 2000);
     ddb_error err;
-    long count;
-    ck_assert_int_eq(fault_call(d, &err, &count), -1);
+    call_fails("html", 2, 2000, &err);
     ck_assert_int_eq(err.http_status, 502);
     ck_assert_int_eq(err.attempts, 2); /* 5xx is retried */
     ck_assert_str_eq(err.type, "");
     ck_assert_ptr_nonnull(strstr(err.info.msg, "HTTP 502"));
-    ddb_free(d);
 }
 END_TEST
 
@@ -292,14 +281,8 @@ static Suite *faults_suite(void)
 
 int main(void)
 {
-    setenv("AWS_ACCESS_KEY_ID", "AKIDFAULTTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "fault-test-secret", 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    if (live_server_start(&faults, "tests/tools/fault_server.py") != 0) {
-        fprintf(stderr, "cannot start tests/tools/fault_server.py (python3 missing?)\n");
-        return 1;
-    }
-    int rc = tap_run(faults_suite());
-    live_server_stop(&faults);
-    return rc;
+    const char *const env[] = { "AWS_ACCESS_KEY_ID=AKIDFAULTTEST",
+                                "AWS_SECRET_ACCESS_KEY=fault-test-secret",
+                                "AWS_EC2_METADATA_DISABLED=true", NULL };
+    return support_server_main(&faults, "tests/tools/fault_server.py", env, faults_suite);
 }

@@ -17,21 +17,12 @@
 #include "base/embed.h"
 #include "base/rnd.h"
 #include "live.h"
-#include "live_standin.h"
+#include "support_server.h"
 #include "messaging/groupsync.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 
 static char g_table[64];
-
-static ddb *client(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    return d;
-}
 
 /* ---- data ------------------------------------------------------------------------------------ */
 
@@ -218,7 +209,7 @@ static void assert_rows_at(ddb *d, const person *a, const person *b, const char 
 
 START_TEST(a_new_message_moves_both_rows)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     person_new(&a, "ann");
     person_new(&b, "bob");
@@ -271,26 +262,11 @@ END_TEST
 
 /* ---- an index that lags (tests/tools/gsi_lag_proxy.py) ---------------------------------- */
 
-/* The proxy in front of DynamoDB Local and a client through it; lag on. */
-static ddb *lagging_client(live_server *proxy)
-{
-    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
-    ck_assert_int_eq(live_server_start(proxy, "tests/tools/gsi_lag_proxy.py"), 0);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy->port);
-    ddb_options o = { .endpoint = url, .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    json_decref(standin_ctl(proxy->port, "lag", json_pack("{s:b}", "on", 1)));
-    return d;
-}
-
 START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
 {
-    ddb *d = client();
-    live_server proxy;
-    ddb *lag = lagging_client(&proxy);
+    ddb *d = live_ddb();
+    support_server proxy;
+    ddb *lag = live_ddb_lagging(&proxy);
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -302,7 +278,7 @@ START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
     groupsync_result res = apply_ok(lag, r, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.moved, 2);
     assert_rows_at(d, &a, &b, g, t1, "reply");
-    json_t *st = standin_ctl(proxy.port, "stats", NULL);
+    json_t *st = support_server_ctl(proxy.port, "stats", NULL);
     ck_assert_int_gt(json_integer_value(json_object_get(st, "hidden")), 0);
     json_decref(st);
     json_decref(r);
@@ -319,14 +295,14 @@ START_TEST(rows_the_index_does_not_show_yet_are_read_consistently)
     apply_ok(lag, r, GROUPSYNC_NO_GROUP);
     json_decref(r);
     ddb_free(lag);
-    live_server_stop(&proxy);
+    support_server_stop(&proxy);
     ddb_free(d);
 }
 END_TEST
 
 START_TEST(an_older_record_changes_nothing)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     person_new(&a, "ann");
     person_new(&b, "bob");
@@ -359,7 +335,7 @@ END_TEST
 
 START_TEST(the_same_record_five_times_is_applied_once)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -383,7 +359,7 @@ END_TEST
 
 START_TEST(shuffled_records_end_at_the_newest)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -422,7 +398,7 @@ END_TEST
 
 START_TEST(group_rows_idempotency_records_and_removals_are_ignored)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -477,7 +453,7 @@ END_TEST
 
 START_TEST(malformed_message_images_are_bad)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -511,7 +487,7 @@ END_TEST
 
 START_TEST(a_collision_with_another_conversation_is_bad_and_overwrites_nothing)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b, c;
     person_new(&a, "ann");
     person_new(&b, "bob");
@@ -559,7 +535,7 @@ END_TEST
 
 START_TEST(a_stale_duplicate_group_row_is_removed)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -583,9 +559,8 @@ enum { PROCS = 4, PER_PROC = 25 };
 /* Child: applies its own records, retrying RETRY; writes {lost races, RETRY results} to fd. */
 static void child(const char *g, const person *a, int p, int fd)
 {
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
     errinfo e;
-    ddb *d = ddb_new(&o, &e);
+    ddb *d = live_ddb_open(&e);
     int counts[2] = { 0, 0 }, status = d ? 0 : 3;
     for (int i = 0; i < PER_PROC && status == 0; i++) {
         int n = i * PROCS + p;
@@ -618,7 +593,7 @@ static void child(const char *g, const person *a, int p, int fd)
 
 START_TEST(concurrent_appliers_end_at_the_newest_with_two_rows)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b, c, x;
     person_new(&a, "ann");
     person_new(&b, "bob");
@@ -762,7 +737,7 @@ static void names_of(const json_t *o, char *out, size_t outlen)
 
 START_TEST(real_stream_records_apply_and_replay_changes_nothing)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
@@ -836,27 +811,13 @@ END_TEST
 static int table_create(void)
 {
     live_name("gsync", g_table);
-    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
-    json_error_t je;
-    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    ddb *d = ddb_new(&o, &e);
-    ddb_error err;
-    int rc = -1;
-    if (!def || !d) {
-        fprintf(stderr, "schema or client: %s\n", d ? je.text : e.msg);
-        goto out;
-    }
-    json_object_set_new(def, "TableName", json_string(g_table));
-    if (ddb_create_table(d, def, NULL, &err) != 0 ||
-        ddb_wait_active(d, g_table, 30000, &err) != 0) {
-        fprintf(stderr, "create table %s: %s\n", g_table, err.info.msg);
-        goto out;
-    }
-    rc = 0;
-out:
-    json_decref(def);
+    ddb *d = live_ddb_open(&e);
+    char err[512];
+    bool created;
+    int rc = live_make_table(d, g_table, true, &created, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "table %s: %s\n", g_table, err);
     ddb_free(d);
     return rc;
 }
@@ -864,8 +825,7 @@ out:
 static void table_delete(void)
 {
     errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    ddb *d = ddb_new(&o, &e);
+    ddb *d = live_ddb_open(&e);
     ddb_error err;
     if (d && ddb_delete_table(d, g_table, &err) != 0)
         fprintf(stderr, "delete table %s: %s\n", g_table, err.info.msg);

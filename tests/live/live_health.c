@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "live_api_stack.h"
+#include "stack.h"
 
 #define HEALTH_BURST 6
 

@@ -22,7 +22,7 @@
 #include "base/clock.h"
 #include "base/embed.h"
 #include "base/rnd.h"
-#include "live_api_stack.h"
+#include "stack.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 

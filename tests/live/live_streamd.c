@@ -15,6 +15,7 @@
 #include "aws/ddb_av.h"
 #include "base/clock.h"
 #include "live_streamd.h"
+#include "support_tmpdir.h"
 #include "tap.h"
 
 static char g_dir[256];
@@ -22,13 +23,23 @@ static char g_dir[256];
 static void setup(void)
 {
     live_ddb_endpoint();
-    snprintf(g_dir, sizeof g_dir, "/tmp/live-streamd-XXXXXX");
-    ck_assert(mkdtemp(g_dir) != NULL);
+    ck_assert(support_tmpdir_make("live-streamd", g_dir, sizeof g_dir) == 0);
 }
 
 static void log_path(char out[512], const char *name)
 {
     snprintf(out, 512, "%s/%s.log", g_dir, name);
+}
+
+/* A test's start: a fresh table "<table_prefix>-..." into t, the log <dir>/<log>.log into lp,
+ * users n and n + 1 into u. */
+static void begin(const char *table_prefix, const char *log, int n, char t[64], char lp[512],
+                  sd_user u[2])
+{
+    sd_table(table_prefix, t);
+    log_path(lp, log);
+    sd_user_make(&u[0], n);
+    sd_user_make(&u[1], n + 1);
 }
 
 /* env for the daemon: table, quick polls, a short lease timeout */
@@ -87,14 +98,14 @@ static bool wait_current(ddb *d, const char *table, const char *gid, long timeou
         json_decref(rows);
         if (n == 2 && ok == 2)
             return true;
-        sd_sleep_ms(100);
+        support_server_sleep_ms(100);
     }
     return false;
 }
 
 START_TEST(new_message_moves_both_rows_forward_only)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], gid[37], ts[MESSAGING_TS_LEN], lp[512];
     sd_table("sd-basic", t);
     log_path(lp, "basic");
@@ -133,7 +144,7 @@ END_TEST
 
 START_TEST(concurrent_senders_end_at_the_newest_message)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], gid[37], lp[512];
     sd_table("sd-conc", t);
     log_path(lp, "conc");
@@ -149,7 +160,7 @@ START_TEST(concurrent_senders_end_at_the_newest_message)
         kids[k] = fork();
         ck_assert_int_ge(kids[k], 0);
         if (kids[k] == 0) {
-            ddb *dk = sd_ddb();
+            ddb *dk = live_ddb();
             for (int i = 0; i < 50; i++) {
                 char text[64];
                 snprintf(text, sizeof text, "sender %d message %d", k, i);
@@ -166,12 +177,12 @@ START_TEST(concurrent_senders_end_at_the_newest_message)
     }
     ck_assert_msg(wait_current(d, t, gid, 60000), "the daemon did not catch up in 60 s");
     /* idle: still current after a few more polls */
-    sd_sleep_ms(500);
+    support_server_sleep_ms(500);
     char sk[64], text[128];
     newest(d, t, gid, sk, text);
     sd_assert_rows(d, t, gid, sk, text);
     kill(daemon, SIGTERM);
-    ck_assert_int_eq(sd_wait(daemon, 10000), 0);
+    ck_assert_int_eq(support_server_wait(daemon, 10000), 0);
     sd_table_drop(d, t);
     ddb_free(d);
 }
@@ -184,13 +195,13 @@ static pid_t writer_start(const char *t, char gids[][37], int ngroups, const sd_
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        ddb *d = sd_ddb();
+        ddb *d = live_ddb();
         for (int i = 0; i < n; i++) {
             char text[64];
             snprintf(text, sizeof text, "w%d", i);
             sd_message(d, t, gids[i % ngroups], &u[i % 2], text, NULL, NULL);
             if (pause_ms)
-                sd_sleep_ms(pause_ms);
+                support_server_sleep_ms(pause_ms);
         }
         ddb_free(d);
         _exit(0);
@@ -200,13 +211,10 @@ static pid_t writer_start(const char *t, char gids[][37], int ngroups, const sd_
 
 START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gids[5][37];
-    sd_table("sd-kill", t);
-    log_path(lp, "kill");
     sd_user u[2];
-    sd_user_make(&u[0], 21);
-    sd_user_make(&u[1], 22);
+    begin("sd-kill", "kill", 21, t, lp, u);
     for (int g = 0; g < 5; g++) {
         sd_user other;
         sd_user_make(&other, 30 + g);
@@ -241,14 +249,14 @@ START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
         if (kills < 4 && clock_mono_ms() >= next_kill &&
             sd_log_count(lp, "\"event\":\"lease_taken\"") > kills) {
             kill(daemon, SIGKILL);
-            ck_assert_int_eq(sd_wait(daemon, 5000), 128 + SIGKILL);
+            ck_assert_int_eq(support_server_wait(daemon, 5000), 128 + SIGKILL);
             kills++;
             daemon = sd_start(e.v, lp, NULL);
             next_kill = clock_mono_ms() + 300 + (int64_t)rnd_below(1200);
         }
         if (writing && waitpid(writer, NULL, WNOHANG) == writer)
             writing = false;
-        sd_sleep_ms(40);
+        support_server_sleep_ms(40);
     }
     /* One more message per group: only the last daemon, once it holds the lease, can
      * apply them. */
@@ -263,7 +271,7 @@ START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
         sd_assert_rows(d, t, gids[g], sk, text);
     }
     kill(daemon, SIGTERM);
-    ck_assert_int_eq(sd_wait(daemon, 10000), 0);
+    ck_assert_int_eq(support_server_wait(daemon, 10000), 0);
     /* The leases were taken over after each kill. */
     ck_assert_int_ge(sd_log_count(lp, "\"event\":\"lease_taken\""), 5);
     sd_table_drop(d, t);
@@ -273,13 +281,10 @@ END_TEST
 
 START_TEST(replay_from_trim_horizon_changes_nothing)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gids[3][37];
-    sd_table("sd-replay", t);
-    log_path(lp, "replay");
     sd_user u[2];
-    sd_user_make(&u[0], 41);
-    sd_user_make(&u[1], 42);
+    begin("sd-replay", "replay", 41, t, lp, u);
     for (int g = 0; g < 3; g++)
         sd_group(d, t, &u[0], &u[1], NULL, gids[g]);
     for (int i = 0; i < 30; i++)
@@ -317,7 +322,7 @@ END_TEST
 
 START_TEST(two_daemons_one_holder_then_takeover)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], la[512], lb[512], gid[37];
     sd_table("sd-two", t);
     log_path(la, "two-a");
@@ -331,21 +336,22 @@ START_TEST(two_daemons_one_holder_then_takeover)
     env_make(&eb, t, "daemon-b", 1500);
     pid_t a = sd_start(ea.v, la, NULL);
     for (int i = 0; i < 100 && !sd_file_has(la, "\"event\":\"lease_taken\""); i++)
-        sd_sleep_ms(50);
+        support_server_sleep_ms(50);
     ck_assert(sd_file_has(la, "\"event\":\"lease_taken\""));
     pid_t b = sd_start(eb.v, lb, NULL);
-    sd_sleep_ms(1000);
+    support_server_sleep_ms(1000);
     for (int i = 0; i < 10; i++)
         sd_message(d, t, gid, &u[i % 2], "to both", NULL, NULL);
     ck_assert(wait_current(d, t, gid, 20000));
-    sd_sleep_ms(3500);   /* past two lease timeouts: B must not have taken A's live lease */
+    /* past two lease timeouts: B must not have taken A's live lease */
+    support_server_sleep_ms(3500);
     ck_assert_int_gt(sd_log_count(la, "\"event\":\"record\""), 0);
     ck_assert_int_eq(sd_log_count(lb, "\"event\":\"record\""), 0);
     ck_assert_int_eq(sd_log_count(lb, "\"event\":\"lease_taken\""), 0);
 
     /* The holder dies: B takes over within the lease timeout (plus a sync). */
     kill(a, SIGKILL);
-    ck_assert_int_eq(sd_wait(a, 5000), 128 + SIGKILL);
+    ck_assert_int_eq(support_server_wait(a, 5000), 128 + SIGKILL);
     int64_t t0 = clock_mono_ms();
     sd_message(d, t, gid, &u[0], "after the kill", NULL, NULL);
     ck_assert(wait_current(d, t, gid, 20000));
@@ -354,10 +360,10 @@ START_TEST(two_daemons_one_holder_then_takeover)
     ck_assert_int_gt(sd_log_count(lb, "\"event\":\"lease_taken\""), 0);
     /* B logs the record just after its write lands: give the line a moment. */
     for (int i = 0; i < 40 && sd_log_count(lb, "\"event\":\"record\"") == 0; i++)
-        sd_sleep_ms(50);
+        support_server_sleep_ms(50);
     ck_assert_int_gt(sd_log_count(lb, "\"event\":\"record\""), 0);
     kill(b, SIGTERM);
-    ck_assert_int_eq(sd_wait(b, 10000), 0);
+    ck_assert_int_eq(support_server_wait(b, 10000), 0);
     /* B released its lease on the way out. */
     char out[4096];
     ck_assert_int_eq(sd_cli(t, "leases", out, sizeof out), 0);
@@ -369,7 +375,7 @@ END_TEST
 
 START_TEST(systemd_notify_ready_watchdog_status_stopping)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], sock[300];
     sd_table("sd-notify", t);
     log_path(lp, "notify");
@@ -421,7 +427,7 @@ START_TEST(systemd_notify_ready_watchdog_status_stopping)
         }
     }
     ck_assert(stopping);
-    ck_assert_int_eq(sd_wait(pid, 10000), 0);
+    ck_assert_int_eq(support_server_wait(pid, 10000), 0);
     close(fd);
     sd_table_drop(d, t);
     ddb_free(d);
@@ -430,13 +436,10 @@ END_TEST
 
 START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
-    sd_table("sd-dlq", t);
-    log_path(lp, "dlq");
     sd_user u[2];
-    sd_user_make(&u[0], 61);
-    sd_user_make(&u[1], 62);
+    begin("sd-dlq", "dlq", 61, t, lp, u);
     sd_group(d, t, &u[0], &u[1], NULL, gid);
     /* A message item whose text is a number: pattern E can never apply it. */
     char pk[64], now[MESSAGING_TS_LEN];
@@ -450,7 +453,7 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
     ddb_error_clear(&err);
     ck_assert_msg(ddb_put_item(d, t, item, NULL, &err) == 0, "%s", err.info.msg);
     json_decref(item);
-    sd_sleep_ms(2);
+    support_server_sleep_ms(2);
     /* ... and a good one in another conversation after it. */
     char gid2[37];
     sd_group(d, t, &u[0], &u[1], NULL, gid2);
@@ -516,13 +519,10 @@ END_TEST
  * the log never holds any of the texts. */
 START_TEST(crafted_records_never_stop_the_daemon)
 {
-    ddb *d = sd_ddb();
+    ddb *d = live_ddb();
     char t[64], lp[512], gid[37], ts[MESSAGING_TS_LEN];
-    sd_table("sd-craft", t);
-    log_path(lp, "craft");
     sd_user u[2];
-    sd_user_make(&u[0], 71);
-    sd_user_make(&u[1], 72);
+    begin("sd-craft", "craft", 71, t, lp, u);
     sd_group(d, t, &u[0], &u[1], NULL, gid);
     static char longest[1024 * 4 + 1];
     for (int i = 0; i < 1024; i++)
@@ -555,7 +555,7 @@ START_TEST(crafted_records_never_stop_the_daemon)
         ddb_error_clear(&err);
         ck_assert_msg(ddb_put_item(d, t, item, NULL, &err) == 0, "%s", err.info.msg);
         json_decref(item);
-        sd_sleep_ms(2);
+        support_server_sleep_ms(2);
     }
     char gid2[37];
     sd_group(d, t, &u[0], &u[1], NULL, gid2);
@@ -570,10 +570,10 @@ START_TEST(crafted_records_never_stop_the_daemon)
     ck_assert(!sd_file_has(lp, "\xf0\x9d\x84\x9e"));
     /* and a daemon (not --once) keeps running over the same stream */
     pid_t pid = sd_start(e.v, lp, NULL);
-    sd_sleep_ms(1500);
+    support_server_sleep_ms(1500);
     ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
     kill(pid, SIGTERM);
-    ck_assert_int_eq(sd_wait(pid, 20000), 0);
+    ck_assert_int_eq(support_server_wait(pid, 20000), 0);
     sd_table_drop(d, t);
     ddb_free(d);
 }

@@ -21,22 +21,8 @@
 #include "cli_run.h"
 #include "live.h"
 #include "messaging/messaging.h"
-
-static inline void sd_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static inline ddb *sd_ddb(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "%s", e.msg);
-    return d;
-}
+#include "support_env.h"
+#include "support_server.h"
 
 /* A new table (with its stream) named "<prefix>-<random>" into out (64 bytes). */
 static inline void sd_table(const char *prefix, char out[64])
@@ -215,33 +201,15 @@ static inline char *sd_snapshot(ddb *d, const char *table)
 static inline pid_t sd_start_args(const char *const *env, const char *log_path,
                                   const char *const *args)
 {
-    const char *bd = getenv("CR_BUILDDIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/src/streamd/cruddur-streamd", bd && *bd ? bd : ".");
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setenv("AWS_ENDPOINT_URL", live_ddb_endpoint(), 1);
-        setenv("CRUDDUR_LOG_LEVEL", "info", 1);
-        live_setenv_list(env);
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
-        }
-        int nul = open("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-            close(nul);
-        }
-        const char *argv[16] = { "cruddur-streamd" };
-        for (size_t i = 0; args && args[i] && i + 2 < sizeof argv / sizeof *argv; i++)
-            argv[i + 1] = args[i];
-        execv(path, (char *const *)argv);
-        _exit(127);
+    char ep[512];
+    snprintf(ep, sizeof ep, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
+    const char *all[SUPPORT_ENV_MAX + 3] = { ep, "CRUDDUR_LOG_LEVEL=info" };
+    for (size_t i = 0; env && env[i]; i++) {
+        ck_assert(i < SUPPORT_ENV_MAX);
+        all[i + 2] = env[i];
     }
-    return pid;
+    return support_server_spawn("src/streamd/cruddur-streamd", "cruddur-streamd", all,
+                                log_path, args);
 }
 
 /* sd_start_args with one argument (NULL: none). */
@@ -269,24 +237,11 @@ static inline int sd_cli(const char *table, const char *args, char *out, size_t 
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* Waits for pid up to timeout_ms; its exit status (128 + signal), or -1 on timeout. */
-static inline int sd_wait(pid_t pid, long timeout_ms)
-{
-    for (long waited = 0; waited <= timeout_ms; waited += 20) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        sd_sleep_ms(20);
-    }
-    return -1;
-}
-
 /* Runs `cruddur-streamd --once` to completion (60 s at most); asserts exit 0. */
 static inline void sd_once(const char *const *env, const char *log_path)
 {
     pid_t pid = sd_start(env, log_path, "--once");
-    int st = sd_wait(pid, 60000);
+    int st = support_server_wait(pid, 60000);
     if (st < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);

@@ -11,31 +11,31 @@
 
 #include "aws/http.h"
 #include "base/clock.h"
-#include "live_standin.h"
+#include "support_server.h"
 #include "live_streamd.h"
+#include "support_tmpdir.h"
 #include "tap.h"
 
 #define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-sd/stream/2026-01-01T00:00:00.000"
 
-static live_server g_standin;
+static support_server g_standin;
 static char g_dir[256];
 
 static void setup(void)
 {
     live_ddb_endpoint();
-    snprintf(g_dir, sizeof g_dir, "/tmp/live-sd-standin-XXXXXX");
-    ck_assert(mkdtemp(g_dir) != NULL);
-    ck_assert_int_eq(live_server_start(&g_standin, "tests/tools/streams_server.py"), 0);
+    ck_assert(support_tmpdir_make("live-sd-standin", g_dir, sizeof g_dir) == 0);
+    ck_assert_int_eq(support_server_start(&g_standin, "tests/tools/streams_server.py"), 0);
 }
 
 static void teardown(void)
 {
-    live_server_stop(&g_standin);
+    support_server_stop(&g_standin);
 }
 
 static json_t *ctl(const char *name, json_t *body)
 {
-    return standin_ctl(g_standin.port, name, body);
+    return support_server_ctl(g_standin.port, name, body);
 }
 
 static void ctl_ok(const char *name, json_t *body)
@@ -88,7 +88,7 @@ static bool wait_rows(ddb *d, const char *t, const char *gid, int i, long timeou
         json_decref(rows);
         if (ok == 2)
             return true;
-        sd_sleep_ms(100);
+        support_server_sleep_ms(100);
     }
     return false;
 }
@@ -104,7 +104,7 @@ typedef struct fx {
 
 static void fx_init(fx *f, const char *prefix, const char *const *extra)
 {
-    f->d = sd_ddb();
+    f->d = live_ddb();
     sd_table(prefix, f->t);
     sd_user a, b, c;
     sd_user_make(&a, 1);
@@ -170,7 +170,7 @@ START_TEST(parent_is_read_to_its_end_before_its_two_children)
     ck_assert(wait_rows(f.d, f.t, f.g1, 12, 20000));
     ck_assert(wait_rows(f.d, f.t, f.g2, 22, 20000));
     kill(daemon, SIGTERM);
-    ck_assert_int_eq(sd_wait(daemon, 10000), 0);
+    ck_assert_int_eq(support_server_wait(daemon, 10000), 0);
     want_rows(f.d, f.t, f.g1, 12);
     want_rows(f.d, f.t, f.g2, 22);
     json_t *st = ctl("stats", NULL);
@@ -334,9 +334,9 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     ddb_error err;
     pid_t pid = sd_start(f.env, lp, "--once");
     for (int i = 0; i < 200 && !sd_file_has(lp, "\"event\":\"table_unavailable\""); i++)
-        sd_sleep_ms(50);
+        support_server_sleep_ms(50);
     ck_assert(sd_file_has(lp, "\"event\":\"table_unavailable\""));
-    sd_sleep_ms(500);
+    support_server_sleep_ms(500);
     ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "--once gave up during the outage");
     ck_assert(!sd_file_has(lp, "\"event\":\"dead_letter\""));
     /* The table is back (paused meanwhile, so it never sees the table without its rows):
@@ -344,7 +344,7 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     kill(pid, SIGSTOP);
     /* A request the daemon sent just before it stopped may still be waiting in DynamoDB
      * Local: let it be answered (table missing) before the table comes back empty. */
-    sd_sleep_ms(1000);
+    support_server_sleep_ms(1000);
     char e1[160], e2[300];
     snprintf(e1, sizeof e1, "CRUDDUR_DDB_TABLE=%s", f.t);
     snprintf(e2, sizeof e2, "AWS_ENDPOINT_URL=%s", live_ddb_endpoint());
@@ -360,7 +360,7 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     }
     json_decref(rows1);
     kill(pid, SIGCONT);
-    ck_assert_int_eq(sd_wait(pid, 30000), 0);
+    ck_assert_int_eq(support_server_wait(pid, 30000), 0);
     want_rows(f.d, f.t, f.g1, 2);
     char out[8192];
     ck_assert_int_eq(sd_cli(f.t, "dead-letters list", out, sizeof out), 0);
@@ -377,7 +377,7 @@ START_TEST(once_gives_up_on_an_outage_that_lasts)
     int64_t t0 = clock_mono_ms();
     pid_t pid = sd_start_args(f.env, lp, (const char *const[]){ "--once", "--give-up-after",
                                                                  "2", NULL });
-    int st = sd_wait(pid, 30000);
+    int st = support_server_wait(pid, 30000);
     if (st < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);

@@ -15,15 +15,6 @@
 #include "live.h"
 #include "tap.h"
 
-static ddb *client(void)
-{
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    errinfo e;
-    ddb *d = ddb_new(&o, &e);
-    ck_assert_msg(d != NULL, "ddb_new: %s", e.msg);
-    return d;
-}
-
 /* A fresh table with a NEW_IMAGE stream; *arn gets its stream ARN (malloc'd). */
 static void stream_table(ddb *d, char name[64], char **arn)
 {
@@ -83,7 +74,7 @@ static const char *rec_seq(const json_t *r)
 
 START_TEST(stream_is_found_and_described)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     char name[64];
     char *arn;
     stream_table(d, name, &arn);
@@ -124,7 +115,7 @@ END_TEST
 
 START_TEST(records_written_are_read_back_in_order)
 {
-    ddb *d = client();
+    ddb *d = live_ddb();
     char name[64];
     char *arn;
     stream_table(d, name, &arn);

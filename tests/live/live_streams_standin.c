@@ -14,16 +14,16 @@
 #include "aws/http.h"
 #include "base/clock.h"
 #include "live.h"
-#include "live_standin.h"
+#include "support_server.h"
 #include "tap.h"
 
 #define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-t/stream/2026-01-01T00:00:00.000"
 
-static live_server g_standin;
+static support_server g_standin;
 
 static json_t *ctl(const char *name, json_t *body)
 {
-    return standin_ctl(g_standin.port, name, body);
+    return support_server_ctl(g_standin.port, name, body);
 }
 
 static void ctl_ok(const char *name, json_t *body)
@@ -543,14 +543,8 @@ static Suite *standin_suite(void)
 
 int main(void)
 {
-    setenv("AWS_ACCESS_KEY_ID", "AKIDSTANDINTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "standin-test-secret", 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    if (live_server_start(&g_standin, "tests/tools/streams_server.py") != 0) {
-        fprintf(stderr, "cannot start tests/tools/streams_server.py (python3 missing?)\n");
-        return 1;
-    }
-    int rc = tap_run(standin_suite());
-    live_server_stop(&g_standin);
-    return rc;
+    const char *const env[] = { "AWS_ACCESS_KEY_ID=AKIDSTANDINTEST",
+                                "AWS_SECRET_ACCESS_KEY=standin-test-secret",
+                                "AWS_EC2_METADATA_DISABLED=true", NULL };
+    return support_server_main(&g_standin, "tests/tools/streams_server.py", env, standin_suite);
 }

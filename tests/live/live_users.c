@@ -11,7 +11,8 @@
 #include <libpq-fe.h>
 
 #include "live.h"
-#include "live_pg.h"
+#include "pg.h"
+#include "support_env.h"
 #include "tap.h"
 #include "users/users.h"
 
@@ -40,14 +41,14 @@ static void require_setup(void)
 
 START_TEST(open_without_connection_url)
 {
-    char *saved = strdup(getenv("CONNECTION_URL"));
-    unsetenv("CONNECTION_URL");
+    support_env env;
+    support_env_init(&env);
+    support_env_set(&env, (const char *const[]){ "CONNECTION_URL=", NULL });
     errinfo e;
     users *u = users_open(NULL, &e);
     char db[64];
     int rc = users_conninfo_db(NULL, db, sizeof db, NULL);
-    setenv("CONNECTION_URL", saved, 1);
-    free(saved);
+    support_env_restore(&env);
     ck_assert_ptr_null(u);
     ck_assert_int_eq(e.code, ERR_CONFIG);
     ck_assert_msg(strstr(e.msg, "CONNECTION_URL"), "%s", e.msg);
@@ -391,19 +392,8 @@ out:
 
 static void drop_databases(void)
 {
-    errinfo e;
-    users *m = users_open_db(NULL, "postgres", &e);
-    if (!m) {
-        fprintf(stderr, "# cleanup: %s\n", e.msg);
-        return;
-    }
     const char *dbs[] = { g_db, g_empty_db, g_odd_db };
-    for (size_t i = 0; i < 3; i++) {
-        size_t ended = 0;
-        if (users_end_sessions(m, dbs[i], &ended, &e) != 0 || users_drop_db(m, dbs[i], &e) < 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", dbs[i], e.msg);
-    }
-    users_close(m);
+    pg_drop_dbs(dbs, 3);
 }
 
 static Suite *users_suite(void)

@@ -1,11 +1,11 @@
-/* live_api_stack.h — the API stack for live tests that go through nginx: a temporary
+/* stack.h — the API stack for live tests that go through nginx: a temporary
  * folder, a DynamoDB table with the real schema, a PostgreSQL database with users and their
  * Cognito subs, a dev signing key with a token per user, cruddur-api processes (unix socket,
  * TCP, an inherited socket on fd 0 or systemd's fd 3) and nginx instances rendered from
  * nginx/cruddur-api.conf; plus HTTP (libcurl), a minimal FastCGI client and main(). Test
  * code: failures are Check assertions or -1 from the set-up functions. */
-#ifndef CR_TEST_LIVE_API_STACK_H
-#define CR_TEST_LIVE_API_STACK_H
+#ifndef CR_TEST_STACK_H
+#define CR_TEST_STACK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #define STACK_POOL_ID "us-east-1_StackTest"
 #define STACK_CLIENT_ID "stackclient"
 #define STACK_FRONTEND_URL "http://localhost:3000" /* FRONTEND_URL: the CORS origin */
+#define STACK_TOKEN_BUF 2048         /* one token of stack_make_tokens */
 
 typedef struct stack {
     char dir[256];                   /* temporary folder (removed unless LIVE_API_KEEP) */
@@ -32,7 +33,7 @@ typedef struct stack {
     char issuer[256];
     char builddir[1024];
     user users[STACK_USERS];
-    char tokens[STACK_USERS][2048];
+    char tokens[STACK_USERS][STACK_TOKEN_BUF];
     ddb *ddb;                        /* a client for the test's own checks */
 } stack;
 
@@ -42,6 +43,22 @@ extern stack g_stack;
  * (safe after a partial stack_init). */
 int stack_init(const char *name);
 void stack_cleanup(void);
+
+/* The pieces of stack_init (with live_make_table), for live tests with their own layout
+ * (live_api_handlers). Each returns 0, or -1 with the reason in err (errlen bytes). */
+/* Database db (its conninfo url) on CONNECTION_URL's server with sql/schema.sql, the seed
+ * and users u0 .. u<n-3>; users[0 .. n) are mira, tomasz, u0 .. each with a fresh Cognito
+ * sub. */
+int stack_make_db(const char *db, const char *url, user *users, int n, char *err,
+                  size_t errlen);
+/* A dev signing key generated in keydir and a token per user (issuer: pool's, audience
+ * client, 1 h) into tokens[i]; the issuer into issuer (issuer_len bytes). */
+int stack_make_tokens(const char *keydir, const char *pool, const char *client,
+                      const user *users, int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer,
+                      size_t issuer_len, char *err, size_t errlen);
+/* Drops database db and table (on d), each when given (NULL or ""); failures are lines
+ * "# cleanup of ..." on stderr. */
+void stack_drop(const char *db, ddb *d, const char *table);
 
 typedef enum stack_listen {
     STACK_UNIX,                      /* CRUDDUR_FCGI_SOCKET=<dir>/<name>.sock */

@@ -1,7 +1,7 @@
-/* live_api_stack.c — the API stack of the live tests that go through nginx (see the
- * header): set-up, processes, HTTP and FastCGI clients, table counts. */
+/* stack.c — the API stack of the live tests that go through nginx (see stack.h): set-up,
+ * processes, HTTP and FastCGI clients, table counts. */
 #include "config.h"
-#include "live_api_stack.h"
+#include "stack.h"
 
 #include <check.h>
 #include <errno.h>
@@ -28,17 +28,18 @@
 #include "auth/jwt.h"
 #include "base/clock.h"
 #include "base/embed.h"
+#include "base/rnd.h"
 #include "live.h"
-#include "live_pg.h"
+#include "pg.h"
+#include "support_server.h"
+#include "support_tmpdir.h"
 #include "tap.h"
 
 stack g_stack;
 
 void stack_sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    support_server_sleep_ms(ms);
 }
 
 int stack_free_port(void)
@@ -77,7 +78,8 @@ int stack_wait_port(int port, pid_t *pid)
 
 /* ---- set-up ---------------------------------------------------------------------------- */
 
-static int stack_setup_pg(void)
+int stack_make_db(const char *db, const char *url, user *users_out, int n, char *err,
+                  size_t errlen)
 {
     errinfo e;
     users *m = users_open_db(NULL, "postgres", &e);
@@ -85,18 +87,18 @@ static int stack_setup_pg(void)
     PGconn *c = NULL;
     int rc = -1;
     long added, present;
-    if (!m || users_create_db(m, g_stack.db, &e) != 0) {
-        fprintf(stderr, "create database: %s\n", e.msg);
+    if (!m || users_create_db(m, db, &e) != 0) {
+        snprintf(err, errlen, "create database: %s", e.msg);
         goto out;
     }
-    u = users_open(g_stack.pg_url, &e);
+    u = users_open(url, &e);
     if (!u || users_run_file(u, "sql/schema.sql", &e) != 0 ||
         users_seed(u, &added, &present, &e) != 0) {
-        fprintf(stderr, "schema/seed: %s\n", e.msg);
+        snprintf(err, errlen, "schema/seed: %s", e.msg);
         goto out;
     }
-    c = PQconnectdb(g_stack.pg_url);
-    for (int i = 0; i < STACK_USERS - 2; i++) {
+    c = PQconnectdb(url);
+    for (int i = 0; i < n - 2; i++) {
         char sql[512];
         snprintf(sql, sizeof sql,
                  "INSERT INTO users (display_name, handle, email) VALUES "
@@ -105,11 +107,11 @@ static int stack_setup_pg(void)
         bool ok = PQresultStatus(pr) == PGRES_COMMAND_OK;
         PQclear(pr);
         if (!ok) {
-            fprintf(stderr, "insert: %s\n", PQerrorMessage(c));
+            snprintf(err, errlen, "insert: %s", PQerrorMessage(c));
             goto out;
         }
     }
-    for (int i = 0; i < STACK_USERS; i++) {
+    for (int i = 0; i < n; i++) {
         char handle[16], sub[37];
         if (i < 2)
             snprintf(handle, sizeof handle, "%s", i == 0 ? "mira" : "tomasz");
@@ -117,8 +119,8 @@ static int stack_setup_pg(void)
             snprintf(handle, sizeof handle, "u%d", i - 2);
         rnd_uuid4(sub);
         if (users_set_cognito_sub(u, handle, sub, &e) != 0 ||
-            users_by_handle(u, handle, &g_stack.users[i], &e) != 0) {
-            fprintf(stderr, "user %s: %s\n", handle, e.msg);
+            users_by_handle(u, handle, &users_out[i], &e) != 0) {
+            snprintf(err, errlen, "user %s: %s", handle, e.msg);
             goto out;
         }
     }
@@ -130,60 +132,31 @@ out:
     return rc;
 }
 
-static int stack_setup_ddb(void)
-{
-    errinfo e;
-    ddb_options o = { .endpoint = live_ddb_endpoint(), .region = "us-east-1" };
-    g_stack.ddb = ddb_new(&o, &e);
-    const char *schema = embed_get("ddb-schema/cruddur-messages.json", NULL);
-    json_error_t je;
-    json_t *def = schema ? json_loads(schema, 0, &je) : NULL;
-    ddb_error err;
-    int rc = -1;
-    if (!g_stack.ddb || !def) {
-        fprintf(stderr, "ddb client or schema: %s\n", e.msg);
-        goto out;
-    }
-    json_object_set_new(def, "TableName", json_string(g_stack.table));
-    json_object_del(def, "StreamSpecification");
-    if (ddb_create_table(g_stack.ddb, def, NULL, &err) != 0) {
-        fprintf(stderr, "create table: %s\n", err.info.msg);
-        g_stack.table[0] = '\0';
-        goto out;
-    }
-    if (ddb_wait_active(g_stack.ddb, g_stack.table, 30000, &err) != 0) {
-        fprintf(stderr, "table not active: %s\n", err.info.msg);
-        goto out;
-    }
-    rc = 0;
-out:
-    json_decref(def);
-    return rc;
-}
-
-static int stack_setup_tokens(void)
+int stack_make_tokens(const char *keydir, const char *pool, const char *client,
+                      const user *u, int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer,
+                      size_t issuer_len, char *err, size_t errlen)
 {
     errinfo e;
     buf iss;
-    buf_init(&iss, sizeof g_stack.issuer - 1);
+    buf_init(&iss, issuer_len - 1);
     devkey *k = NULL;
     int rc = -1;
-    if (jwt_issuer_for_pool(NULL, STACK_POOL_ID, &iss, &e) != 0 ||
-        devkey_generate(g_stack.keydir, &k, &e) != 0) {
-        fprintf(stderr, "key: %s\n", e.msg);
+    if (jwt_issuer_for_pool(NULL, pool, &iss, &e) != 0 ||
+        devkey_generate(keydir, &k, &e) != 0) {
+        snprintf(err, errlen, "key: %s", e.msg);
         goto out;
     }
-    snprintf(g_stack.issuer, sizeof g_stack.issuer, "%s", buf_cstr(&iss));
-    for (int i = 0; i < STACK_USERS; i++) {
+    snprintf(issuer, issuer_len, "%s", buf_cstr(&iss));
+    for (int i = 0; i < n; i++) {
         buf t;
-        buf_init(&t, sizeof g_stack.tokens[i] - 1);
-        devkey_claims c = { .sub = g_stack.users[i].cognito_user_id, .issuer = g_stack.issuer,
-                            .client_id = STACK_CLIENT_ID, .ttl_s = 3600 };
+        buf_init(&t, STACK_TOKEN_BUF - 1);
+        devkey_claims c = { .sub = u[i].cognito_user_id, .issuer = issuer,
+                            .client_id = client, .ttl_s = 3600 };
         int r = devkey_mint(k, &c, &t, &e);
-        snprintf(g_stack.tokens[i], sizeof g_stack.tokens[i], "%s", buf_cstr(&t));
+        snprintf(tokens[i], STACK_TOKEN_BUF, "%s", buf_cstr(&t));
         buf_cleanup(&t);
         if (r != 0) {
-            fprintf(stderr, "mint: %s\n", e.msg);
+            snprintf(err, errlen, "mint: %s", e.msg);
             goto out;
         }
     }
@@ -194,17 +167,48 @@ out:
     return rc;
 }
 
+void stack_drop(const char *db, ddb *d, const char *table)
+{
+    if (db && db[0])
+        pg_drop_dbs((const char *const[]){ db }, 1);
+    if (d && table && table[0]) {
+        ddb_error err;
+        if (ddb_delete_table(d, table, &err) != 0)
+            fprintf(stderr, "# cleanup of %s: %s\n", table, err.info.msg);
+    }
+}
+
+static int stack_setup(void)
+{
+    char err[1024];
+    errinfo e;
+    g_stack.ddb = live_ddb_open(&e);
+    bool created;
+    int rc = live_make_table(g_stack.ddb, g_stack.table, false, &created, err, sizeof err);
+    if (rc != 0 && !created)
+        g_stack.table[0] = '\0';
+    if (rc == 0)
+        rc = stack_make_db(g_stack.db, g_stack.pg_url, g_stack.users, STACK_USERS, err,
+                           sizeof err);
+    if (rc == 0)
+        rc = stack_make_tokens(g_stack.keydir, STACK_POOL_ID, STACK_CLIENT_ID, g_stack.users,
+                               STACK_USERS, g_stack.tokens, g_stack.issuer,
+                               sizeof g_stack.issuer, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    return rc;
+}
+
 int stack_init(const char *name)
 {
     live_ddb_endpoint();
     pg_require();
     const char *b = getenv("CR_BUILDDIR");
     snprintf(g_stack.builddir, sizeof g_stack.builddir, "%s", b && *b ? b : ".");
-    snprintf(g_stack.dir, sizeof g_stack.dir, "/tmp/cr-%s-XXXXXX", name);
-    if (!mkdtemp(g_stack.dir)) {
-        g_stack.dir[0] = '\0';
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "cr-%s", name);
+    if (support_tmpdir_make(tmp, g_stack.dir, sizeof g_stack.dir) != 0)
         return -1;
-    }
     chmod(g_stack.dir, 0755); /* nginx workers (root or nobody) reach the sockets */
     live_name(name, g_stack.table);
     live_name("cruddur_stack", g_stack.db);
@@ -213,7 +217,7 @@ int stack_init(const char *name)
             *p = '_';
     pg_conninfo(g_stack.db, "", g_stack.pg_url, sizeof g_stack.pg_url);
     snprintf(g_stack.keydir, sizeof g_stack.keydir, "%s/devkey", g_stack.dir);
-    if (stack_setup_ddb() != 0 || stack_setup_pg() != 0 || stack_setup_tokens() != 0)
+    if (stack_setup() != 0)
         return -1;
     setenv("AWS_COGNITO_USER_POOL_ID", STACK_POOL_ID, 1);
     setenv("AWS_COGNITO_USER_POOL_CLIENT_ID", STACK_CLIENT_ID, 1);
@@ -223,28 +227,11 @@ int stack_init(const char *name)
 
 void stack_cleanup(void)
 {
-    errinfo e;
-    if (g_stack.db[0]) {
-        users *m = users_open_db(NULL, "postgres", &e);
-        size_t ended;
-        if (!m || users_end_sessions(m, g_stack.db, &ended, &e) != 0 ||
-            users_drop_db(m, g_stack.db, &e) < 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", g_stack.db, e.msg);
-        users_close(m);
-    }
-    if (g_stack.ddb && g_stack.table[0]) {
-        ddb_error err;
-        if (ddb_delete_table(g_stack.ddb, g_stack.table, &err) != 0)
-            fprintf(stderr, "# cleanup of %s: %s\n", g_stack.table, err.info.msg);
-    }
+    stack_drop(g_stack.db, g_stack.ddb, g_stack.table);
     ddb_free(g_stack.ddb);
     g_stack.ddb = NULL;
-    if (g_stack.dir[0] && !getenv("LIVE_API_KEEP")) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_stack.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "# could not remove %s\n", g_stack.dir);
-    }
+    if (!getenv("LIVE_API_KEEP"))
+        support_tmpdir_remove(g_stack.dir);
 }
 
 /* ---- processes ------------------------------------------------------------------------- */

@@ -1,42 +1,28 @@
-/* cli_run.h — runs the built `cruddur` binary as a user would, capturing its output and
- * exit status, for the live CLI tests. Header-only. */
-#ifndef CR_TEST_CLI_RUN_H
-#define CR_TEST_CLI_RUN_H
+/* cli_run.c — the built `cruddur` binary run as a user would (cli_run.h). */
+#include "config.h"
+#include "cli_run.h"
 
-#include <check.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/buf.h"
-#include "live.h"
+#include "support_env.h"
+#include "support_server.h"
 
-typedef struct cli_result {
-    int status;   /* exit status, or 128 + signal */
-    buf out;
-    buf err;
-} cli_result;
-
-static inline void cli_result_cleanup(cli_result *r)
+void cli_result_cleanup(cli_result *r)
 {
     buf_cleanup(&r->out);
     buf_cleanup(&r->err);
 }
 
-/* Runs `cruddur ARGS...` (NULL-terminated) with env changes ("NAME=value" sets,
- * "NAME=" unsets; NULL-terminated list, may be NULL) and stdin_text (NULL: /dev/null).
- * The binary is $CR_BUILDDIR/src/cli/cruddur (the harness sets CR_BUILDDIR). */
-static inline void cli_runv(cli_result *r, const char *const *env, const char *stdin_text,
-                            const char *const *args)
+void cli_runv(cli_result *r, const char *const *env, const char *stdin_text,
+              const char *const *args)
 {
-    const char *bd = getenv("CR_BUILDDIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/src/cli/cruddur", bd && *bd ? bd : ".");
+    support_server_bin("src/cli/cruddur", path, sizeof path);
     buf_init(&r->out, 64 << 20);
     buf_init(&r->err, 1 << 20);
     int in[2], out[2], err[2];
@@ -48,7 +34,7 @@ static inline void cli_runv(cli_result *r, const char *const *env, const char *s
         dup2(out[1], 1);
         dup2(err[1], 2);
         close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        live_setenv_list(env);
+        support_env_apply(env);
         const char *argv[64] = { "cruddur" };
         size_t i = 1;
         for (; args[i - 1] && i < 63; i++)
@@ -90,13 +76,17 @@ static inline void cli_runv(cli_result *r, const char *const *env, const char *s
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* cli_run(&r, env, stdin_text, "ddb", "scan", NULL) */
-#define cli_run(r, env, stdin_text, ...)                                                       \
-    cli_runv((r), (env), (stdin_text), (const char *const[]){ __VA_ARGS__ })
-
-/* Asserts the exit status, showing stderr when it differs. */
-#define cli_assert_status(r, want)                                                             \
-    ck_assert_msg((r)->status == (want), "exit %d, want %d; stderr: %s; stdout: %.400s",       \
-                  (r)->status, (want), buf_cstr(&(r)->err), buf_cstr(&(r)->out))
-
-#endif
+json_t *cli_json_lines(const buf *b)
+{
+    json_t *all = json_array();
+    const char *p = buf_cstr(b);
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        json_error_t je;
+        json_t *v = json_loadb(p, n, 0, &je);
+        ck_assert_msg(json_is_object(v), "not a JSON object: %.*s (%s)", (int)n, p, je.text);
+        json_array_append_new(all, v);
+        p += n + (p[n] == '\n');
+    }
+    return all;
+}

@@ -1,31 +1,39 @@
-/* live_pg.h — the live tests' way to PostgreSQL: CONNECTION_URL (from script/test) or a
- * skip / failure, and conninfo strings for other databases on the same server.
- * Header-only. */
-#ifndef CR_TEST_LIVE_PG_H
-#define CR_TEST_LIVE_PG_H
+/* pg.c — PostgreSQL for the live tests (pg.h). */
+#include "config.h"
+#include "pg.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* CONNECTION_URL, or exit: 77 (skip) normally, 1 (fail) under CRUDDUR_LIVE=1. */
-static inline const char *pg_require(void)
+#include "live.h"
+#include "users/users.h"
+
+const char *pg_require(void)
 {
-    const char *url = getenv("CONNECTION_URL");
-    if (url && *url)
-        return url;
-    const char *live = getenv("CRUDDUR_LIVE");
-    if (live && strcmp(live, "1") == 0) {
-        fprintf(stderr, "CRUDDUR_LIVE=1 but CONNECTION_URL is not set\n");
-        exit(1);
-    }
-    printf("1..0 # SKIP CONNECTION_URL not set (script/test sets it)\n");
-    exit(77);
+    return live_require_env("CONNECTION_URL");
 }
 
-/* CONNECTION_URL as a key=value conninfo on database dbname, plus extra ("" for none). */
-static inline void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
+void pg_drop_dbs(const char *const *dbs, size_t n)
+{
+    errinfo e;
+    users *m = users_open_db(NULL, "postgres", &e);
+    if (!m) {
+        fprintf(stderr, "# cleanup: %s\n", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t ended = 0;
+        if (!dbs[i] || !dbs[i][0])
+            continue;
+        if (users_end_sessions(m, dbs[i], &ended, &e) != 0 || users_drop_db(m, dbs[i], &e) < 0)
+            fprintf(stderr, "# cleanup of %s: %s\n", dbs[i], e.msg);
+    }
+    users_close(m);
+}
+
+void pg_conninfo(const char *dbname, const char *extra, char *out, size_t n)
 {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(pg_require(), &err);
@@ -54,5 +62,3 @@ static inline void pg_conninfo(const char *dbname, const char *extra, char *out,
     snprintf(out + len, n - len, "%s", extra);
     PQconninfoFree(opts);
 }
-
-#endif
