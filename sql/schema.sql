@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS users (
     CONSTRAINT users_handle_key UNIQUE (handle),
     CONSTRAINT users_cognito_user_id_key UNIQUE (cognito_user_id),
     CONSTRAINT users_handle_format
-        CHECK (handle ~ '^[A-Za-z0-9_]{1,30}$'),
+        CHECK (handle ~ '^[A-Za-z0-9._~-]{1,128}$'),
     CONSTRAINT users_display_name_format
         CHECK (octet_length(display_name) BETWEEN 1 AND 127
                AND btrim(display_name) <> ''
@@ -26,3 +26,10 @@ CREATE TABLE IF NOT EXISTS users (
     CONSTRAINT users_cognito_user_id_format
         CHECK (cognito_user_id ~ '^[A-Za-z0-9._:-]{1,63}$')
 );
+
+-- The handle rule was [A-Za-z0-9_]{1,30} before: a table made then gets the wider rule. NOT
+-- VALID: rows written before any rule (the original Cruddur's) are not checked here;
+-- `cruddur db check` lists those that break a rule.
+ALTER TABLE users DROP CONSTRAINT IF EXISTS users_handle_format;
+ALTER TABLE users ADD CONSTRAINT users_handle_format
+    CHECK (handle ~ '^[A-Za-z0-9._~-]{1,128}$') NOT VALID;

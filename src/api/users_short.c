@@ -16,7 +16,7 @@ int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const st
     (void)req;
     if (!params || !users_handle_valid(params[0].ptr, params[0].len))
         return api_error(resp, 400, "bad_request",
-                         "a handle is 1 to 30 letters, digits or underscores");
+                         "a handle is " USERS_HANDLE_RULE);
     char handle[USERS_HANDLE_MAX + 1];
     snprintf(handle, sizeof handle, "%.*s", (int)params[0].len, params[0].ptr);
     user u;

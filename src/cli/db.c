@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/display.h"
 
 /* The database every command connects to for creating and dropping. */
 #define DB_MAINTENANCE "postgres"
@@ -35,6 +36,7 @@ static const char db_usage[] =
     "  setup         create (when missing) + schema-load + seed, safe to run again\n"
     "  connect       psql on the database (bin/db/connect)\n"
     "  sessions      the sessions connected to the database (bin/db/sessions)\n"
+    "  check         list the users rows that break the schema's rules (an older table)\n"
     "\n"
     "Every subcommand takes --prod (or a last word prod, as bin/db/setup prod did): the\n"
     "database of PROD_CONNECTION_URL instead of CONNECTION_URL.\n"
@@ -100,6 +102,19 @@ static const char db_sessions_usage[] =
     "\n"
     "Lists the sessions connected to the database named in CONNECTION_URL (besides this\n"
     "one): process id, user, client address and application, oldest first.\n"
+    "\n"
+    "Options:\n"
+    "  --prod      the production database (PROD_CONNECTION_URL)\n"
+    "  -h, --help  show this help\n";
+
+static const char db_check_usage[] =
+    "Usage: cruddur db check [--prod]\n"
+    "\n"
+    "Lists the rows of the users table that break a rule of the schema (sql/schema.sql):\n"
+    "a handle outside " USERS_HANDLE_RULE ", an empty\n"
+    "or over-long display name or email, a malformed Cognito id. A table written by the\n"
+    "original Cruddur (no rules) can hold such rows; the API and CLI refuse to read them.\n"
+    "Exit status: 0 when every row passes, 1 when some break a rule (or on an error).\n"
     "\n"
     "Options:\n"
     "  --prod      the production database (PROD_CONNECTION_URL)\n"
@@ -278,6 +293,49 @@ static int db_sessions(void)
     }
     free(s);
     users_close(m);
+    return status;
+}
+
+#define DB_CHECK_LISTED 1000
+
+static int db_check(void)
+{
+    errinfo e;
+    users *u = users_open(NULL, &e);
+    if (!u)
+        return db_fail("check", &e);
+    users_broken *b = calloc(DB_CHECK_LISTED, sizeof *b);
+    size_t count = 0;
+    int status = CLI_FAIL;
+    char name[128];
+    if (users_conninfo_db(NULL, name, sizeof name, &e) != 0)
+        snprintf(name, sizeof name, "?");
+    if (!b) {
+        cli_fail("db check: out of memory");
+    } else if (users_check_rows(u, b, DB_CHECK_LISTED, &count, &e) != 0) {
+        db_fail("check", &e);
+    } else if (count == 0) {
+        printf("every row of users in %s on %s passes the schema's rules\n", name,
+               users_server(u));
+        status = CLI_OK;
+    } else {
+        size_t shown = count < DB_CHECK_LISTED ? count : DB_CHECK_LISTED;
+        printf("%zu row%s of users in %s on %s break%s a rule of the schema:\n", count,
+               count == 1 ? "" : "s", name, users_server(u), count == 1 ? "s" : "");
+        printf("%-36s  %-16s  %s\n", "UUID", "RULE", "HANDLE");
+        for (size_t i = 0; i < shown; i++) {
+            buf h;
+            buf_init(&h, 0);
+            cli_display_fit(&h, b[i].handle, 60);
+            printf("%-36s  %-16s  %s\n", b[i].uuid, b[i].rule, buf_cstr(&h) ? buf_cstr(&h) : "");
+            buf_cleanup(&h);
+        }
+        printf("The API and the CLI refuse these users; fix or remove the rows (handles: "
+               USERS_HANDLE_RULE ").\n");
+        status = CLI_FAIL;
+    }
+    free(b);
+    users_close(u);
     return status;
 }
 
@@ -480,7 +538,7 @@ int cli_db(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("db", "which subcommand? (create, drop, schema-load, seed, "
-                                     "setup, connect, sessions)");
+                                     "setup, connect, sessions, check)");
     const char *sub = argv[optind];
     int sargc = argc - optind;
     char **sargv = argv + optind;
@@ -510,11 +568,15 @@ int cli_db(int argc, char **argv)
         rc = db_options("db connect", db_connect_usage, sargc, sargv, NULL, NULL);
         return rc != CLI_OK ? cli_exit_status(rc) : db_connect();
     }
+    if (strcmp(sub, "check") == 0) {
+        rc = db_options("db check", db_check_usage, sargc, sargv, NULL, NULL);
+        return rc != CLI_OK ? cli_exit_status(rc) : db_check();
+    }
     if (strcmp(sub, "sessions") == 0) {
         rc = db_options("db sessions", db_sessions_usage, sargc, sargv, NULL, NULL);
         return rc != CLI_OK ? cli_exit_status(rc) : db_sessions();
     }
     return cli_usage_error("db", "unknown subcommand '%s' (create, drop, schema-load, seed, "
-                                 "setup, connect, sessions)",
+                                 "setup, connect, sessions, check)",
                            sub);
 }

@@ -227,7 +227,7 @@ int cli_ddb_patterns_list_conversations(int argc, char **argv)
     } else {
         const char *handle = who[0] == '@' ? who + 1 : who;
         if (!users_handle_valid(handle, strlen(handle)))
-            return cli_usage_error(c.cmd, "'%.60s' is not a handle (1-30 letters, digits or _)",
+            return cli_usage_error(c.cmd, "'%.60s' is not a handle (" USERS_HANDLE_RULE ")",
                                    who);
         users *u = cli_users_open();
         if (!u)

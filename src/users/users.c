@@ -406,7 +406,7 @@ bool users_handle_valid(const char *h, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = h[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
+              c == '_' || c == '.' || c == '-' || c == '~'))
             return false;
     }
     return true;
@@ -437,7 +437,7 @@ static int users_invalid_handle(const char *h, errinfo *e)
     if (!h || !*h)
         return errinfo_set(e, ERR_INVALID, "the handle is empty");
     return errinfo_set(e, ERR_INVALID,
-                       "'%.40s%s' is not a valid handle (1-30 letters, digits or _)", h,
+                       "'%.40s%s' is not a valid handle (" USERS_HANDLE_RULE ")", h,
                        strlen(h) > 40 ? "..." : "");
 }
 

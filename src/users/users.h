@@ -9,11 +9,16 @@
 #include "base/errinfo.h"
 #include "base/uuid.h"
 
-#define USERS_HANDLE_MAX 30   /* a handle: 1 to 30 of [A-Za-z0-9_] */
+/* A handle: 1 to USERS_HANDLE_MAX of the URL-safe characters A-Z a-z 0-9 . _ ~ - (RFC 3986's
+ * unreserved set), a superset of what Cognito pools hold as preferred_username for real
+ * users ("andrew.brown", "mary-jane"); the same rule is sql/schema.sql's users_handle_format
+ * and sql/db/check.sql's. */
+#define USERS_HANDLE_MAX 128
+#define USERS_HANDLE_RULE "1 to 128 of the letters A-Z a-z, digits and . _ ~ -"
 
 typedef struct user {
     char uuid[UUID_BUF];
-    char handle[64];
+    char handle[USERS_HANDLE_MAX + 1];
     char display_name[128];
     char email[256];
     char cognito_user_id[64];     /* "" when not set */
@@ -35,12 +40,11 @@ void users_close(users *u);  /* accepts NULL */
 /* "host:port" of the connection, for messages (no credentials); valid until users_close. */
 const char *users_server(const users *u);
 
-/* Whether the n bytes at h are a handle (without '@'): 1 to USERS_HANDLE_MAX ASCII letters,
- * digits or '_', the rule of sql/schema.sql's users_handle_format. Pure. */
+/* Whether the n bytes at h are a handle (without '@'): USERS_HANDLE_RULE. Pure. */
 bool users_handle_valid(const char *h, size_t n);
 
 /* The user with this handle (without '@'). 0 found, -1 with e: ERR_NOTFOUND when there is
- * none, ERR_INVALID for a malformed handle (checked before any query: ^[A-Za-z0-9_]{1,30}$),
+ * none, ERR_INVALID for a malformed handle (checked before any query: users_handle_valid),
  * ERR_IO when the connection failed. A connection found broken is reset once and the
  * query re-run. *out is written only on success. */
 int users_by_handle(users *u, const char *handle, user *out, errinfo *e);
@@ -100,6 +104,17 @@ typedef struct users_session {
  * the first max of them into out, their number into *count. */
 int users_db_sessions(users *u, const char *dbname, users_session *out, size_t max,
                       size_t *count, errinfo *e);
+/* A row of users that breaks a rule of sql/schema.sql (sql/db/check.sql). Strings are cut
+ * to fit; handle may hold any bytes (it is what breaks the rule): print it made safe. */
+typedef struct users_broken {
+    char uuid[UUID_BUF];
+    char handle[USERS_HANDLE_MAX + 1];
+    char rule[32];                /* "handle", "display_name", "email", "cognito_user_id" */
+} users_broken;
+/* The rows that break a rule (at most 1000, one per rule broken): the first max into out,
+ * their number into *count. 0, or -1 with e. */
+int users_check_rows(users *u, users_broken *out, size_t max, size_t *count, errinfo *e);
+
 /* Ends those sessions (pg_terminate_backend, waiting up to 5 s each;
  * sql/db/end_sessions.sql); *ended = how many. */
 int users_end_sessions(users *u, const char *dbname, size_t *ended, errinfo *e);

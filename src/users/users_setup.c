@@ -226,6 +226,32 @@ out:
     return rc;
 }
 
+int users_check_rows(users *u, users_broken *out, size_t max, size_t *count, errinfo *e)
+{
+    const char *file = "sql/db/check.sql";
+    PGresult *res = users_exec(u, file, 0, NULL, e);
+    if (!res)
+        return -1;
+    int rc = 0;
+    int c_uuid = PQfnumber(res, "uuid"), c_handle = PQfnumber(res, "handle");
+    int c_rule = PQfnumber(res, "rule");
+    if (c_uuid < 0 || c_handle < 0 || c_rule < 0) {
+        rc = errinfo_set(e, ERR_INTERNAL, "users: %s returns unexpected columns", file);
+        goto out;
+    }
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows && (size_t)r < max; r++) {
+        memset(&out[r], 0, sizeof out[r]);
+        users_copy_cut(res, r, c_uuid, out[r].uuid, sizeof out[r].uuid);
+        users_copy_cut(res, r, c_handle, out[r].handle, sizeof out[r].handle);
+        users_copy_cut(res, r, c_rule, out[r].rule, sizeof out[r].rule);
+    }
+    *count = (size_t)rows;
+out:
+    PQclear(res);
+    return rc;
+}
+
 int users_end_sessions(users *u, const char *dbname, size_t *ended, errinfo *e)
 {
     const char *file = "sql/db/end_sessions.sql";

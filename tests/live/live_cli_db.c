@@ -20,7 +20,7 @@
 #include "users/users.h"
 
 enum { DB_CREATE, DB_SCHEMA, DB_SEED, DB_NOSCHEMA, DB_SETUP, DB_BUSY, DB_NOYES, DB_MISSING,
-       DB_SESSIONS, DB_PROD, DB_COUNT };
+       DB_SESSIONS, DB_PROD, DB_LEGACY, DB_COUNT };
 
 static char g_db[DB_COUNT][64];
 static char g_env[DB_COUNT][4200];   /* "CONNECTION_URL=<conninfo of g_db[i]>" */
@@ -449,6 +449,77 @@ START_TEST(prod_takes_prod_connection_url)
 }
 END_TEST
 
+/* A users table as the original Cruddur made it (no rules): `db check` lists the rows the
+ * rules refuse, schema-load widens an older handle rule without touching the rows, and a
+ * dotted handle ("andrew.brown", as Cognito pools hold them) is a user like any other. */
+START_TEST(check_lists_what_an_older_table_breaks)
+{
+    cli_result r;
+    run_on(&r, DB_LEGACY, "create");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    errinfo e;
+    users *u = users_open(g_env[DB_LEGACY] + strlen("CONNECTION_URL="), &e);
+    ck_assert_msg(u != NULL, "%s", e.msg);
+    users_close(u);
+    PGconn *c = PQconnectdb(g_env[DB_LEGACY] + strlen("CONNECTION_URL="));
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c,
+        "CREATE TABLE public.users (uuid uuid DEFAULT gen_random_uuid() PRIMARY KEY,"
+        " display_name text NOT NULL, handle text NOT NULL, email text NOT NULL,"
+        " cognito_user_id text NOT NULL, created_at timestamp DEFAULT current_timestamp NOT NULL);"
+        "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES"
+        " ('Andrew Brown', 'andrewbrown', 'andrew@example.com', 'MOCK'),"
+        " ('Bad Handle', 'bad handle', 'bad@example.com', 'MOCK'),"
+        " ('', 'noname', 'noname@example.com', 'MOCK');"
+        /* and, as an earlier version of this schema had it, the narrow handle rule */
+        "ALTER TABLE users ADD CONSTRAINT users_handle_format"
+        " CHECK (handle ~ '^[A-Za-z0-9_]{1,30}$') NOT VALID;");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(res);
+    run_on(&r, DB_LEGACY, "check");
+    cli_assert_status(&r, 1);
+    has(&r.out, "2 rows of users in ");
+    has(&r.out, "bad handle");
+    has(&r.out, "display_name");
+    hasnt(&r.out, "andrewbrown");
+    cli_result_cleanup(&r);
+    /* the old rule refuses a dotted handle; schema-load widens it (rows stay as they are) */
+    res = PQexec(c, "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES"
+                    " ('Andrew Dot', 'andrew.brown', 'dot@example.com', 'MOCK')");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+    PQclear(res);
+    run_on(&r, DB_LEGACY, "schema-load");
+    cli_assert_status(&r, 0);
+    cli_result_cleanup(&r);
+    res = PQexec(c, "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES"
+                    " ('Andrew Dot', 'andrew.brown', 'dot@example.com', 'MOCK')");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(res);
+    res = PQexec(c, "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES"
+                    " ('Space', 'still bad', 'space@example.com', 'MOCK')");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);   /* the new rule holds */
+    PQclear(res);
+    PQfinish(c);
+    u = users_open(g_env[DB_LEGACY] + strlen("CONNECTION_URL="), &e);
+    ck_assert_msg(u != NULL, "%s", e.msg);
+    user me;
+    ck_assert_msg(users_by_handle(u, "andrew.brown", &me, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(me.display_name, "Andrew Dot");
+    users_close(u);
+    run_on(&r, DB_LEGACY, "check");
+    cli_assert_status(&r, 1);
+    has(&r.out, "2 rows of users");   /* the same two; andrew.brown passes */
+    hasnt(&r.out, "andrew.brown");
+    cli_result_cleanup(&r);
+    /* a table made by this schema passes */
+    run_on(&r, DB_SETUP, "check");
+    cli_assert_status(&r, 0);
+    has(&r.out, "passes the schema's rules");
+    cli_result_cleanup(&r);
+}
+END_TEST
+
 /* ---- the run -------------------------------------------------------------------------- */
 
 static void drop_databases(void)
@@ -487,6 +558,7 @@ static Suite *cli_db_suite(void)
     tcase_add_test(tc, sessions_lists_who_is_connected);
     tcase_add_test(tc, connect_runs_psql_with_the_settings_in_its_environment);
     tcase_add_test(tc, prod_takes_prod_connection_url);
+    tcase_add_test(tc, check_lists_what_an_older_table_breaks);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 60);

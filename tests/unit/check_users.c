@@ -19,14 +19,19 @@ START_TEST(handle_rule)
         { "andrewbrown", true },
         { "A_b_9", true },
         { "_", true },
-        { "abcdefghijklmnopqrstuvwxyz0123", true },   /* 30 */
-        { "abcdefghijklmnopqrstuvwxyz01234", false }, /* 31 */
+        { "andrew.brown", true },     /* what Cognito pools hold as preferred_username */
+        { "mary-jane", true },
+        { "a~b", true },
+        { "abcdefghijklmnopqrstuvwxyz01234", true },  /* 31: over the old limit of 30 */
         { "", false },
         { "@andrew", false },
         { "andrew brown", false },
-        { "andrew-brown", false },
         { "andr\xc3\xa9", false },
-        { "a.b", false },
+        { "a/b", false },
+        { "a?b", false },
+        { "a%2Fb", false },
+        { "a+b", false },
+        { "a\"b", false },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         ck_assert_msg(users_handle_valid(cases[i].h, strlen(cases[i].h)) == cases[i].ok, "%s",
@@ -35,16 +40,28 @@ START_TEST(handle_rule)
     ck_assert(!users_handle_valid("ab\0c", 4));
     ck_assert(users_handle_valid("abXYZ!", 2));
     ck_assert(!users_handle_valid(NULL, 3));
+    char longest[USERS_HANDLE_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    ck_assert(users_handle_valid(longest, USERS_HANDLE_MAX));
+    ck_assert(!users_handle_valid(longest, USERS_HANDLE_MAX + 1));
 }
 END_TEST
 
 START_TEST(handle_rule_matches_the_schema)
 {
-    char check[64];
-    snprintf(check, sizeof check, "CHECK (handle ~ '^[A-Za-z0-9_]{1,%d}$')", USERS_HANDLE_MAX);
+    char rule[64];
+    snprintf(rule, sizeof rule, "handle ~ '^[A-Za-z0-9._~-]{1,%d}$'", USERS_HANDLE_MAX);
     const char *schema = embed_get("sql/schema.sql", NULL);
     ck_assert_ptr_nonnull(schema);
-    ck_assert_msg(strstr(schema, check) != NULL, "sql/schema.sql lacks %s", check);
+    /* the table's CHECK and the migration of an older table's, both */
+    const char *first = strstr(schema, rule);
+    ck_assert_msg(first != NULL, "sql/schema.sql lacks %s", rule);
+    ck_assert_msg(strstr(first + 1, rule) != NULL, "sql/schema.sql's migration lacks %s", rule);
+    /* and `cruddur db check` looks for rows that break the same rule */
+    snprintf(rule, sizeof rule, "handle !~ '^[A-Za-z0-9._~-]{1,%d}$'", USERS_HANDLE_MAX);
+    const char *check = embed_get("sql/db/check.sql", NULL);
+    ck_assert_ptr_nonnull(check);
+    ck_assert_msg(strstr(check, rule) != NULL, "sql/db/check.sql lacks %s", rule);
 }
 END_TEST
 
