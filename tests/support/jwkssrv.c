@@ -21,9 +21,10 @@ struct jwkssrv {
 };
 
 static void jwkssrv_handle(void *shared, const char *method, const char *target,
-                           loopsrv_reply *rp)
+                           const char *headers, loopsrv_reply *rp)
 {
     jwkssrv_state *st = shared;
+    (void)headers;
     size_t n = strcspn(target, "?");
     static const char nf[] = "{\"message\":\"not found\"}";
     if (strcmp(method, "GET") != 0 || n < 9 || memcmp(target + n - 9, "jwks.json", 9) != 0) {

@@ -136,8 +136,11 @@ static void *loopsrv_conn_main(void *arg)
         if (sscanf(in, "%15s %2047s", method, target) != 2)
             goto out;
         loopsrv_reply rp = { .status = 200, .content_type = "application/json" };
+        char *hdrs = strstr(in, "\r\n") + 2, saved = end[2];
+        end[2] = '\0'; /* the header lines, each with its CRLF */
         pthread_mutex_lock(&s->common->mu);
-        c->ch->fn((char *)s->common + LOOPSRV_AREA, method, target, &rp);
+        c->ch->fn((char *)s->common + LOOPSRV_AREA, method, target, hdrs, &rp);
+        end[2] = saved;
         s->common->requests++;
         size_t blen = rp.body ? rp.body_len : 0;
         char *out = malloc(blen + 512);
@@ -242,6 +245,27 @@ loopsrv *loopsrv_start(const char *pem, loopsrv_handler fn, size_t shared_size)
         loopsrv_child_main(s, lfd, pem, fn, parent);
     close(lfd);
     return s;
+}
+
+bool loopsrv_header(const char *headers, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *l = headers; l && *l; l = strstr(l, "\r\n") ? strstr(l, "\r\n") + 2 : NULL) {
+        if (strncasecmp(l, name, nl) != 0 || l[nl] != ':')
+            continue;
+        const char *v = l + nl + 1, *e = strstr(v, "\r\n");
+        if (!e)
+            e = v + strlen(v);
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        size_t k = (size_t)(e - v) < n ? (size_t)(e - v) : n - 1;
+        memcpy(out, v, k);
+        out[k] = '\0';
+        return true;
+    }
+    return false;
 }
 
 int loopsrv_port(const loopsrv *s)

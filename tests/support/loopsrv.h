@@ -24,10 +24,15 @@ typedef struct loopsrv_reply {
     bool close;                   /* send Connection: close and close after the answer */
 } loopsrv_reply;
 
-/* Called in the server, under the lock, once per request with its method, its target
- * ("/a/b?q") and the shared area. */
+/* Called in the server, under the lock, once per request with the shared area, its method,
+ * its target ("/a/b?q") and its header lines ("Name: value\r\n" each; read them with
+ * loopsrv_header). */
 typedef void (*loopsrv_handler)(void *shared, const char *method, const char *target,
-                                loopsrv_reply *reply);
+                                const char *headers, loopsrv_reply *reply);
+
+/* The value of header `name` (any case, blanks trimmed) from a handler's headers into out
+ * (n bytes, cut to fit). true when present. */
+bool loopsrv_header(const char *headers, const char *name, char *out, size_t n);
 
 /* Starts a server on 127.0.0.1 (an ephemeral port). pem: a PEM file with the certificate
  * (chain) and the private key for TLS, NULL for plain http. shared_size: bytes of the

@@ -90,9 +90,11 @@ static void tls_write(const char *path, X509 *x, EVP_PKEY *k)
 
 /* The DynamoDB and JWKS stand-in: POST (any path) answers a ListTables reply, POST /close
  * then closes the connection; GET of a path ending in jwks.json an empty key set; else 404. */
-static void srv_handle(void *shared, const char *method, const char *target, loopsrv_reply *rp)
+static void srv_handle(void *shared, const char *method, const char *target,
+                       const char *headers, loopsrv_reply *rp)
 {
     (void)shared;
+    (void)headers;
     static const char tables[] = "{\"TableNames\":[\"tls-table\"]}", keys[] = "{\"keys\":[]}";
     size_t n = strlen(target);
     if (strcmp(method, "POST") == 0) {
