@@ -87,7 +87,7 @@ int jwkssrv_command(jwkssrv *s, const char *line)
             rc = -1;
         }
     } else if (strncmp(line, "status ", 7) == 0) {
-        st->status = atoi(line + 7);
+        st->status = (int)strtol(line + 7, NULL, 10);
     } else if (strcmp(line, "garbage") == 0) {
         static const char g[] = "<html>this is not a key set {";
         jwkssrv_set(st, g, sizeof g - 1);

@@ -250,20 +250,22 @@ loopsrv *loopsrv_start(const char *pem, loopsrv_handler fn, size_t shared_size)
 bool loopsrv_header(const char *headers, const char *name, char *out, size_t n)
 {
     size_t nl = strlen(name);
-    for (const char *l = headers; l && *l; l = strstr(l, "\r\n") ? strstr(l, "\r\n") + 2 : NULL) {
-        if (strncasecmp(l, name, nl) != 0 || l[nl] != ':')
-            continue;
-        const char *v = l + nl + 1, *e = strstr(v, "\r\n");
+    for (const char *l = headers; *l;) {
+        const char *e = strstr(l, "\r\n");
         if (!e)
-            e = v + strlen(v);
-        while (v < e && (*v == ' ' || *v == '\t'))
-            v++;
-        while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        size_t k = (size_t)(e - v) < n ? (size_t)(e - v) : n - 1;
-        memcpy(out, v, k);
-        out[k] = '\0';
-        return true;
+            e = l + strlen(l);
+        if (strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+            const char *v = l + nl + 1;
+            while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            size_t k = (size_t)(e - v) < n ? (size_t)(e - v) : n - 1;
+            memcpy(out, v, k);
+            out[k] = '\0';
+            return true;
+        }
+        l = *e ? e + 2 : e;
     }
     return false;
 }

@@ -149,8 +149,8 @@ metasrv *metasrv_start(void)
     metasrv_state *st = loopsrv_shared(s->srv);
     loopsrv_lock(s->srv);
     st->expires_in = 3600;
-    strcpy(st->mode[MS_CONTAINER], "ok");
-    strcpy(st->mode[MS_IMDS], "ok");
+    snprintf(st->mode[MS_CONTAINER], sizeof st->mode[0], "ok");
+    snprintf(st->mode[MS_IMDS], sizeof st->mode[0], "ok");
     loopsrv_unlock(s->srv);
     return s;
 }
