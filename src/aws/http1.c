@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Copies the value of "Name: value\r\n" into out when the name matches. */
 void http1_capture(const char *line, size_t len, const char *name, char *out, size_t outlen)
 {
     size_t nl = strlen(name);
@@ -28,9 +27,7 @@ void http1_capture(const char *line, size_t len, const char *name, char *out, si
     out[vl] = '\0';
 }
 
-/* Builds the request bytes into h->out, as libcurl would send them for these arguments:
- * a Host line unless given, header lines ("Name:" alone drops a header, "Name;" sends it
- * empty, as with CURLOPT_HTTPHEADER), Content-Length unless a body-less GET. */
+/* As libcurl would send the request for these arguments (CURLOPT_HTTPHEADER's rules). */
 int http1_request_write(buf *o, const char *method, const char *host, const char *target,
                         const char *const *headers, const void *body, size_t body_len,
                         errinfo *e)
