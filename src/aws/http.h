@@ -1,5 +1,12 @@
 /* http.h — an HTTP client over one reused libcurl easy handle (keep-alive), with connect
- * and total timeouts, a cap on the response size, and transport failures classified. */
+ * and total timeouts, a cap on the response size, and transport failures classified.
+ *
+ * Which path a request takes: a plain http:// URL with no proxy configured (none of
+ * http_proxy, HTTP_PROXY, all_proxy, ALL_PROXY set, or no_proxy in the options) — DynamoDB
+ * Local, the container and IMDS credential endpoints — takes the raw HTTP/1.1 keep-alive
+ * path (http_raw.c, parsed by http1.c), unless the URL has user info, a fragment or bytes
+ * at or below ' '. Everything else — https:// (Cognito, DynamoDB, the JWKS), proxies — takes
+ * libcurl's own HTTP path. Both give the same http_response and failure classes. */
 #ifndef CR_HTTP_H
 #define CR_HTTP_H
 

@@ -1,4 +1,4 @@
-/* fuzz_http.c — the raw HTTP/1.1 answer parser (aws/http_internal.h: status line, headers,
+/* fuzz_http.c — the raw HTTP/1.1 answer parser (aws/http1.h: status line, headers,
  * Content-Length, chunked, read-to-close, 1xx skipped) on any bytes, fed in pieces the way
  * recv delivers them. The first input byte picks HEAD or not and the piece sizes; the rest
  * is the answer. Invariants: the outcome is one of the four, a complete answer has a final
@@ -7,7 +7,7 @@
  * bytes in pieces gives the same outcome, status and body as feeding them all at once. */
 #include "config.h"
 
-#include "aws/http_internal.h"
+#include "aws/http1.h"
 #include "fuzz.h"
 
 #define FUZZ_HTTP_MAX_INPUT (32 * 1024)
@@ -21,11 +21,11 @@ typedef struct fuzz_http_outcome {
 } fuzz_http_outcome;
 
 /* Feeds in[0..n) in pieces of step bytes (all at once for step 0), then eof, as the raw
- * exchange does: stops at the first outcome that is not HTTP_RAW_MORE. */
+ * exchange does: stops at the first outcome that is not HTTP1_MORE. */
 static void fuzz_http_feed(const uint8_t *in, size_t n, size_t step, bool is_head,
                            fuzz_http_outcome *o)
 {
-    http_raw_state st = { 0 };
+    http1_parse st = { 0 };
     char *b = malloc(n ? n : 1); /* exactly what arrived so far is readable */
     FUZZ_CHECK(b != NULL);
     size_t have = 0, fed = 0;
@@ -34,11 +34,11 @@ static void fuzz_http_feed(const uint8_t *in, size_t n, size_t step, bool is_hea
     for (;;) {
         bool eof = fed == n;
         size_t before = have;
-        int r = http_raw_parse_bytes(&st, b, &have, FUZZ_HTTP_MAX_BODY, is_head, eof, &o->resp);
+        int r = http1_parse_bytes(&st, b, &have, FUZZ_HTTP_MAX_BODY, is_head, eof, &o->resp);
         FUZZ_CHECK(have <= before);
-        FUZZ_CHECK(r == 0 || r == HTTP_RAW_MORE || r == HTTP_RAW_BAD || r == HTTP_RAW_BIG);
-        FUZZ_CHECK(!(eof && r == HTTP_RAW_MORE));
-        if (r != HTTP_RAW_MORE) {
+        FUZZ_CHECK(r == 0 || r == HTTP1_MORE || r == HTTP1_BAD || r == HTTP1_BIG);
+        FUZZ_CHECK(!(eof && r == HTTP1_MORE));
+        if (r != HTTP1_MORE) {
             o->r = r;
             o->status = st.status;
             o->close = st.close;

@@ -1,18 +1,17 @@
 /* check_creds.c — the credentials chain: environment, shared files, container endpoint and
- * IMDSv2 (against tests/tools/metadata_server.py), refresh, and secrets kept out of errors. */
+ * IMDSv2 (against the metadata stand-in tests/support/metasrv.h, in a child process),
+ * refresh, and secrets kept out of errors. What one creds_get on a fresh provider yields
+ * for a given environment and files (and stand-in commands) is a table of cases, t_cases
+ * and t_server_cases, each run as its own test; sequences (caching, rotation, refresh) and
+ * the pure parts are tests of their own. */
 #include "config.h"
 
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aws/creds.h"
@@ -20,6 +19,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "metasrv.h"
 #include "tap.h"
 
 /* ---- a private environment ---------------------------------------------------------------- */
@@ -130,43 +130,20 @@ static void t_teardown(void)
 
 /* ---- the metadata stand-in ---------------------------------------------------------------- */
 
-static pid_t t_srv_pid = -1;
-static int t_srv_in = -1, t_srv_out = -1;
+static metasrv *t_srv;
 static int t_port;
 
-/* One line from fd into out (without the newline), waiting at most 10 s. */
-static void t_readline(int fd, char *out, size_t outlen)
-{
-    size_t n = 0;
-    for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        ck_assert_msg(poll(&p, 1, 10000) == 1, "metadata server did not answer");
-        char ch;
-        ssize_t r = read(fd, &ch, 1);
-        ck_assert_msg(r == 1, "metadata server closed its output");
-        if (ch == '\n')
-            break;
-        if (n + 1 < outlen)
-            out[n++] = ch;
-    }
-    out[n] = '\0';
-}
-
-/* Sends one command to the server and returns its one-line reply. */
+/* Sends one command to the stand-in and returns its one-line reply. */
 static const char *t_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *t_cmd(const char *fmt, ...)
 {
-    static char reply[512];
     char line[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ck_assert(n > 0 && (size_t)n < sizeof line - 1);
-    line[n++] = '\n';
-    ck_assert_int_eq(write(t_srv_in, line, (size_t)n), n);
-    t_readline(t_srv_out, reply, sizeof reply);
-    return reply;
+    ck_assert(n > 0 && (size_t)n < sizeof line);
+    return metasrv_command(t_srv, line);
 }
 
 static long t_stat(const char *name)
@@ -179,43 +156,11 @@ static long t_stat(const char *name)
     return strtol(p + strlen(key), NULL, 10);
 }
 
-static void t_cloexec(int fd)
-{
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
 static void t_server_setup(void)
 {
     t_setup();
-    const char *srcdir = getenv("CR_SRCDIR");
-    char script[1024];
-    snprintf(script, sizeof script, "%s/tests/tools/metadata_server.py",
-             srcdir && *srcdir ? srcdir : CR_SRCDIR);
-    int in[2], out[2];
-    ck_assert_int_eq(pipe(in), 0);
-    ck_assert_int_eq(pipe(out), 0);
-    t_srv_pid = fork();
-    ck_assert_int_ge(t_srv_pid, 0);
-    if (t_srv_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", script, "--max-seconds", "120", (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    t_srv_in = in[1];
-    t_srv_out = out[0];
-    t_cloexec(t_srv_in);
-    t_cloexec(t_srv_out);
-    char line[64];
-    t_readline(t_srv_out, line, sizeof line);
-    t_port = (int)strtol(line, NULL, 10);
-    ck_assert_int_gt(t_port, 0);
+    t_srv = metasrv_start();
+    t_port = metasrv_port(t_srv);
     t_unsetenv("AWS_EC2_METADATA_DISABLED");
     t_setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:%d", t_port);
     t_setenv("CRUDDUR_CONTAINER_CREDENTIALS_HOST", "http://127.0.0.1:%d", t_port);
@@ -223,24 +168,8 @@ static void t_server_setup(void)
 
 static void t_server_teardown(void)
 {
-    if (t_srv_in >= 0)
-        close(t_srv_in);  /* the server exits when its stdin closes */
-    if (t_srv_pid > 0) {
-        int status;
-        int64_t deadline = clock_mono_ms() + 3000;
-        while (waitpid(t_srv_pid, &status, WNOHANG) == 0) {
-            if (clock_mono_ms() > deadline) {
-                kill(t_srv_pid, SIGKILL);
-                waitpid(t_srv_pid, &status, 0);
-                break;
-            }
-            clock_sleep_ms(10);
-        }
-    }
-    if (t_srv_out >= 0)
-        close(t_srv_out);
-    t_srv_pid = -1;
-    t_srv_in = t_srv_out = -1;
+    metasrv_stop(t_srv);
+    t_srv = NULL;
     t_teardown();
 }
 
@@ -262,104 +191,31 @@ static void t_expect_error(const creds_options *o, errinfo *e)
 #define T_ASSERT_LACKS(msg, part) \
     ck_assert_msg(strstr((msg), (part)) == NULL, "\"%s\" contains \"%s\"", (msg), (part))
 
-/* ---- environment -------------------------------------------------------------------------- */
+/* ---- the cases ---------------------------------------------------------------------------- */
 
-START_TEST(env_full_set)
-{
-    t_setenv("AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE");
-    t_setenv("AWS_SECRET_ACCESS_KEY", "envSecret/K7MDENG+bPxRfiCY");
-    creds_options o = t_opts();
-    creds *c = creds_new(&o);
-    const creds_value *v;
-    errinfo e;
-    ck_assert_int_eq(creds_get(c, &v, &e), 0);
-    ck_assert_str_eq(v->access_key_id, "AKIDENVEXAMPLE");
-    ck_assert_str_eq(v->secret_access_key, "envSecret/K7MDENG+bPxRfiCY");
-    ck_assert_ptr_null(v->session_token);
-    ck_assert_int_eq(v->expires_at_s, 0);
-    ck_assert_str_eq(v->source, "environment");
-    ck_assert_int_eq(creds_get(c, &v, &e), 0);
-    ck_assert_str_eq(v->access_key_id, "AKIDENVEXAMPLE");
-    creds_free(c);
-}
-END_TEST
+#define T_A16 "AAAAAAAAAAAAAAAA"
+#define T_NO_TOKEN "(none)"   /* token: the credentials must have no session token */
 
-START_TEST(env_with_session_token)
-{
-    t_setenv("AWS_ACCESS_KEY_ID", "ASIAENVEXAMPLE");
-    t_setenv("AWS_SECRET_ACCESS_KEY", "envSecret");
-    t_setenv("AWS_SESSION_TOKEN", "envSessionToken+/=");
-    creds_options o = t_opts();
-    creds *c = creds_new(&o);
-    const creds_value *v;
-    errinfo e;
-    ck_assert_int_eq(creds_get(c, &v, &e), 0);
-    ck_assert_str_eq(v->session_token, "envSessionToken+/=");
-    creds_free(c);
-}
-END_TEST
-
-START_TEST(env_key_without_secret_is_an_error)
-{
-    t_setenv("AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    T_ASSERT_HAS(e.msg, "AWS_SECRET_ACCESS_KEY");
-}
-END_TEST
-
-START_TEST(env_secret_without_key_is_an_error_without_the_secret)
-{
-    t_setenv("AWS_SECRET_ACCESS_KEY", "lonelySecretValue");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "AWS_ACCESS_KEY_ID");
-    T_ASSERT_LACKS(e.msg, "lonelySecretValue");
-}
-END_TEST
-
-START_TEST(env_bad_values_are_refused_without_quoting_them)
-{
-    t_setenv("AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE");
-    t_setenv("AWS_SECRET_ACCESS_KEY", "badSecretValue\x01tail");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "AWS_SECRET_ACCESS_KEY");
-    T_ASSERT_HAS(e.msg, "control character");
-    T_ASSERT_LACKS(e.msg, "badSecretValue");
-
-    char longkey[200];
-    memset(longkey, 'A', 129);
-    longkey[129] = '\0';
-    t_setenv("AWS_ACCESS_KEY_ID", "%s", longkey);
-    t_setenv("AWS_SECRET_ACCESS_KEY", "fineSecretValue");
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "AWS_ACCESS_KEY_ID: longer than 128");
-    T_ASSERT_LACKS(e.msg, "fineSecretValue");
-}
-END_TEST
-
-START_TEST(env_comes_before_shared_file)
-{
-    t_write(".aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
-                                "aws_secret_access_key = fileSecret\n");
-    t_setenv("AWS_ACCESS_KEY_ID", "AKIDENV");
-    t_setenv("AWS_SECRET_ACCESS_KEY", "envSecret");
-    creds_options o = t_opts();
-    creds *c = creds_new(&o);
-    const creds_value *v;
-    errinfo e;
-    ck_assert_int_eq(creds_get(c, &v, &e), 0);
-    ck_assert_str_eq(v->access_key_id, "AKIDENV");
-    creds_free(c);
-}
-END_TEST
-
-/* ---- shared files ------------------------------------------------------------------------- */
+/* One creds_get on a fresh provider. In every string, @HOME@ stands for the test's HOME and
+ * @PORT@ for the stand-in's port. Success when key_id is set: the key id, and when set the
+ * secret, the token (T_NO_TOKEN: none) and the source; a second creds_get gives the same
+ * (cached) key; static credentials never expire. Otherwise an error: code (when not
+ * ERR_OK), each of has in the message and none of lacks. Server cases also send cmds to the
+ * stand-in first and check how its counters moved (stats) and how long the call took. */
+typedef struct t_case {
+    const char *name;
+    const char *env[5][2];        /* variables set over the fixture's */
+    const char *files[3][2];      /* HOME-relative path, content */
+    const char *cmds[2];          /* stand-in commands, each must answer ok */
+    const char *key_id, *secret, *token, *source;
+    enum err_code code;
+    const char *has[3], *lacks[2];
+    struct {
+        const char *name;
+        long delta;
+    } stats[2];
+    long max_ms;                  /* > 0: creds_get returns within this */
+} t_case;
 
 static const char t_two_profiles[] =
     "[default]\n"
@@ -371,182 +227,297 @@ static const char t_two_profiles[] =
     "aws_secret_access_key = otherSecret\n"
     "aws_session_token = otherToken\n";
 
-/* creds_get on a fresh provider that must succeed; returns a copy of the key id. */
-static void t_expect_key(const creds_options *o, const char *key_id, const char *secret,
-                         const char *source)
+static const char t_config_forms[] =
+    "[default]\n"
+    "aws_access_key_id = AKIDCONFIGDEFAULT\n"
+    "aws_secret_access_key = configDefaultSecret\n"
+    "[dev]\n"
+    "aws_access_key_id = AKIDNOTAPROFILE\n"
+    "aws_secret_access_key = notAProfileSecret\n"
+    "[profile   dev ]\n"
+    "region = us-east-1\n"
+    "aws_access_key_id = AKIDCONFIGDEV\n"
+    "aws_secret_access_key = configDevSecret\n";
+
+static const char t_moved_creds[] =
+    "[default]\naws_access_key_id = AKIDMOVED\naws_secret_access_key = s\n";
+static const char t_moved_config[] =
+    "[profile x]\naws_access_key_id = AKIDMOVEDCONF\naws_secret_access_key = s\n";
+
+/* The environment and the shared files; IMDS is disabled and the container host closed. */
+static const t_case t_cases[] = {
+    { .name = "env: a full set",
+      .env = { { "AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE" },
+               { "AWS_SECRET_ACCESS_KEY", "envSecret/K7MDENG+bPxRfiCY" } },
+      .key_id = "AKIDENVEXAMPLE", .secret = "envSecret/K7MDENG+bPxRfiCY", .token = T_NO_TOKEN,
+      .source = "environment" },
+    { .name = "env: with a session token",
+      .env = { { "AWS_ACCESS_KEY_ID", "ASIAENVEXAMPLE" }, { "AWS_SECRET_ACCESS_KEY", "envSecret" },
+               { "AWS_SESSION_TOKEN", "envSessionToken+/=" } },
+      .key_id = "ASIAENVEXAMPLE", .secret = "envSecret", .token = "envSessionToken+/=",
+      .source = "environment" },
+    { .name = "env: a key without a secret is an error",
+      .env = { { "AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE" } },
+      .code = ERR_CONFIG, .has = { "AWS_SECRET_ACCESS_KEY" } },
+    { .name = "env: a secret without a key is an error that does not quote it",
+      .env = { { "AWS_SECRET_ACCESS_KEY", "lonelySecretValue" } },
+      .has = { "AWS_ACCESS_KEY_ID" }, .lacks = { "lonelySecretValue" } },
+    { .name = "env: a control character in the secret is refused, not quoted",
+      .env = { { "AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE" },
+               { "AWS_SECRET_ACCESS_KEY", "badSecretValue\x01tail" } },
+      .has = { "AWS_SECRET_ACCESS_KEY", "control character" }, .lacks = { "badSecretValue" } },
+    { .name = "env: a key id over 128 characters is refused",
+      .env = { { "AWS_ACCESS_KEY_ID", T_A16 T_A16 T_A16 T_A16 T_A16 T_A16 T_A16 T_A16 "A" },
+               { "AWS_SECRET_ACCESS_KEY", "fineSecretValue" } },
+      .has = { "AWS_ACCESS_KEY_ID: longer than 128" }, .lacks = { "fineSecretValue" } },
+    { .name = "env comes before the shared file",
+      .env = { { "AWS_ACCESS_KEY_ID", "AKIDENV" }, { "AWS_SECRET_ACCESS_KEY", "envSecret" } },
+      .files = { { ".aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
+                                       "aws_secret_access_key = fileSecret\n" } },
+      .key_id = "AKIDENV", .source = "environment" },
+    { .name = "file: the default profile",
+      .files = { { ".aws/credentials", t_two_profiles } },
+      .key_id = "AKIDDEFAULT", .secret = "defaultSecret", .token = T_NO_TOKEN,
+      .source = "shared-file" },
+    { .name = "file: AWS_PROFILE selects",
+      .env = { { "AWS_PROFILE", "other" } },
+      .files = { { ".aws/credentials", t_two_profiles } },
+      .key_id = "ASIAOTHER", .secret = "otherSecret", .token = "otherToken",
+      .source = "shared-file" },
+    { .name = "file: comments, blanks, CRLF, nested keys",
+      .files = { { ".aws/credentials",
+                   "# a comment\r\n"
+                   "; another = comment\r\n"
+                   "   [default]   # trailing comment\r\n"
+                   " \tAWS_ACCESS_KEY_ID=AKIDSPACED   # inline comment\r\n"
+                   "region = eu-west-1\r\n"
+                   "s3 =\r\n"
+                   "    aws_access_key_id = NESTEDWRONG\r\n"
+                   "aws_secret_access_key   =   spaced/Secret+Value  ; why not\r\n"
+                   "\r\n"
+                   "[elsewhere]\r\n"
+                   "aws_access_key_id = AKIDWRONG\r\n" } },
+      .key_id = "AKIDSPACED", .secret = "spaced/Secret+Value", .source = "shared-file" },
+    { .name = "file: the config file's [default]",
+      .files = { { ".aws/config", t_config_forms } },
+      .key_id = "AKIDCONFIGDEFAULT", .secret = "configDefaultSecret", .source = "shared-file" },
+    { .name = "file: the config file's [profile dev], not [dev]",
+      .env = { { "AWS_PROFILE", "dev" } },
+      .files = { { ".aws/config", t_config_forms } },
+      .key_id = "AKIDCONFIGDEV", .secret = "configDevSecret", .source = "shared-file" },
+    { .name = "file: the credentials file wins over the config",
+      .env = { { "AWS_PROFILE", "other" } },
+      .files = { { ".aws/config", "[profile other]\naws_access_key_id = AKIDFROMCONFIG\n"
+                                  "aws_secret_access_key = configSecret\n" },
+                 { ".aws/credentials", t_two_profiles } },
+      .key_id = "ASIAOTHER", .secret = "otherSecret", .source = "shared-file" },
+    { .name = "file: AWS_SHARED_CREDENTIALS_FILE with ~/",
+      .env = { { "AWS_SHARED_CREDENTIALS_FILE", "~/my-creds" },
+               { "AWS_CONFIG_FILE", "@HOME@/my-config" } },
+      .files = { { "my-creds", t_moved_creds }, { "my-config", t_moved_config },
+                 { ".aws/credentials", t_two_profiles } },
+      .key_id = "AKIDMOVED", .source = "shared-file" },
+    { .name = "file: AWS_CONFIG_FILE",
+      .env = { { "AWS_SHARED_CREDENTIALS_FILE", "~/my-creds" },
+               { "AWS_CONFIG_FILE", "@HOME@/my-config" }, { "AWS_PROFILE", "x" } },
+      .files = { { "my-creds", t_moved_creds }, { "my-config", t_moved_config },
+                 { ".aws/credentials", t_two_profiles } },
+      .key_id = "AKIDMOVEDCONF", .source = "shared-file" },
+    { .name = "file: a named profile that is missing is an error",
+      .env = { { "AWS_PROFILE", "nosuch" } },
+      .files = { { ".aws/credentials", t_two_profiles } },
+      .code = ERR_CONFIG, .has = { "nosuch", "@HOME@/.aws/credentials" } },
+    { .name = "file: a named profile with no files at all is an error",
+      .env = { { "AWS_PROFILE", "nosuch" } },
+      .code = ERR_CONFIG, .has = { "nosuch" } },
+    { .name = "file: none falls through, naming what was tried",
+      .code = ERR_NOTFOUND,
+      .has = { "no AWS credentials: tried environment, shared file @HOME@/.aws/credentials "
+               "(profile default), container (not configured), IMDS (disabled" } },
+    { .name = "file: a profile without keys falls through",
+      .files = { { ".aws/config", "[default]\nregion = us-east-1\n" } },
+      .code = ERR_NOTFOUND, .has = { "profile default has no keys" } },
+    { .name = "file: half a profile is an error that does not quote the secret",
+      .files = { { ".aws/credentials",
+                   "[default]\naws_secret_access_key = partialSecretValue\n" } },
+      .code = ERR_CONFIG, .has = { "aws_access_key_id" }, .lacks = { "partialSecretValue" } },
+    { .name = "file: a malformed line is named by number, not quoted",
+      .files = { { ".aws/credentials", "[default]\naws_secret_access_key = malformedSecret\n"
+                                       "malformedSecret is not a key line\n" } },
+      .code = ERR_INVALID, .has = { "line 3" }, .lacks = { "malformedSecret" } },
+};
+
+/* With the stand-in: IMDS is enabled and both endpoints point at it. */
+static const t_case t_server_cases[] = {
+    { .name = "container: the full URI with an authorization token",
+      .cmds = { "auth Bearer envAuthToken123" },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:@PORT@/creds/full" },
+               { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer envAuthToken123" } },
+      .key_id = "ASIACONTAINER0001", .source = "container",
+      .stats = { { "unauthorized", 0 }, { "container", 1 } } },
+    { .name = "container: the token file wins over the variable",
+      .cmds = { "auth fileAuthToken456" },
+      .files = { { "token", "fileAuthToken456\n" } },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:@PORT@/creds/full" },
+               { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "envAuthTokenWrong" },
+               { "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "@HOME@/token" } },
+      .key_id = "ASIACONTAINER0001", .source = "container",
+      .stats = { { "unauthorized", 0 } } },
+    { .name = "container: a wrong token is an error that does not quote it",
+      .cmds = { "auth rightToken" },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" },
+               { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrongSecretToken789" } },
+      .code = ERR_SERVICE, .has = { "HTTP 401" }, .lacks = { "wrongSecretToken789" },
+      .stats = { { "unauthorized", 1 } } },
+    { .name = "container: a token with a line break is refused before any request",
+      .files = { { "token", "firstHalfSecret\nX-Injected: yes\n" } },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" },
+               { "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "@HOME@/token" } },
+      .code = ERR_CONFIG, .has = { "line break" }, .lacks = { "firstHalfSecret" },
+      .stats = { { "requests", 0 } } },
+    { .name = "container: a full URI off loopback is refused at once, without a request",
+      .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1:@PORT@/creds/full" } },
+      .code = ERR_CONFIG, .has = { "refused", "192.0.2.1" }, .max_ms = 500,
+      .stats = { { "requests", 0 } } },
+    { .name = "container: 0.0.0.0 is not loopback by the rule",
+      .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://0.0.0.0:@PORT@/creds/full" } },
+      .code = ERR_CONFIG, .stats = { { "requests", 0 } } },
+    { .name = "container: an answer that is not JSON is a clear error",
+      .cmds = { "mode container garbage" },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" } },
+      .code = ERR_SERVICE,
+      .has = { "container endpoint http://127.0.0.1:@PORT@/creds/x: invalid JSON" } },
+    { .name = "container: a bad secret is refused, not quoted",
+      .cmds = { "mode container badsecret" },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" } },
+      .has = { "SecretAccessKey: contains a control character" },
+      .lacks = { "containerSecret0001" } },
+    { .name = "container: an expired answer is an error",
+      .cmds = { "mode container expired" },
+      .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" } },
+      .has = { "already expired" } },
+    { .name = "imds: an answer that is not JSON is a clear error",
+      .cmds = { "mode imds garbage" },
+      .has = { "IMDS (http://127.0.0.1:@PORT@, role test-role: invalid JSON" } },
+    { .name = "imds: a Code other than Success",
+      .cmds = { "mode imds failcode" },
+      .has = { "Code is not \"Success\"" } },
+    { .name = "imds: no role attached",
+      .cmds = { "mode imds norole" },
+      .has = { "no IAM role attached" } },
+    { .name = "imds: disabled, it is not contacted",
+      .env = { { "AWS_EC2_METADATA_DISABLED", "TRUE" } },
+      .has = { "IMDS (disabled by AWS_EC2_METADATA_DISABLED)" },
+      .stats = { { "requests", 0 } } },
+    { .name = "imds: unreachable, the message names what was tried",
+      .env = { { "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1/" } },
+      .code = ERR_NOTFOUND,
+      .has = { "no AWS credentials: tried environment, shared file",
+               "container (not configured), IMDS (http://127.0.0.1:1: connect failed)" } },
+};
+
+#define T_NCASES (sizeof t_cases / sizeof t_cases[0])
+#define T_NSERVER_CASES (sizeof t_server_cases / sizeof t_server_cases[0])
+
+/* s with @HOME@ and @PORT@ replaced (static storage, one of four in turn). */
+static const char *t_expand(const char *s)
 {
-    creds *c = creds_new(o);
-    const creds_value *v;
-    errinfo e;
-    int rc = creds_get(c, &v, &e);
-    ck_assert_msg(rc == 0, "creds_get failed: %s", e.msg);
-    ck_assert_str_eq(v->access_key_id, key_id);
-    if (secret)
-        ck_assert_str_eq(v->secret_access_key, secret);
-    ck_assert_str_eq(v->source, source);
-    creds_free(c);
+    static char out[4][1024];
+    static int turn;
+    char *o = out[turn++ % 4];
+    size_t n = 0;
+    o[0] = '\0';
+    while (*s) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", t_port);
+        const char *with = strncmp(s, "@HOME@", 6) == 0 ? t_home
+                           : strncmp(s, "@PORT@", 6) == 0 ? port : NULL;
+        if (with) {
+            n += (size_t)snprintf(o + n, 1024 - n, "%s", with);
+            s += 6;
+        } else if (n + 1 < 1024) {
+            o[n++] = *s++;
+            o[n] = '\0';
+        } else {
+            s++;
+        }
+        ck_assert_uint_lt(n, 1024);
+    }
+    return o;
 }
 
-START_TEST(file_default_profile)
+static void t_run(const t_case *tc)
 {
-    t_write(".aws/credentials", t_two_profiles);
-    creds_options o = t_opts();
-    t_expect_key(&o, "AKIDDEFAULT", "defaultSecret", "shared-file");
-}
-END_TEST
+    long before[2] = { 0, 0 };
+    for (int i = 0; i < 2 && tc->cmds[i]; i++)
+        ck_assert_msg(strcmp(t_cmd("%s", tc->cmds[i]), "ok") == 0, "%s: %s", tc->name,
+                      tc->cmds[i]);
+    for (int i = 0; i < 5 && tc->env[i][0]; i++)
+        t_setenv(tc->env[i][0], "%s", t_expand(tc->env[i][1]));
+    for (int i = 0; i < 3 && tc->files[i][0]; i++)
+        t_write(tc->files[i][0], tc->files[i][1]);
+    for (int i = 0; i < 2 && tc->stats[i].name; i++)
+        before[i] = t_stat(tc->stats[i].name);
 
-START_TEST(file_aws_profile_selects)
-{
-    t_write(".aws/credentials", t_two_profiles);
-    t_setenv("AWS_PROFILE", "other");
     creds_options o = t_opts();
     creds *c = creds_new(&o);
-    const creds_value *v;
+    ck_assert_ptr_nonnull(c);
+    const creds_value *v = (const creds_value *)1;
     errinfo e;
-    ck_assert_int_eq(creds_get(c, &v, &e), 0);
-    ck_assert_str_eq(v->access_key_id, "ASIAOTHER");
-    ck_assert_str_eq(v->secret_access_key, "otherSecret");
-    ck_assert_str_eq(v->session_token, "otherToken");
-    ck_assert_int_eq(v->expires_at_s, 0);
+    int64_t t0 = clock_mono_ms();
+    int rc = creds_get(c, &v, &e);
+    int64_t took = clock_mono_ms() - t0;
+    if (tc->key_id) {
+        ck_assert_msg(rc == 0, "%s: creds_get failed: %s", tc->name, e.msg);
+        ck_assert_str_eq(v->access_key_id, tc->key_id);
+        if (tc->secret)
+            ck_assert_str_eq(v->secret_access_key, tc->secret);
+        if (tc->token && strcmp(tc->token, T_NO_TOKEN) == 0)
+            ck_assert_ptr_null(v->session_token);
+        else if (tc->token)
+            ck_assert_str_eq(v->session_token, tc->token);
+        ck_assert_str_eq(v->source, tc->source);
+        if (strcmp(tc->source, "environment") == 0 || strcmp(tc->source, "shared-file") == 0)
+            ck_assert_int_eq(v->expires_at_s, 0);
+        ck_assert_int_eq(creds_get(c, &v, &e), 0);
+        ck_assert_str_eq(v->access_key_id, tc->key_id);
+    } else {
+        ck_assert_msg(rc == -1, "%s: creds_get succeeded", tc->name);
+        ck_assert_ptr_null(v);
+        if (tc->code != ERR_OK)
+            ck_assert_msg(e.code == tc->code, "%s: code %d, expected %d: %s", tc->name, e.code,
+                          tc->code, e.msg);
+        for (int i = 0; i < 3 && tc->has[i]; i++) {
+            const char *part = t_expand(tc->has[i]);
+            ck_assert_msg(strstr(e.msg, part) != NULL, "%s: \"%s\" lacks \"%s\"", tc->name,
+                          e.msg, part);
+        }
+        for (int i = 0; i < 2 && tc->lacks[i]; i++)
+            ck_assert_msg(strstr(e.msg, tc->lacks[i]) == NULL, "%s: \"%s\" contains \"%s\"",
+                          tc->name, e.msg, tc->lacks[i]);
+    }
     creds_free(c);
+    if (tc->max_ms > 0)
+        ck_assert_msg(took < tc->max_ms, "%s: took %lld ms", tc->name, (long long)took);
+    for (int i = 0; i < 2 && tc->stats[i].name; i++)
+        ck_assert_msg(t_stat(tc->stats[i].name) - before[i] == tc->stats[i].delta,
+                      "%s: %s moved by %ld, expected %ld", tc->name, tc->stats[i].name,
+                      t_stat(tc->stats[i].name) - before[i], tc->stats[i].delta);
+}
+
+START_TEST(chain_cases)
+{
+    t_run(&t_cases[_i]);
 }
 END_TEST
 
-START_TEST(file_comments_and_whitespace)
+START_TEST(chain_cases_with_the_stand_in)
 {
-    t_write(".aws/credentials",
-            "# a comment\r\n"
-            "; another = comment\r\n"
-            "   [default]   # trailing comment\r\n"
-            " \tAWS_ACCESS_KEY_ID=AKIDSPACED   # inline comment\r\n"
-            "region = eu-west-1\r\n"
-            "s3 =\r\n"
-            "    aws_access_key_id = NESTEDWRONG\r\n"
-            "aws_secret_access_key   =   spaced/Secret+Value  ; why not\r\n"
-            "\r\n"
-            "[elsewhere]\r\n"
-            "aws_access_key_id = AKIDWRONG\r\n");
-    creds_options o = t_opts();
-    t_expect_key(&o, "AKIDSPACED", "spaced/Secret+Value", "shared-file");
+    t_run(&t_server_cases[_i]);
 }
 END_TEST
 
-START_TEST(file_config_profile_form)
-{
-    t_write(".aws/config",
-            "[default]\n"
-            "aws_access_key_id = AKIDCONFIGDEFAULT\n"
-            "aws_secret_access_key = configDefaultSecret\n"
-            "[dev]\n"
-            "aws_access_key_id = AKIDNOTAPROFILE\n"
-            "aws_secret_access_key = notAProfileSecret\n"
-            "[profile   dev ]\n"
-            "region = us-east-1\n"
-            "aws_access_key_id = AKIDCONFIGDEV\n"
-            "aws_secret_access_key = configDevSecret\n");
-    creds_options o = t_opts();
-    t_expect_key(&o, "AKIDCONFIGDEFAULT", "configDefaultSecret", "shared-file");
-    t_setenv("AWS_PROFILE", "dev");
-    t_expect_key(&o, "AKIDCONFIGDEV", "configDevSecret", "shared-file");
-}
-END_TEST
-
-START_TEST(file_credentials_file_wins_over_config)
-{
-    t_write(".aws/config", "[profile other]\naws_access_key_id = AKIDFROMCONFIG\n"
-                           "aws_secret_access_key = configSecret\n");
-    t_write(".aws/credentials", t_two_profiles);
-    t_setenv("AWS_PROFILE", "other");
-    creds_options o = t_opts();
-    t_expect_key(&o, "ASIAOTHER", "otherSecret", "shared-file");
-}
-END_TEST
-
-START_TEST(file_locations_from_variables)
-{
-    t_write("my-creds", "[default]\naws_access_key_id = AKIDMOVED\naws_secret_access_key = s\n");
-    t_write("my-config", "[profile x]\naws_access_key_id = AKIDMOVEDCONF\n"
-                         "aws_secret_access_key = s\n");
-    t_write(".aws/credentials", t_two_profiles);
-    t_setenv("AWS_SHARED_CREDENTIALS_FILE", "~/my-creds");
-    t_setenv("AWS_CONFIG_FILE", "%s", t_path("my-config"));
-    creds_options o = t_opts();
-    t_expect_key(&o, "AKIDMOVED", NULL, "shared-file");
-    t_setenv("AWS_PROFILE", "x");
-    t_expect_key(&o, "AKIDMOVEDCONF", NULL, "shared-file");
-}
-END_TEST
-
-START_TEST(file_named_profile_missing_is_an_error)
-{
-    t_write(".aws/credentials", t_two_profiles);
-    t_setenv("AWS_PROFILE", "nosuch");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    T_ASSERT_HAS(e.msg, "nosuch");
-    T_ASSERT_HAS(e.msg, t_path(".aws/credentials"));
-    /* Also with no files at all. */
-    t_teardown();
-    snprintf(t_home, sizeof t_home, "/tmp/check_creds.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(t_home));
-    t_setenv("HOME", "%s", t_home);
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    T_ASSERT_HAS(e.msg, "nosuch");
-}
-END_TEST
-
-START_TEST(file_absent_falls_through)
-{
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_NOTFOUND);
-    char want[512];
-    snprintf(want, sizeof want, "no AWS credentials: tried environment, shared file %s "
-             "(profile default), container (not configured), IMDS (disabled",
-             t_path(".aws/credentials"));
-    T_ASSERT_HAS(e.msg, want);
-}
-END_TEST
-
-START_TEST(file_profile_without_keys_falls_through)
-{
-    t_write(".aws/config", "[default]\nregion = us-east-1\n");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_NOTFOUND);
-    T_ASSERT_HAS(e.msg, "profile default has no keys");
-}
-END_TEST
-
-START_TEST(file_partial_profile_is_an_error)
-{
-    t_write(".aws/credentials", "[default]\naws_secret_access_key = partialSecretValue\n");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    T_ASSERT_HAS(e.msg, "aws_access_key_id");
-    T_ASSERT_LACKS(e.msg, "partialSecretValue");
-}
-END_TEST
-
-START_TEST(file_malformed_line_names_the_line_not_the_secret)
-{
-    t_write(".aws/credentials", "[default]\naws_secret_access_key = malformedSecret\n"
-                                "malformedSecret is not a key line\n");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_INVALID);
-    T_ASSERT_HAS(e.msg, "line 3");
-    T_ASSERT_LACKS(e.msg, "malformedSecret");
-}
-END_TEST
+/* ---- shared files and the pure parts ------------------------------------------------------ */
 
 START_TEST(file_too_big_is_refused)
 {
@@ -607,8 +578,6 @@ START_TEST(ini_parser_bounds_and_edges)
     creds_profile_cleanup(NULL);
 }
 END_TEST
-
-/* ---- the full-URI rule and the answer reader (no network) --------------------------------- */
 
 START_TEST(full_uri_rule)
 {
@@ -692,7 +661,7 @@ START_TEST(answer_reader_validates)
 }
 END_TEST
 
-/* ---- container ---------------------------------------------------------------------------- */
+/* ---- sequences against the stand-in: caching, rotation, refresh ---------------------------- */
 
 START_TEST(container_relative_uri_after_absent_files)
 {
@@ -719,117 +688,6 @@ START_TEST(container_relative_uri_after_absent_files)
 }
 END_TEST
 
-START_TEST(container_full_uri_with_auth_token)
-{
-    ck_assert_str_eq(t_cmd("auth Bearer envAuthToken123"), "ok");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:%d/creds/full", t_port);
-    t_setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer envAuthToken123");
-    creds_options o = t_opts();
-    t_expect_key(&o, "ASIACONTAINER0001", NULL, "container");
-    ck_assert_int_eq(t_stat("unauthorized"), 0);
-}
-END_TEST
-
-START_TEST(container_token_file_wins)
-{
-    ck_assert_str_eq(t_cmd("auth fileAuthToken456"), "ok");
-    t_write("token", "fileAuthToken456\n");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:%d/creds/full", t_port);
-    t_setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "envAuthTokenWrong");
-    t_setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "%s", t_path("token"));
-    creds_options o = t_opts();
-    t_expect_key(&o, "ASIACONTAINER0001", NULL, "container");
-    ck_assert_int_eq(t_stat("unauthorized"), 0);
-}
-END_TEST
-
-START_TEST(container_wrong_token_error_hides_it)
-{
-    ck_assert_str_eq(t_cmd("auth rightToken"), "ok");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x");
-    t_setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrongSecretToken789");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_SERVICE);
-    T_ASSERT_HAS(e.msg, "HTTP 401");
-    T_ASSERT_LACKS(e.msg, "wrongSecretToken789");
-    ck_assert_int_eq(t_stat("unauthorized"), 1);
-}
-END_TEST
-
-START_TEST(container_token_with_line_break_is_refused)
-{
-    t_write("token", "firstHalfSecret\nX-Injected: yes\n");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x");
-    t_setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "%s", t_path("token"));
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    T_ASSERT_HAS(e.msg, "line break");
-    T_ASSERT_LACKS(e.msg, "firstHalfSecret");
-    ck_assert_int_eq(t_stat("requests"), 0);
-}
-END_TEST
-
-START_TEST(container_full_uri_non_loopback_is_refused_without_a_request)
-{
-    creds_options o = t_opts();
-    errinfo e;
-    t_setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1:%d/creds/full", t_port);
-    int64_t t0 = clock_mono_ms();
-    t_expect_error(&o, &e);
-    ck_assert_int_lt(clock_mono_ms() - t0, 500);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    T_ASSERT_HAS(e.msg, "refused");
-    T_ASSERT_HAS(e.msg, "192.0.2.1");
-    /* 0.0.0.0 would reach this machine's listeners: still not loopback by the rule. */
-    t_setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://0.0.0.0:%d/creds/full", t_port);
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_CONFIG);
-    ck_assert_int_eq(t_stat("requests"), 0);
-}
-END_TEST
-
-START_TEST(container_garbage_json_is_a_clear_error)
-{
-    ck_assert_str_eq(t_cmd("mode container garbage"), "ok");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_SERVICE);
-    char want[128];
-    snprintf(want, sizeof want, "container endpoint http://127.0.0.1:%d/creds/x: invalid JSON",
-             t_port);
-    T_ASSERT_HAS(e.msg, want);
-}
-END_TEST
-
-START_TEST(container_bad_secret_is_refused_without_quoting_it)
-{
-    ck_assert_str_eq(t_cmd("mode container badsecret"), "ok");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "SecretAccessKey: contains a control character");
-    T_ASSERT_LACKS(e.msg, "containerSecret0001");
-}
-END_TEST
-
-START_TEST(container_expired_answer_is_an_error)
-{
-    ck_assert_str_eq(t_cmd("mode container expired"), "ok");
-    t_setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "already expired");
-}
-END_TEST
-
 START_TEST(container_rotation)
 {
     ck_assert_str_eq(t_cmd("expires_in 2"), "ok");
@@ -846,8 +704,6 @@ START_TEST(container_rotation)
     creds_free(c);
 }
 END_TEST
-
-/* ---- IMDSv2 ------------------------------------------------------------------------------- */
 
 START_TEST(imds_serves_credentials_with_the_token)
 {
@@ -939,81 +795,16 @@ START_TEST(imds_refresh_failure_keeps_valid_credentials)
 }
 END_TEST
 
-START_TEST(imds_garbage_json_is_a_clear_error)
-{
-    ck_assert_str_eq(t_cmd("mode imds garbage"), "ok");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    char want[128];
-    snprintf(want, sizeof want, "IMDS (http://127.0.0.1:%d, role test-role: invalid JSON",
-             t_port);
-    T_ASSERT_HAS(e.msg, want);
-}
-END_TEST
-
-START_TEST(imds_failure_code_and_missing_role)
-{
-    creds_options o = t_opts();
-    errinfo e;
-    ck_assert_str_eq(t_cmd("mode imds failcode"), "ok");
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "Code is not \"Success\"");
-    ck_assert_str_eq(t_cmd("mode imds norole"), "ok");
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "no IAM role attached");
-}
-END_TEST
-
-START_TEST(imds_disabled_is_not_contacted)
-{
-    t_setenv("AWS_EC2_METADATA_DISABLED", "TRUE");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    T_ASSERT_HAS(e.msg, "IMDS (disabled by AWS_EC2_METADATA_DISABLED)");
-    ck_assert_int_eq(t_stat("requests"), 0);
-}
-END_TEST
-
-START_TEST(imds_unreachable_names_what_was_tried)
-{
-    t_setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1/");
-    creds_options o = t_opts();
-    errinfo e;
-    t_expect_error(&o, &e);
-    ck_assert_int_eq(e.code, ERR_NOTFOUND);
-    T_ASSERT_HAS(e.msg, "no AWS credentials: tried environment, shared file");
-    T_ASSERT_HAS(e.msg, "container (not configured), IMDS (http://127.0.0.1:1: connect failed)");
-}
-END_TEST
-
 static Suite *creds_suite(void)
 {
     Suite *s = suite_create("creds");
-    TCase *tc = tcase_create("environment");
+    TCase *tc = tcase_create("chain");
     tcase_add_checked_fixture(tc, t_setup, t_teardown);
-    tcase_add_test(tc, env_full_set);
-    tcase_add_test(tc, env_with_session_token);
-    tcase_add_test(tc, env_key_without_secret_is_an_error);
-    tcase_add_test(tc, env_secret_without_key_is_an_error_without_the_secret);
-    tcase_add_test(tc, env_bad_values_are_refused_without_quoting_them);
-    tcase_add_test(tc, env_comes_before_shared_file);
+    tcase_add_loop_test(tc, chain_cases, 0, (int)T_NCASES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("shared-files");
     tcase_add_checked_fixture(tc, t_setup, t_teardown);
-    tcase_add_test(tc, file_default_profile);
-    tcase_add_test(tc, file_aws_profile_selects);
-    tcase_add_test(tc, file_comments_and_whitespace);
-    tcase_add_test(tc, file_config_profile_form);
-    tcase_add_test(tc, file_credentials_file_wins_over_config);
-    tcase_add_test(tc, file_locations_from_variables);
-    tcase_add_test(tc, file_named_profile_missing_is_an_error);
-    tcase_add_test(tc, file_absent_falls_through);
-    tcase_add_test(tc, file_profile_without_keys_falls_through);
-    tcase_add_test(tc, file_partial_profile_is_an_error);
-    tcase_add_test(tc, file_malformed_line_names_the_line_not_the_secret);
     tcase_add_test(tc, file_too_big_is_refused);
     tcase_add_test(tc, ini_parser_bounds_and_edges);
     suite_add_tcase(s, tc);
@@ -1023,32 +814,16 @@ static Suite *creds_suite(void)
     tcase_add_test(tc, answer_reader_validates);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("container");
+    tc = tcase_create("endpoints");
     tcase_add_checked_fixture(tc, t_server_setup, t_server_teardown);
     tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, chain_cases_with_the_stand_in, 0, (int)T_NSERVER_CASES);
     tcase_add_test(tc, container_relative_uri_after_absent_files);
-    tcase_add_test(tc, container_full_uri_with_auth_token);
-    tcase_add_test(tc, container_token_file_wins);
-    tcase_add_test(tc, container_wrong_token_error_hides_it);
-    tcase_add_test(tc, container_token_with_line_break_is_refused);
-    tcase_add_test(tc, container_full_uri_non_loopback_is_refused_without_a_request);
-    tcase_add_test(tc, container_garbage_json_is_a_clear_error);
-    tcase_add_test(tc, container_bad_secret_is_refused_without_quoting_it);
-    tcase_add_test(tc, container_expired_answer_is_an_error);
     tcase_add_test(tc, container_rotation);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("imds");
-    tcase_add_checked_fixture(tc, t_server_setup, t_server_teardown);
-    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, imds_serves_credentials_with_the_token);
     tcase_add_test(tc, imds_rotation);
     tcase_add_test(tc, imds_refresh_window_with_a_fake_clock);
     tcase_add_test(tc, imds_refresh_failure_keeps_valid_credentials);
-    tcase_add_test(tc, imds_garbage_json_is_a_clear_error);
-    tcase_add_test(tc, imds_failure_code_and_missing_role);
-    tcase_add_test(tc, imds_disabled_is_not_contacted);
-    tcase_add_test(tc, imds_unreachable_names_what_was_tried);
     suite_add_tcase(s, tc);
     return s;
 }

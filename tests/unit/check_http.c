@@ -1,11 +1,14 @@
-/* check_http.c — the HTTP transport's raw keep-alive path against a scripted server on a
- * loopback socket in a thread: the request bytes, Content-Length, chunked, read-to-close and
- * 1xx answers, connection reuse and transparent reconnects, size caps, timeouts, bad
- * answers. */
+/* check_http.c — the HTTP transport. The pure HTTP/1.1 parser (aws/http1.h) over the cases
+ * in tests/data/http/ (README.md there: one file per answer, fed whole, byte by byte and in
+ * 7-byte pieces, every way to the same verdict) and the request writer; then the raw
+ * keep-alive path against a scripted server on a loopback socket in a thread: the request
+ * bytes, Content-Length, chunked, read-to-close and 1xx answers, connection reuse and
+ * transparent reconnects, size caps, timeouts, bad answers. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,8 +19,262 @@
 #include <unistd.h>
 
 #include "aws/http.h"
+#include "aws/http1.h"
 #include "base/clock.h"
 #include "tap.h"
+
+/* ---- the parser cases (tests/data/http/NAME.case) --------------------------------------------- */
+
+typedef struct hc_case {
+    char name[128];
+    bool head, eof;
+    size_t max;
+    int expect;                   /* http1_status */
+    long status;
+    int close;                    /* -1: not checked; 2: yes when fed whole */
+    buf body;                     /* expected */
+    char crc32[16], request_id[80];
+    buf raw;                      /* the answer bytes */
+} hc_case;
+
+static const char *hc_srcdir(void)
+{
+    const char *d = getenv("CR_SRCDIR");
+    return d && *d ? d : CR_SRCDIR;
+}
+
+/* Appends s decoded: \r \n \t \\ \xHH; other bytes as they are. */
+static void hc_unescape(buf *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\' || i + 1 == n) {
+            buf_putc(out, s[i]);
+            continue;
+        }
+        char c = s[++i];
+        if (c == 'r')
+            buf_putc(out, '\r');
+        else if (c == 'n')
+            buf_putc(out, '\n');
+        else if (c == 't')
+            buf_putc(out, '\t');
+        else if (c == 'x' && i + 2 < n) {
+            char hx[3] = { s[i + 1], s[i + 2], 0 };
+            buf_putc(out, (char)strtol(hx, NULL, 16));
+            i += 2;
+        } else
+            buf_putc(out, c);
+    }
+}
+
+/* Reads one case file; ck-fails on a malformed one. */
+static void hc_load(const char *path, const char *name, hc_case *c)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: cannot open", path);
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->eof = true;
+    c->max = (size_t)1 << 20;
+    c->expect = -1;
+    c->close = -1;
+    buf_init(&c->body, 0);
+    buf_init(&c->raw, 0);
+    char line[8192], fill_tok[64] = "";
+    size_t fill_n = 0;
+    char fill_c = 'a';
+    bool in_raw = false;
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\n");
+        line[n] = '\0';
+        if (in_raw) {
+            const char *fp = fill_tok[0] ? strstr(line, fill_tok) : NULL;
+            if (fp) {
+                hc_unescape(&c->raw, line, (size_t)(fp - line));
+                for (size_t k = 0; k < fill_n; k++)
+                    buf_putc(&c->raw, fill_c);
+                const char *rest = fp + strlen(fill_tok);
+                hc_unescape(&c->raw, rest, strlen(rest));
+            } else {
+                hc_unescape(&c->raw, line, n);
+            }
+            continue;
+        }
+        if (line[0] == '#' || n == 0)
+            continue;
+        if (strcmp(line, "--") == 0) {
+            in_raw = true;
+            continue;
+        }
+        char *v = strchr(line, ':');
+        ck_assert_msg(v != NULL, "%s: a line without ':': %s", name, line);
+        *v++ = '\0';
+        v += strspn(v, " ");
+        if (strcmp(line, "head") == 0)
+            c->head = strcmp(v, "yes") == 0;
+        else if (strcmp(line, "eof") == 0)
+            c->eof = strcmp(v, "no") != 0;
+        else if (strcmp(line, "max") == 0)
+            c->max = strtoul(v, NULL, 10);
+        else if (strcmp(line, "status") == 0)
+            c->status = strtol(v, NULL, 10);
+        else if (strcmp(line, "close") == 0)
+            c->close = strcmp(v, "whole") == 0 ? 2 : strcmp(v, "yes") == 0;
+        else if (strcmp(line, "body") == 0)
+            hc_unescape(&c->body, v, strlen(v));
+        else if (strcmp(line, "crc32") == 0)
+            snprintf(c->crc32, sizeof c->crc32, "%s", v);
+        else if (strcmp(line, "request-id") == 0)
+            snprintf(c->request_id, sizeof c->request_id, "%s", v);
+        else if (strcmp(line, "fill") == 0)
+            ck_assert_msg(sscanf(v, "%63s %zu %c", fill_tok, &fill_n, &fill_c) == 3,
+                          "%s: fill: TOKEN COUNT CHAR", name);
+        else if (strcmp(line, "expect") == 0)
+            c->expect = strcmp(v, "done") == 0 ? HTTP1_DONE : strcmp(v, "more") == 0 ? HTTP1_MORE
+                        : strcmp(v, "bad") == 0 ? HTTP1_BAD : strcmp(v, "big") == 0 ? HTTP1_BIG
+                        : -1;
+        else
+            ck_abort_msg("%s: unknown key %s", name, line);
+    }
+    fclose(f);
+    ck_assert_msg(in_raw, "%s: no -- line before the answer bytes", name);
+    ck_assert_msg(c->expect >= 0, "%s: expect: done, more, bad or big", name);
+    ck_assert_msg(c->expect != HTTP1_DONE || c->status > 0, "%s: done needs status:", name);
+}
+
+/* Feeds the case's bytes in pieces of step (0: all at once) as the socket loop does: a parse
+ * after each piece, then one with eof when the peer closes. Returns the verdict; st and resp
+ * hold the rest. */
+static int hc_feed(const hc_case *c, size_t step, http1_parse *st, http_response *resp)
+{
+    size_t n = c->raw.len, fed = 0, have = 0;
+    char *b = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(b);
+    memset(st, 0, sizeof *st);
+    http_response_init(resp);
+    resp->body.max = c->max;
+    int r = HTTP1_MORE;
+    while (fed < n) {
+        size_t k = step == 0 || n - fed < step ? n - fed : step;
+        memcpy(b + have, c->raw.data + fed, k);
+        have += k;
+        fed += k;
+        size_t before = have;
+        r = http1_parse_bytes(st, b, &have, c->max, c->head, false, resp);
+        ck_assert_uint_le(have, before);
+        if (r != HTTP1_MORE)
+            break;
+    }
+    if (r == HTTP1_MORE && c->eof)
+        r = http1_parse_bytes(st, b, &have, c->max, c->head, true, resp);
+    free(b);
+    return r;
+}
+
+static const char *hc_verdict(int r)
+{
+    return r == HTTP1_DONE ? "done" : r == HTTP1_MORE ? "more" : r == HTTP1_BAD ? "bad"
+           : r == HTTP1_BIG ? "big" : "?";
+}
+
+static void hc_check(const hc_case *c)
+{
+    static const size_t steps[] = { 0, 1, 7 };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        http1_parse st;
+        http_response resp;
+        int r = hc_feed(c, steps[i], &st, &resp);
+        ck_assert_msg(r == c->expect, "%s (pieces of %zu): %s, expected %s", c->name, steps[i],
+                      hc_verdict(r), hc_verdict(c->expect));
+        if (r == HTTP1_DONE) {
+            ck_assert_msg(st.status == c->status, "%s: status %ld, expected %ld", c->name,
+                          st.status, c->status);
+            ck_assert_msg(resp.body.len == c->body.len &&
+                              (c->body.len == 0 ||
+                               memcmp(resp.body.data, c->body.data, c->body.len) == 0),
+                          "%s (pieces of %zu): body \"%s\", expected \"%s\"", c->name,
+                          steps[i], buf_cstr(&resp.body), buf_cstr((buf *)&c->body));
+            if (c->close == 0 || c->close == 1 || (c->close == 2 && steps[i] == 0)) {
+                bool want = c->close != 0;
+                ck_assert_msg(st.close == want, "%s (pieces of %zu): close %d, expected %d",
+                              c->name, steps[i], st.close, want);
+            }
+            ck_assert_msg(strcmp(resp.amz_crc32, c->crc32) == 0, "%s: crc32 %s", c->name,
+                          resp.amz_crc32);
+            ck_assert_msg(strcmp(resp.request_id, c->request_id) == 0, "%s: request id %s",
+                          c->name, resp.request_id);
+        }
+        http_response_cleanup(&resp);
+    }
+}
+
+static int hc_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+START_TEST(parser_cases_from_the_case_folder)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/data/http", hc_srcdir());
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "%s: cannot open", dir);
+    char *names[256];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 256) {
+        size_t l = strlen(de->d_name);
+        if (l > 5 && strcmp(de->d_name + l - 5, ".case") == 0)
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], hc_cmp);
+    int seen[4] = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        hc_case c;
+        hc_load(path, names[i], &c);
+        hc_check(&c);
+        seen[c.expect]++;
+        buf_cleanup(&c.body);
+        buf_cleanup(&c.raw);
+        free(names[i]);
+    }
+    /* the folder holds cases of every verdict (a lost folder must not pass) */
+    ck_assert_uint_ge(n, 25);
+    for (int v = 0; v < 4; v++)
+        ck_assert_msg(seen[v] > 0, "no case expects %s", hc_verdict(v));
+}
+END_TEST
+
+START_TEST(the_request_writer_is_pure)
+{
+    buf o;
+    errinfo e;
+    buf_init(&o, 0);
+    const char *hdrs[] = { "X-A: 1", "Accept:", "X-Empty;", NULL };
+    ck_assert_int_eq(http1_request_write(&o, "POST", "h:1", "/p?q", hdrs, "ab", 2, &e), 0);
+    ck_assert_str_eq(buf_cstr(&o), "POST /p?q HTTP/1.1\r\nHost: h:1\r\nX-A: 1\r\n"
+                                   "X-Empty:\r\nContent-Length: 2\r\n\r\nab");
+    ck_assert_int_eq(http1_request_write(&o, "GET", "h:1", "", NULL, NULL, 0, &e), 0);
+    ck_assert_str_eq(buf_cstr(&o), "GET / HTTP/1.1\r\nHost: h:1\r\n\r\n");
+    const char *own_host[] = { "Host: other", NULL };
+    ck_assert_int_eq(http1_request_write(&o, "DELETE", "h:1", "/x", own_host, NULL, 0, &e), 0);
+    ck_assert_str_eq(buf_cstr(&o), "DELETE /x HTTP/1.1\r\nHost: other\r\n"
+                                   "Content-Length: 0\r\n\r\n");
+    const char *bad[] = { "X-A: 1\r\nX-B: 2", NULL };
+    ck_assert_int_eq(http1_request_write(&o, "GET", "h:1", "/", bad, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    buf_cleanup(&o);
+    buf_init(&o, 64);
+    char big[100];
+    memset(big, 'x', sizeof big);
+    ck_assert_int_eq(http1_request_write(&o, "PUT", "h:1", "/", NULL, big, sizeof big, &e), -1);
+    ck_assert_int_eq(e.code, ERR_TOOBIG);
+    buf_cleanup(&o);
+}
+END_TEST
 
 /* ---- the scripted server ------------------------------------------------------------------- */
 
@@ -343,6 +600,10 @@ END_TEST
 static Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
+    TCase *tp = tcase_create("http1");
+    tcase_add_test(tp, parser_cases_from_the_case_folder);
+    tcase_add_test(tp, the_request_writer_is_pure);
+    suite_add_tcase(s, tp);
     TCase *tc = tcase_create("raw");
     tcase_add_checked_fixture(tc, ht_setup, ht_teardown);
     tcase_set_timeout(tc, 30);

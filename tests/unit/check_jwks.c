@@ -1,5 +1,6 @@
 /* check_jwks.c — the JWKS cache (auth/jwks.h): which keys a set yields, file and http
- * sources, and the refetch rules, against tests/tools/jwks_server.py with an injected clock. */
+ * sources, and the refetch rules, against a JWKS stand-in (tests/support/jwkssrv.h, in a child
+ * process) with an injected clock. */
 #include "config.h"
 
 #include <check.h>
@@ -17,7 +18,7 @@
 #include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "base/base64.h"
-#include "standin.h"
+#include "jwkssrv.h"
 #include "tap.h"
 
 #define ISS "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool1"
@@ -37,21 +38,32 @@ static int64_t fake_clock(void *ud)
 
 /* ---- the stand-in server ---------------------------------------------------------------- */
 
-typedef standin server;
+typedef struct server {
+    jwkssrv *srv;
+    int port;
+} server;
 
 static void server_start(server *s)
 {
-    standin_start(s, "jwks_server.py", NULL);
+    s->srv = jwkssrv_start();
+    s->port = jwkssrv_port(s->srv);
 }
 
 static void server_ok(server *s, const char *cmd)
 {
-    ck_assert_str_eq(standin_cmd(s, cmd), "ok");
+    ck_assert_msg(jwkssrv_command(s->srv, cmd) == 0, "%s", cmd);
 }
 
-#define server_cmd standin_cmd
-#define server_count standin_count
-#define server_stop standin_stop
+static long server_count(server *s)
+{
+    return jwkssrv_count(s->srv);
+}
+
+static void server_stop(server *s)
+{
+    jwkssrv_stop(s->srv);
+    s->srv = NULL;
+}
 
 static jwks *cache_for(const char *source)
 {

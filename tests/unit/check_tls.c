@@ -1,5 +1,7 @@
 /* check_tls.c — HTTPS with a private CA (AWS_CA_BUNDLE, the shared config's ca_bundle)
- * against tests/tools/tls_server.py on loopback, with certificates this test makes: the
+ * against TLS servers on loopback (tests/support/loopsrv.h, in child processes) answering as
+ * DynamoDB's ListTables (POST /close also closes the connection after answering) and as a
+ * JWKS endpoint ({"keys":[]}), with certificates this test makes: the
  * DynamoDB client trusts exactly the configured bundle, and a wrong host name, an expired
  * certificate or an untrusted CA fail with HTTP_FAIL_TLS before any request is sent. The
  * JWKS fetch goes through the same transport and trusts the same bundle. */
@@ -20,7 +22,7 @@
 #include "auth/jwks.h"
 #include "aws/ddb.h"
 #include "aws/http.h"
-#include "standin.h"
+#include "loopsrv.h"
 #include "tap.h"
 
 static char g_dir[] = "/tmp/check-tls-XXXXXX";
@@ -86,25 +88,44 @@ static void tls_write(const char *path, X509 *x, EVP_PKEY *k)
 
 /* ---- the servers --------------------------------------------------------------------------- */
 
-typedef standin tls_srv;
-
-enum { SRV_GOOD, SRV_WRONG_HOST, SRV_EXPIRED, SRV_N };
-static tls_srv g_srv[SRV_N];
-
-static void srv_start(tls_srv *s, const char *pem)
+/* The DynamoDB and JWKS stand-in: POST (any path) answers a ListTables reply, POST /close
+ * then closes the connection; GET of a path ending in jwks.json an empty key set; else 404. */
+static void srv_handle(void *shared, const char *method, const char *target,
+                       const char *headers, loopsrv_reply *rp)
 {
-    const char *args[] = { "--cert", pem, "--key", pem, NULL };
-    standin_start(s, "tls_server.py", args);
+    (void)shared;
+    (void)headers;
+    static const char tables[] = "{\"TableNames\":[\"tls-table\"]}", keys[] = "{\"keys\":[]}";
+    size_t n = strlen(target);
+    if (strcmp(method, "POST") == 0) {
+        rp->content_type = "application/x-amz-json-1.0";
+        rp->body = tables;
+        rp->body_len = sizeof tables - 1;
+        rp->close = strcmp(target, "/close") == 0;
+    } else if (strcmp(method, "GET") == 0 && n >= 9 && strcmp(target + n - 9, "jwks.json") == 0) {
+        rp->body = keys;
+        rp->body_len = sizeof keys - 1;
+    } else {
+        rp->status = 404;
+    }
 }
 
-#define srv_count standin_count
-#define srv_stop standin_stop
+enum { SRV_GOOD, SRV_WRONG_HOST, SRV_EXPIRED, SRV_N };
+static loopsrv *g_srv[SRV_N];
+static int g_port[SRV_N];
+
+/* HTTP requests the server answered (a client that refused the certificate sends none). */
+static long srv_count(loopsrv *s)
+{
+    long n;
+    loopsrv_counts(s, &n, NULL, NULL);
+    return n;
+}
 
 /* The server's TLS connections and how many resumed a session. */
-static void srv_conns(tls_srv *s, long *conns, long *resumed)
+static void srv_conns(loopsrv *s, long *conns, long *resumed)
 {
-    const char *a = standin_cmd(s, "conns");
-    ck_assert_msg(sscanf(a, "conns %ld resumed %ld", conns, resumed) == 2, "answer %s", a);
+    loopsrv_counts(s, NULL, conns, resumed);
 }
 
 static void setup(void)
@@ -131,7 +152,8 @@ static void setup(void)
         snprintf(pem, sizeof pem, "%s/server%d.pem", g_dir, i);
         tls_write(pem, x, key);
         X509_free(x);
-        srv_start(&g_srv[i], pem);
+        g_srv[i] = loopsrv_start(pem, srv_handle, 0);
+        g_port[i] = loopsrv_port(g_srv[i]);
     }
     X509_free(ca);
     X509_free(other);
@@ -151,7 +173,7 @@ static void setup(void)
 static void teardown(void)
 {
     for (int i = 0; i < SRV_N; i++)
-        srv_stop(&g_srv[i]);
+        loopsrv_stop(g_srv[i]);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)
@@ -163,7 +185,7 @@ static void teardown(void)
 static int list_tables(int i, const char *host, http_fail *fail, char *msg, size_t msglen)
 {
     char ep[128];
-    snprintf(ep, sizeof ep, "https://%s:%d", host, g_srv[i].port);
+    snprintf(ep, sizeof ep, "https://%s:%d", host, g_port[i]);
     ddb_options o = { .endpoint = ep, .region = "us-east-1", .retry = { .max_attempts = 1 } };
     errinfo e;
     ddb *d = ddb_new(&o, &e);
@@ -188,12 +210,12 @@ START_TEST(the_bundle_is_trusted_and_nothing_else)
 {
     http_fail f;
     char msg[512];
-    long before = srv_count(&g_srv[SRV_GOOD]);
+    long before = srv_count(g_srv[SRV_GOOD]);
     setenv("AWS_CA_BUNDLE", g_ca, 1);
     ck_assert_msg(list_tables(SRV_GOOD, "127.0.0.1", &f, msg, sizeof msg) == 0, "%s", msg);
     ck_assert_str_eq(msg, "tls-table");
     ck_assert_msg(list_tables(SRV_GOOD, "localhost", &f, msg, sizeof msg) == 0, "%s", msg);
-    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 2);
+    ck_assert_int_eq(srv_count(g_srv[SRV_GOOD]), before + 2);
 
     /* The system's trust store does not know the private CA; another CA is no better. */
     unsetenv("AWS_CA_BUNDLE");
@@ -202,7 +224,7 @@ START_TEST(the_bundle_is_trusted_and_nothing_else)
     setenv("AWS_CA_BUNDLE", g_other_ca, 1);
     ck_assert_int_eq(list_tables(SRV_GOOD, "127.0.0.1", &f, msg, sizeof msg), -1);
     ck_assert_msg(f == HTTP_FAIL_TLS, "%s: %s", http_fail_name(f), msg);
-    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 2);   /* nothing was sent */
+    ck_assert_int_eq(srv_count(g_srv[SRV_GOOD]), before + 2);   /* nothing was sent */
     unsetenv("AWS_CA_BUNDLE");
 }
 END_TEST
@@ -216,8 +238,8 @@ START_TEST(a_wrong_host_or_an_expired_certificate_fails_before_the_request)
     ck_assert_msg(f == HTTP_FAIL_TLS, "wrong host: %s: %s", http_fail_name(f), msg);
     ck_assert_int_eq(list_tables(SRV_EXPIRED, "127.0.0.1", &f, msg, sizeof msg), -1);
     ck_assert_msg(f == HTTP_FAIL_TLS, "expired: %s: %s", http_fail_name(f), msg);
-    ck_assert_int_eq(srv_count(&g_srv[SRV_WRONG_HOST]), 0);
-    ck_assert_int_eq(srv_count(&g_srv[SRV_EXPIRED]), 0);
+    ck_assert_int_eq(srv_count(g_srv[SRV_WRONG_HOST]), 0);
+    ck_assert_int_eq(srv_count(g_srv[SRV_EXPIRED]), 0);
     unsetenv("AWS_CA_BUNDLE");
 }
 END_TEST
@@ -282,10 +304,10 @@ START_TEST(https_keeps_its_connection_and_resumes_the_session)
     http *h = http_new(NULL, &e);
     ck_assert_msg(h != NULL, "%s", e.msg);
     char url[128], close_url[128];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/", g_srv[SRV_GOOD].port);
-    snprintf(close_url, sizeof close_url, "https://127.0.0.1:%d/close", g_srv[SRV_GOOD].port);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/", g_port[SRV_GOOD]);
+    snprintf(close_url, sizeof close_url, "https://127.0.0.1:%d/close", g_port[SRV_GOOD]);
     long c0, r0, c1, r1;
-    srv_conns(&g_srv[SRV_GOOD], &c0, &r0);
+    srv_conns(g_srv[SRV_GOOD], &c0, &r0);
     http_response resp;
     http_response_init(&resp);
     for (int i = 0; i < 20; i++) {
@@ -293,13 +315,13 @@ START_TEST(https_keeps_its_connection_and_resumes_the_session)
         ck_assert_int_eq(resp.status, 200);
         ck_assert_str_eq(buf_cstr(&resp.body), "{\"TableNames\":[\"tls-table\"]}");
     }
-    srv_conns(&g_srv[SRV_GOOD], &c1, &r1);
+    srv_conns(g_srv[SRV_GOOD], &c1, &r1);
     ck_assert_int_eq(c1 - c0, 1);
     /* the server closes; the next request reconnects, resuming the session */
     ck_assert_msg(http_request(h, "POST", close_url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
     ck_assert_msg(http_request(h, "POST", url, NULL, "{}", 2, &resp, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(resp.status, 200);
-    srv_conns(&g_srv[SRV_GOOD], &c1, &r1);
+    srv_conns(g_srv[SRV_GOOD], &c1, &r1);
     ck_assert_int_eq(c1 - c0, 2);
     ck_assert_msg(r1 - r0 == 1, "resumed %ld of %ld", r1 - r0, c1 - c0);
     http_response_cleanup(&resp);
@@ -312,17 +334,17 @@ START_TEST(the_jwks_fetch_trusts_the_same_bundle)
 {
     char url[128];
     snprintf(url, sizeof url, "https://127.0.0.1:%d/pool/.well-known/jwks.json",
-             g_srv[SRV_GOOD].port);
+             g_port[SRV_GOOD]);
     jwks_options o = { .source = url };
     errinfo e;
     /* The stand-in serves {"keys": []}: fetched, then refused for its content. */
     setenv("AWS_CA_BUNDLE", g_ca, 1);
     jwks *k = jwks_new(&o, &e);
     ck_assert_msg(k != NULL, "%s", e.msg);
-    long before = srv_count(&g_srv[SRV_GOOD]);
+    long before = srv_count(g_srv[SRV_GOOD]);
     ck_assert_int_eq(jwks_refresh(k, &e), -1);
     ck_assert_msg(strstr(e.msg, "no usable RS256 key"), "%s", e.msg);
-    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 1);
+    ck_assert_int_eq(srv_count(g_srv[SRV_GOOD]), before + 1);
     jwks_free(k);
     /* Without the bundle the fetch never reaches it. */
     unsetenv("AWS_CA_BUNDLE");
@@ -330,7 +352,7 @@ START_TEST(the_jwks_fetch_trusts_the_same_bundle)
     ck_assert_msg(k != NULL, "%s", e.msg);
     ck_assert_int_eq(jwks_refresh(k, &e), -1);
     ck_assert_msg(!strstr(e.msg, "no usable RS256 key"), "%s", e.msg);
-    ck_assert_int_eq(srv_count(&g_srv[SRV_GOOD]), before + 1);
+    ck_assert_int_eq(srv_count(g_srv[SRV_GOOD]), before + 1);
     jwks_free(k);
 }
 END_TEST

@@ -1,7 +1,7 @@
-/* standin.h — a Python stand-in server of tests/tools/ (jwks_server.py, tls_server.py, and
- * the live tests' through live.h) as a child with a command pipe: its first stdout line is
- * its port; then one command line in, one answer line out. Test code: failures are Check
- * assertions, but for standin_spawn. */
+/* standin.h — a Python stand-in server of tests/tools/ as a child with a command pipe, for the
+ * live tests (through tests/live/live.h; the unit tests use the C servers of tests/support/
+ * instead): its first stdout line is its port; then one command line in, one answer line
+ * out. Test code: failures are Check assertions, but for standin_spawn. */
 #ifndef CR_TEST_STANDIN_H
 #define CR_TEST_STANDIN_H
 
