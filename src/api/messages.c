@@ -249,11 +249,10 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
             goto out;
         }
     }
-    if (jgroup)
-        rc = messaging_post_message(&st, &p, group, &res) != 0 ? -1
-                                                               : api_messages_answer(resp, &res);
-    else
+    if (!jgroup)
         rc = api_messages_to_handle(ctx, resp, &p, handle, &res);
+    else if (messaging_post_message(&st, &p, group, &res) == 0)
+        rc = api_messages_answer(resp, &res);
 out:
     messaging_post_result_cleanup(&res);
     json_decref(body);

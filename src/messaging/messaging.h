@@ -38,7 +38,7 @@
 #define MESSAGING_TABLE_DEFAULT "cruddur-messages" /* when CRUDDUR_DDB_TABLE is unset */
 #define MESSAGING_GSI "message-group-sk-index"
 #define MESSAGING_PAGE_DEFAULT 20      /* pattern A's page, as in the original */
-#define MESSAGING_KEY_MAX 64           /* "MSG#" / "GRP#" + a UUID, with room to spare */
+#define MESSAGING_KEY_MAX 64           /* "MSG#" / "GRP#" / "IDEM#" + a UUID, with room */
 #define MESSAGING_TS_LEN 33            /* "2026-11-21T09:30:00.123456+00:00" + NUL */
 
 /* The catalogue's key prefixes, fixed sort key and attributes beyond the boto3 ones. */

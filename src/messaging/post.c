@@ -227,7 +227,7 @@ static int messaging_post_after_idem_lost(const messaging_post_run *r)
     return rc;
 }
 
-/* ---- C ------------------------------------------------------------------------------------ */
+/* ---- C ----------------------------------------------------------------------------------- */
 
 /* Pattern C: the message into group (I am a member). answer_group: answer
  * {message_group_uuid} and end JOINED (D into an existing conversation) instead of the
@@ -311,7 +311,7 @@ int messaging_post_message(const messaging_store *st, const messaging_post *p,
     }
 }
 
-/* ---- D ------------------------------------------------------------------------------------ */
+/* ---- D ----------------------------------------------------------------------------------- */
 
 /* One try at D's transaction at microsecond us: both group rows, the first message, the
  * pair item (index 3: the pair's only conversation; replacing the stale pair item naming

@@ -74,7 +74,8 @@ int messaging_post_replay(const messaging_store *st, const messaging_post *p,
  * attribute_not_exists(sk) at p->at_us, or — with an idempotency key — a TransactWriteItems
  * of that Put and the record (answer stored), retried at the next microsecond on a
  * collision. POSTED, REPLAYED / KEY_REUSED / IN_PROGRESS / BAD_RECORD (the key's record
- * was written meanwhile), BUSY, FAILED (step "put"). 0, or -1 (no memory). */
+ * was written meanwhile), BUSY, FAILED (step "put", or "idempotency_read" re-reading the
+ * record after losing on it). 0, or -1 (no memory). */
 int messaging_post_message(const messaging_store *st, const messaging_post *p,
                            const char *group, messaging_post_result *res);
 
@@ -84,7 +85,8 @@ int messaging_post_message(const messaging_store *st, const messaging_post *p,
  * pair item whose group has no row of mine is replaced). A round lost on the pair item
  * (another creator won) looks again, up to MESSAGING_POST_PAIR_TRIES. SELF, BUSY (joining),
  * BUSY_CREATING, CONTENDED, the key outcomes as C, FAILED (steps "pair_lookup",
- * "member_lookup", "put", "create_group"). 0, or -1 (no memory). */
+ * "member_lookup", "put", "create_group", "idempotency_read"). The conversation's uuid is
+ * always new and random; p->at_us dates its first message. 0, or -1 (no memory). */
 int messaging_start(const messaging_store *st, const messaging_post *p,
                     const messaging_user *other, messaging_post_result *res);
 

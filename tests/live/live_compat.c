@@ -237,7 +237,8 @@ START_TEST(boto3_reads_patterns_c_and_d)
     /* pattern D as the product runs it, with an Idempotency-Key */
     messaging_store st = { .db = d, .table = t };
     char fp[65];
-    ck_assert_int_eq(messaging_post_fingerprint(fp, 'D', ben.handle, "Hello Ben \xe2\x9c\x93"), 0);
+    ck_assert_int_eq(messaging_post_fingerprint(fp, 'D', ben.handle, "Hello Ben \xe2\x9c\x93"),
+                     0);
     messaging_post post = { .me = &ann, .message = "Hello Ben \xe2\x9c\x93",
                             .idem_key = "compat-first", .fingerprint = fp };
     messaging_post_result res;
