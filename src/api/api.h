@@ -30,7 +30,7 @@ typedef struct api_ctx {
     jwt_expect expect;             /* issuer, client id, token_use access, leeway */
     const char *table;             /* CRUDDUR_DDB_TABLE */
     struct api_user_cache *user_cache;   /* owned by auth.c */
-    struct api_member_cache *member_cache; /* owned by members.c */
+    struct messaging_member_cache *member_cache; /* api_members_store makes it */
     const char *cors_origins[4];   /* FRONTEND_URL, BACKEND_URL (NULL-terminated) */
     /* The deep health check (health.c): its own DynamoDB client (one attempt, short
      * timeouts), who may ask, and the last answer, kept for health_cache_ms. */

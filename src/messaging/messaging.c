@@ -23,12 +23,26 @@ static int messaging_key(char *out, size_t outlen, const char *prefix, const cha
 
 int messaging_msg_pk(char *out, size_t outlen, const char *group_uuid)
 {
-    return messaging_key(out, outlen, "MSG#", group_uuid);
+    return messaging_key(out, outlen, MESSAGING_MSG_PREFIX, group_uuid);
 }
 
 int messaging_grp_pk(char *out, size_t outlen, const char *user_uuid)
 {
-    return messaging_key(out, outlen, "GRP#", user_uuid);
+    return messaging_key(out, outlen, MESSAGING_GRP_PREFIX, user_uuid);
+}
+
+int messaging_pair_pk(char *out, size_t outlen, const char *a, const char *b)
+{
+    if (!out || outlen == 0 || !a || !b)
+        return -1;
+    const char *lo = strcmp(a, b) <= 0 ? a : b, *hi = lo == a ? b : a;
+    int n = snprintf(out, outlen, MESSAGING_PAIR_PREFIX "%s#%s", lo, hi);
+    return (n > 0 && (size_t)n < outlen) ? 0 : -1;
+}
+
+int messaging_idem_pk(char *out, size_t outlen, const char *user_uuid)
+{
+    return messaging_key(out, outlen, MESSAGING_IDEM_PREFIX, user_uuid);
 }
 
 static int64_t (*messaging_clock)(void);
@@ -94,6 +108,50 @@ json_t *messaging_group_item(const char *me_uuid, const char *last_message_at,
     const char *const values[] = { group_uuid, message, other->uuid, other->display_name,
                                    other->handle };
     return messaging_item(pk, last_message_at, names, values, 5);
+}
+
+json_t *messaging_pair_key(const char *a, const char *b)
+{
+    char pk[MESSAGING_PAIR_KEY_MAX];
+    if (messaging_pair_pk(pk, sizeof pk, a, b) != 0)
+        return NULL;
+    return messaging_item(pk, MESSAGING_PAIR_SK, NULL, NULL, 0);
+}
+
+json_t *messaging_pair_item(const char *a, const char *b, const char *group_uuid,
+                            const char *created_at)
+{
+    char pk[MESSAGING_PAIR_KEY_MAX];
+    if (messaging_pair_pk(pk, sizeof pk, a, b) != 0)
+        return NULL;
+    static const char *const names[] = { MESSAGING_PAIR_GROUP, "created_at" };
+    const char *const values[] = { group_uuid, created_at };
+    return messaging_item(pk, MESSAGING_PAIR_SK, names, values, 2);
+}
+
+json_t *messaging_idem_key(const char *user_uuid, const char *key)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_idem_pk(pk, sizeof pk, user_uuid) != 0)
+        return NULL;
+    return messaging_item(pk, key, NULL, NULL, 0);
+}
+
+json_t *messaging_idem_item(const char *user_uuid, const char *key, const char *kind,
+                            const char *fingerprint, const char *result,
+                            const char *created_at, int64_t ttl_s)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_idem_pk(pk, sizeof pk, user_uuid) != 0)
+        return NULL;
+    static const char *const names[] = { "kind", "fingerprint", "result", "created_at" };
+    const char *const values[] = { kind, fingerprint, result, created_at };
+    json_t *item = messaging_item(pk, key, names, values, 4);
+    if (item && json_object_set_new(item, MESSAGING_TTL_ATTRIBUTE, ddb_av_n_i64(ttl_s)) != 0) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
 }
 
 /* ---- access patterns ----------------------------------------------------------------------- */
@@ -248,23 +306,6 @@ json_t *messaging_create_group_actions(const char *table, const char *group_uuid
         return NULL;
     }
     return items;
-}
-
-int messaging_create_group(ddb *d, const char *table, const char *group_uuid,
-                           const char *message_uuid, const char *created_at,
-                           const messaging_user *me, const messaging_user *other,
-                           const char *message, ddb_error *err)
-{
-    json_t *items = messaging_create_group_actions(table, group_uuid, message_uuid, created_at,
-                                                   me, other, message);
-    if (!items) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID,
-                           "create group: missing field or out of memory");
-    }
-    int rc = ddb_transact_write(d, items, message_uuid, err);
-    json_decref(items);
-    return rc;
 }
 
 /* ---- display helpers ----------------------------------------------------------------------- */

@@ -25,12 +25,36 @@
 #include "base/clock.h"
 #include "base/rnd.h"
 #include "messaging/messaging.h"
+#include "messaging/post.h"
 #include "users/users.h"
 
 static const char *bench_table(void)
 {
     const char *t = getenv("CRUDDUR_DDB_TABLE");
     return t && *t ? t : MESSAGING_TABLE_DEFAULT;
+}
+
+/* Pattern D as the product runs it: a conversation of me and other whose first message is
+ * dated at_us; its group into g. 0, or -1 with err filled. */
+static int bench_start(ddb *d, const messaging_user *me, const messaging_user *other,
+                       const char *text, int64_t at_us, char g[UUID_BUF], ddb_error *err)
+{
+    messaging_store st = { .db = d, .table = bench_table() };
+    messaging_post p = { .me = me, .message = text, .at_us = at_us };
+    messaging_post_result res;
+    messaging_post_result_init(&res);
+    int rc = messaging_start(&st, &p, other, &res);
+    if (rc == 0 && res.outcome != MESSAGING_POST_CREATED) {
+        rc = -1;
+        if (res.outcome != MESSAGING_POST_FAILED) {
+            ddb_error_clear(&res.err);
+            errinfo_set(&res.err.info, ERR_INVALID, "pattern D: outcome %d", res.outcome);
+        }
+    }
+    memcpy(g, res.group, UUID_BUF);
+    *err = res.err;
+    messaging_post_result_cleanup(&res);
+    return rc;
 }
 
 static int bench_seed(const char *handle, long groups, long messages)
@@ -61,8 +85,7 @@ static int bench_seed(const char *handle, long groups, long messages)
         snprintf(h, sizeof h, "partner%ld", i);
         messaging_user p = { ou, "Bench Partner", h };
         clock_iso8601_us(ts, sizeof ts, t0 + i * 1000);
-        if (messaging_create_group(d, bench_table(), g, m, ts, &mu, &p, "hello from the bench",
-                                   &err) != 0) {
+        if (bench_start(d, &mu, &p, "hello from the bench", t0 + i * 1000, g, &err) != 0) {
             fprintf(stderr, "bench_api: seed: %s\n", err.info.msg);
             ddb_free(d);
             return 1;
@@ -73,8 +96,7 @@ static int bench_seed(const char *handle, long groups, long messages)
     rnd_uuid4(g);
     rnd_uuid4(m);
     clock_iso8601_us(ts, sizeof ts, t0 + groups * 1000 + 1000);
-    int rc = messaging_create_group(d, bench_table(), g, m, ts, &mu, &mo, "the bench thread",
-                                    &err);
+    int rc = bench_start(d, &mu, &mo, "the bench thread", t0 + groups * 1000 + 1000, g, &err);
     for (long i = 1; rc == 0 && i < messages; i++) {
         char text[64];
         snprintf(text, sizeof text, "bench message %ld, a line of ordinary length", i);

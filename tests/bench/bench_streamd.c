@@ -25,6 +25,7 @@
 #include "base/jparse.h"
 #include "base/rnd.h"
 #include "messaging/messaging.h"
+#include "messaging/post.h"
 
 #define BENCH_GROUPS 64
 #define BENCH_WRITERS 4
@@ -237,7 +238,17 @@ static int setup_table(ddb *d)
         rnd_uuid4(mid);
         messaging_now(ts);
         messaging_user a = { g_users[2 * g], "A", "a" }, b = { g_users[2 * g + 1], "B", "b" };
-        if (messaging_create_group(d, g_table, g_groups[g], mid, ts, &a, &b, "hi", &err) != 0) {
+        messaging_store st = { .db = d, .table = g_table };
+        messaging_post p = { .me = &a, .message = "hi" };
+        messaging_post_result res;
+        messaging_post_result_init(&res);
+        rc = messaging_start(&st, &p, &b, &res);
+        if (rc == 0 && res.outcome != MESSAGING_POST_CREATED)
+            rc = -1;
+        memcpy(g_groups[g], res.group, sizeof g_groups[g]);
+        err = res.err;
+        messaging_post_result_cleanup(&res);
+        if (rc != 0) {
             fprintf(stderr, "bench: create group: %s\n", err.info.msg);
             return -1;
         }

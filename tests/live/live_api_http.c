@@ -703,8 +703,12 @@ START_TEST(boto3_era_conversation_is_found)
     rnd_uuid4(msg);
     messaging_now(ts);
     ddb_error err;
-    ck_assert_msg(messaging_create_group(g_stack.ddb, g_stack.table, legacy, msg, ts, &ma, &mb,
-                                         "from boto3", &err) == 0, "%s", err.info.msg);
+    json_t *legacy_rows = messaging_create_group_actions(g_stack.table, legacy, msg, ts, &ma,
+                                                         &mb, "from boto3");
+    ck_assert_ptr_nonnull(legacy_rows);
+    ck_assert_msg(ddb_transact_write(g_stack.ddb, legacy_rows, msg, &err) == 0, "%s",
+                  err.info.msg);
+    json_decref(legacy_rows);
     pair_pk(a, b, pk);
     ck_assert_int_eq(stack_count_pk(pk), 0);
     char g[37];

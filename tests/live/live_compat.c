@@ -18,6 +18,7 @@
 #include "cli_run.h"
 #include "live.h"
 #include "messaging/messaging.h"
+#include "messaging/post.h"
 #include "messaging/seed.h"
 #include "tap.h"
 
@@ -219,11 +220,27 @@ START_TEST(boto3_reads_patterns_c_and_d)
     rnd_uuid4(mid);
     messaging_now(ts);
     ddb_error err;
-    ck_assert_msg(messaging_create_group(d, t, gid, mid, ts, &ann, &ben, "Hello Ben \xe2\x9c\x93",
-                                         &err) == 0, "%s", err.info.msg);
-    /* the same message again (a retried request): the transaction is idempotent */
-    ck_assert_msg(messaging_create_group(d, t, gid, mid, ts, &ann, &ben, "Hello Ben \xe2\x9c\x93",
-                                         &err) == 0, "%s", err.info.msg);
+    /* pattern D as the product runs it, with an Idempotency-Key */
+    messaging_store st = { .db = d, .table = t };
+    char fp[65];
+    ck_assert_int_eq(messaging_post_fingerprint(fp, 'D', ben.handle, "Hello Ben \xe2\x9c\x93"),
+                     0);
+    messaging_post post = { .me = &ann, .message = "Hello Ben \xe2\x9c\x93",
+                            .idem_key = "compat-first", .fingerprint = fp };
+    messaging_post_result res;
+    messaging_post_result_init(&res);
+    ck_assert_msg(messaging_start(&st, &post, &ben, &res) == 0 &&
+                      res.outcome == MESSAGING_POST_CREATED, "%d %s", res.outcome,
+                  res.err.info.msg);
+    memcpy(gid, res.group, sizeof gid);
+    messaging_post_result_cleanup(&res);
+    /* the same message again (a retried request): idempotent, the stored answer */
+    messaging_post_result_init(&res);
+    ck_assert_msg(messaging_start(&st, &post, &ben, &res) == 0 &&
+                      res.outcome == MESSAGING_POST_REPLAYED, "%d %s", res.outcome,
+                  res.err.info.msg);
+    ck_assert_str_eq(json_string_value(json_object_get(res.answer, "message_group_uuid")), gid);
+    messaging_post_result_cleanup(&res);
     messaging_now(ts);
     rnd_uuid4(mid);
     json_t *m = messaging_message_item(gid, ts, mid, &ben, "Hi Ann!");

@@ -24,6 +24,7 @@
 #include "base/rnd.h"
 #include "stack.h"
 #include "messaging/messaging.h"
+#include "messaging/post.h"
 #include "tap.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -242,8 +243,15 @@ START_TEST(streamd_moves_rows_and_frees_everything)
     int64_t now = clock_real_us();
     clock_iso8601_us(t1, sizeof t1, now - 2000000);
     clock_iso8601_us(t2, sizeof t2, now - 1000000);
-    ck_assert_msg(messaging_create_group(d, table, group, m1, t1, &a, &b, "first",
-                                         &err) == 0, "%s", err.info.msg);
+    messaging_store store = { .db = d, .table = table };
+    messaging_post first = { .me = &a, .message = "first", .at_us = now - 2000000 };
+    messaging_post_result res;
+    messaging_post_result_init(&res);
+    ck_assert_msg(messaging_start(&store, &first, &b, &res) == 0 &&
+                      res.outcome == MESSAGING_POST_CREATED, "%d %s", res.outcome,
+                  res.err.info.msg);
+    memcpy(group, res.group, sizeof group);
+    messaging_post_result_cleanup(&res);
     json_t *item = messaging_message_item(group, t2, m2, &b, "the newest");
     ck_assert_msg(messaging_put_message(d, table, item, &err) == 0, "%s",
                   err.info.msg);

@@ -21,6 +21,7 @@
 #include "cli_run.h"
 #include "live.h"
 #include "messaging/messaging.h"
+#include "messaging/post.h"
 #include "support_env.h"
 #include "support_server.h"
 
@@ -71,18 +72,17 @@ static inline void sd_user_make(sd_user *x, int n)
 static inline void sd_group(ddb *d, const char *table, const sd_user *a, const sd_user *b,
                             const char *created_at, char gid[UUID_BUF])
 {
-    char mid[UUID_BUF], ts[MESSAGING_TS_LEN];
-    rnd_uuid4(gid);
-    rnd_uuid4(mid);
-    if (!created_at) {
-        messaging_now(ts);
-        created_at = ts;
-    }
-    ddb_error err;
-    ddb_error_clear(&err);
-    ck_assert_msg(messaging_create_group(d, table, gid, mid, created_at, &a->u, &b->u,
-                                         "first", &err) == 0,
-                  "%s", err.info.msg);
+    messaging_store st = { .db = d, .table = table };
+    messaging_post p = { .me = &a->u, .message = "first" };
+    ck_assert(!created_at || clock_parse_iso8601_us(created_at, &p.at_us) == 0);
+    messaging_post_result res;
+    messaging_post_result_init(&res);
+    ck_assert_msg(messaging_start(&st, &p, &b->u, &res) == 0 &&
+                      (res.outcome == MESSAGING_POST_CREATED ||
+                       res.outcome == MESSAGING_POST_JOINED),
+                  "%d %s", res.outcome, res.err.info.msg);
+    memcpy(gid, res.group, UUID_BUF);
+    messaging_post_result_cleanup(&res);
 }
 
 /* A message (pattern C) at created_at (NULL: now, retried on a same-microsecond clash);
