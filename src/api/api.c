@@ -120,7 +120,7 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
     if (jdoc_type_of(page->last_key) != JDOC_NONE) {
         json_t *last = jdoc_to_json(page->last_key);
         errinfo e;
-        errinfo_set(&e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&e);
         int rc = last ? cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e)
                       : -1;
         json_decref(last);

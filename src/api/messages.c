@@ -145,7 +145,7 @@ static int api_messages_to_handle(api_ctx *ctx, api_response *resp, const messag
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request",
-                             "a handle is 1 to 30 letters, digits or underscores");
+                             "a handle is " USERS_HANDLE_RULE);
         log_msg(LOG_ERROR, "messages_user_lookup_failed", "%s", e.msg);
         return api_error(resp, 503, "unavailable", "the user database is not reachable");
     }

@@ -71,7 +71,7 @@ worker *worker_new(const worker_options *o, errinfo *e)
 {
     worker *w = calloc(1, sizeof *w);
     if (!w) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     buf_init(&w->issuer, 1024);
@@ -115,7 +115,7 @@ worker *worker_new(const worker_options *o, errinfo *e)
 
     w->aws_creds = creds_new(NULL);
     if (!w->aws_creds) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto fail;
     }
     if (o && o->metrics) {

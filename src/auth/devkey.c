@@ -88,7 +88,7 @@ static int devkey_wrap(EVP_PKEY *pkey, devkey **out, errinfo *e)
     devkey *k = calloc(1, sizeof *k);
     if (!k) {
         EVP_PKEY_free(pkey);
-        return errinfo_set(e, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(e);
     }
     k->pkey = pkey;
     if (devkey_bn_b64(pkey, OSSL_PKEY_PARAM_RSA_N, k->n_b64, sizeof k->n_b64) != 0 ||
@@ -288,7 +288,7 @@ int devkey_load(const char *dir, devkey **out, errinfo *e)
     FILE *f = fdopen(fd, "r");
     if (!f) {
         close(fd);
-        return errinfo_set(e, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(e);
     }
     EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, (void *)"");
     fclose(f);
@@ -404,7 +404,7 @@ int devkey_mint(const devkey *k, const devkey_claims *c, buf *out, errinfo *e)
     if (!hdr || !pl)
         rc = errinfo_set(e, ERR_INVALID, "token claims are not valid UTF-8");
     else if (!hs || !ps)
-        rc = errinfo_set(e, ERR_NOMEM, "out of memory");
+        rc = errinfo_nomem(e);
     else
         rc = devkey_sign(k, strv_from(hs), strv_from(ps), out, e);
     free(ps);

@@ -127,7 +127,7 @@ jwks *jwks_new(const jwks_options *o, errinfo *e)
     jwks *k = calloc(1, sizeof *k);
     if (!k || !(k->source = strdup(o->source))) {
         free(k);
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     if (path)
@@ -288,7 +288,7 @@ int jwks_load_json(jwks *k, const char *json, size_t len, errinfo *e)
         goto out;
     }
     if (!(s = calloc(1, sizeof *s))) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto out;
     }
     for (size_t i = 0; i < json_array_size(arr); i++) {

@@ -54,7 +54,7 @@ static json_t *jwt_part_object(strv p, const char *what, errinfo *e)
     json_t *v = jparse((const char *)raw, n, JWT_JSON_DEPTH, &pe);
     if (!v) {
         if (pe.code == ERR_NOMEM)
-            errinfo_set(e, ERR_NOMEM, "out of memory");
+            errinfo_nomem(e);
         else
             errinfo_set(e, ERR_INVALID, "%s is not JSON", what);
         return NULL;
@@ -180,7 +180,7 @@ static int jwt_check_signature(EVP_PKEY *pkey, strv signing_input, strv sig_part
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     if (!md) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto out;
     }
     if (EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, NULL, pkey, NULL) != 1 ||

@@ -94,7 +94,7 @@ awsjson *awsjson_new(const awsjson_options *o, errinfo *e)
 {
     awsjson *c = calloc(1, sizeof *c);
     if (!c) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     buf_init(&c->body, AWSJSON_REQUEST_MAX);
@@ -126,7 +126,7 @@ awsjson *awsjson_new(const awsjson_options *o, errinfo *e)
     }
     c->signer = sigv4_signer_new();
     if (!c->credentials || !c->signer) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto fail;
     }
     if (!(c->http = http_new(&o->http, e)))

@@ -220,7 +220,7 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
         if (l->n + l->nskipped >= COGNITO_USERS_MAX)
             return errinfo_set(e, ERR_TOOBIG, "ListUsers: more than %d users", COGNITO_USERS_MAX);
         if (cognito_grow((void **)&l->users, &l->cap_users, l->n, sizeof *l->users) != 0)
-            return errinfo_set(e, ERR_NOMEM, "out of memory");
+            return errinfo_nomem(e);
         char reason[sizeof l->skipped->reason];
         cognito_user *u = &l->users[l->n];
         if (cognito_user_from(j, u, reason, sizeof reason) == 0) {
@@ -229,7 +229,7 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
         }
         if (cognito_grow((void **)&l->skipped, &l->cap_skipped, l->nskipped,
                          sizeof *l->skipped) != 0)
-            return errinfo_set(e, ERR_NOMEM, "out of memory");
+            return errinfo_nomem(e);
         cognito_skip *s = &l->skipped[l->nskipped++];
         char why[8];
         if (cognito_take(json_object_get(j, "Username"), s->username, sizeof s->username, true,
@@ -290,7 +290,7 @@ cognito *cognito_new(const cognito_options *opts, errinfo *e)
         o = *opts;
     cognito *c = calloc(1, sizeof *c);
     if (!c) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     const char *pool = o.pool_id ? o.pool_id : env_str("AWS_COGNITO_USER_POOL_ID");
@@ -403,7 +403,7 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
         }
         if (!req) {
             aws_error_clear(err);
-            return errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+            return errinfo_nomem(&err->info);
         }
         json_t *resp = NULL;
         int rc = awsjson_call(c->client, &c->ep, COGNITO_TARGET_PREFIX "ListUsers", "ListUsers",

@@ -203,7 +203,7 @@ int creds_ini_profile(strv text, const char *profile, bool config_form, creds_pr
         creds_wipe_free(*slot);
         *slot = NULL;
         if (value.len && !(*slot = creds_dup(value.ptr, value.len))) {
-            errinfo_set(e, ERR_NOMEM, "out of memory");
+            errinfo_nomem(e);
             goto fail;
         }
     }
@@ -247,7 +247,7 @@ static int creds_file_path(const creds *c, const char *var, const char *home_suf
     if (b.len == 0)
         return 0;
     *path = buf_take(&b);
-    return *path ? 0 : errinfo_set(e, ERR_NOMEM, "out of memory");
+    return *path ? 0 : errinfo_nomem(e);
 }
 
 /* Reads path (NULL or absent: an empty profile) and parses it for profile. 0 or -1. */

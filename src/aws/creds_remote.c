@@ -245,7 +245,7 @@ static int creds_container_auth(const creds *c, buf *hdr, errinfo *e)
     if (creds_check_bytes(what, t.ptr, t.len, CREDS_MAX_TOKEN, true, e) != 0)
         goto out;
     if (buf_append_str(hdr, "Authorization: ") != 0 || buf_append_strv(hdr, t) != 0) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto out;
     }
     rc = 0;
@@ -294,7 +294,7 @@ int creds_from_container(creds *c, creds_value *out, buf *note, errinfo *e)
         goto out;
     buf_printf(&what, "container endpoint %.*s", creds_url_shown(buf_cstr(&url)), buf_cstr(&url));
     if (url.failed || what.failed) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto out;
     }
     const char *const headers[] = { auth.len ? buf_cstr(&auth) : NULL, NULL };
@@ -376,7 +376,7 @@ static int creds_imds_fetch(creds *c, const char *ep, size_t eplen, creds_value 
     creds_response_cleanup(&resp);
     http_response_init(&resp);
     if (tokhdr.failed || url.failed || what.failed) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         goto out;
     }
     if (creds_http(c, "GET", buf_cstr(&url), headers, buf_cstr(&what), &resp, e) != 0 ||

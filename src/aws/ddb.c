@@ -41,7 +41,7 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
         o = *opts;
     ddb *d = calloc(1, sizeof *d);
     if (!d) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     const char *region = o.region ? o.region : ddb_first_env("AWS_REGION", "AWS_DEFAULT_REGION",
@@ -179,7 +179,7 @@ static int ddb_simple(ddb *d, const char *op, json_t *req, const char *member, j
         *out = NULL;
     if (!req) {
         ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(err ? &err->info : NULL);
     }
     int rc = ddb_call(d, op, req, &resp, err);
     json_decref(req);
@@ -288,7 +288,7 @@ int ddb_list_tables(ddb *d, int page_limit, json_t **names, ddb_error *err)
     return 0;
 nomem:
     ddb_error_clear(err);
-    errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+    errinfo_nomem(err ? &err->info : NULL);
 fail:
     json_decref(resp);
     json_decref(all);
@@ -399,7 +399,7 @@ static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page
     json_t *req = ddb_read_request(q);
     if (!req) {
         ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(err ? &err->info : NULL);
     }
     json_t *resp = NULL;
     int rc = ddb_call(d, op, req, &resp, err);
@@ -414,7 +414,7 @@ static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page
     json_decref(resp);
     if (!page->items) {
         ddb_page_cleanup(page);
-        return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(err ? &err->info : NULL);
     }
     return 0;
 }
@@ -465,7 +465,7 @@ static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q,
     json_t *req = ddb_read_request(q);
     if (!req) {
         ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(err ? &err->info : NULL);
     }
     const char *target = strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query"
                                                   : "DynamoDB_20120810.Scan";
@@ -567,7 +567,7 @@ int ddb_batch_write(ddb *d, const char *table, const json_t *requests, size_t *u
     rc = 0;
     goto out;
 nomem:
-    errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+    errinfo_nomem(err ? &err->info : NULL);
 out:
     if (rc != 0) {
         /* what this chunk still holds plus every later chunk */

@@ -11,7 +11,7 @@
 static int ddbstreams_nomem(ddb_error *err)
 {
     ddb_error_clear(err);
-    return errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+    return errinfo_nomem(err ? &err->info : NULL);
 }
 
 static int ddbstreams_bad_reply(ddb_error *err, const char *op, const char *what)

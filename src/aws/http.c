@@ -69,7 +69,7 @@ http *http_new(const http_options *opts, errinfo *e)
     }
     http *h = calloc(1, sizeof *h);
     if (!h) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     if (opts)
@@ -114,7 +114,7 @@ http *http_new(const http_options *opts, errinfo *e)
         else
             errinfo_set(e, ERR_INTERNAL, "curl_easy_init failed");
         if (!h->raw)
-            errinfo_set(e, ERR_NOMEM, "out of memory");
+            errinfo_nomem(e);
         http_raw_free(h->raw);
         free(h);
         return NULL;
@@ -248,7 +248,7 @@ int http_request(http *h, const char *method, const char *url, const char *const
     rc = 0;
     goto out;
 nomem:
-    errinfo_set(e, ERR_NOMEM, "out of memory");
+    errinfo_nomem(e);
 out:
     curl_slist_free_all(hl);
     return rc;

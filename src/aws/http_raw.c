@@ -245,7 +245,7 @@ static int http_raw_exchange(http_raw *h, bool reused, bool is_head, int64_t dea
             char *n = realloc(h->in, cap);
             if (!n) {
                 resp->fail = HTTP_FAIL_OTHER;
-                return errinfo_set(e, ERR_NOMEM, "out of memory"), HTTP_RAW_FAILED;
+                return errinfo_nomem(e), HTTP_RAW_FAILED;
             }
             h->in = n;
             h->in_cap = cap;

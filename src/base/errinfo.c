@@ -41,3 +41,8 @@ const char *errinfo_code_name(enum err_code code)
     }
     return "unknown";
 }
+
+int errinfo_nomem(errinfo *e)
+{
+    return errinfo_set(e, ERR_NOMEM, "out of memory");
+}

@@ -20,6 +20,8 @@ typedef struct errinfo {
     char msg[384];
 } errinfo;
 
+/* ERR_NOMEM "out of memory" into *e (when not NULL); returns -1, as errinfo_set does. */
+int errinfo_nomem(errinfo *e);
 /* Sets *e (when e is not NULL) and returns -1, so callers can `return errinfo_set(...)`. */
 int errinfo_set(errinfo *e, enum err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -52,6 +52,11 @@ int cli_fail(const char *fmt, ...)
     return CLI_FAIL;
 }
 
+int cli_nomem(void)
+{
+    return cli_fail("out of memory");
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -33,6 +33,8 @@ const char *cli_local_endpoint(void);
 
 /* "cruddur: <message>" on stderr; returns CLI_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "cruddur: out of memory" on stderr; CLI_FAIL. */
+int cli_nomem(void);
 /* "cruddur <cmd>: <message>" and "Run 'cruddur <cmd> --help' for usage." on stderr;
  * returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -186,7 +186,7 @@ static int cli_cognito_print_json(const cognito *c, const cognito_user_list *l)
     json_t *doc = json_pack("{s:s, s:o, s:o}", "pool_id", cognito_pool_id(c), "users", arr,
                             "skipped", skipped);
     if (!doc)
-        return cli_fail("out of memory");
+        return cli_nomem();
     int bad = 0;
     for (size_t i = 0; i < l->n; i++) {
         const cognito_user *u = &l->users[i];
@@ -204,7 +204,7 @@ static int cli_cognito_print_json(const cognito *c, const cognito_user_list *l)
                                l->skipped[i].reason));
     if (bad) {
         json_decref(doc);
-        return cli_fail("out of memory");
+        return cli_nomem();
     }
     bad = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     json_decref(doc);
@@ -384,7 +384,7 @@ static int cli_cognito_sync(int argc, char **argv)
     if ((rc = cli_cognito_fetch(cmd, &l, &c)) != CLI_OK)
         goto out;
     if (!(dup = calloc(l.n ? l.n : 1, sizeof *dup)) || cli_cognito_find_duplicates(&l, dup) != 0) {
-        rc = cli_fail("out of memory");
+        rc = cli_nomem();
         goto out;
     }
     if (!(db = cli_users_open())) {

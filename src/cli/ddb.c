@@ -75,11 +75,6 @@ int cli_ddb_connect(ddbcli *c)
     return c->d ? CLI_OK : CLI_FAIL;
 }
 
-int cli_ddb_nomem(void)
-{
-    return cli_fail("out of memory");
-}
-
 /* Columns to print into: the terminal's, COLUMNS, or 80. */
 size_t cli_ddb_width(void)
 {

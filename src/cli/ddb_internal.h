@@ -29,8 +29,6 @@ int cli_ddb_bad_option(const char *cmd, int c, char **argv);
 int cli_ddb_long(const char *s, long min, long max, long *out);
 /* Opens c->d (local or prod as c->prod says); CLI_OK, or CLI_FAIL after printing why. */
 int cli_ddb_connect(ddbcli *c);
-/* Prints "out of memory"; CLI_FAIL. */
-int cli_ddb_nomem(void);
 /* Columns to print into: the terminal's, COLUMNS, or 80. */
 size_t cli_ddb_width(void);
 /* One JSON value on one line of stdout (keys sorted); 0, or -1 out of memory. */

@@ -127,7 +127,7 @@ static int ddbcli_collect(ddbcli *c, bool groups, const char *id, long limit, js
     goto out;
 nomem:
     ddb_error_clear(err);
-    errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    errinfo_nomem(&err->info);
 out:
     if (rc != 0) {
         json_decref(*all);
@@ -202,7 +202,7 @@ int cli_ddb_patterns_get_conversation(int argc, char **argv)
         rc = cli_fail("no messages in message group %s in %s (cruddur ddb list-conversations "
                       "HANDLE shows someone's groups)", group, c.table);
     else if (a.json)
-        rc = ddbcli_print_items(items, true) == 0 ? CLI_OK : cli_ddb_nomem();
+        rc = ddbcli_print_items(items, true) == 0 ? CLI_OK : cli_nomem();
     else
         ddbcli_print_rows(items, true, false);
     json_decref(items);
@@ -251,7 +251,7 @@ int cli_ddb_patterns_list_conversations(int argc, char **argv)
     if (ddbcli_collect(&c, true, me.uuid, a.limit, &items, &err) != 0)
         rc = cli_ddb_fail(c.d, &err, "Query");
     else if (a.json)
-        rc = ddbcli_print_items(items, false) == 0 ? CLI_OK : cli_ddb_nomem();
+        rc = ddbcli_print_items(items, false) == 0 ? CLI_OK : cli_nomem();
     else if (json_array_size(items) == 0)
         fprintf(stderr, "%s%s has no conversations in %s\n", a.by_uuid ? "user " : "@",
                 a.by_uuid ? me.uuid : me.handle, c.table);

@@ -147,7 +147,7 @@ int cli_ddb_seed_sample(ddbcli *c, const messaging_user *a, const messaging_user
     goto out;
 nomem:
     ddb_error_clear(err);
-    errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    errinfo_nomem(&err->info);
 out:
     ddb_page_cleanup(&page);
     json_decref(start);
@@ -232,7 +232,7 @@ static void ddbcli_load_chunks(ddbcli_load_job *j, ddb *d)
         if (!ok) {
             json_decref(reqs);
             ddb_error_clear(&err);
-            errinfo_set(&err.info, ERR_NOMEM, "out of memory");
+            errinfo_nomem(&err.info);
             ddbcli_load_fail(j, &err);
             break;
         }
@@ -328,14 +328,14 @@ static int ddbcli_seed_bulk(ddbcli *c, const ddbcli_bulk_args *a)
     errinfo e;
     seed_bulk *b = seed_bulk_new(&so, &e);
     if (!b)
-        return e.code == ERR_INVALID ? cli_usage_error(c->cmd, "%s", e.msg) : cli_ddb_nomem();
+        return e.code == ERR_INVALID ? cli_usage_error(c->cmd, "%s", e.msg) : cli_nomem();
     size_t total = seed_bulk_count(b);
     int rc = CLI_OK;
     if (a->dump) {
         for (size_t i = 0; i < total && rc == CLI_OK; i++) {
             json_t *item = seed_bulk_item(b, i);
             if (!item || cli_ddb_print_json(item) != 0)
-                rc = cli_ddb_nomem();
+                rc = cli_nomem();
             json_decref(item);
         }
         seed_bulk_free(b);

@@ -128,7 +128,7 @@ static json_t *ddbcli_schema(const char *table, bool stream)
         (!stream && json_object_del(def, "StreamSpecification") != 0 &&
          json_object_get(def, "StreamSpecification"))) {
         json_decref(def);
-        cli_ddb_nomem();
+        cli_nomem();
         return NULL;
     }
     return def;
@@ -163,7 +163,7 @@ cli_ddb_create_status cli_ddb_tables_create(ddbcli *c, bool stream)
                             "TimeToLiveSpecification", "Enabled", 1, "AttributeName",
                             MESSAGING_TTL_ATTRIBUTE);
     if (!ttl) {
-        cli_ddb_nomem();
+        cli_nomem();
         return CLI_DDB_CREATE_FAILED;
     }
     json_t *resp = NULL;
@@ -205,7 +205,7 @@ int cli_ddb_tables_set_stream(ddbcli *c, const char *view, ddb_error *err)
                                    "StreamSpecification", "StreamEnabled", 0);
     if (!req) {
         ddb_error_clear(err);
-        return errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        return errinfo_nomem(&err->info);
     }
     int rc = ddb_update_table(c->d, req, NULL, err);
     json_decref(req);
@@ -460,7 +460,7 @@ int cli_ddb_tables_scan(int argc, char **argv)
         json_t *item;
         json_array_foreach(page.items, i, item) {
             if (ddbcli_print_item(item, fmt, width) != 0) {
-                rc = cli_ddb_nomem();
+                rc = cli_nomem();
                 goto out;
             }
             n++;

@@ -168,7 +168,7 @@ static int messaging_query_eq(ddb *d, const char *table, const char *index, cons
     int rc = -1;
     if (!names || !values || json_object_set_new(values, ":v", ddb_av_s(value)) != 0) {
         ddb_error_clear(err);
-        errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        errinfo_nomem(err ? &err->info : NULL);
         goto out;
     }
     ddb_query_options q = {
@@ -232,7 +232,7 @@ int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid,
     int rc = -1;
     if (!names || !values) {
         ddb_error_clear(err);
-        errinfo_set(err ? &err->info : NULL, ERR_NOMEM, "out of memory");
+        errinfo_nomem(err ? &err->info : NULL);
         goto out;
     }
     ddb_query_options q = {

@@ -141,7 +141,7 @@ static int messaging_post_replay_run(const messaging_store *st, const messaging_
     json_t *key = messaging_idem_key(p->me->uuid, p->idem_key), *item = NULL;
     if (!key) {
         ddb_error_clear(&res->err);
-        errinfo_set(&res->err.info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&res->err.info);
         messaging_post_failed(res, "idempotency_read");
         return -1;
     }

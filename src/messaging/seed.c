@@ -168,7 +168,7 @@ seed_bulk *seed_bulk_new(const seed_bulk_options *o, errinfo *e)
     }
     seed_bulk *b = calloc(1, sizeof *b);
     if (!b) {
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     b->o = *o;
@@ -180,7 +180,7 @@ seed_bulk *seed_bulk_new(const seed_bulk_options *o, errinfo *e)
     b->last = calloc((size_t)o->groups, sizeof *b->last);
     if (!b->last) {
         seed_bulk_free(b);
-        errinfo_set(e, ERR_NOMEM, "out of memory");
+        errinfo_nomem(e);
         return NULL;
     }
     for (long i = 0; i < o->messages; i++) {

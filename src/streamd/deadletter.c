@@ -49,7 +49,7 @@ int deadletter_restore(ddb *d, const char *table, json_t *record, ddb_error *err
         rc = errinfo_set(&err->info, ERR_NOTFOUND, "the message is no longer in the table");
     }
     if (rc == 0 && json_object_set_new(part, "NewImage", item) != 0)
-        rc = errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        rc = errinfo_nomem(&err->info);
     else if (rc != 0)
         json_decref(item);
     return rc;
@@ -95,7 +95,7 @@ int deadletter_put(ddb *d, const char *table, const char *stream_arn, const char
     rc = ddb_put_item(d, table, item, NULL, err);
     goto out;
 nomem:
-    errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    errinfo_nomem(&err->info);
 out:
     free(text);
     json_decref(redacted);
@@ -154,7 +154,7 @@ int deadletter_list(ddb *d, const char *table, json_t **out, ddb_error *err)
     ddb_page_init(&page);
     int rc = -1;
     if (!all || !values) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         goto out;
     }
     for (;;) {
@@ -188,7 +188,7 @@ int deadletter_list(ddb *d, const char *table, json_t **out, ddb_error *err)
     size_t n = json_array_size(all);
     json_t **v = n ? malloc(n * sizeof *v) : NULL;
     if (n && !v) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         goto out;
     }
     for (size_t i = 0; i < n; i++)
@@ -219,7 +219,7 @@ int deadletter_delete(ddb *d, const char *table, const char *id, ddb_error *err)
     }
     json_t *key = json_pack("{s:o}", "leaseKey", ddb_av_s(id));
     if (!key) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         return -1;
     }
     int rc = ddb_delete_item(d, table, key, NULL, err);

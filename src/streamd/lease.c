@@ -158,7 +158,7 @@ int lease_table_ensure(ddb *d, const char *table, long timeout_ms, ddb_error *er
                             "AttributeType", "S", "KeySchema", "AttributeName", LEASE_KEY,
                             "KeyType", "HASH", "BillingMode", "PAY_PER_REQUEST");
     if (!def) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         return -1;
     }
     ddb_error_clear(err);
@@ -200,7 +200,7 @@ int lease_scan(ddb *d, const char *table, const char *stream_arn, lease **out, s
                 size_t ncap = cap ? cap * 2 : 16;
                 lease *nv = realloc(v, ncap * sizeof *nv);
                 if (!nv) {
-                    errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+                    errinfo_nomem(&err->info);
                     goto out;
                 }
                 v = nv;
@@ -243,7 +243,7 @@ lease_status lease_create(ddb *d, const char *table, const lease *l, ddb_error *
 {
     json_t *item = lease_to_item(l);
     if (!item) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         return LEASE_ERROR;
     }
     ddb_expr cond = { .expression = "attribute_not_exists(" LEASE_KEY ")" };
@@ -293,7 +293,7 @@ static lease_status lease_update(ddb *d, const char *table, lease *l, const char
         snprintf(l->checkpoint, sizeof l->checkpoint, "%s", seq);
     goto out;
 nomem:
-    errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    errinfo_nomem(&err->info);
 out:
     json_decref(values);
     json_decref(req);
@@ -336,7 +336,7 @@ lease_status lease_delete(ddb *d, const char *table, const lease *l, ddb_error *
     json_t *values = json_pack("{s:o}", ":c", ddb_av_n_i64(l->counter));
     lease_status rc = LEASE_ERROR;
     if (!key || !values) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         goto out;
     }
     ddb_expr cond = { .expression = "leaseCounter = :c", .values = values };

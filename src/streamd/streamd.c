@@ -97,7 +97,7 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     }
     return s;
 nomem:
-    errinfo_set(e, ERR_NOMEM, "out of memory");
+    errinfo_nomem(e);
     return NULL;
 }
 

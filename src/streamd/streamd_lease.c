@@ -84,7 +84,7 @@ static int streamd_create_leases(streamd *s, const json_t *shards, const lease *
     size_t ntodo = 0;
     int rc = -1;
     if (plan_creates(shards, leases, n, s->arn, s->latest, &todo, &ntodo) != 0) {
-        errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+        errinfo_nomem(&err->info);
         return -1;
     }
     for (size_t i = 0; i < ntodo; i++) {
@@ -268,7 +268,7 @@ int streamd_sync(streamd *s, int64_t now, ddb_error *err)
     }
     goto out;
 nomem:
-    errinfo_set(&err->info, ERR_NOMEM, "out of memory");
+    errinfo_nomem(&err->info);
 out:
     plan_sync_cleanup(&plan);
     free(lost.ids);

@@ -239,7 +239,7 @@ int users_conninfo_to_env(const char *conninfo, errinfo *e)
     int rc = 0;
     for (PQconninfoOption *o = opts; o->keyword && rc == 0; o++)
         if (o->val && *o->val && o->envvar && setenv(o->envvar, o->val, 1) != 0)
-            rc = errinfo_set(e, ERR_NOMEM, "out of memory");
+            rc = errinfo_nomem(e);
     PQconninfoFree(opts);
     return rc;
 }
