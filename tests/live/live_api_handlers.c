@@ -276,13 +276,13 @@ END_TEST
 START_TEST(existing_conversation_is_reused)
 {
     const int a = U0 + 6, b = U0 + 7;
-    char g[37];
+    char g[UUID_BUF];
     new_conversation(a, b, "first", g);
     res r = post_msg(a, "handle", g_user[b].handle, "second", NULL);
     assert_status(r, 200);
     ck_assert_str_eq(jstr(r.json, "message_group_uuid"), g);
     /* from the other side, with '@' */
-    char at[80];
+    char at[USERS_HANDLE_MAX + 2];
     snprintf(at, sizeof at, "@%s", g_user[a].handle);
     r = post_msg(b, "handle", at, "third", NULL);
     assert_status(r, 200);
@@ -560,7 +560,7 @@ START_TEST(bad_bodies)
         "", "{", "[]", "\"hi\"", "{\"message\":\"x\"}", "{\"message\":1,\"handle\":\"mira\"}",
         "{\"message\":\"x\",\"handle\":\"mira\",\"message_group_uuid\":\"x\"}",
         "{\"message\":\"x\",\"message_group_uuid\":\"nope\"}",
-        "{\"message\":\"x\",\"message_group_uuid\":5}", "{\"message\":\"x\",\"handle\":\"no-pe\"}",
+        "{\"message\":\"x\",\"message_group_uuid\":5}", "{\"message\":\"x\",\"handle\":\"no/pe\"}",
         "{\"message\":\"x\"} trailing",
     };
     for (size_t i = 0; i < sizeof bad400 / sizeof bad400[0]; i++) {
@@ -645,10 +645,19 @@ START_TEST(handles_unknown_self_malformed)
     memset(&rq, 0, sizeof rq);
     api_response rs;
     api_response_init(&rs);
-    strv bad[] = { STRV("bad-handle"), STRV(""), STRV("a234567890123456789012345678901") };
-    for (size_t i = 0; i < 3; i++) {
+    char longest[USERS_HANDLE_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    strv bad[] = { STRV("bad/handle"), STRV(""), STRV("bad handle"),
+                   { longest, USERS_HANDLE_MAX + 1 } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(api_users_short(&g_ctx, &rq, &rs, &bad[i]), 0);
         ck_assert_int_eq(rs.status, 400);
+    }
+    /* handles as Cognito pools hold them pass the rule: nobody has them here, so 404 */
+    strv fine[] = { STRV("andrew.brown"), STRV("mary-jane"), { longest, USERS_HANDLE_MAX } };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        ck_assert_int_eq(api_users_short(&g_ctx, &rq, &rs, &fine[i]), 0);
+        ck_assert_int_eq(rs.status, 404);
     }
     api_response_cleanup(&rs);
 }

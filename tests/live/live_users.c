@@ -156,7 +156,7 @@ START_TEST(by_handle_invalid)
     require_setup();
     users *u = open_ok(g_url);
     static const char *bad[] = {
-        "", "@mira", "mi ra", "mira\n", "mira;", "x' OR '1'='1", "abcdefghijklmnopqrstuvwxyz01234",
+        "", "@mira", "mi ra", "mira\n", "mira;", "x' OR '1'='1", "mi/ra", "mi?ra",
         "m\xc3\xadra",
     };
     user x;
