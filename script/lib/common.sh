@@ -15,7 +15,7 @@ CR_APT_PACKAGES=(
 	libfcgi-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev zlib1g-dev check
 	postgresql nginx-light wrk python3 python3-boto3 python3-yaml openjdk-17-jre-headless
 	iproute2 iptables util-linux shellcheck docker-compose valgrind curl ca-certificates
-	systemd libfcgi-bin clang-14 libclang-rt-14-dev prometheus
+	systemd libfcgi-bin clang-14 libclang-rt-14-dev clang-format prometheus
 )
 
 # ---- messages ---------------------------------------------------------------------------

@@ -99,8 +99,7 @@ int api_error(api_response *r, int status, const char *code, const char *fmt, ..
     r->status = status;
     buf_reset(&r->body);
     json_t *o = json_pack("{s:s, s:s}", "error", code ? code : "error", "message", msg);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
-                   : NULL;
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
     json_decref(o);
     if (!text || buf_append_str(&r->body, text) != 0) {
         /* Out of memory or a message that is not UTF-8: still a JSON error. */
@@ -121,8 +120,7 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
         json_t *last = jdoc_to_json(page->last_key);
         errinfo e;
         errinfo_nomem(&e);
-        int rc = last ? cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e)
-                      : -1;
+        int rc = last ? cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e) : -1;
         json_decref(last);
         if (rc != 0) {
             log_msg(LOG_ERROR, event, "%s", e.msg);

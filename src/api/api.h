@@ -15,9 +15,9 @@
 #include "base/uuid.h"
 #include "users/users.h"
 
-#define API_BODY_MAX (16 * 1024)       /* larger bodies get 413 before any handler */
-#define API_MESSAGE_MAX_CHARS 1024     /* characters (code points), not bytes */
-#define API_MESSAGES_JSON_DEPTH 8      /* nesting jparse allows in a messages body */
+#define API_BODY_MAX (16 * 1024)   /* larger bodies get 413 before any handler */
+#define API_MESSAGE_MAX_CHARS 1024 /* characters (code points), not bytes */
+#define API_MESSAGES_JSON_DEPTH 8  /* nesting jparse allows in a messages body */
 #define API_PAGE_DEFAULT 20
 #define API_PAGE_MAX 100
 
@@ -27,18 +27,18 @@ typedef struct api_ctx {
     ddb *db;
     users *pg;
     jwks *keys;
-    jwt_expect expect;             /* issuer, client id, token_use access, leeway */
-    const char *table;             /* CRUDDUR_DDB_TABLE */
-    struct api_user_cache *user_cache;   /* owned by auth.c */
+    jwt_expect expect;                           /* issuer, client id, token_use access, leeway */
+    const char *table;                           /* CRUDDUR_DDB_TABLE */
+    struct api_user_cache *user_cache;           /* owned by auth.c */
     struct messaging_member_cache *member_cache; /* api_members_store makes it */
-    const char *cors_origins[4];   /* FRONTEND_URL, BACKEND_URL (NULL-terminated) */
+    const char *cors_origins[4];                 /* FRONTEND_URL, BACKEND_URL (NULL-terminated) */
     /* The deep health check (health.c): its own DynamoDB client (one attempt, short
      * timeouts), who may ask, and the last answer, kept for health_cache_ms. */
-    ddb *health_db;                /* NULL: use db */
-    const char *health_allow;      /* CRUDDUR_HEALTH_ALLOW: CIDRs besides loopback */
-    long health_cache_ms;          /* CRUDDUR_HEALTH_CACHE_MS */
+    ddb *health_db;           /* NULL: use db */
+    const char *health_allow; /* CRUDDUR_HEALTH_ALLOW: CIDRs besides loopback */
+    long health_cache_ms;     /* CRUDDUR_HEALTH_CACHE_MS */
     struct api_health_cache {
-        int64_t at_ms;             /* monotonic; 0: nothing cached */
+        int64_t at_ms; /* monotonic; 0: nothing cached */
         int status;
         char body[160];
     } health;
@@ -51,16 +51,16 @@ typedef struct api_ctx {
 
 /* One request, as the FastCGI layer hands it over (all borrowed for the request). */
 typedef struct api_request {
-    const char *method;            /* "GET", "POST", "OPTIONS", ... */
-    strv path;                     /* "/api/messages/<uuid>", no query */
-    strv query;                    /* without '?', possibly empty */
-    const char *authorization;     /* header values, NULL when absent */
+    const char *method;        /* "GET", "POST", "OPTIONS", ... */
+    strv path;                 /* "/api/messages/<uuid>", no query */
+    strv query;                /* without '?', possibly empty */
+    const char *authorization; /* header values, NULL when absent */
     const char *origin;
     const char *idempotency_key;
     const char *content_type;
-    const char *remote_addr;       /* REMOTE_ADDR; NULL when absent (a local FastCGI client) */
-    strv body;                     /* at most API_BODY_MAX bytes */
-    char request_id[40];           /* also sent back as X-Request-Id */
+    const char *remote_addr; /* REMOTE_ADDR; NULL when absent (a local FastCGI client) */
+    strv body;               /* at most API_BODY_MAX bytes */
+    char request_id[40];     /* also sent back as X-Request-Id */
     /* Filled by api_authenticate(): */
     bool authenticated;
     user me;
@@ -68,16 +68,16 @@ typedef struct api_request {
 
 /* What a handler answers. Initialise with api_response_init, clean with _cleanup. */
 typedef struct api_response {
-    int status;                    /* 200 unless set */
-    buf body;                      /* JSON text */
-    char next_cursor[1024];        /* X-Next-Cursor header when not empty */
-    const char *allow;             /* Allow header for 405 */
-    const char *content_type;      /* static; NULL: application/json; charset=utf-8 */
-    char user_uuid[UUID_BUF];            /* for the request log line ("" when anonymous) */
+    int status;               /* 200 unless set */
+    buf body;                 /* JSON text */
+    char next_cursor[1024];   /* X-Next-Cursor header when not empty */
+    const char *allow;        /* Allow header for 405 */
+    const char *content_type; /* static; NULL: application/json; charset=utf-8 */
+    char user_uuid[UUID_BUF]; /* for the request log line ("" when anonymous) */
 } api_response;
 
 void api_response_init(api_response *r);
-void api_response_cleanup(api_response *r);  /* accepts NULL */
+void api_response_cleanup(api_response *r); /* accepts NULL */
 /* Replaces the body with {"error": code, "message": <formatted>} and sets status. Returns
  * 0 so handlers can `return api_error(...)`. The message never holds a token or message
  * text. */
@@ -109,19 +109,16 @@ void api_user_cache_free(api_ctx *ctx);
 /* Handlers: params[i] are the path's variable parts (uuid, handle). Each returns 0 after
  * filling resp (an error response included); -1 only on a bug-level failure (the caller
  * answers 500). */
-typedef int (*api_handler)(api_ctx *ctx, api_request *req, api_response *resp,
-                           const strv *params);
+typedef int (*api_handler)(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
 int api_health(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
 /* Whether addr (REMOTE_ADDR) may run the deep health check: absent or empty (a client on the
  * FastCGI socket itself), loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104), or inside one
  * of the CIDRs of allow ("10.0.0.0/8, fd00::/8", commas or spaces; NULL: none). An address
  * or CIDR that does not parse matches nothing. Pure. */
 bool api_health_allowed(const char *addr, const char *allow);
-int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
-                            const strv *params);
+int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
 int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
-int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp,
-                        const strv *params);
+int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
 int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const strv *params);
 
 /* Routes req to its handler: 404 unknown route, 405 wrong method (with Allow), CORS

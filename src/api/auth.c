@@ -25,9 +25,9 @@ struct api_user_cache {
     struct {
         char sub[65];
         user u;
-        int64_t expires_ms;          /* 0: free slot */
+        int64_t expires_ms; /* 0: free slot */
     } slot[API_USER_CACHE_SLOTS];
-    tokcache tokens;                 /* verified tokens (tokcache.h) */
+    tokcache tokens; /* verified tokens (tokcache.h) */
 };
 
 void api_user_cache_free(api_ctx *ctx)
@@ -108,7 +108,7 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
     unsigned char hash[32];
     bool hashed = tokcache_hash(tok.ptr, tok.len, hash) == 0;
     if (!ctx->user_cache)
-        ctx->user_cache = calloc(1, sizeof *ctx->user_cache);   /* NULL: no caching */
+        ctx->user_cache = calloc(1, sizeof *ctx->user_cache); /* NULL: no caching */
     struct api_user_cache *uc = ctx->user_cache;
     /* A token verified a moment ago (same bytes, still before its exp) skips the RS256 check. */
     bool known = hashed && uc && tokcache_get(&uc->tokens, hash, now_s, claims.sub);

@@ -57,8 +57,7 @@ int cursor_decode(strv text, const char *expect_pk, json_t **start_key, errinfo 
 {
     *start_key = NULL;
     if (text.len == 0 || text.len > CURSOR_MAX_LEN)
-        return errinfo_set(e, ERR_INVALID, "cursor: empty or longer than %d bytes",
-                           CURSOR_MAX_LEN);
+        return errinfo_set(e, ERR_INVALID, "cursor: empty or longer than %d bytes", CURSOR_MAX_LEN);
     buf raw;
     buf_init(&raw, CURSOR_MAX_LEN);
     json_t *v = NULL;

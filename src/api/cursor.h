@@ -13,8 +13,8 @@
 #include "base/errinfo.h"
 
 #define CURSOR_VERSION 1
-#define CURSOR_MAX_LEN 1024     /* longest encoded cursor accepted (and written), bytes */
-#define CURSOR_KEY_MAX 256      /* longest pk or sk a cursor may carry */
+#define CURSOR_MAX_LEN 1024 /* longest encoded cursor accepted (and written), bytes */
+#define CURSOR_KEY_MAX 256  /* longest pk or sk a cursor may carry */
 
 /* Encodes a LastEvaluatedKey ({"pk":{"S":..},"sk":{"S":..}}, borrowed) into out (outlen
  * bytes, NUL-terminated). 0, or -1 with e set (ERR_INVALID: other attributes or types, or
@@ -31,8 +31,8 @@ int cursor_decode(strv text, const char *expect_pk, json_t **start_key, errinfo 
 
 /* The paging parameters of a query string ("limit=20&cursor=..", no '?'). */
 typedef struct cursor_page_args {
-    int limit;                  /* 1..max; dflt when absent */
-    json_t *start_key;          /* owned; NULL when no cursor was given */
+    int limit;         /* 1..max; dflt when absent */
+    json_t *start_key; /* owned; NULL when no cursor was given */
 } cursor_page_args;
 
 /* Parses limit (decimal 1..max) and cursor (cursor_decode against expect_pk) out of query;
@@ -41,6 +41,6 @@ typedef struct cursor_page_args {
  * names the parameter) and *out empty. */
 int cursor_page_args_parse(strv query, const char *expect_pk, int dflt, int max,
                            cursor_page_args *out, errinfo *e);
-void cursor_page_args_cleanup(cursor_page_args *a);  /* accepts NULL */
+void cursor_page_args_cleanup(cursor_page_args *a); /* accepts NULL */
 
 #endif

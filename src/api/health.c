@@ -153,8 +153,8 @@ int api_health(api_ctx *ctx, api_request *req, api_response *resp, const strv *p
     const char *pg = ctx && ctx->pg && users_ping(ctx->pg) ? "ok" : "unreachable";
     const char *dd = ctx ? health_ddb(ctx) : "unconfigured";
     bool ok = pg[0] == 'o' && dd[0] == 'o';
-    json_t *o = json_pack("{s:b, s:i, s:s, s:s}", "success", ok, "ver", 1, "postgres", pg,
-                          "dynamodb", dd);
+    json_t *o =
+        json_pack("{s:b, s:i, s:s, s:s}", "success", ok, "ver", 1, "postgres", pg, "dynamodb", dd);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     int rc = text && buf_append_str(&resp->body, text) == 0 ? 0 : -1;

@@ -76,8 +76,8 @@ static int main_listen(const char **created_path)
     if (main_is_listening(0))
         return 0;
     const char *lfds = env_str("LISTEN_FDS"), *lpid = env_str("LISTEN_PID");
-    if (lfds && strcmp(lfds, "1") == 0 && lpid &&
-        strtol(lpid, NULL, 10) == (long)getpid() && main_is_listening(3))
+    if (lfds && strcmp(lfds, "1") == 0 && lpid && strtol(lpid, NULL, 10) == (long)getpid() &&
+        main_is_listening(3))
         return 3;
     const char *path = env_str("CRUDDUR_FCGI_SOCKET");
     const char *addr = env_str("CRUDDUR_FCGI_LISTEN");
@@ -124,8 +124,10 @@ int main(int argc, char **argv)
             fputs(main_usage, stdout);
             return 0;
         }
-        fprintf(stderr, "cruddur-api: unknown argument %s (it is configured by the "
-                        "environment: see cruddur-api --help)\n", argv[1]);
+        fprintf(stderr,
+                "cruddur-api: unknown argument %s (it is configured by the "
+                "environment: see cruddur-api --help)\n",
+                argv[1]);
         return 2;
     }
     log_init_from_env();
@@ -139,8 +141,7 @@ int main(int argc, char **argv)
     long dflt = 4 * (ncpu > 0 ? ncpu : 2);
     if (dflt > MASTER_MAX_WORKERS)
         dflt = MASTER_MAX_WORKERS;
-    if (env_long("CRUDDUR_WORKERS", 1, MASTER_MAX_WORKERS, dflt, &workers,
-                 &e) != 0) {
+    if (env_long("CRUDDUR_WORKERS", 1, MASTER_MAX_WORKERS, dflt, &workers, &e) != 0) {
         fprintf(stderr, "cruddur-api: %s\n", e.msg);
         return 1;
     }
@@ -166,8 +167,11 @@ int main(int argc, char **argv)
             unlink(created);
         return 1;
     }
-    master_options mo = { .listen_fd = fd, .workers = workers, .worker_main = main_worker,
-                          .ud = mx, .stats = metrics_master_of(mx) };
+    master_options mo = { .listen_fd = fd,
+                          .workers = workers,
+                          .worker_main = main_worker,
+                          .ud = mx,
+                          .stats = metrics_master_of(mx) };
     int rc = master_run(&mo);
     metrics_free(mx);
     if (created)

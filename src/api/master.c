@@ -16,19 +16,19 @@
 #include "base/log.h"
 
 #define MASTER_TICK_MS 200
-#define MASTER_RESEND_MS 1000          /* SIGTERM again to a draining worker */
-#define MASTER_FAST_EXIT_MS 2000       /* a worker dying sooner counts as a crash loop */
+#define MASTER_RESEND_MS 1000    /* SIGTERM again to a draining worker */
+#define MASTER_FAST_EXIT_MS 2000 /* a worker dying sooner counts as a crash loop */
 #define MASTER_BACKOFF_MIN_MS 100
 #define MASTER_BACKOFF_MAX_MS 5000
 
 typedef struct master_slot {
-    pid_t pid;                 /* 0: free, or waiting for restart_at_ms */
-    unsigned gen;              /* the SIGHUP generation it was started in */
-    bool draining;             /* told to stop; not replaced when it exits */
+    pid_t pid;     /* 0: free, or waiting for restart_at_ms */
+    unsigned gen;  /* the SIGHUP generation it was started in */
+    bool draining; /* told to stop; not replaced when it exits */
     int64_t started_ms;
-    int64_t term_first_ms;     /* first SIGTERM (the drain deadline counts from it) */
-    int64_t term_sent_ms;      /* last SIGTERM */
-    int64_t restart_at_ms;     /* pid 0 and > 0: restart due then */
+    int64_t term_first_ms; /* first SIGTERM (the drain deadline counts from it) */
+    int64_t term_sent_ms;  /* last SIGTERM */
+    int64_t restart_at_ms; /* pid 0 and > 0: restart due then */
     int64_t backoff_ms;
 } master_slot;
 
@@ -41,7 +41,7 @@ typedef struct master {
     int64_t stop_deadline_ms;
     bool killed;
     sigset_t old_mask;
-    size_t spawned;              /* workers forked so far */
+    size_t spawned; /* workers forked so far */
 } master;
 
 /* Forks a worker into slot s; waits for its ready byte when wait_ready. 0 or -1. */
@@ -124,7 +124,7 @@ static void master_reap(master *m)
                     "worker %ld exited with status %d", (long)pid, WEXITSTATUS(status));
         s->pid = 0;
         if (s->draining || m->stopping) {
-            s->restart_at_ms = 0;   /* the slot is free */
+            s->restart_at_ms = 0; /* the slot is free */
             s->draining = false;
             s->backoff_ms = 0;
             continue;
@@ -168,7 +168,7 @@ static void master_roll_one(master *m)
             continue;
         master_slot *fresh = master_free_slot(m);
         if (!fresh || master_spawn(m, fresh, true) != 0)
-            return;   /* try again next tick */
+            return; /* try again next tick */
         master_term(old, clock_mono_ms());
         return;
     }
@@ -218,7 +218,8 @@ int master_run(const master_options *o)
             }
         } else if (sig == SIGHUP && !m->stopping) {
             m->gen++;
-            log_msg(LOG_INFO, "master_rolling_restart", "SIGHUP: restarting the workers one by one");
+            log_msg(LOG_INFO, "master_rolling_restart",
+                    "SIGHUP: restarting the workers one by one");
         }
         master_reap(m);
         now = clock_mono_ms();

@@ -18,19 +18,19 @@ typedef int (*master_worker_fn)(void *ud, int listen_fd, int ready_fd, size_t sl
 
 /* What the master keeps current for the metrics (in memory its workers can read). */
 typedef struct master_stats {
-    uint64_t alive;               /* workers running */
-    uint64_t restarts;            /* workers started after the first set */
+    uint64_t alive;    /* workers running */
+    uint64_t restarts; /* workers started after the first set */
 } master_stats;
 
 typedef struct master_options {
-    int listen_fd;               /* the listening socket, shared by every worker */
-    long workers;                /* 1..MASTER_MAX_WORKERS */
+    int listen_fd; /* the listening socket, shared by every worker */
+    long workers;  /* 1..MASTER_MAX_WORKERS */
     master_worker_fn worker_main;
-    void *ud;                    /* passed to worker_main */
-    long drain_timeout_ms;       /* SIGTERM → SIGKILL for a worker that does not finish;
+    void *ud;              /* passed to worker_main */
+    long drain_timeout_ms; /* SIGTERM → SIGKILL for a worker that does not finish;
                                   * 0: 30000 */
-    long ready_timeout_ms;       /* how long a rolling restart waits for a new worker; 0: 10000 */
-    master_stats *stats;         /* NULL, or kept current (relaxed atomic stores) */
+    long ready_timeout_ms; /* how long a rolling restart waits for a new worker; 0: 10000 */
+    master_stats *stats;   /* NULL, or kept current (relaxed atomic stores) */
 } master_options;
 
 /* Forks the workers and supervises them until SIGTERM or SIGINT, after which it stops

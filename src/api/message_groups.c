@@ -10,8 +10,7 @@
 #include "base/log.h"
 #include "messaging/messaging.h"
 
-int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
-                            const strv *params)
+int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
 {
     (void)params;
     if (!req->authenticated && api_authenticate(ctx, req, resp) != 0)
@@ -27,14 +26,13 @@ int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp,
     ddb_page_view_init(&page);
     ddb_error err;
     int rc = -1;
-    if (messaging_groups_view(ctx->db, ctx->table, req->me.uuid, args.limit, args.start_key,
-                              &page, &err) != 0) {
+    if (messaging_groups_view(ctx->db, ctx->table, req->me.uuid, args.limit, args.start_key, &page,
+                              &err) != 0) {
         log_msg(LOG_ERROR, "message_groups_query_failed", "%s", err.info.msg);
         rc = api_error(resp, 503, "unavailable", "the message store is not reachable");
         goto out;
     }
-    rc = api_page_reply(resp, &page, "message_group_uuid", false,
-                        "message_groups_cursor_failed");
+    rc = api_page_reply(resp, &page, "message_group_uuid", false, "message_groups_cursor_failed");
 out:
     ddb_page_view_cleanup(&page);
     cursor_page_args_cleanup(&args);

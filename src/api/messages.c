@@ -70,8 +70,7 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     messaging_store st = api_members_store(ctx);
     int rc = 0;
     switch (messaging_members_check(&st, req->me.uuid, group, &err)) {
-    case MESSAGING_MEMBER:
-        break;
+    case MESSAGING_MEMBER: break;
     case MESSAGING_NOT_MEMBER:
         rc = api_error(resp, 404, "not_found", "no such conversation");
         goto out;
@@ -79,8 +78,8 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
         rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
         goto out;
     }
-    if (messaging_conversation_view(ctx->db, ctx->table, group, args.limit, args.start_key,
-                                    &page, &err) != 0) {
+    if (messaging_conversation_view(ctx->db, ctx->table, group, args.limit, args.start_key, &page,
+                                    &err) != 0) {
         rc = api_messages_unavailable(resp, "messages_query_failed", err.info.msg);
         goto out;
     }
@@ -101,8 +100,7 @@ static int api_messages_answer(api_response *resp, const messaging_post_result *
     case MESSAGING_POST_POSTED:
     case MESSAGING_POST_CREATED:
     case MESSAGING_POST_JOINED:
-    case MESSAGING_POST_REPLAYED:
-        return api_messages_reply(resp, 200, res->answer);
+    case MESSAGING_POST_REPLAYED: return api_messages_reply(resp, 200, res->answer);
     case MESSAGING_POST_KEY_REUSED:
         return api_error(resp, 422, "idempotency_key_reused",
                          "this Idempotency-Key was used for another request");
@@ -121,15 +119,15 @@ static int api_messages_answer(api_response *resp, const messaging_post_result *
     case MESSAGING_POST_BUSY_CREATING:
         return api_error(resp, 503, "busy", "too many conversations at once; retry");
     case MESSAGING_POST_CONTENDED:
-        return api_error(resp, 503, "busy", "too many conversations being started at once; "
-                                            "retry");
+        return api_error(resp, 503, "busy",
+                         "too many conversations being started at once; "
+                         "retry");
     case MESSAGING_POST_FAILED: {
         char event[64];
         snprintf(event, sizeof event, "messages_%s_failed", res->step ? res->step : "post");
         return api_messages_unavailable(resp, event, res->err.info.msg);
     }
-    case MESSAGING_POST_FRESH:
-        break;
+    case MESSAGING_POST_FRESH: break;
     }
     return -1; /* FRESH is not an answer */
 }
@@ -144,8 +142,7 @@ static int api_messages_to_handle(api_ctx *ctx, api_response *resp, const messag
         if (e.code == ERR_NOTFOUND)
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
-            return api_error(resp, 400, "bad_request",
-                             "a handle is " USERS_HANDLE_RULE);
+            return api_error(resp, 400, "bad_request", "a handle is " USERS_HANDLE_RULE);
         log_msg(LOG_ERROR, "messages_user_lookup_failed", "%s", e.msg);
         return api_error(resp, 503, "unavailable", "the user database is not reachable");
     }
@@ -179,13 +176,12 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
                          "Idempotency-Key must be 1 to %d printable ASCII characters",
                          MESSAGING_IDEM_KEY_MAX);
     errinfo e;
-    json_t *body = jparse(req->body.ptr ? req->body.ptr : "", req->body.len,
-                          API_MESSAGES_JSON_DEPTH, &e);
+    json_t *body =
+        jparse(req->body.ptr ? req->body.ptr : "", req->body.len, API_MESSAGES_JSON_DEPTH, &e);
     int rc = -1;
     if (!body) {
         bool blank;
-        if (req->body.len > 0 &&
-            messaging_text_chars(req->body.ptr, req->body.len, &blank) < 0)
+        if (req->body.len > 0 && messaging_text_chars(req->body.ptr, req->body.len, &blank) < 0)
             return api_error(resp, 422, "invalid_message", "the request is not valid UTF-8");
         return api_error(resp, 400, "bad_request", "the body is not valid JSON (%s)", e.msg);
     }
@@ -195,8 +191,9 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
     const json_t *jgroup = json_object_get(body, "message_group_uuid");
     const json_t *jhandle = json_object_get(body, "handle");
     if (!json_is_object(body) || !json_is_string(msg)) {
-        rc = api_error(resp, 400, "bad_request", "the body must be an object with a "
-                                                 "\"message\" string");
+        rc = api_error(resp, 400, "bad_request",
+                       "the body must be an object with a "
+                       "\"message\" string");
         goto out;
     }
     if ((jgroup && jhandle) || (!jgroup && !jhandle) || (jgroup && !json_is_string(jgroup)) ||
@@ -236,7 +233,9 @@ int api_messages_create(api_ctx *ctx, api_request *req, api_response *resp, cons
     const user *me = &req->me;
     messaging_user mu = { me->uuid, me->display_name, me->handle };
     char fingerprint[65];
-    messaging_post p = { .me = &mu, .message = json_string_value(msg), .idem_key = idem_key,
+    messaging_post p = { .me = &mu,
+                         .message = json_string_value(msg),
+                         .idem_key = idem_key,
                          .fingerprint = fingerprint };
     messaging_store st = api_members_store(ctx);
     if (idem_key) {

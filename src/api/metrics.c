@@ -11,7 +11,7 @@
 #include "base/prom.h"
 
 #define METRICS_SLOTS_MAX 512
-#define METRICS_ROUTES 16             /* route patterns (router.c has 6) + "none" */
+#define METRICS_ROUTES 16 /* route patterns (router.c has 6) + "none" */
 
 /* Status codes counted by their own label; any other is "other". */
 static const int metrics_codes[] = { 200, 204, 400, 401, 403, 404, 405, 409,
@@ -19,9 +19,9 @@ static const int metrics_codes[] = { 200, 204, 400, 401, 403, 404, 405, 409,
 #define METRICS_NCODES (sizeof metrics_codes / sizeof metrics_codes[0] + 1)
 
 /* DynamoDB operations by their own label; any other is "other". */
-static const char *const metrics_ops[] = { "Query", "GetItem", "PutItem", "DeleteItem",
-                                           "UpdateItem", "TransactWriteItems", "BatchWriteItem",
-                                           "Scan", "DescribeTable" };
+static const char *const metrics_ops[] = { "Query",          "GetItem",    "PutItem",
+                                           "DeleteItem",     "UpdateItem", "TransactWriteItems",
+                                           "BatchWriteItem", "Scan",       "DescribeTable" };
 #define METRICS_NOPS (sizeof metrics_ops / sizeof metrics_ops[0] + 1)
 static const char *const metrics_outcomes[] = { "ok", "retried", "throttled", "failed" };
 #define METRICS_NOUTCOMES 4
@@ -234,7 +234,8 @@ int metrics_render(const metrics *m, buf *out)
     const struct {
         const char *cache, *result;
         metrics_counter c;
-    } caches[] = { { "token", "hit", METRICS_TOKEN_HIT }, { "token", "miss", METRICS_TOKEN_MISS },
+    } caches[] = { { "token", "hit", METRICS_TOKEN_HIT },
+                   { "token", "miss", METRICS_TOKEN_MISS },
                    { "member", "hit", METRICS_MEMBER_HIT },
                    { "member", "miss", METRICS_MEMBER_MISS } };
     for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {

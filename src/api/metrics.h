@@ -18,21 +18,20 @@
 
 /* Per-worker counters besides requests and DynamoDB calls. */
 typedef enum metrics_counter {
-    METRICS_PG_ERRORS,            /* a Postgres query or connection failed */
-    METRICS_TOKEN_HIT,            /* an access token found in the token cache */
-    METRICS_TOKEN_MISS,           /* ... verified afresh */
-    METRICS_MEMBER_HIT,           /* a membership found in the membership cache */
-    METRICS_MEMBER_MISS,          /* ... read from DynamoDB */
+    METRICS_PG_ERRORS,   /* a Postgres query or connection failed */
+    METRICS_TOKEN_HIT,   /* an access token found in the token cache */
+    METRICS_TOKEN_MISS,  /* ... verified afresh */
+    METRICS_MEMBER_HIT,  /* a membership found in the membership cache */
+    METRICS_MEMBER_MISS, /* ... read from DynamoDB */
     METRICS_NCOUNTERS
 } metrics_counter;
 
 typedef struct metrics metrics;
 typedef struct metrics_slot metrics_slot;
 
-
 /* Maps the block for nslots worker slots (1..512). NULL with e set. */
 metrics *metrics_new(size_t nslots, errinfo *e);
-void metrics_free(metrics *m);    /* accepts NULL; unmaps (every process that maps it) */
+void metrics_free(metrics *m); /* accepts NULL; unmaps (every process that maps it) */
 /* Slot i (< nslots), or NULL. */
 metrics_slot *metrics_slot_at(metrics *m, size_t i);
 /* The master's numbers in the same block (master_options.stats). */

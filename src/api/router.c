@@ -8,7 +8,12 @@
 #include "api/metrics.h"
 #include "base/uuid.h"
 
-enum seg_kind { SEG_END, SEG_LIT, SEG_UUID, SEG_HANDLE };
+enum seg_kind {
+    SEG_END,
+    SEG_LIT,
+    SEG_UUID,
+    SEG_HANDLE
+};
 
 typedef struct route_seg {
     enum seg_kind kind;
@@ -24,22 +29,52 @@ typedef struct route_def {
     route_seg segs[6];
 } route_def;
 
-#define LIT(s) { SEG_LIT, (s) }
-#define END { SEG_END, NULL }
+#define LIT(s)                                                                                     \
+    {                                                                                              \
+        SEG_LIT, (s)                                                                               \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        SEG_END, NULL                                                                              \
+    }
 
 /* One entry per method and path; entries sharing a path must share its allow string. */
 static const route_def router_table[] = {
-    { "GET", "/api/health-check", "GET, HEAD, OPTIONS", api_health, false,
+    { "GET",
+      "/api/health-check",
+      "GET, HEAD, OPTIONS",
+      api_health,
+      false,
       { LIT("api"), LIT("health-check"), END } },
-    { "HEAD", "/api/health-check", "GET, HEAD, OPTIONS", api_health, false,
+    { "HEAD",
+      "/api/health-check",
+      "GET, HEAD, OPTIONS",
+      api_health,
+      false,
       { LIT("api"), LIT("health-check"), END } },
-    { "GET", "/api/message_groups", "GET, OPTIONS", api_message_groups_list, true,
+    { "GET",
+      "/api/message_groups",
+      "GET, OPTIONS",
+      api_message_groups_list,
+      true,
       { LIT("api"), LIT("message_groups"), END } },
-    { "GET", "/api/messages/{uuid}", "GET, OPTIONS", api_messages_list, true,
+    { "GET",
+      "/api/messages/{uuid}",
+      "GET, OPTIONS",
+      api_messages_list,
+      true,
       { LIT("api"), LIT("messages"), { SEG_UUID, NULL }, END } },
-    { "POST", "/api/messages", "POST, OPTIONS", api_messages_create, true,
+    { "POST",
+      "/api/messages",
+      "POST, OPTIONS",
+      api_messages_create,
+      true,
       { LIT("api"), LIT("messages"), END } },
-    { "GET", "/api/users/@{handle}/short", "GET, OPTIONS", api_users_short, true,
+    { "GET",
+      "/api/users/@{handle}/short",
+      "GET, OPTIONS",
+      api_users_short,
+      true,
       { LIT("api"), LIT("users"), { SEG_HANDLE, NULL }, LIT("short"), END } },
     { "GET", "/metrics", "GET", api_metrics, false, { LIT("metrics"), END } },
 };
@@ -82,8 +117,7 @@ static bool router_match_path(const route_def *r, strv path, strv *params, size_
                 return false;
             params[(*np)++] = (strv){ seg.ptr + 1, seg.len - 1 };
             break;
-        case SEG_END:
-            break;
+        case SEG_END: break;
         }
         pos = end + 1; /* past the '/' (or one past the end: no more segments) */
     }
@@ -158,9 +192,7 @@ void router_dispatch(api_ctx *ctx, api_request *req, api_response *resp, const c
     if (pattern)
         *pattern = m.pattern;
     switch (m.result) {
-    case ROUTER_NOT_FOUND:
-        api_error(resp, 404, "not_found", "no such resource");
-        return;
+    case ROUTER_NOT_FOUND: api_error(resp, 404, "not_found", "no such resource"); return;
     case ROUTER_PREFLIGHT:
         resp->status = 204;
         buf_reset(&resp->body);
@@ -173,8 +205,7 @@ void router_dispatch(api_ctx *ctx, api_request *req, api_response *resp, const c
     case ROUTER_BAD_PARAM:
         api_error(resp, 400, "bad_uuid", "the conversation id in the path is not a UUID");
         return;
-    case ROUTER_FOUND:
-        break;
+    case ROUTER_FOUND: break;
     }
     if (m.needs_backend && (!ctx || !ctx->pg)) {
         api_error(resp, 503, "unavailable", "the user database is not reachable; try again");

@@ -11,19 +11,19 @@
 
 /* The outcome of matching a method and path against the table. */
 typedef enum router_result {
-    ROUTER_FOUND,         /* handler set: call it */
-    ROUTER_PREFLIGHT,     /* OPTIONS on a known path: answer 204 */
-    ROUTER_BAD_METHOD,    /* known path, other method: 405 with allow */
-    ROUTER_BAD_PARAM,     /* a path parameter is malformed (uuid): 400 */
-    ROUTER_NOT_FOUND,     /* no such path: 404 */
+    ROUTER_FOUND,      /* handler set: call it */
+    ROUTER_PREFLIGHT,  /* OPTIONS on a known path: answer 204 */
+    ROUTER_BAD_METHOD, /* known path, other method: 405 with allow */
+    ROUTER_BAD_PARAM,  /* a path parameter is malformed (uuid): 400 */
+    ROUTER_NOT_FOUND,  /* no such path: 404 */
 } router_result;
 
 typedef struct router_match {
     router_result result;
-    const char *pattern;      /* "/api/messages/{uuid}"; "" when not found (static) */
-    api_handler handler;      /* ROUTER_FOUND only */
-    const char *allow;        /* methods the path takes, e.g. "GET, OPTIONS" (static) */
-    bool needs_backend;       /* the handler needs Postgres (authenticated routes) */
+    const char *pattern;            /* "/api/messages/{uuid}"; "" when not found (static) */
+    api_handler handler;            /* ROUTER_FOUND only */
+    const char *allow;              /* methods the path takes, e.g. "GET, OPTIONS" (static) */
+    bool needs_backend;             /* the handler needs Postgres (authenticated routes) */
     strv params[ROUTER_MAX_PARAMS]; /* views into the path: uuid, or handle without '@' */
     size_t nparams;
 } router_match;

@@ -10,7 +10,7 @@
 
 int tokcache_hash(const char *token, size_t len, unsigned char hash[32])
 {
-    static EVP_MD *md;            /* fetched once per process (each worker after fork) */
+    static EVP_MD *md; /* fetched once per process (each worker after fork) */
     if (!md)
         md = EVP_MD_fetch(NULL, "SHA256", NULL);
     unsigned int n = 0;
@@ -19,8 +19,7 @@ int tokcache_hash(const char *token, size_t len, unsigned char hash[32])
     return 0;
 }
 
-bool tokcache_get(const tokcache *c, const unsigned char hash[32], int64_t now_s,
-                  char sub[65])
+bool tokcache_get(const tokcache *c, const unsigned char hash[32], int64_t now_s, char sub[65])
 {
     for (size_t i = 0; c && i < TOKCACHE_SLOTS; i++) {
         if (c->slot[i].until_s <= now_s || c->slot[i].exp_s <= now_s)
@@ -41,7 +40,7 @@ void tokcache_put(tokcache *c, const unsigned char hash[32], const char *sub, in
         return;
     size_t victim = c->next;
     for (size_t i = 0; i < TOKCACHE_SLOTS; i++) {
-        if (c->slot[i].until_s <= now_s) {      /* free or stale */
+        if (c->slot[i].until_s <= now_s) { /* free or stale */
             victim = i;
             break;
         }

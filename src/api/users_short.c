@@ -15,8 +15,7 @@ int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const st
 {
     (void)req;
     if (!params || !users_handle_valid(params[0].ptr, params[0].len))
-        return api_error(resp, 400, "bad_request",
-                         "a handle is " USERS_HANDLE_RULE);
+        return api_error(resp, 400, "bad_request", "a handle is " USERS_HANDLE_RULE);
     char handle[USERS_HANDLE_MAX + 1];
     snprintf(handle, sizeof handle, "%.*s", (int)params[0].len, params[0].ptr);
     user u;
@@ -30,8 +29,8 @@ int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const st
         log_msg(LOG_ERROR, "users_short_lookup_failed", "%s", e.msg);
         return api_error(resp, 503, "unavailable", "the user database is not reachable");
     }
-    json_t *o = json_pack("{s:s, s:s, s:s}", "uuid", u.uuid, "handle", u.handle,
-                          "display_name", u.display_name);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "uuid", u.uuid, "handle", u.handle, "display_name",
+                          u.display_name);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     buf_reset(&resp->body);

@@ -23,17 +23,17 @@
 
 #define WORKER_PG_BACKOFF_MIN_MS 250
 #define WORKER_PG_BACKOFF_MAX_MS 5000
-#define WORKER_DRAIN_MAX (1024 * 1024)   /* input discarded after a 413, at most */
+#define WORKER_DRAIN_MAX (1024 * 1024) /* input discarded after a 413, at most */
 
 struct worker {
     api_ctx ctx;
     bool connect;
     buf issuer;
     buf jwks_source;
-    int64_t pg_next_try_ms;   /* monotonic; when ctx.pg is NULL */
+    int64_t pg_next_try_ms; /* monotonic; when ctx.pg is NULL */
     int64_t pg_backoff_ms;
-    bool unix_listen;         /* FastCGI over a unix socket: close without draining */
-    creds *aws_creds;         /* shared by ctx.db and ctx.health_db */
+    bool unix_listen; /* FastCGI over a unix socket: close without draining */
+    creds *aws_creds; /* shared by ctx.db and ctx.health_db */
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -57,8 +57,7 @@ static void worker_pg_try(worker *w, bool log_failure)
         w->pg_backoff_ms = 0;
         return;
     }
-    w->pg_backoff_ms = w->pg_backoff_ms == 0 ? WORKER_PG_BACKOFF_MIN_MS
-                                             : w->pg_backoff_ms * 2;
+    w->pg_backoff_ms = w->pg_backoff_ms == 0 ? WORKER_PG_BACKOFF_MIN_MS : w->pg_backoff_ms * 2;
     if (w->pg_backoff_ms > WORKER_PG_BACKOFF_MAX_MS)
         w->pg_backoff_ms = WORKER_PG_BACKOFF_MAX_MS;
     w->pg_next_try_ms = now + w->pg_backoff_ms;
@@ -81,13 +80,15 @@ worker *worker_new(const worker_options *o, errinfo *e)
     const char *pool = env_str("AWS_COGNITO_USER_POOL_ID");
     const char *client = env_str("AWS_COGNITO_USER_POOL_CLIENT_ID");
     if (!pool) {
-        errinfo_set(e, ERR_CONFIG, "AWS_COGNITO_USER_POOL_ID is not set (the Cognito user pool "
-                                   "whose tokens the API accepts; script/server sets a local one)");
+        errinfo_set(e, ERR_CONFIG,
+                    "AWS_COGNITO_USER_POOL_ID is not set (the Cognito user pool "
+                    "whose tokens the API accepts; script/server sets a local one)");
         goto fail;
     }
     if (!client) {
-        errinfo_set(e, ERR_CONFIG, "AWS_COGNITO_USER_POOL_CLIENT_ID is not set (the app client "
-                                   "id tokens must carry; script/server sets a local one)");
+        errinfo_set(e, ERR_CONFIG,
+                    "AWS_COGNITO_USER_POOL_CLIENT_ID is not set (the app client "
+                    "id tokens must carry; script/server sets a local one)");
         goto fail;
     }
     if (jwt_issuer_for_pool(NULL, pool, &w->issuer, e) != 0)
@@ -123,14 +124,16 @@ worker *worker_new(const worker_options *o, errinfo *e)
         w->ctx.metrics_slot = metrics_slot_at(o->metrics, o->metrics_slot);
     }
     w->ctx.metrics_allow = env_str("CRUDDUR_METRICS_ALLOW");
-    ddb_options dopt = { .credentials = w->aws_creds, .observe = metrics_ddb,
+    ddb_options dopt = { .credentials = w->aws_creds,
+                         .observe = metrics_ddb,
                          .observe_arg = w->ctx.metrics_slot };
     w->ctx.db = ddb_new(&dopt, e);
     if (!w->ctx.db)
         goto fail;
     /* The deep health check answers within about a second, whatever DynamoDB does: one
      * attempt, no retries (a caller that wants retries asks again). */
-    ddb_options hopt = { .credentials = w->aws_creds, .connect_timeout_ms = 500,
+    ddb_options hopt = { .credentials = w->aws_creds,
+                         .connect_timeout_ms = 500,
                          .timeout_ms = 1000,
                          .retry = { .max_attempts = 1, .base_ms = 25, .cap_ms = 25 } };
     w->ctx.health_db = ddb_new(&hopt, e);
@@ -338,8 +341,7 @@ static void worker_log(const api_request *req, const char *pattern, const api_re
     json_object_set_new(f, "route", json_string(pattern && *pattern ? pattern : "-"));
     json_object_set_new(f, "status", json_integer(resp->status));
     json_object_set_new(f, "duration_us", json_integer(duration_us));
-    json_object_set_new(f, "user", resp->user_uuid[0] ? json_string(resp->user_uuid)
-                                                      : json_null());
+    json_object_set_new(f, "user", resp->user_uuid[0] ? json_string(resp->user_uuid) : json_null());
     log_fields(LOG_INFO, "request", f);
 }
 
@@ -383,8 +385,7 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
         router_find(req.method, req.path, &m);
         pattern = m.pattern;
         worker_drain(fr->in);
-        api_error(&resp, 413, "body_too_large", "the request body is over %d bytes",
-                  API_BODY_MAX);
+        api_error(&resp, 413, "body_too_large", "the request body is over %d bytes", API_BODY_MAX);
     } else if (worker_read_body(fr->in, body, (size_t)clen) < (size_t)clen) {
         api_error(&resp, 400, "bad_request", "the request body ended early");
     } else {
@@ -429,7 +430,7 @@ int worker_run(worker *w, int listen_fd, int ready_fd)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = worker_on_signal;   /* no SA_RESTART: accept() returns EINTR */
+    sa.sa_handler = worker_on_signal; /* no SA_RESTART: accept() returns EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -476,8 +477,7 @@ int worker_run(worker *w, int listen_fd, int ready_fd)
             /* A connection that broke before its request arrived is its own problem; a
              * listening socket that keeps failing is ours. */
             if (++failures >= 100) {
-                log_msg(LOG_ERROR, "worker_failed", "accept keeps failing: %s",
-                        strerror(errno));
+                log_msg(LOG_ERROR, "worker_failed", "accept keeps failing: %s", strerror(errno));
                 rc = 1;
                 break;
             }

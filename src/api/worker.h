@@ -14,7 +14,7 @@
 typedef struct worker worker;
 
 typedef struct worker_options {
-    bool connect;          /* false: only build and check the configuration (the master's
+    bool connect;            /* false: only build and check the configuration (the master's
                             * start-up check): no Postgres connection */
     struct metrics *metrics; /* the shared metrics (NULL: none kept) and this worker's slot */
     size_t metrics_slot;
@@ -27,7 +27,7 @@ typedef struct worker_options {
  * Postgres being down is not an error: ctx->pg stays NULL and the loop reconnects with
  * backoff. NULL with e set (ERR_CONFIG naming the variable, ERR_NOMEM). */
 worker *worker_new(const worker_options *o, errinfo *e);
-void worker_free(worker *w);  /* accepts NULL */
+void worker_free(worker *w); /* accepts NULL */
 /* The worker's context (owned by w). */
 api_ctx *worker_ctx(worker *w);
 

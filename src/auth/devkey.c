@@ -30,7 +30,7 @@
 struct devkey {
     EVP_PKEY *pkey;
     char kid[48];
-    char n_b64[1400];  /* base64url of the modulus (8192 bits at most) */
+    char n_b64[1400]; /* base64url of the modulus (8192 bits at most) */
     char e_b64[16];
 };
 
@@ -83,7 +83,8 @@ static int devkey_wrap(EVP_PKEY *pkey, devkey **out, errinfo *e)
     int bits = EVP_PKEY_get_bits(pkey);
     if (!EVP_PKEY_is_a(pkey, "RSA") || bits < 2048 || bits > 8192) {
         EVP_PKEY_free(pkey);
-        return errinfo_set(e, ERR_INVALID, "the development key must be an RSA key of 2048..8192 bits");
+        return errinfo_set(e, ERR_INVALID,
+                           "the development key must be an RSA key of 2048..8192 bits");
     }
     devkey *k = calloc(1, sizeof *k);
     if (!k) {
@@ -102,8 +103,9 @@ static int devkey_wrap(EVP_PKEY *pkey, devkey **out, errinfo *e)
     buf_init(&tp, 2048);
     unsigned char md[32];
     unsigned int mdlen = 0;
-    int ok = buf_printf(&tp, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", k->e_b64, k->n_b64) == 0 &&
-             EVP_Digest(tp.data, tp.len, md, &mdlen, EVP_sha256(), NULL) == 1;
+    int ok =
+        buf_printf(&tp, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", k->e_b64, k->n_b64) == 0 &&
+        EVP_Digest(tp.data, tp.len, md, &mdlen, EVP_sha256(), NULL) == 1;
     buf_cleanup(&tp);
     buf kb;
     buf_init(&kb, sizeof k->kid - 1);
@@ -358,7 +360,8 @@ int devkey_sign(const devkey *k, strv header_json, strv payload_json, buf *out, 
     size_t siglen = sizeof sig;
     int rc = -1;
     if (!md || base64_encode(BASE64_URL, header_json.ptr, header_json.len, &t) != 0 ||
-        buf_putc(&t, '.') != 0 || base64_encode(BASE64_URL, payload_json.ptr, payload_json.len, &t) != 0) {
+        buf_putc(&t, '.') != 0 ||
+        base64_encode(BASE64_URL, payload_json.ptr, payload_json.len, &t) != 0) {
         errinfo_set(e, ERR_NOMEM, "token too big or out of memory");
         goto out;
     }
@@ -392,12 +395,12 @@ int devkey_mint(const devkey *k, const devkey_claims *c, buf *out, errinfo *e)
     if (rnd_uuid4(origin_jti) != 0 || rnd_uuid4(event_id) != 0 || rnd_uuid4(jti) != 0)
         return errinfo_set(e, ERR_INTERNAL, "no randomness for the token ids");
     json_t *hdr = json_pack("{s:s, s:s}", "kid", k->kid, "alg", "RS256");
-    json_t *pl = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "sub",
-                           c->sub, "iss", c->issuer, "client_id", c->client_id, "origin_jti",
-                           origin_jti, "event_id", event_id, "token_use", "access", "scope",
-                           "aws.cognito.signin.user.admin", "auth_time", (json_int_t)iat, "exp",
-                           (json_int_t)exp, "iat", (json_int_t)iat, "jti", jti, "username",
-                           c->username ? c->username : c->sub);
+    json_t *pl =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "sub", c->sub,
+                  "iss", c->issuer, "client_id", c->client_id, "origin_jti", origin_jti, "event_id",
+                  event_id, "token_use", "access", "scope", "aws.cognito.signin.user.admin",
+                  "auth_time", (json_int_t)iat, "exp", (json_int_t)exp, "iat", (json_int_t)iat,
+                  "jti", jti, "username", c->username ? c->username : c->sub);
     char *hs = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     char *ps = pl ? json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     int rc;

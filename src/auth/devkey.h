@@ -10,10 +10,10 @@
 #include "base/buf.h"
 #include "base/errinfo.h"
 
-#define DEVKEY_PEM_NAME "dev-key.pem"    /* the private key, PKCS#8 PEM, mode 0600 */
-#define DEVKEY_JWKS_NAME "jwks.json"     /* the public key as a JWKS */
+#define DEVKEY_PEM_NAME "dev-key.pem" /* the private key, PKCS#8 PEM, mode 0600 */
+#define DEVKEY_JWKS_NAME "jwks.json"  /* the public key as a JWKS */
 #define DEVKEY_BITS 2048
-#define DEVKEY_TTL_DEFAULT_S 3600        /* Cognito's default access-token lifetime */
+#define DEVKEY_TTL_DEFAULT_S 3600 /* Cognito's default access-token lifetime */
 
 typedef struct devkey devkey;
 
@@ -32,7 +32,7 @@ int devkey_load(const char *dir, devkey **out, errinfo *e);
  * dir/jwks.json when it is missing or does not match the key. 0 with *out set, or -1. */
 int devkey_open(const char *dir, devkey **out, errinfo *e);
 
-void devkey_free(devkey *k);  /* accepts NULL */
+void devkey_free(devkey *k); /* accepts NULL */
 
 /* The key's kid (43 base64url characters); valid while k lives. */
 const char *devkey_kid(const devkey *k);
@@ -42,12 +42,12 @@ int devkey_jwks_json(const devkey *k, buf *out, errinfo *e);
 
 /* What a minted access token says. Strings are borrowed; all must be valid UTF-8. */
 typedef struct devkey_claims {
-    const char *sub;        /* required: the user's Cognito sub (users.cognito_user_id) */
-    const char *username;   /* NULL: sub (Cognito's username claim) */
-    const char *issuer;     /* required: see jwt_issuer_for_pool() */
-    const char *client_id;  /* required: AWS_COGNITO_USER_POOL_CLIENT_ID */
-    int64_t iat_s;          /* issued at (also auth_time), epoch seconds; 0: now */
-    int64_t ttl_s;          /* exp = iat + ttl_s; 0: DEVKEY_TTL_DEFAULT_S (may be negative) */
+    const char *sub;       /* required: the user's Cognito sub (users.cognito_user_id) */
+    const char *username;  /* NULL: sub (Cognito's username claim) */
+    const char *issuer;    /* required: see jwt_issuer_for_pool() */
+    const char *client_id; /* required: AWS_COGNITO_USER_POOL_CLIENT_ID */
+    int64_t iat_s;         /* issued at (also auth_time), epoch seconds; 0: now */
+    int64_t ttl_s;         /* exp = iat + ttl_s; 0: DEVKEY_TTL_DEFAULT_S (may be negative) */
 } devkey_claims;
 
 /* Appends an RS256 access token shaped like Cognito's: header {"kid","alg":"RS256"}, payload

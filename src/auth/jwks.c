@@ -40,15 +40,15 @@ typedef struct jwks_set {
 } jwks_set;
 
 struct jwks {
-    char *source;             /* as configured (for logs) */
-    const char *path;         /* into source when it names a file, else NULL */
+    char *source;     /* as configured (for logs) */
+    const char *path; /* into source when it names a file, else NULL */
     jwks_options o;
-    jwks_set *set;            /* NULL until a set loads */
+    jwks_set *set; /* NULL until a set loads */
     int64_t loaded_at_s;
     int64_t last_attempt_s;
     bool attempted;
     unsigned long fetches, failures;
-    errinfo last_err;         /* why the last fetch failed */
+    errinfo last_err; /* why the last fetch failed */
 };
 
 static int64_t jwks_mono_s(void *ud)
@@ -168,7 +168,8 @@ static int jwks_uint(const json_t *v, buf *out)
     errinfo de;
     if (!json_is_string(v) || json_string_length(v) == 0)
         return -1;
-    if (base64_decode(BASE64_URL, (strv){ json_string_value(v), json_string_length(v) }, out, &de) != 0)
+    if (base64_decode(BASE64_URL, (strv){ json_string_value(v), json_string_length(v) }, out,
+                      &de) != 0)
         return -1;
     size_t z = 0;
     while (z < out->len && out->data[z] == 0)
@@ -200,7 +201,8 @@ static EVP_PKEY *jwks_rsa_key(const unsigned char *n, size_t nlen, const unsigne
     if (!bn_n || !bn_e || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) ||
         !(params = OSSL_PARAM_BLD_to_param(bld)) ||
-        !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
+        EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
@@ -238,7 +240,8 @@ static int jwks_parse_key(const json_t *jk, const jwks_set *s, jwks_key *out)
     buf n, ex;
     buf_init(&n, JWKS_MAX_BITS / 8 + 64);
     buf_init(&ex, 64);
-    if (jwks_uint(json_object_get(jk, "n"), &n) != 0 || jwks_uint(json_object_get(jk, "e"), &ex) != 0)
+    if (jwks_uint(json_object_get(jk, "n"), &n) != 0 ||
+        jwks_uint(json_object_get(jk, "e"), &ex) != 0)
         goto out;
     const unsigned char *nb = (const unsigned char *)n.data;
     size_t bits = (n.len - 1) * 8;
@@ -274,8 +277,8 @@ int jwks_load_json(jwks *k, const char *json, size_t len, errinfo *e)
     errinfo pe;
     json_t *root = jparse(json, len, JWKS_JSON_DEPTH, &pe);
     if (!root)
-        return errinfo_set(e, pe.code == ERR_NOMEM ? ERR_NOMEM : ERR_INVALID, "JWKS is not JSON: %s",
-                           pe.msg);
+        return errinfo_set(e, pe.code == ERR_NOMEM ? ERR_NOMEM : ERR_INVALID,
+                           "JWKS is not JSON: %s", pe.msg);
     int rc = -1;
     jwks_set *s = NULL;
     const json_t *arr = json_object_get(root, "keys");
@@ -342,7 +345,8 @@ static int jwks_read_file(const char *path, buf *out, errinfo *e)
         if (r == 0)
             break;
         if (buf_append(out, chunk, (size_t)r) != 0) {
-            errinfo_set(e, ERR_TOOBIG, "JWKS file %s is larger than %d bytes", path, JWKS_MAX_BYTES);
+            errinfo_set(e, ERR_TOOBIG, "JWKS file %s is larger than %d bytes", path,
+                        JWKS_MAX_BYTES);
             goto out;
         }
     }
@@ -368,7 +372,7 @@ static int jwks_read_url(const jwks *k, buf *out, errinfo *e)
         goto out;
     }
     if (http_request(h, "GET", k->source, headers, NULL, 0, &r, &he) != 0) {
-        enum err_code c = r.fail == HTTP_FAIL_TIMEOUT ? ERR_TIMEOUT
+        enum err_code c = r.fail == HTTP_FAIL_TIMEOUT  ? ERR_TIMEOUT
                           : r.fail == HTTP_FAIL_TOOBIG ? ERR_TOOBIG
                                                        : ERR_IO;
         if (r.fail == HTTP_FAIL_TOOBIG)
@@ -382,7 +386,8 @@ static int jwks_read_url(const jwks *k, buf *out, errinfo *e)
         goto out;
     }
     if (buf_append_strv(out, buf_view(&r.body)) != 0) {
-        errinfo_set(e, ERR_TOOBIG, "JWKS from %s is larger than %d bytes", k->source, JWKS_MAX_BYTES);
+        errinfo_set(e, ERR_TOOBIG, "JWKS from %s is larger than %d bytes", k->source,
+                    JWKS_MAX_BYTES);
         goto out;
     }
     rc = 0;

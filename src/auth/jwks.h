@@ -22,33 +22,33 @@
 #include "base/buf.h"
 #include "base/errinfo.h"
 
-#define JWKS_MAX_KEYS 32                 /* a set with more keys is rejected */
-#define JWKS_MAX_BYTES (64 * 1024)       /* largest JWKS document accepted */
-#define JWKS_KID_MAX 128                 /* longest kid */
-#define JWKS_MIN_BITS 2048               /* RSA modulus bounds; others are skipped */
+#define JWKS_MAX_KEYS 32           /* a set with more keys is rejected */
+#define JWKS_MAX_BYTES (64 * 1024) /* largest JWKS document accepted */
+#define JWKS_KID_MAX 128           /* longest kid */
+#define JWKS_MIN_BITS 2048         /* RSA modulus bounds; others are skipped */
 #define JWKS_MAX_BITS 8192
 #define JWKS_EMPTY_RETRY_S 5
 
 typedef int64_t (*jwks_now_fn)(void *ud);
 
 typedef struct jwks_options {
-    const char *source;              /* "http://..", "https://..", "file:///path" or "/path"
+    const char *source;             /* "http://..", "https://..", "file:///path" or "/path"
                                       * (copied; other forms are ERR_CONFIG) */
-    int64_t min_refetch_interval_s;  /* 0: 60 */
-    int64_t max_age_s;               /* 0: 21600 (6 h) */
-    long connect_timeout_ms;         /* 0: 1000 */
-    long timeout_ms;                 /* whole fetch; 0: 3000 */
-    jwks_now_fn now_s_fn;            /* NULL: the monotonic clock */
-    void *now_ud;                    /* passed to now_s_fn */
+    int64_t min_refetch_interval_s; /* 0: 60 */
+    int64_t max_age_s;              /* 0: 21600 (6 h) */
+    long connect_timeout_ms;        /* 0: 1000 */
+    long timeout_ms;                /* whole fetch; 0: 3000 */
+    jwks_now_fn now_s_fn;           /* NULL: the monotonic clock */
+    void *now_ud;                   /* passed to now_s_fn */
 } jwks_options;
 
 /* Counters for logs and tests. */
 typedef struct jwks_info {
-    size_t keys;                     /* usable keys in the current set */
-    size_t skipped;                  /* keys the current set's document held but we skip */
-    unsigned long fetches;           /* fetch attempts (URL or file), including failures */
-    unsigned long failures;          /* attempts that kept the old set */
-    int64_t loaded_at_s;             /* when the current set loaded; -1 when none */
+    size_t keys;            /* usable keys in the current set */
+    size_t skipped;         /* keys the current set's document held but we skip */
+    unsigned long fetches;  /* fetch attempts (URL or file), including failures */
+    unsigned long failures; /* attempts that kept the old set */
+    int64_t loaded_at_s;    /* when the current set loaded; -1 when none */
 } jwks_info;
 
 typedef struct jwks jwks;
@@ -56,7 +56,7 @@ typedef struct jwks jwks;
 /* A cache for o->source, empty until first used. NULL with e set (ERR_CONFIG for a bad
  * source, ERR_NOMEM). */
 jwks *jwks_new(const jwks_options *o, errinfo *e);
-void jwks_free(jwks *k);  /* accepts NULL */
+void jwks_free(jwks *k); /* accepts NULL */
 
 /* The public key for kid, following the refetch rules above. Returns 0 with *out set to a
  * key borrowed from the cache (valid until the next call on k); -1 with e set: ERR_NOTFOUND

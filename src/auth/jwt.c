@@ -70,8 +70,8 @@ static json_t *jwt_part_object(strv p, const char *what, errinfo *e)
 /* The reason for an alg other than RS256; names only algorithms from a fixed list. */
 static int jwt_reject_alg(const json_t *alg, errinfo *e)
 {
-    static const char *const known[] = { "none",  "HS256", "HS384", "HS512", "RS384",
-                                         "RS512", "PS256", "PS384", "PS512", "ES256",
+    static const char *const known[] = { "none",  "HS256", "HS384",  "HS512", "RS384",
+                                         "RS512", "PS256", "PS384",  "PS512", "ES256",
                                          "ES384", "ES512", "ES256K", "EdDSA" };
     if (!json_is_string(alg))
         return jwt_reject(e, "alg is not a string");
@@ -188,8 +188,8 @@ static int jwt_check_signature(EVP_PKEY *pkey, strv signing_input, strv sig_part
         errinfo_set(e, ERR_INTERNAL, "OpenSSL could not set up RS256 verification");
         goto out;
     }
-    if (EVP_DigestVerify(md, sig, n, (const unsigned char *)signing_input.ptr,
-                         signing_input.len) != 1) {
+    if (EVP_DigestVerify(md, sig, n, (const unsigned char *)signing_input.ptr, signing_input.len) !=
+        1) {
         jwt_reject(e, "signature does not verify");
         goto out;
     }
@@ -213,8 +213,8 @@ static int jwt_int_claim(const json_t *o, const char *name, bool required, bool 
     return 0;
 }
 
-static int jwt_check_claims(const json_t *pl, const jwt_expect *x, int64_t now_s,
-                            jwt_claims *out, errinfo *e)
+static int jwt_check_claims(const json_t *pl, const jwt_expect *x, int64_t now_s, jwt_claims *out,
+                            errinfo *e)
 {
     const json_t *v;
     int r;

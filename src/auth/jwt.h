@@ -18,26 +18,26 @@
 #include "base/buf.h"
 #include "base/errinfo.h"
 
-#define JWT_MAX_LEN 8192          /* longest token accepted, in bytes */
-#define JWT_LEEWAY_DEFAULT_S 60   /* clock skew allowed on exp/nbf/iat */
-#define JWT_LEEWAY_MAX_S 86400    /* larger leeway values are clamped to this */
+#define JWT_MAX_LEN 8192        /* longest token accepted, in bytes */
+#define JWT_LEEWAY_DEFAULT_S 60 /* clock skew allowed on exp/nbf/iat */
+#define JWT_LEEWAY_MAX_S 86400  /* larger leeway values are clamped to this */
 
 /* What a valid token must say. Strings are borrowed for the duration of the call. */
 typedef struct jwt_expect {
-    const char *issuer;     /* iss: "https://cognito-idp.<region>.amazonaws.com/<pool id>" */
-    const char *client_id;  /* client_id: AWS_COGNITO_USER_POOL_CLIENT_ID */
-    const char *token_use;  /* token_use; NULL means "access" */
-    int64_t leeway_s;       /* used as given (negative counts as 0); jwt_expect_init sets 60 */
+    const char *issuer;    /* iss: "https://cognito-idp.<region>.amazonaws.com/<pool id>" */
+    const char *client_id; /* client_id: AWS_COGNITO_USER_POOL_CLIENT_ID */
+    const char *token_use; /* token_use; NULL means "access" */
+    int64_t leeway_s;      /* used as given (negative counts as 0); jwt_expect_init sets 60 */
 } jwt_expect;
 
 /* The claims of a verified token, copied out (no pointers into the token). */
 typedef struct jwt_claims {
-    char sub[65];           /* 1..64 chars of [A-Za-z0-9-] (a UUID for Cognito) */
-    char username[129];     /* "username"; "" when absent */
-    char scope[257];        /* "scope", truncated to fit; "" when absent */
-    char jti[129];          /* "jti"; "" when absent */
-    int64_t exp;            /* seconds since the epoch */
-    int64_t iat;            /* 0 when absent */
+    char sub[65];       /* 1..64 chars of [A-Za-z0-9-] (a UUID for Cognito) */
+    char username[129]; /* "username"; "" when absent */
+    char scope[257];    /* "scope", truncated to fit; "" when absent */
+    char jti[129];      /* "jti"; "" when absent */
+    int64_t exp;        /* seconds since the epoch */
+    int64_t iat;        /* 0 when absent */
 } jwt_claims;
 
 /* Sets issuer and client_id, token_use NULL ("access"), leeway JWT_LEEWAY_DEFAULT_S. */

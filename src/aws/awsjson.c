@@ -49,8 +49,10 @@ int awsjson_endpoint_parse(awsjson_endpoint *ep, const char *url, errinfo *e)
                            AWSJSON_URL_MAX - 1);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
-            return errinfo_set(e, ERR_CONFIG, "endpoint URL %.200s contains a space or control "
-                                              "character", url);
+            return errinfo_set(e, ERR_CONFIG,
+                               "endpoint URL %.200s contains a space or control "
+                               "character",
+                               url);
     const char *rest;
     if (strncmp(url, "http://", 7) == 0)
         rest = url + 7;
@@ -74,10 +76,10 @@ int awsjson_endpoint_parse(awsjson_endpoint *ep, const char *url, errinfo *e)
                            url);
     int w = snprintf(ep->url, sizeof ep->url, "%.*s%s", (int)(rest - url + alen), url, ep->path);
     if (w < 0 || (size_t)w >= sizeof ep->url)
-        return errinfo_set(e, ERR_CONFIG, "endpoint URL is longer than %d bytes", AWSJSON_URL_MAX - 2);
+        return errinfo_set(e, ERR_CONFIG, "endpoint URL is longer than %d bytes",
+                           AWSJSON_URL_MAX - 2);
     return 0;
 }
-
 
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 
@@ -103,10 +105,10 @@ awsjson *awsjson_new(const awsjson_options *o, errinfo *e)
     sigv4_result_init(&c->signed_req);
     http_response_init(&c->resp);
     if (awsjson_copy(c->label, sizeof c->label, o->service_label, "service label", e) != 0 ||
-        awsjson_copy(c->signing_name, sizeof c->signing_name, o->signing_name, "signing name",
-                     e) != 0 ||
-        awsjson_copy(c->content_type, sizeof c->content_type, o->content_type, "content type",
-                     e) != 0 ||
+        awsjson_copy(c->signing_name, sizeof c->signing_name, o->signing_name, "signing name", e) !=
+            0 ||
+        awsjson_copy(c->content_type, sizeof c->content_type, o->content_type, "content type", e) !=
+            0 ||
         awsjson_copy(c->region, sizeof c->region, o->region, "region", e) != 0)
         goto fail;
     c->retry = o->retry;
@@ -154,7 +156,6 @@ void awsjson_free(awsjson *c)
 }
 
 /* ---- errors ----------------------------------------------------------------------------------- */
-
 
 aws_reason aws_error_reason(const aws_error *err, int i)
 {
@@ -222,7 +223,8 @@ void awsjson_error_parse(const char *label, const char *op, long status, const c
     if (json_is_array(reasons)) {
         size_t i;
         json_t *r;
-        json_array_foreach(reasons, i, r) {
+        json_array_foreach(reasons, i, r)
+        {
             if (err->nreasons >= (int)(sizeof err->reasons / sizeof err->reasons[0]))
                 break;
             err->reasons[err->nreasons++] =
@@ -233,8 +235,8 @@ void awsjson_error_parse(const char *label, const char *op, long status, const c
         errinfo_set(&err->info, ERR_SERVICE, "%s %s: %s: %.200s", label, op, err->type,
                     msg ? msg : "(no message)");
     else
-        errinfo_set(&err->info, ERR_SERVICE, "%s %s: HTTP %ld with no error type", label,
-                    op, status);
+        errinfo_set(&err->info, ERR_SERVICE, "%s %s: HTTP %ld with no error type", label, op,
+                    status);
     if (strcmp(err->type, "ResourceNotFoundException") == 0)
         err->info.code = ERR_NOTFOUND;
     else if (strcmp(err->type, "ValidationException") == 0 ||
@@ -291,11 +293,16 @@ static int awsjson_sign(awsjson *d, const awsjson_endpoint *ep, const char *targ
     size_t n = 0;
     for (size_t i = 0; i < sizeof d->hdr / sizeof d->hdr[0]; i++)
         buf_reset(&d->hdr[i]);
-    static const char *const names[] = { "Host: ", "Content-Type: ", "X-Amz-Target: ",
-                                         "X-Amz-Date: ", "Authorization: ",
-                                         "X-Amz-Security-Token: " };
-    const char *values[] = { ep->authority, d->content_type, target, d->signed_req.amz_date,
-                             buf_cstr(&d->signed_req.authorization), cv->session_token };
+    static const char *const names[] = {
+        "Host: ",       "Content-Type: ",  "X-Amz-Target: ",
+        "X-Amz-Date: ", "Authorization: ", "X-Amz-Security-Token: "
+    };
+    const char *values[] = { ep->authority,
+                             d->content_type,
+                             target,
+                             d->signed_req.amz_date,
+                             buf_cstr(&d->signed_req.authorization),
+                             cv->session_token };
     size_t used = cv->session_token && *cv->session_token ? 6 : 5;
     for (size_t i = 0; i < used; i++) {
         buf_append_str(&d->hdr[i], names[i]);
@@ -324,9 +331,8 @@ static const char *awsjson_error_label(const aws_error *err, char *tmp, size_t t
 
 /* The call of awsjson_call and awsjson_call_doc: the reply becomes *resp (Jansson) when resp
  * is set, else *doc (flat). */
-static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target,
-                      const char *op, const json_t *req, json_t **resp, jdoc **doc,
-                      aws_error *err)
+static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
+                      const json_t *req, json_t **resp, jdoc **doc, aws_error *err)
 {
     aws_error scratch;
     if (!err)
@@ -339,8 +345,8 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
     buf_reset(&d->body);
     if (json_dump_callback(req, awsjson_dump_cb, &d->body, JSON_COMPACT) != 0)
         return errinfo_set(&err->info, d->body.failed ? ERR_TOOBIG : ERR_INVALID,
-                           "%s %s: request cannot be encoded (over %zu bytes?)", d->label,
-                           op, d->body.max);
+                           "%s %s: request cannot be encoded (over %zu bytes?)", d->label, op,
+                           d->body.max);
 
     for (int attempt = 1;; attempt++) {
         const char *lines[8];
@@ -407,9 +413,8 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
         if (log_enabled(LOG_INFO)) {
             char label[32];
             json_t *f = json_pack("{s:s, s:s, s:i, s:I, s:s}", "op", op, "error",
-                                  awsjson_error_label(err, label, sizeof label),
-                                  "attempt", attempt, "delay_ms", (json_int_t)delay, "endpoint",
-                                  ep->authority);
+                                  awsjson_error_label(err, label, sizeof label), "attempt", attempt,
+                                  "delay_ms", (json_int_t)delay, "endpoint", ep->authority);
             log_fields(LOG_INFO, "aws.retry", f);
         }
         clock_sleep_ms(delay);
@@ -417,9 +422,8 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
 }
 
 /* awsjson_do, reported to the observer. */
-static int awsjson_run(awsjson *d, const awsjson_endpoint *ep, const char *target,
-                       const char *op, const json_t *req, json_t **resp, jdoc **doc,
-                       aws_error *err)
+static int awsjson_run(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
+                       const json_t *req, json_t **resp, jdoc **doc, aws_error *err)
 {
     if (!d->observe)
         return awsjson_do(d, ep, target, op, req, resp, doc, err);
@@ -441,8 +445,8 @@ int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, con
     return awsjson_run(d, ep, target, op, req, resp, NULL, err);
 }
 
-int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target,
-                     const char *op, const json_t *req, jdoc **resp, aws_error *err)
+int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
+                     const json_t *req, jdoc **resp, aws_error *err)
 {
     return awsjson_run(d, ep, target, op, req, NULL, resp, err);
 }

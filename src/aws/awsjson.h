@@ -15,15 +15,15 @@
 #include "base/jdoc.h"
 
 #define AWSJSON_URL_MAX 2048
-#define AWS_REASONS_MAX 100    /* items of one TransactWriteItems */
+#define AWS_REASONS_MAX 100 /* items of one TransactWriteItems */
 
 /* Why a call failed. info.msg reads "<Service> <Op>: <Type>: <message>". */
 typedef struct aws_error {
     errinfo info;
-    long http_status;             /* 0 when no HTTP answer */
-    char type[96];                /* short __type ("ConditionalCheckFailedException"), or "" */
-    http_fail fail;               /* transport failure class of the last try */
-    int attempts;                 /* tries made */
+    long http_status; /* 0 when no HTTP answer */
+    char type[96];    /* short __type ("ConditionalCheckFailedException"), or "" */
+    http_fail fail;   /* transport failure class of the last try */
+    int attempts;     /* tries made */
     /* TransactionCanceledException: one reason per transaction item, in order (a
      * transaction has at most 100); read them with aws_error_reason. */
     int nreasons;
@@ -32,12 +32,12 @@ typedef struct aws_error {
 
 /* The cancellation reasons' codes that callers decide on; every other code is OTHER. */
 typedef enum aws_reason {
-    AWS_REASON_NONE = 0,          /* "None": this item did not cancel the transaction */
-    AWS_REASON_CONDITION,         /* "ConditionalCheckFailed" */
-    AWS_REASON_CONFLICT,          /* "TransactionConflict" */
-    AWS_REASON_VALIDATION,        /* "ValidationError" */
-    AWS_REASON_THROTTLED,         /* "ThrottlingError", "ProvisionedThroughputExceeded" */
-    AWS_REASON_OTHER,             /* any other code */
+    AWS_REASON_NONE = 0,   /* "None": this item did not cancel the transaction */
+    AWS_REASON_CONDITION,  /* "ConditionalCheckFailed" */
+    AWS_REASON_CONFLICT,   /* "TransactionConflict" */
+    AWS_REASON_VALIDATION, /* "ValidationError" */
+    AWS_REASON_THROTTLED,  /* "ThrottlingError", "ProvisionedThroughputExceeded" */
+    AWS_REASON_OTHER,      /* any other code */
 } aws_reason;
 
 /* The reason of transaction item i (AWS_REASON_NONE when err holds none for it). */
@@ -52,7 +52,7 @@ const char *aws_reason_name(aws_reason r);
 /* The reason of a code as DynamoDB sends it (NULL: None). */
 aws_reason aws_reason_parse(const char *code);
 
-void aws_error_clear(aws_error *err);  /* accepts NULL */
+void aws_error_clear(aws_error *err); /* accepts NULL */
 /* Whether err is the service error with this short type. */
 bool aws_error_is(const aws_error *err, const char *type);
 
@@ -81,14 +81,14 @@ typedef enum aws_outcome {
 typedef void (*aws_observe_fn)(void *arg, const char *op, aws_outcome outcome, int64_t us);
 
 typedef struct awsjson_options {
-    const char *service_label;    /* in messages: "DynamoDB" */
-    const char *signing_name;     /* SigV4 service: "dynamodb", "cognito-idp" */
-    const char *content_type;     /* "application/x-amz-json-1.0" or "-1.1" */
-    const char *region;           /* required */
+    const char *service_label; /* in messages: "DynamoDB" */
+    const char *signing_name;  /* SigV4 service: "dynamodb", "cognito-idp" */
+    const char *content_type;  /* "application/x-amz-json-1.0" or "-1.1" */
+    const char *region;        /* required */
     http_options http;
-    retry_policy retry;           /* zeros: RETRY_POLICY_DEFAULT */
-    creds *credentials;           /* borrowed; NULL: the client owns a default chain */
-    aws_observe_fn observe;       /* NULL: none */
+    retry_policy retry;     /* zeros: RETRY_POLICY_DEFAULT */
+    creds *credentials;     /* borrowed; NULL: the client owns a default chain */
+    aws_observe_fn observe; /* NULL: none */
     void *observe_arg;
 } awsjson_options;
 
@@ -96,7 +96,7 @@ typedef struct awsjson awsjson;
 
 /* NULL with e set. The option strings are copied. */
 awsjson *awsjson_new(const awsjson_options *o, errinfo *e);
-void awsjson_free(awsjson *c);  /* accepts NULL */
+void awsjson_free(awsjson *c); /* accepts NULL */
 
 /* POSTs req to ep with X-Amz-Target target ("DynamoDB_20120810.Query"); op names the call
  * in messages. On success *resp is a new reference to the reply object. -1 with every field
@@ -105,8 +105,8 @@ int awsjson_call(awsjson *c, const awsjson_endpoint *ep, const char *target, con
                  const json_t *req, json_t **resp, aws_error *err);
 /* The same call with the reply as a flat document (base/jdoc.h; jdoc_free it), checked to
  * be an object: no Jansson value per node, for large read-once replies. */
-int awsjson_call_doc(awsjson *c, const awsjson_endpoint *ep, const char *target,
-                     const char *op, const json_t *req, jdoc **resp, aws_error *err);
+int awsjson_call_doc(awsjson *c, const awsjson_endpoint *ep, const char *target, const char *op,
+                     const json_t *req, jdoc **resp, aws_error *err);
 
 /* Rewrites every JSON escape \u0000 in p[0..n) as \uFFFD (same length, in place) and
  * returns how many it rewrote; other escapes (\\u0000 is a backslash, then "u0000") are

@@ -91,8 +91,8 @@ static int cognito_take_str(const char *s, size_t n, char *dst, size_t cap, bool
 }
 
 /* cognito_take_str for the JSON value v, which must be a string when present. */
-static int cognito_take(const json_t *v, char *dst, size_t cap, bool required,
-                        const char *charset, const char *what, char *reason, size_t rcap)
+static int cognito_take(const json_t *v, char *dst, size_t cap, bool required, const char *charset,
+                        const char *what, char *reason, size_t rcap)
 {
     dst[0] = '\0';
     if (!v) {
@@ -122,8 +122,7 @@ typedef struct cognito_attr {
 } cognito_attr;
 
 static const cognito_attr cognito_attrs[] = {
-    { "sub", offsetof(cognito_user, sub), sizeof((cognito_user *)0)->sub, true,
-      cognito_sub_chars },
+    { "sub", offsetof(cognito_user, sub), sizeof((cognito_user *)0)->sub, true, cognito_sub_chars },
     { "preferred_username", offsetof(cognito_user, preferred_username),
       sizeof((cognito_user *)0)->preferred_username, false, NULL },
     { "email", offsetof(cognito_user, email), sizeof((cognito_user *)0)->email, false, NULL },
@@ -139,8 +138,8 @@ static int cognito_user_from(const json_t *j, cognito_user *u, char *reason, siz
         snprintf(reason, rcap, "the entry is not an object");
         return -1;
     }
-    if (cognito_take(json_object_get(j, "Username"), u->username, sizeof u->username, true,
-                     NULL, "Username", reason, rcap) != 0)
+    if (cognito_take(json_object_get(j, "Username"), u->username, sizeof u->username, true, NULL,
+                     "Username", reason, rcap) != 0)
         return -1;
     if (cognito_take(json_object_get(j, "UserStatus"), u->status, sizeof u->status, false,
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ_", "UserStatus", reason, rcap) != 0)
@@ -160,7 +159,8 @@ static int cognito_user_from(const json_t *j, cognito_user *u, char *reason, siz
     bool seen[COGNITO_NATTRS] = { false };
     size_t i;
     const json_t *a;
-    json_array_foreach(attrs, i, a) {
+    json_array_foreach(attrs, i, a)
+    {
         const char *name = json_string_value(json_object_get(a, "Name"));
         if (!json_is_object(a) || !name) {
             snprintf(reason, rcap, "attribute %zu has no Name", i);
@@ -178,10 +178,10 @@ static int cognito_user_from(const json_t *j, cognito_user *u, char *reason, siz
             /* Cognito leaves Value out of an attribute that is set empty. */
             const json_t *v = json_object_get(a, "Value");
             char *dst = (char *)u + d->offset;
-            int rc = v ? cognito_take(v, dst, d->cap, d->required, d->charset, d->name, reason,
-                                      rcap)
-                       : cognito_take_str("", 0, dst, d->cap, d->required, d->charset, d->name,
-                                          reason, rcap);
+            int rc =
+                v ? cognito_take(v, dst, d->cap, d->required, d->charset, d->name, reason, rcap)
+                  : cognito_take_str("", 0, dst, d->cap, d->required, d->charset, d->name, reason,
+                                     rcap);
             if (rc != 0)
                 return -1;
         }
@@ -205,10 +205,11 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
     const json_t *tok = json_object_get(reply, "PaginationToken");
     if (tok && !json_is_null(tok)) {
         size_t n = json_string_length(tok);
-        if (!json_is_string(tok) || n > COGNITO_TOKEN_MAX ||
-            strlen(json_string_value(tok)) != n || !cognito_printable(json_string_value(tok), n))
-            return errinfo_set(e, ERR_INVALID, "ListUsers reply: PaginationToken is not a "
-                                               "string of at most %d printable bytes",
+        if (!json_is_string(tok) || n > COGNITO_TOKEN_MAX || strlen(json_string_value(tok)) != n ||
+            !cognito_printable(json_string_value(tok), n))
+            return errinfo_set(e, ERR_INVALID,
+                               "ListUsers reply: PaginationToken is not a "
+                               "string of at most %d printable bytes",
                                COGNITO_TOKEN_MAX);
     }
     const json_t *users = json_object_get(reply, "Users");
@@ -216,7 +217,8 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
         return errinfo_set(e, ERR_INVALID, "ListUsers reply: Users is not an array");
     size_t i;
     const json_t *j;
-    json_array_foreach(users, i, j) {
+    json_array_foreach(users, i, j)
+    {
         if (l->n + l->nskipped >= COGNITO_USERS_MAX)
             return errinfo_set(e, ERR_TOOBIG, "ListUsers: more than %d users", COGNITO_USERS_MAX);
         if (cognito_grow((void **)&l->users, &l->cap_users, l->n, sizeof *l->users) != 0)
@@ -227,8 +229,8 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
             l->n++;
             continue;
         }
-        if (cognito_grow((void **)&l->skipped, &l->cap_skipped, l->nskipped,
-                         sizeof *l->skipped) != 0)
+        if (cognito_grow((void **)&l->skipped, &l->cap_skipped, l->nskipped, sizeof *l->skipped) !=
+            0)
             return errinfo_nomem(e);
         cognito_skip *s = &l->skipped[l->nskipped++];
         char why[8];
@@ -271,13 +273,14 @@ int cognito_pool_id_check(const char *id, errinfo *e)
         return errinfo_set(e, ERR_INVALID, "the user pool id is empty; it has %s", ex);
     size_t n = strlen(id);
     if (n > COGNITO_POOL_ID_MAX)
-        return errinfo_set(e, ERR_INVALID, "the user pool id is longer than %d characters; it "
-                                           "has %s", COGNITO_POOL_ID_MAX, ex);
+        return errinfo_set(e, ERR_INVALID,
+                           "the user pool id is longer than %d characters; it "
+                           "has %s",
+                           COGNITO_POOL_ID_MAX, ex);
     const char *us = strchr(id, '_');
     size_t idlen = us ? strlen(us + 1) : 0;
     if (!us || !cognito_region_form(id, (size_t)(us - id)) || idlen == 0 ||
-        strspn(us + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-            idlen)
+        strspn(us + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != idlen)
         return errinfo_set(e, ERR_INVALID, "'%.60s' is not a user pool id: it has %s",
                            cognito_printable(id, n) ? id : "(unprintable)", ex);
     return 0;
@@ -295,8 +298,9 @@ cognito *cognito_new(const cognito_options *opts, errinfo *e)
     }
     const char *pool = o.pool_id ? o.pool_id : env_str("AWS_COGNITO_USER_POOL_ID");
     if (!pool) {
-        errinfo_set(e, ERR_CONFIG, "AWS_COGNITO_USER_POOL_ID is not set: export it with the "
-                                   "Cognito user pool id (e.g. us-east-1_AbCdEf123)");
+        errinfo_set(e, ERR_CONFIG,
+                    "AWS_COGNITO_USER_POOL_ID is not set: export it with the "
+                    "Cognito user pool id (e.g. us-east-1_AbCdEf123)");
         goto fail;
     }
     errinfo pe;
@@ -394,8 +398,8 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
             return errinfo_set(&err->info, ERR_TOOBIG, "Cognito ListUsers: more than %d pages",
                                COGNITO_PAGES_MAX);
         }
-        json_t *req = json_pack("{s:s, s:i}", "UserPoolId", c->pool_id, "Limit",
-                                COGNITO_PAGE_LIMIT);
+        json_t *req =
+            json_pack("{s:s, s:i}", "UserPoolId", c->pool_id, "Limit", COGNITO_PAGE_LIMIT);
         if (req && token[0] &&
             json_object_set_new(req, "PaginationToken", json_string(token)) != 0) {
             json_decref(req);
@@ -424,8 +428,9 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
             return 0;
         if (strcmp(token, prev) == 0) {
             aws_error_clear(err);
-            return errinfo_set(&err->info, ERR_SERVICE, "Cognito ListUsers: the service "
-                                                        "repeated its PaginationToken");
+            return errinfo_set(&err->info, ERR_SERVICE,
+                               "Cognito ListUsers: the service "
+                               "repeated its PaginationToken");
         }
     }
 }

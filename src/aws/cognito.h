@@ -23,11 +23,11 @@
 #include "aws/retry.h"
 #include "base/errinfo.h"
 
-#define COGNITO_POOL_ID_MAX 55        /* the service's limit */
-#define COGNITO_TOKEN_MAX 4096        /* PaginationToken bytes accepted */
-#define COGNITO_PAGE_LIMIT 60         /* users per ListUsers call (the service's maximum) */
-#define COGNITO_USERS_MAX 100000      /* users accepted over all pages */
-#define COGNITO_PAGES_MAX 5000        /* ListUsers calls at most (pages may be empty) */
+#define COGNITO_POOL_ID_MAX 55   /* the service's limit */
+#define COGNITO_TOKEN_MAX 4096   /* PaginationToken bytes accepted */
+#define COGNITO_PAGE_LIMIT 60    /* users per ListUsers call (the service's maximum) */
+#define COGNITO_USERS_MAX 100000 /* users accepted over all pages */
+#define COGNITO_PAGES_MAX 5000   /* ListUsers calls at most (pages may be empty) */
 
 /* One user, every field validated: no control characters, within its bound. */
 typedef struct cognito_user {
@@ -42,7 +42,7 @@ typedef struct cognito_user {
 
 /* A user the reply carried but that failed validation (e.g. no sub). */
 typedef struct cognito_skip {
-    char username[129];           /* as far as it could be read; "" when unusable */
+    char username[129]; /* as far as it could be read; "" when unusable */
     char reason[96];
 } cognito_skip;
 
@@ -56,7 +56,7 @@ typedef struct cognito_user_list {
 } cognito_user_list;
 
 void cognito_user_list_init(cognito_user_list *l);
-void cognito_user_list_cleanup(cognito_user_list *l);  /* accepts NULL; leaves it empty */
+void cognito_user_list_cleanup(cognito_user_list *l); /* accepts NULL; leaves it empty */
 
 /* Pure: appends the users of one ListUsers reply to l (the bad ones to l->skipped) and
  * copies its PaginationToken into next_token (COGNITO_TOKEN_MAX + 1 bytes; "" on the last
@@ -70,14 +70,14 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
 int cognito_pool_id_check(const char *id, errinfo *e);
 
 typedef struct cognito_options {
-    const char *pool_id;          /* NULL: AWS_COGNITO_USER_POOL_ID */
-    const char *region;           /* NULL: AWS_REGION, AWS_DEFAULT_REGION, the pool's region */
-    const char *endpoint;         /* NULL: AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, else
+    const char *pool_id;     /* NULL: AWS_COGNITO_USER_POOL_ID */
+    const char *region;      /* NULL: AWS_REGION, AWS_DEFAULT_REGION, the pool's region */
+    const char *endpoint;    /* NULL: AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, else
                                      https://cognito-idp.<region>.amazonaws.com/ */
-    long connect_timeout_ms;      /* 0: 3000 */
-    long timeout_ms;              /* 0: 10000 */
-    retry_policy retry;           /* zeros: RETRY_POLICY_DEFAULT */
-    creds *credentials;           /* borrowed; NULL: the client owns a default chain */
+    long connect_timeout_ms; /* 0: 3000 */
+    long timeout_ms;         /* 0: 10000 */
+    retry_policy retry;      /* zeros: RETRY_POLICY_DEFAULT */
+    creds *credentials;      /* borrowed; NULL: the client owns a default chain */
 } cognito_options;
 
 typedef struct cognito cognito;
@@ -86,7 +86,7 @@ typedef struct cognito cognito;
  * no pool id is configured (the message names AWS_COGNITO_USER_POOL_ID) or the endpoint or
  * region is unusable, ERR_INVALID when the pool id is malformed. opts may be NULL. */
 cognito *cognito_new(const cognito_options *opts, errinfo *e);
-void cognito_free(cognito *c);  /* accepts NULL */
+void cognito_free(cognito *c); /* accepts NULL */
 const char *cognito_endpoint(const cognito *c);
 const char *cognito_region(const cognito *c);
 const char *cognito_pool_id(const cognito *c);

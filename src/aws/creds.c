@@ -23,7 +23,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 
-#define CREDS_RETRY_AFTER_S 10        /* after a failed refresh while the old ones are valid */
+#define CREDS_RETRY_AFTER_S 10 /* after a failed refresh while the old ones are valid */
 
 /* ---- values ------------------------------------------------------------------------------ */
 
@@ -56,8 +56,7 @@ void creds_value_cleanup(creds_value *v)
 }
 
 /* Fills out with copies (token may be NULL); 0, or -1 (ENOMEM) with out empty. */
-int creds_value_fill(creds_value *out, strv id, strv secret, strv token, int64_t exp_s,
-                     errinfo *e)
+int creds_value_fill(creds_value *out, strv id, strv secret, strv token, int64_t exp_s, errinfo *e)
 {
     memset(out, 0, sizeof *out);
     out->access_key_id = creds_dup(id.ptr, id.len);
@@ -72,8 +71,8 @@ int creds_value_fill(creds_value *out, strv id, strv secret, strv token, int64_t
     return 0;
 }
 
-int creds_check_bytes(const char *what, const char *s, size_t len, size_t max,
-                      bool allow_space, errinfo *e)
+int creds_check_bytes(const char *what, const char *s, size_t len, size_t max, bool allow_space,
+                      errinfo *e)
 {
     if (len == 0)
         return errinfo_set(e, ERR_INVALID, "%s: empty", what);
@@ -94,8 +93,8 @@ int creds_check_value(const char *what, const char *s, size_t len, size_t max, e
 }
 
 /* Checks a key id, secret and optional token; `where` prefixes the names in messages. */
-int creds_check_set(const char *where, const char *const names[3], strv id, strv secret,
-                    strv token, errinfo *e)
+int creds_check_set(const char *where, const char *const names[3], strv id, strv secret, strv token,
+                    errinfo *e)
 {
     const strv vals[3] = { id, secret, token };
     const size_t max[3] = { CREDS_MAX_KEY_ID, CREDS_MAX_SECRET, CREDS_MAX_TOKEN };
@@ -104,8 +103,7 @@ int creds_check_set(const char *where, const char *const names[3], strv id, strv
             continue;
         errinfo ve;
         if (creds_check_value(names[i], vals[i].ptr, vals[i].len, max[i], &ve) != 0)
-            return errinfo_set(e, ve.code, "%s%s%s", where ? where : "", where ? ": " : "",
-                               ve.msg);
+            return errinfo_set(e, ve.code, "%s%s%s", where ? where : "", where ? ": " : "", ve.msg);
     }
     return 0;
 }
@@ -272,7 +270,8 @@ int creds_get(creds *c, const creds_value **out, errinfo *e)
     if (valid) {
         log_msg(LOG_WARN, "creds.refresh_failed",
                 "refreshing AWS credentials from %s failed; keeping the current ones, which "
-                "expire in %lld s: %s", creds_chain[c->src].name, (long long)(exp - now), re.msg);
+                "expire in %lld s: %s",
+                creds_chain[c->src].name, (long long)(exp - now), re.msg);
         c->retry_after_s = now + CREDS_RETRY_AFTER_S;
         *out = &c->cur;
         return 0;

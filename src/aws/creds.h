@@ -18,11 +18,11 @@
 #include "base/errinfo.h"
 
 typedef struct creds_value {
-    char *access_key_id;          /* owned */
-    char *secret_access_key;      /* owned */
-    char *session_token;          /* owned; NULL when not temporary */
-    int64_t expires_at_s;         /* 0: does not expire */
-    const char *source;           /* static: "environment", "shared-file", "container", "imds" */
+    char *access_key_id;     /* owned */
+    char *secret_access_key; /* owned */
+    char *session_token;     /* owned; NULL when not temporary */
+    int64_t expires_at_s;    /* 0: does not expire */
+    const char *source;      /* static: "environment", "shared-file", "container", "imds" */
 } creds_value;
 
 typedef struct creds_options {
@@ -30,15 +30,15 @@ typedef struct creds_options {
     const char *(*getenv_fn)(const char *name);
     /* Wall clock in seconds; NULL uses the real clock. */
     int64_t (*now_s_fn)(void);
-    long http_timeout_ms;         /* container and IMDS requests; 0: 1000 */
-    long refresh_before_s;        /* refresh this long before expiry; 0: 300 */
+    long http_timeout_ms;  /* container and IMDS requests; 0: 1000 */
+    long refresh_before_s; /* refresh this long before expiry; 0: 300 */
 } creds_options;
 
 typedef struct creds creds;
 
 /* Makes a provider; resolves nothing yet. NULL on ENOMEM. opts may be NULL. */
 creds *creds_new(const creds_options *opts);
-void creds_free(creds *c);  /* accepts NULL; wipes secrets */
+void creds_free(creds *c); /* accepts NULL; wipes secrets */
 
 /* The current credentials: resolved through the chain on first use, cached, refreshed
  * from the same source when within refresh_before_s of expiry (on a failed refresh the old

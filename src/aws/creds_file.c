@@ -154,15 +154,14 @@ int creds_ini_profile(strv text, const char *profile, bool config_form, creds_pr
         pos += len + (nl ? 1 : 0);
         lineno++;
         if (len > CREDS_MAX_LINE) {
-            errinfo_set(e, ERR_INVALID, "line %zu is longer than %d bytes", lineno,
-                        CREDS_MAX_LINE);
+            errinfo_set(e, ERR_INVALID, "line %zu is longer than %d bytes", lineno, CREDS_MAX_LINE);
             goto fail;
         }
         strv line = creds_trim((strv){ start, len });
         if (line.len == 0 || line.ptr[0] == '#' || line.ptr[0] == ';')
             continue;
         if (creds_is_blank(start[0]) && after_key)
-            continue;  /* continues the key above (a nested setting) */
+            continue; /* continues the key above (a nested setting) */
         if (memchr(line.ptr, '\0', line.len)) {
             errinfo_set(e, ERR_INVALID, "line %zu contains a NUL byte", lineno);
             goto fail;
@@ -217,8 +216,8 @@ fail:
 
 /* The path from variable `var` (a leading ~/ means $HOME), else $HOME + home_suffix. *path is
  * NULL when neither is known. 0, or -1 with e set. */
-static int creds_file_path(const creds *c, const char *var, const char *home_suffix,
-                           char **path, errinfo *e)
+static int creds_file_path(const creds *c, const char *var, const char *home_suffix, char **path,
+                           errinfo *e)
 {
     const char *v = creds_env(c, var);
     const char *home = creds_env(c, "HOME");
@@ -227,8 +226,8 @@ static int creds_file_path(const creds *c, const char *var, const char *home_suf
     *path = NULL;
     if (v && creds_check_bytes(var, v, strnlen(v, CREDS_MAX_PATH + 1), CREDS_MAX_PATH, true, e))
         return -1;
-    if (home && creds_check_bytes("HOME", home, strnlen(home, CREDS_MAX_PATH + 1),
-                                  CREDS_MAX_PATH, true, e))
+    if (home &&
+        creds_check_bytes("HOME", home, strnlen(home, CREDS_MAX_PATH + 1), CREDS_MAX_PATH, true, e))
         return -1;
     int rc = 0;
     if (v && strncmp(v, "~/", 2) == 0) {
@@ -290,8 +289,7 @@ int creds_from_files(creds *c, creds_value *out, buf *note, errinfo *e)
     if (!cred_path && !conf_path)
         buf_printf(note, "shared file (HOME not set, profile %s)", profile);
     else
-        buf_printf(note, "shared file %s (profile %s)", cred_path ? cred_path : conf_path,
-                   profile);
+        buf_printf(note, "shared file %s (profile %s)", cred_path ? cred_path : conf_path, profile);
     if (creds_load_profile(cred_path, profile, false, &cp, e) != 0 ||
         creds_load_profile(conf_path, profile, true, &fp, e) != 0)
         goto out;
@@ -349,7 +347,7 @@ int creds_ca_bundle(char *out, size_t n, errinfo *e)
         return errinfo_set(e, ERR_INTERNAL, "creds_ca_bundle: no room");
     out[0] = '\0';
     creds c0;
-    memset(&c0, 0, sizeof c0);   /* the process environment, no provider */
+    memset(&c0, 0, sizeof c0); /* the process environment, no provider */
     const char *v = creds_env(&c0, "AWS_CA_BUNDLE");
     char *conf_path = NULL, *from_file = NULL;
     int rc = 0;
@@ -373,8 +371,10 @@ int creds_ca_bundle(char *out, size_t n, errinfo *e)
                                                  : snprintf(out, n, "%s", v);
         if (k < 0 || (size_t)k >= n) {
             out[0] = '\0';
-            rc = errinfo_set(e, ERR_CONFIG, "the CA bundle path (AWS_CA_BUNDLE or ca_bundle) "
-                                            "is longer than %zu bytes", n - 1);
+            rc = errinfo_set(e, ERR_CONFIG,
+                             "the CA bundle path (AWS_CA_BUNDLE or ca_bundle) "
+                             "is longer than %zu bytes",
+                             n - 1);
         }
     }
     free(from_file);

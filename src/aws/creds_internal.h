@@ -10,24 +10,24 @@
 #include "base/buf.h"
 #include "base/errinfo.h"
 
-#define CREDS_MAX_KEY_ID 128          /* access key id, characters */
-#define CREDS_MAX_SECRET 128          /* secret access key */
-#define CREDS_MAX_TOKEN 8192          /* session token */
-#define CREDS_MAX_FILE ((size_t)1 << 20)        /* a shared credentials or config file */
-#define CREDS_MAX_LINE 16384          /* one line of a shared file */
-#define CREDS_MAX_RESPONSE ((size_t)64 << 10)   /* a container or IMDS answer */
+#define CREDS_MAX_KEY_ID 128                  /* access key id, characters */
+#define CREDS_MAX_SECRET 128                  /* secret access key */
+#define CREDS_MAX_TOKEN 8192                  /* session token */
+#define CREDS_MAX_FILE ((size_t)1 << 20)      /* a shared credentials or config file */
+#define CREDS_MAX_LINE 16384                  /* one line of a shared file */
+#define CREDS_MAX_RESPONSE ((size_t)64 << 10) /* a container or IMDS answer */
 
 /* The static keys of one profile, as found in one shared file. */
 typedef struct creds_profile {
-    bool found;                   /* the profile's section is in the file */
-    char *access_key_id;          /* owned; NULL when absent or empty */
-    char *secret_access_key;      /* owned */
-    char *session_token;          /* owned */
-    char *ca_bundle;              /* owned; the profile's ca_bundle (a path, not a secret) */
+    bool found;              /* the profile's section is in the file */
+    char *access_key_id;     /* owned; NULL when absent or empty */
+    char *secret_access_key; /* owned */
+    char *session_token;     /* owned */
+    char *ca_bundle;         /* owned; the profile's ca_bundle (a path, not a secret) */
 } creds_profile;
 
 void creds_profile_init(creds_profile *p);
-void creds_profile_cleanup(creds_profile *p);  /* accepts NULL; wipes the values */
+void creds_profile_cleanup(creds_profile *p); /* accepts NULL; wipes the values */
 
 /* Parses the text of a shared file and fills p with the keys of `profile`. config_form: the
  * AWS config file, where sections are [profile NAME] and [default]; otherwise the credentials

@@ -75,8 +75,10 @@ int creds_full_uri_check(const char *uri, errinfo *e)
     static const char var[] = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
     size_t n = strnlen(uri, CREDS_MAX_URI + 1);
     if (creds_check_bytes(var, uri, n, CREDS_MAX_URI, false, e) != 0)
-        return errinfo_set(e, ERR_CONFIG, "%s: not a usable URI (empty, too long or with "
-                           "spaces or control characters)", var);
+        return errinfo_set(e, ERR_CONFIG,
+                           "%s: not a usable URI (empty, too long or with "
+                           "spaces or control characters)",
+                           var);
     bool https = strncasecmp(uri, "https://", 8) == 0;
     if (!https && strncasecmp(uri, "http://", 7) != 0)
         return errinfo_set(e, ERR_CONFIG, "%s: must start with http:// or https://", var);
@@ -110,8 +112,10 @@ int creds_full_uri_check(const char *uri, errinfo *e)
         return errinfo_set(e, ERR_CONFIG, "%s: no host", var);
     if (https || creds_host_allowed(host, bracketed))
         return 0;
-    return errinfo_set(e, ERR_CONFIG, "%s: refused: http host %.*s is neither loopback nor the "
-                       "ECS/EKS credentials address (use https)", var, (int)host.len, host.ptr);
+    return errinfo_set(e, ERR_CONFIG,
+                       "%s: refused: http host %.*s is neither loopback nor the "
+                       "ECS/EKS credentials address (use https)",
+                       var, (int)host.len, host.ptr);
 }
 
 /* ---- HTTP -------------------------------------------------------------------------------- */
@@ -132,8 +136,10 @@ static int creds_http(creds *c, const char *method, const char *url, const char 
     }
     errinfo he;
     if (http_request(c->http, method, url, headers, NULL, 0, resp, &he) != 0)
-        return errinfo_set(e, resp->fail == HTTP_FAIL_TIMEOUT ? ERR_TIMEOUT :
-                           resp->fail == HTTP_FAIL_TOOBIG ? ERR_TOOBIG : ERR_IO,
+        return errinfo_set(e,
+                           resp->fail == HTTP_FAIL_TIMEOUT  ? ERR_TIMEOUT
+                           : resp->fail == HTTP_FAIL_TOOBIG ? ERR_TOOBIG
+                                                            : ERR_IO,
                            "%s: %s failed", what, http_fail_name(resp->fail));
     if (resp->status != 200)
         return errinfo_set(e, ERR_SERVICE, "%s: HTTP %ld", what, resp->status);
@@ -169,9 +175,9 @@ int creds_parse_json(const char *body, size_t len, bool imds, const char *from, 
     int rc = -1;
     memset(out, 0, sizeof *out);
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)  /* jerr.text may quote the input, so only the position is shown */
-        return errinfo_set(e, ERR_SERVICE, "%s: invalid JSON (line %d, column %d)", from,
-                           jerr.line, jerr.column);
+    if (!root) /* jerr.text may quote the input, so only the position is shown */
+        return errinfo_set(e, ERR_SERVICE, "%s: invalid JSON (line %d, column %d)", from, jerr.line,
+                           jerr.column);
     if (!json_is_object(root)) {
         errinfo_set(e, ERR_SERVICE, "%s: the answer is not a JSON object", from);
         goto out;
@@ -188,8 +194,10 @@ int creds_parse_json(const char *body, size_t len, bool imds, const char *from, 
     }
     if (!id.ptr || !secret.ptr || (imds && !token.ptr) || !expiration.ptr) {
         errinfo_set(e, ERR_SERVICE, "%s: missing %s", from,
-                    !id.ptr ? names[0] : !secret.ptr ? names[1] : !expiration.ptr ? "Expiration"
-                                                                                 : names[2]);
+                    !id.ptr           ? names[0]
+                    : !secret.ptr     ? names[1]
+                    : !expiration.ptr ? "Expiration"
+                                      : names[2]);
         goto out;
     }
     if (creds_check_set(from, names, id, secret, token, e) != 0)
@@ -380,8 +388,8 @@ static int creds_imds_fetch(creds *c, const char *ep, size_t eplen, creds_value 
         goto out;
     }
     if (creds_http(c, "GET", buf_cstr(&url), headers, buf_cstr(&what), &resp, e) != 0 ||
-        creds_parse_json(resp.body.data ? resp.body.data : "", resp.body.len, true,
-                         buf_cstr(&what), out, e) != 0)
+        creds_parse_json(resp.body.data ? resp.body.data : "", resp.body.len, true, buf_cstr(&what),
+                         out, e) != 0)
         goto out;
     rc = 0;
 out:

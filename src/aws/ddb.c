@@ -33,7 +33,6 @@ static const char *ddb_first_env(const char *a, const char *b, const char *c)
     return v;
 }
 
-
 ddb *ddb_new(const ddb_options *opts, errinfo *e)
 {
     ddb_options o = { 0 };
@@ -44,8 +43,8 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
         errinfo_nomem(e);
         return NULL;
     }
-    const char *region = o.region ? o.region : ddb_first_env("AWS_REGION", "AWS_DEFAULT_REGION",
-                                                             NULL);
+    const char *region =
+        o.region ? o.region : ddb_first_env("AWS_REGION", "AWS_DEFAULT_REGION", NULL);
     const char *endpoint = o.endpoint;
     const char *streams = o.streams_endpoint;
     if (!o.ignore_endpoint_env) {
@@ -92,8 +91,10 @@ ddb *ddb_new(const ddb_options *opts, errinfo *e)
         .signing_name = "dynamodb",
         .content_type = "application/x-amz-json-1.0",
         .region = d->region,
-        .http = { .connect_timeout_ms = o.connect_timeout_ms, .timeout_ms = o.timeout_ms,
-                  .transport = o.transport, .transport_arg = o.transport_arg },
+        .http = { .connect_timeout_ms = o.connect_timeout_ms,
+                  .timeout_ms = o.timeout_ms,
+                  .transport = o.transport,
+                  .transport_arg = o.transport_arg },
         .retry = o.retry,
         .credentials = o.credentials,
         .observe = o.observe,
@@ -223,7 +224,8 @@ static bool ddb_table_active(const json_t *t)
         return false;
     size_t i;
     json_t *g;
-    json_array_foreach(json_object_get(t, "GlobalSecondaryIndexes"), i, g) {
+    json_array_foreach(json_object_get(t, "GlobalSecondaryIndexes"), i, g)
+    {
         if (strcmp(ddb_str(json_object_get(g, "IndexStatus")), "ACTIVE") != 0)
             return false;
     }
@@ -324,8 +326,8 @@ int ddb_put_item(ddb *d, const char *table, const json_t *item, const ddb_expr *
 int ddb_get_item(ddb *d, const char *table, const json_t *key, bool consistent, json_t **item,
                  ddb_error *err)
 {
-    json_t *req = json_pack("{s:s, s:O, s:b}", "TableName", table, "Key", key, "ConsistentRead",
-                            consistent);
+    json_t *req =
+        json_pack("{s:s, s:O, s:b}", "TableName", table, "Key", key, "ConsistentRead", consistent);
     return ddb_simple(d, "GetItem", req, "Item", item, err);
 }
 
@@ -366,8 +368,8 @@ static json_t *ddb_read_request(const ddb_query_options *q)
         if (q->index)
             bad |= json_object_set_new(req, "IndexName", json_string(q->index));
         if (q->key_condition)
-            bad |= json_object_set_new(req, "KeyConditionExpression",
-                                       json_string(q->key_condition));
+            bad |=
+                json_object_set_new(req, "KeyConditionExpression", json_string(q->key_condition));
         if (q->filter)
             bad |= json_object_set_new(req, "FilterExpression", json_string(q->filter));
         if (q->projection)
@@ -458,8 +460,8 @@ static bool ddb_view_item_ok(jdoc_val item)
     return true;
 }
 
-static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q,
-                         ddb_page_view *page, ddb_error *err)
+static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q, ddb_page_view *page,
+                         ddb_error *err)
 {
     ddb_page_view_cleanup(page);
     json_t *req = ddb_read_request(q);
@@ -467,8 +469,8 @@ static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q,
         ddb_error_clear(err);
         return errinfo_nomem(err ? &err->info : NULL);
     }
-    const char *target = strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query"
-                                                  : "DynamoDB_20120810.Scan";
+    const char *target =
+        strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query" : "DynamoDB_20120810.Scan";
     int rc = awsjson_call_doc(d->client, &d->main, target, op, req, &page->doc, err);
     json_decref(req);
     if (rc != 0)
@@ -491,8 +493,7 @@ static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q,
         ddb_page_view_cleanup(page);
         if (err)
             err->http_status = 200;
-        return errinfo_set(err ? &err->info : NULL, ERR_SERVICE, "DynamoDB %s: reply: %s", op,
-                           bad);
+        return errinfo_set(err ? &err->info : NULL, ERR_SERVICE, "DynamoDB %s: reply: %s", op, bad);
     }
     page->items = items;
     page->last_key = key;

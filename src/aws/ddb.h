@@ -28,11 +28,10 @@ typedef struct ddb_options {
     retry_policy retry;           /* max_attempts 0: CRUDDUR_DDB_MAX_ATTEMPTS or 5; 25 ms / 2 s */
     creds *credentials;           /* borrowed; NULL: the client owns a default chain */
     /* Unit tests only: a scripted peer instead of the network (http_options.transport). */
-    int (*transport)(void *arg, const char *method, const char *url,
-                     const char *const *headers, const void *body, size_t body_len,
-                     http_response *resp, errinfo *e);
+    int (*transport)(void *arg, const char *method, const char *url, const char *const *headers,
+                     const void *body, size_t body_len, http_response *resp, errinfo *e);
     void *transport_arg;
-    aws_observe_fn observe;       /* after every call (metrics); NULL: none */
+    aws_observe_fn observe; /* after every call (metrics); NULL: none */
     void *observe_arg;
 } ddb_options;
 
@@ -54,7 +53,7 @@ typedef struct ddb ddb;
 
 /* Resolves region and endpoints (opts may be NULL). NULL with e set (e.g. no region). */
 ddb *ddb_new(const ddb_options *opts, errinfo *e);
-void ddb_free(ddb *d);  /* accepts NULL */
+void ddb_free(ddb *d); /* accepts NULL */
 const char *ddb_endpoint(const ddb *d);
 const char *ddb_streams_endpoint(const ddb *d);
 const char *ddb_region(const ddb *d);
@@ -85,8 +84,8 @@ int ddb_list_tables(ddb *d, int page_limit, json_t **names, ddb_error *err);
 /* A condition or key expression with its placeholder maps (all borrowed, all optional). */
 typedef struct ddb_expr {
     const char *expression;
-    const json_t *names;          /* {"#n": "name"} */
-    const json_t *values;         /* {":v": AV} */
+    const json_t *names;  /* {"#n": "name"} */
+    const json_t *values; /* {":v": AV} */
 } ddb_expr;
 
 int ddb_put_item(ddb *d, const char *table, const json_t *item, const ddb_expr *cond,
@@ -99,28 +98,28 @@ int ddb_delete_item(ddb *d, const char *table, const json_t *key, const ddb_expr
 
 typedef struct ddb_query_options {
     const char *table;
-    const char *index;            /* NULL: the table */
-    const char *key_condition;    /* Query only */
+    const char *index;         /* NULL: the table */
+    const char *key_condition; /* Query only */
     const char *filter;
     const char *projection;
     const json_t *names;
     const json_t *values;
-    int limit;                    /* 0: none */
-    bool descending;              /* ScanIndexForward = false */
+    int limit;       /* 0: none */
+    bool descending; /* ScanIndexForward = false */
     bool consistent;
-    const json_t *start_key;      /* ExclusiveStartKey, borrowed */
+    const json_t *start_key; /* ExclusiveStartKey, borrowed */
 } ddb_query_options;
 
 /* One page of Query or Scan results. */
 typedef struct ddb_page {
-    json_t *items;                /* array of items, owned */
-    json_t *last_key;             /* LastEvaluatedKey, owned; NULL on the last page */
+    json_t *items;    /* array of items, owned */
+    json_t *last_key; /* LastEvaluatedKey, owned; NULL on the last page */
     long count;
     long scanned_count;
 } ddb_page;
 
 void ddb_page_init(ddb_page *p);
-void ddb_page_cleanup(ddb_page *p);  /* accepts NULL */
+void ddb_page_cleanup(ddb_page *p); /* accepts NULL */
 
 /* One page; page is cleaned and refilled. Follow page->last_key for the next. */
 int ddb_query(ddb *d, const ddb_query_options *q, ddb_page *page, ddb_error *err);
@@ -134,15 +133,15 @@ int ddb_scan(ddb *d, const ddb_query_options *q, ddb_page *page, ddb_error *err)
  * string with jdoc_get_str(jdoc_get(item, "attr"), "S"); jdoc_to_json(page.last_key) gives
  * the Jansson key for the next call's start_key. */
 typedef struct ddb_page_view {
-    jdoc *doc;                    /* owns the reply; the handles below point into it */
-    jdoc_val items;               /* the Items array; none (size 0) when the reply had none */
-    jdoc_val last_key;            /* LastEvaluatedKey; none on the last page */
+    jdoc *doc;         /* owns the reply; the handles below point into it */
+    jdoc_val items;    /* the Items array; none (size 0) when the reply had none */
+    jdoc_val last_key; /* LastEvaluatedKey; none on the last page */
     long count;
     long scanned_count;
 } ddb_page_view;
 
 void ddb_page_view_init(ddb_page_view *p);
-void ddb_page_view_cleanup(ddb_page_view *p);  /* accepts NULL */
+void ddb_page_view_cleanup(ddb_page_view *p); /* accepts NULL */
 
 /* As ddb_query / ddb_scan; page is cleaned and refilled. */
 int ddb_query_view(ddb *d, const ddb_query_options *q, ddb_page_view *page, ddb_error *err);

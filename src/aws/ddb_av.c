@@ -13,10 +13,9 @@
 #include "base/base64.h"
 
 static const char *const type_keys[] = {
-    [DDB_AV_INVALID] = "?",
-    [DDB_AV_S] = "S", [DDB_AV_N] = "N", [DDB_AV_B] = "B", [DDB_AV_BOOL] = "BOOL",
-    [DDB_AV_NULL] = "NULL", [DDB_AV_L] = "L", [DDB_AV_M] = "M", [DDB_AV_SS] = "SS",
-    [DDB_AV_NS] = "NS", [DDB_AV_BS] = "BS",
+    [DDB_AV_INVALID] = "?", [DDB_AV_S] = "S",       [DDB_AV_N] = "N",   [DDB_AV_B] = "B",
+    [DDB_AV_BOOL] = "BOOL", [DDB_AV_NULL] = "NULL", [DDB_AV_L] = "L",   [DDB_AV_M] = "M",
+    [DDB_AV_SS] = "SS",     [DDB_AV_NS] = "NS",     [DDB_AV_BS] = "BS",
 };
 
 /* ---- type keys ------------------------------------------------------------------------- */
@@ -43,21 +42,15 @@ bool ddb_av_shape_ok(ddb_av_type t, const json_t *v)
     switch (t) {
     case DDB_AV_S:
     case DDB_AV_N:
-    case DDB_AV_B:
-        return json_is_string(v);
-    case DDB_AV_BOOL:
-        return json_is_boolean(v);
-    case DDB_AV_NULL:
-        return json_is_true(v);
+    case DDB_AV_B: return json_is_string(v);
+    case DDB_AV_BOOL: return json_is_boolean(v);
+    case DDB_AV_NULL: return json_is_true(v);
     case DDB_AV_L:
     case DDB_AV_SS:
     case DDB_AV_NS:
-    case DDB_AV_BS:
-        return json_is_array(v);
-    case DDB_AV_M:
-        return json_is_object(v);
-    case DDB_AV_INVALID:
-        break;
+    case DDB_AV_BS: return json_is_array(v);
+    case DDB_AV_M: return json_is_object(v);
+    case DDB_AV_INVALID: break;
     }
     return false;
 }
@@ -140,8 +133,8 @@ static json_t *b64_string(const void *p, size_t n)
 {
     buf b;
     buf_init(&b, base64_encoded_len(BASE64_STD, n)); /* no cap but the value's own */
-    json_t *s = base64_encode(BASE64_STD, p, n, &b) == 0 ? json_stringn_nocheck(buf_cstr(&b), b.len)
-                                                         : NULL;
+    json_t *s =
+        base64_encode(BASE64_STD, p, n, &b) == 0 ? json_stringn_nocheck(buf_cstr(&b), b.len) : NULL;
     buf_cleanup(&b);
     return s;
 }
@@ -186,7 +179,8 @@ json_t *ddb_av_m_new(json_t *map)
     }
     const char *name;
     json_t *av;
-    json_object_foreach(map, name, av) {
+    json_object_foreach(map, name, av)
+    {
         if (ddb_av_type_of(av) == DDB_AV_INVALID) {
             json_decref(map);
             return NULL;
@@ -283,8 +277,8 @@ int ddb_av_get_i64(const json_t *item, const char *name, int64_t *out)
     ddb_av_num num;
     const char *why;
     int64_t r;
-    if (!v || ddb_av_num_parse(json_string_value(v), json_string_length(v), &num, &why) != 0
-        || ddb_av_num_to_i64(&num, &r) != 0)
+    if (!v || ddb_av_num_parse(json_string_value(v), json_string_length(v), &num, &why) != 0 ||
+        ddb_av_num_to_i64(&num, &r) != 0)
         return -1;
     *out = r;
     return 0;

@@ -17,30 +17,38 @@
 
 typedef enum ddb_av_type {
     DDB_AV_INVALID = 0,
-    DDB_AV_S, DDB_AV_N, DDB_AV_B, DDB_AV_BOOL, DDB_AV_NULL,
-    DDB_AV_L, DDB_AV_M, DDB_AV_SS, DDB_AV_NS, DDB_AV_BS,
+    DDB_AV_S,
+    DDB_AV_N,
+    DDB_AV_B,
+    DDB_AV_BOOL,
+    DDB_AV_NULL,
+    DDB_AV_L,
+    DDB_AV_M,
+    DDB_AV_SS,
+    DDB_AV_NS,
+    DDB_AV_BS,
 } ddb_av_type;
 
 /* Constructors: each returns a new reference, or NULL on ENOMEM or invalid input
  * (a NULL string, a malformed number, an empty set, a set with duplicates). */
 json_t *ddb_av_s(const char *s);
-json_t *ddb_av_s_len(const char *s, size_t len);      /* must be valid UTF-8 */
+json_t *ddb_av_s_len(const char *s, size_t len); /* must be valid UTF-8 */
 json_t *ddb_av_n_i64(int64_t n);
-json_t *ddb_av_n_str(const char *number);             /* validated DynamoDB number text */
-json_t *ddb_av_b(const void *p, size_t n);             /* base64 on the wire */
+json_t *ddb_av_n_str(const char *number);  /* validated DynamoDB number text */
+json_t *ddb_av_b(const void *p, size_t n); /* base64 on the wire */
 json_t *ddb_av_bool(bool v);
 json_t *ddb_av_null(void);
-json_t *ddb_av_l_new(json_t *list);                   /* steals list (array of AVs) */
-json_t *ddb_av_m_new(json_t *map);                    /* steals map (object of AVs) */
+json_t *ddb_av_l_new(json_t *list); /* steals list (array of AVs) */
+json_t *ddb_av_m_new(json_t *map);  /* steals map (object of AVs) */
 json_t *ddb_av_ss(const char *const *v, size_t n);
 json_t *ddb_av_ns_i64(const int64_t *v, size_t n);
-json_t *ddb_av_ns_str(const char *const *v, size_t n);  /* number texts as for ddb_av_n_str */
+json_t *ddb_av_ns_str(const char *const *v, size_t n); /* number texts as for ddb_av_n_str */
 json_t *ddb_av_bs(const void *const *p, const size_t *len, size_t n);
 
 /* The type of av: DDB_AV_INVALID unless it is an object with exactly one known type key
  * whose JSON value has the right JSON type (shallow). */
 ddb_av_type ddb_av_type_of(const json_t *av);
-const char *ddb_av_type_name(ddb_av_type t);          /* "S", "N", ... or "?" */
+const char *ddb_av_type_name(ddb_av_type t); /* "S", "N", ... or "?" */
 
 /* Deep validation of an AV from outside: types, number syntax (<= 38 significant digits,
  * magnitude 1E-130 .. 9.99..E+125), canonical padded base64, non-empty sets without
@@ -57,7 +65,7 @@ int ddb_av_validate_item(const json_t *item, errinfo *e);
 const char *ddb_av_get_s(const json_t *item, const char *name);
 int ddb_av_get_i64(const json_t *item, const char *name, int64_t *out);
 int ddb_av_get_bool(const json_t *item, const char *name, bool *out);
-int ddb_av_get_b(const json_t *item, const char *name, buf *out);  /* decoded bytes appended */
+int ddb_av_get_b(const json_t *item, const char *name, buf *out); /* decoded bytes appended */
 
 /* Plain JSON, as boto3's TypeDeserializer gives it: S -> string, N -> integer when it fits
  * in int64 else real when exact (prints back with %.17g as the same number) else the

@@ -13,7 +13,7 @@
 #include "base/base64.h"
 #include "base/utf8.h"
 
-#define SHOW_MAX 48             /* bytes of a bad value or a name shown in a message */
+#define SHOW_MAX 48 /* bytes of a bad value or a name shown in a message */
 
 /* ---- paths and messages ---------------------------------------------------------------- */
 
@@ -59,8 +59,7 @@ static void show(char *dst, size_t cap, const char *s, size_t len)
 
 /* Appends a segment; returns the old length for path_pop. A path too long for the buffer
  * keeps its head and ends in "...". */
-__attribute__((format(printf, 2, 3)))
-static size_t path_push(av_path *p, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static size_t path_push(av_path *p, const char *fmt, ...)
 {
     size_t old = p->len;
     size_t room = sizeof p->s - p->len;
@@ -85,8 +84,8 @@ static void path_pop(av_path *p, size_t old)
     p->s[old] = '\0';
 }
 
-__attribute__((format(printf, 4, 5)))
-static int path_fail(errinfo *e, const av_path *p, enum err_code code, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int path_fail(errinfo *e, const av_path *p,
+                                                           enum err_code code, const char *fmt, ...)
 {
     char msg[256];
     if (!e)
@@ -126,7 +125,7 @@ static int check_set(ddb_av_type t, const json_t *arr, av_path *path, errinfo *e
     const char *tn = ddb_av_type_name(t);
     size_t n = json_array_size(arr);
     set_key *keys = NULL;
-    char (*norm)[DDB_AV_NUM_NORM_MAX] = NULL;
+    char(*norm)[DDB_AV_NUM_NORM_MAX] = NULL;
     int rc = -1;
 
     if (n == 0)
@@ -174,8 +173,8 @@ static int check_set(ddb_av_type t, const json_t *arr, av_path *path, errinfo *e
     }
     qsort(keys, n, sizeof *keys, set_key_cmp);
     for (size_t i = 1; i < n; i++) {
-        if (keys[i - 1].len == keys[i].len
-            && (keys[i].len == 0 || memcmp(keys[i - 1].p, keys[i].p, keys[i].len) == 0)) {
+        if (keys[i - 1].len == keys[i].len &&
+            (keys[i].len == 0 || memcmp(keys[i - 1].p, keys[i].p, keys[i].len) == 0)) {
             const json_t *el = json_array_get(arr, keys[i].idx);
             char shown[SHOW_MAX + 16];
             show(shown, sizeof shown, json_string_value(el), json_string_length(el));
@@ -224,9 +223,9 @@ static int check_av(const json_t *av, int depth, av_path *path, errinfo *e)
         if (t == DDB_AV_NULL && json_is_false(v))
             return path_fail(e, path, ERR_INVALID, "NULL must be true");
         static const char *const want[] = {
-            [DDB_AV_S] = "a string", [DDB_AV_N] = "a string", [DDB_AV_B] = "a string",
-            [DDB_AV_BOOL] = "true or false", [DDB_AV_NULL] = "true", [DDB_AV_L] = "an array",
-            [DDB_AV_M] = "an object", [DDB_AV_SS] = "an array", [DDB_AV_NS] = "an array",
+            [DDB_AV_S] = "a string",         [DDB_AV_N] = "a string",  [DDB_AV_B] = "a string",
+            [DDB_AV_BOOL] = "true or false", [DDB_AV_NULL] = "true",   [DDB_AV_L] = "an array",
+            [DDB_AV_M] = "an object",        [DDB_AV_SS] = "an array", [DDB_AV_NS] = "an array",
             [DDB_AV_BS] = "an array",
         };
         return path_fail(e, path, ERR_INVALID, "%s value must be %s", tn, want[t]);
@@ -260,8 +259,7 @@ static int check_av(const json_t *av, int depth, av_path *path, errinfo *e)
         return 0;
     }
     case DDB_AV_BOOL:
-    case DDB_AV_NULL:
-        return 0;
+    case DDB_AV_NULL: return 0;
     case DDB_AV_L:
         for (size_t i = 0; i < json_array_size(v); i++) {
             size_t old = path_push(path, ".L[%zu]", i);
@@ -273,7 +271,8 @@ static int check_av(const json_t *av, int depth, av_path *path, errinfo *e)
     case DDB_AV_M: {
         const char *name;
         json_t *sub;
-        json_object_foreach(v, name, sub) {
+        json_object_foreach(v, name, sub)
+        {
             char shown[SHOW_MAX + 16];
             show(shown, sizeof shown, name, strlen(name));
             size_t old = path_push(path, ".M.%s", shown);
@@ -287,10 +286,8 @@ static int check_av(const json_t *av, int depth, av_path *path, errinfo *e)
     }
     case DDB_AV_SS:
     case DDB_AV_NS:
-    case DDB_AV_BS:
-        return check_set(t, v, path, e);
-    case DDB_AV_INVALID:
-        break;
+    case DDB_AV_BS: return check_set(t, v, path, e);
+    case DDB_AV_INVALID: break;
     }
     return path_fail(e, path, ERR_INTERNAL, "unhandled type");
 }
@@ -311,7 +308,8 @@ int ddb_av_validate_item(const json_t *item, errinfo *e)
     }
     const char *name;
     json_t *av;
-    json_object_foreach((json_t *)item, name, av) {
+    json_object_foreach((json_t *)item, name, av)
+    {
         char shown[SHOW_MAX + 16];
         size_t len = strlen(name);
         show(shown, sizeof shown, name, len);

@@ -12,9 +12,9 @@
 
 #include "aws/ddb_av.h"
 
-#define DDB_AV_MAX_DEPTH 32         /* DynamoDB nests L and M at most 32 levels deep */
-#define DDB_AV_NUM_MAX_DIGITS 38    /* significant digits of a DynamoDB number */
-#define DDB_AV_NUM_NORM_MAX 48      /* "-" + 38 digits + "e-130" + NUL, with room */
+#define DDB_AV_MAX_DEPTH 32      /* DynamoDB nests L and M at most 32 levels deep */
+#define DDB_AV_NUM_MAX_DIGITS 38 /* significant digits of a DynamoDB number */
+#define DDB_AV_NUM_NORM_MAX 48   /* "-" + 38 digits + "e-130" + NUL, with room */
 
 /* ---- numbers (ddb_av_num.c) ---- */
 

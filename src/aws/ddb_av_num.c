@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NUM_MAX_ADJ 125         /* largest magnitude 9.99...E+125 */
-#define NUM_MIN_ADJ (-130)      /* smallest magnitude 1E-130 */
+#define NUM_MAX_ADJ 125    /* largest magnitude 9.99...E+125 */
+#define NUM_MIN_ADJ (-130) /* smallest magnitude 1E-130 */
 
 static bool is_digit(char c)
 {
@@ -17,11 +17,11 @@ static bool is_digit(char c)
 
 int ddb_av_num_parse(const char *s, size_t len, ddb_av_num *out, const char **why)
 {
-    const long long exp_cap = 1000000000000LL;   /* saturate: far beyond any valid range */
+    const long long exp_cap = 1000000000000LL; /* saturate: far beyond any valid range */
     size_t i = 0;
-    long long pos = 0;          /* index of the current mantissa digit */
-    long long int_len = 0;      /* mantissa digits before the point */
-    long long first = -1;       /* index of the first non-zero digit */
+    long long pos = 0;     /* index of the current mantissa digit */
+    long long int_len = 0; /* mantissa digits before the point */
+    long long first = -1;  /* index of the first non-zero digit */
     long long pending_zeros = 0;
     long long exp = 0;
     bool seen_point = false;
@@ -75,7 +75,7 @@ int ddb_av_num_parse(const char *s, size_t len, ddb_av_num *out, const char **wh
     if (i != len)
         return -1;
     out->digits[out->ndigits] = '\0';
-    if (first < 0) {            /* zero, whatever its sign and exponent */
+    if (first < 0) { /* zero, whatever its sign and exponent */
         out->neg = false;
         out->adj = 0;
         return 0;
@@ -115,7 +115,7 @@ int ddb_av_num_to_i64(const ddb_av_num *num, int64_t *out)
         return -1;
     uint64_t u = 0;
     for (int i = 0; i < num->ndigits; i++)
-        u = u * 10 + (uint64_t)(num->digits[i] - '0');   /* at most 19 digits: no ddb_av_wrap */
+        u = u * 10 + (uint64_t)(num->digits[i] - '0'); /* at most 19 digits: no ddb_av_wrap */
     for (long long k = num->adj - (num->ndigits - 1); k > 0; k--) {
         if (u > UINT64_MAX / 10)
             return -1;

@@ -63,14 +63,10 @@ static json_t *plain_of(const json_t *av)
     ddb_av_type t = ddb_av_type_of(av);
     switch (t) {
     case DDB_AV_S:
-    case DDB_AV_B:
-        return json_stringn_nocheck(json_string_value(v), json_string_length(v));
-    case DDB_AV_N:
-        return plain_number(json_string_value(v), json_string_length(v));
-    case DDB_AV_BOOL:
-        return json_boolean(json_is_true(v));
-    case DDB_AV_NULL:
-        return json_null();
+    case DDB_AV_B: return json_stringn_nocheck(json_string_value(v), json_string_length(v));
+    case DDB_AV_N: return plain_number(json_string_value(v), json_string_length(v));
+    case DDB_AV_BOOL: return json_boolean(json_is_true(v));
+    case DDB_AV_NULL: return json_null();
     case DDB_AV_L: {
         json_t *out = json_array();
         if (!out)
@@ -89,7 +85,8 @@ static json_t *plain_of(const json_t *av)
         json_t *sub;
         if (!out)
             return NULL;
-        json_object_foreach(v, name, sub) {
+        json_object_foreach(v, name, sub)
+        {
             if (json_object_set_new(out, name, plain_of(sub)) != 0) {
                 json_decref(out);
                 return NULL;
@@ -98,12 +95,9 @@ static json_t *plain_of(const json_t *av)
         return out;
     }
     case DDB_AV_SS:
-    case DDB_AV_BS:
-        return plain_strings(v, false);
-    case DDB_AV_NS:
-        return plain_strings(v, true);
-    case DDB_AV_INVALID:
-        break;
+    case DDB_AV_BS: return plain_strings(v, false);
+    case DDB_AV_NS: return plain_strings(v, true);
+    case DDB_AV_INVALID: break;
     }
     return NULL;
 }
@@ -124,7 +118,8 @@ json_t *ddb_av_item_to_plain(const json_t *item)
     json_t *av;
     if (!out)
         return NULL;
-    json_object_foreach((json_t *)item, name, av) {
+    json_object_foreach((json_t *)item, name, av)
+    {
         if (json_object_set_new(out, name, plain_of(av)) != 0) {
             json_decref(out);
             return NULL;
@@ -145,7 +140,7 @@ static json_t *av_from_real(double d)
         snprintf(t, sizeof t, "%.*g", prec, d);
         ddb_av_fix_radix(t);
         if (ddb_av_num_parse(t, strlen(t), &num, &why) != 0)
-            return NULL;        /* out of DynamoDB's range */
+            return NULL; /* out of DynamoDB's range */
         if (ddb_av_num_to_double(&num) == d)
             return ddb_av_n_str(t);
     }
@@ -157,16 +152,11 @@ static json_t *from_plain(const json_t *v, int depth)
     switch (json_typeof(v)) {
     case JSON_STRING:
         return ddb_av_wrap("S", json_stringn(json_string_value(v), json_string_length(v)));
-    case JSON_INTEGER:
-        return ddb_av_n_i64((int64_t)json_integer_value(v));
-    case JSON_REAL:
-        return av_from_real(json_real_value(v));
-    case JSON_TRUE:
-        return ddb_av_bool(true);
-    case JSON_FALSE:
-        return ddb_av_bool(false);
-    case JSON_NULL:
-        return ddb_av_null();
+    case JSON_INTEGER: return ddb_av_n_i64((int64_t)json_integer_value(v));
+    case JSON_REAL: return av_from_real(json_real_value(v));
+    case JSON_TRUE: return ddb_av_bool(true);
+    case JSON_FALSE: return ddb_av_bool(false);
+    case JSON_NULL: return ddb_av_null();
     case JSON_ARRAY: {
         if (depth + 1 > DDB_AV_MAX_DEPTH)
             return NULL;
@@ -189,7 +179,8 @@ static json_t *from_plain(const json_t *v, int depth)
         json_t *sub;
         if (!map)
             return NULL;
-        json_object_foreach((json_t *)v, name, sub) {
+        json_object_foreach((json_t *)v, name, sub)
+        {
             if (json_object_set_new(map, name, from_plain(sub, depth + 1)) != 0) {
                 json_decref(map);
                 return NULL;
@@ -215,7 +206,8 @@ json_t *ddb_av_item_from_plain(const json_t *obj)
     json_t *v;
     if (!item)
         return NULL;
-    json_object_foreach((json_t *)obj, name, v) {
+    json_object_foreach((json_t *)obj, name, v)
+    {
         if (name[0] == '\0' || json_object_set_new(item, name, from_plain(v, 0)) != 0) {
             json_decref(item);
             return NULL;

@@ -142,17 +142,16 @@ int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstream
         ddb_error_clear(err);
         return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "bad shard iterator position");
     }
-    bool needs_seq = pos == DDBSTREAMS_AT_SEQUENCE_NUMBER ||
-                     pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER;
+    bool needs_seq =
+        pos == DDBSTREAMS_AT_SEQUENCE_NUMBER || pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER;
     if (needs_seq && (!seq || !*seq)) {
         ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID,
-                           "%s needs a sequence number", names[pos]);
+        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "%s needs a sequence number",
+                           names[pos]);
     }
     json_t *req = json_pack("{s:s, s:s, s:s}", "StreamArn", arn, "ShardId", shard_id,
                             "ShardIteratorType", names[pos]);
-    if (!req || (needs_seq &&
-                 json_object_set_new(req, "SequenceNumber", json_string(seq)) != 0)) {
+    if (!req || (needs_seq && json_object_set_new(req, "SequenceNumber", json_string(seq)) != 0)) {
         json_decref(req);
         return ddbstreams_nomem(err);
     }

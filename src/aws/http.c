@@ -27,12 +27,12 @@
 #include "base/env.h"
 
 struct http {
-    CURL *curl;                   /* libcurl's HTTP path */
+    CURL *curl; /* libcurl's HTTP path */
     http_options opts;
     char curl_err[CURL_ERROR_SIZE];
-    char ca_bundle[4096];         /* "" : the system's trust store */
-    bool raw_ok;                  /* no proxy configured: plain http takes the raw path */
-    http_raw *raw;                /* the raw path's kept connection */
+    char ca_bundle[4096]; /* "" : the system's trust store */
+    bool raw_ok;          /* no proxy configured: plain http takes the raw path */
+    http_raw *raw;        /* the raw path's kept connection */
 };
 
 static pthread_once_t http_global_once = PTHREAD_ONCE_INIT;
@@ -75,8 +75,8 @@ http *http_new(const http_options *opts, errinfo *e)
     if (opts)
         h->opts = *opts;
     errinfo ce;
-    if (h->opts.ca_bundle ? snprintf(h->ca_bundle, sizeof h->ca_bundle, "%s",
-                                     h->opts.ca_bundle) >= (int)sizeof h->ca_bundle
+    if (h->opts.ca_bundle ? snprintf(h->ca_bundle, sizeof h->ca_bundle, "%s", h->opts.ca_bundle) >=
+                                (int)sizeof h->ca_bundle
                           : creds_ca_bundle(h->ca_bundle, sizeof h->ca_bundle, &ce) != 0) {
         if (h->opts.ca_bundle)
             errinfo_set(e, ERR_CONFIG, "the CA bundle path is too long");
@@ -85,12 +85,14 @@ http *http_new(const http_options *opts, errinfo *e)
         free(h);
         return NULL;
     }
-    h->opts.ca_bundle = NULL;   /* the copy in h->ca_bundle is the one used */
+    h->opts.ca_bundle = NULL; /* the copy in h->ca_bundle is the one used */
     if (h->ca_bundle[0]) {
         FILE *f = fopen(h->ca_bundle, "r");
         if (!f) {
-            errinfo_set(e, ERR_CONFIG, "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) cannot "
-                        "be read: %s", h->ca_bundle, strerror(errno));
+            errinfo_set(e, ERR_CONFIG,
+                        "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) cannot "
+                        "be read: %s",
+                        h->ca_bundle, strerror(errno));
             free(h);
             return NULL;
         }
@@ -106,8 +108,8 @@ http *http_new(const http_options *opts, errinfo *e)
     if (h->opts.max_response_bytes == 0)
         h->opts.max_response_bytes = (size_t)16 << 20;
     h->curl = curl_easy_init();
-    h->raw = http_raw_new(h->opts.connect_timeout_ms, h->opts.timeout_ms,
-                          h->opts.max_response_bytes);
+    h->raw =
+        http_raw_new(h->opts.connect_timeout_ms, h->opts.timeout_ms, h->opts.max_response_bytes);
     if (!h->curl || !h->raw) {
         if (h->curl)
             curl_easy_cleanup(h->curl);
@@ -162,7 +164,6 @@ static size_t http_on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-
 static size_t http_on_header(char *p, size_t size, size_t n, void *ud)
 {
     http_response *r = ud;
@@ -171,7 +172,6 @@ static size_t http_on_header(char *p, size_t size, size_t n, void *ud)
     http1_capture(p, len, "x-amzn-requestid", r->request_id, sizeof r->request_id);
     return len;
 }
-
 
 int http_request(http *h, const char *method, const char *url, const char *const *headers,
                  const void *body, size_t body_len, http_response *resp, errinfo *e)
@@ -187,8 +187,8 @@ int http_request(http *h, const char *method, const char *url, const char *const
     buf_reset(&resp->body);
     resp->body.max = h->opts.max_response_bytes;
     if (h->opts.transport)
-        return h->opts.transport(h->opts.transport_arg, method, url, headers, body, body_len,
-                                 resp, e);
+        return h->opts.transport(h->opts.transport_arg, method, url, headers, body, body_len, resp,
+                                 e);
     if (h->raw_ok && strncmp(url, "http://", 7) == 0) {
         int r = http_raw_request(h->raw, method, url, headers, body, body_len, resp, e);
         if (r != HTTP_RAW_UNSUPPORTED)
@@ -238,9 +238,8 @@ int http_request(http *h, const char *method, const char *url, const char *const
             errinfo_set(e, ERR_TOOBIG, "%s %s: response larger than %zu bytes", method, url,
                         h->opts.max_response_bytes);
         else
-            errinfo_set(e, resp->fail == HTTP_FAIL_TIMEOUT ? ERR_TIMEOUT : ERR_IO,
-                        "%s %s: %s (%s)", method, url,
-                        h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc),
+            errinfo_set(e, resp->fail == HTTP_FAIL_TIMEOUT ? ERR_TIMEOUT : ERR_IO, "%s %s: %s (%s)",
+                        method, url, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cc),
                         http_fail_name(resp->fail));
         goto out;
     }

@@ -29,8 +29,7 @@ void http1_capture(const char *line, size_t len, const char *name, char *out, si
 
 /* As libcurl would send the request for these arguments (CURLOPT_HTTPHEADER's rules). */
 int http1_request_write(buf *o, const char *method, const char *host, const char *target,
-                        const char *const *headers, const void *body, size_t body_len,
-                        errinfo *e)
+                        const char *const *headers, const void *body, size_t body_len, errinfo *e)
 {
     bool is_get = strcmp(method, "GET") == 0;
     bool has_host = false;
@@ -91,12 +90,11 @@ static bool http1_token(const char *v, size_t n, const char *tok)
 }
 
 /* Parses the status line and headers in in[0..end) (end: the blank line's CRLF). */
-int http1_parse_head(http1_parse *st, const char *in, size_t end, bool is_head,
-                      http_response *resp)
+int http1_parse_head(http1_parse *st, const char *in, size_t end, bool is_head, http_response *resp)
 {
-    if (end < 12 || memcmp(in, "HTTP/1.", 7) != 0 || in[7] < '0' || in[7] > '9' ||
-        in[8] != ' ' || in[9] < '1' || in[9] > '5' || in[10] < '0' || in[10] > '9' ||
-        in[11] < '0' || in[11] > '9' || (end > 12 && in[12] != ' ' && in[12] != '\r'))
+    if (end < 12 || memcmp(in, "HTTP/1.", 7) != 0 || in[7] < '0' || in[7] > '9' || in[8] != ' ' ||
+        in[9] < '1' || in[9] > '5' || in[10] < '0' || in[10] > '9' || in[11] < '0' ||
+        in[11] > '9' || (end > 12 && in[12] != ' ' && in[12] != '\r'))
         return HTTP1_BAD;
     st->minor = in[7] - '0';
     st->status = (in[9] - '0') * 100 + (in[10] - '0') * 10 + (in[11] - '0');
@@ -194,9 +192,9 @@ int http1_dechunk(http1_parse *st, const char *in, size_t len, http_response *re
         size_t n = 0, i = 0;
         for (; i < ll && i < 15; i++) {
             char c = l[i];
-            int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f'
-                                                        ? (c | 0x20) - 'a' + 10
-                                                        : -1;
+            int d = c >= '0' && c <= '9'                     ? c - '0'
+                    : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                             : -1;
             if (d < 0)
                 break;
             n = n * 16 + (size_t)d;
@@ -264,8 +262,7 @@ int http1_parse_bytes(http1_parse *st, char *in_buf, size_t *in_len, size_t max_
             return eof ? HTTP1_BAD : HTTP1_MORE;
         if (have > st->length)
             st->close = true; /* bytes nobody asked for: do not reuse the connection */
-        return buf_append(&resp->body, in_buf + st->head_end, st->length) != 0 ? HTTP1_BIG
-                                                                                : 0;
+        return buf_append(&resp->body, in_buf + st->head_end, st->length) != 0 ? HTTP1_BIG : 0;
     }
     if (have > max_response_bytes)
         return HTTP1_BIG;
@@ -274,4 +271,3 @@ int http1_parse_bytes(http1_parse *st, char *in_buf, size_t *in_len, size_t max_
     st->close = true;
     return buf_append(&resp->body, in_buf + st->head_end, have) != 0 ? HTTP1_BIG : 0;
 }
-

@@ -13,34 +13,38 @@
 #include "base/buf.h"
 #include "base/errinfo.h"
 
-#define HTTP1_HEAD_MAX ((size_t)64 << 10)  /* status line and headers of one answer */
-#define HTTP1_LINE_MAX 4096                /* a chunk-size or trailer line */
+#define HTTP1_HEAD_MAX ((size_t)64 << 10) /* status line and headers of one answer */
+#define HTTP1_LINE_MAX 4096               /* a chunk-size or trailer line */
 
 /* Writes the request into o (reset first): "METHOD target HTTP/1.1", a Host line unless
  * headers has one, the header lines ("Name:" alone drops a header, "Name;" sends it empty,
  * as with CURLOPT_HTTPHEADER), Content-Length unless a body-less GET, the body. 0; -1 with
  * e set: ERR_INVALID for a header line holding CR or LF, ERR_TOOBIG past o's cap. */
 int http1_request_write(buf *o, const char *method, const char *host, const char *target,
-                        const char *const *headers, const void *body, size_t body_len,
-                        errinfo *e);
+                        const char *const *headers, const void *body, size_t body_len, errinfo *e);
 
 /* The parse of one answer as its bytes arrive; start from a zeroed struct. */
 typedef struct http1_parse {
-    size_t head_end;              /* offset of the body; 0 until the header is complete */
-    size_t scan;                  /* where to look for the end of the header next */
+    size_t head_end; /* offset of the body; 0 until the header is complete */
+    size_t scan;     /* where to look for the end of the header next */
     long status;
-    int minor;                    /* HTTP/1.<minor> */
+    int minor; /* HTTP/1.<minor> */
     bool has_length, chunked, no_body, close;
     size_t length;
-    size_t pos;                   /* chunked: the next undecoded byte */
+    size_t pos; /* chunked: the next undecoded byte */
     size_t chunk_left;
-    int cstate;                   /* chunked: 0 size line, 1 data, 2 CRLF after data, 3 trailer */
+    int cstate; /* chunked: 0 size line, 1 data, 2 CRLF after data, 3 trailer */
 } http1_parse;
 
 /* What the parse functions return: HTTP1_DONE (0) when the answer (or the part asked for)
  * is complete, HTTP1_MORE when more bytes are needed, HTTP1_BAD for a malformed or truncated
  * answer, HTTP1_BIG past the size cap. */
-typedef enum http1_status { HTTP1_DONE = 0, HTTP1_MORE, HTTP1_BAD, HTTP1_BIG } http1_status;
+typedef enum http1_status {
+    HTTP1_DONE = 0,
+    HTTP1_MORE,
+    HTTP1_BAD,
+    HTTP1_BIG
+} http1_status;
 
 /* Parses the status line and headers in in[0..end) (end: the offset of the blank line's
  * CRLF) into st (status, minor, has_length/length, chunked, close, no_body: HEAD, 1xx, 204,

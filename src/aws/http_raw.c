@@ -16,23 +16,25 @@
 #include "aws/http1.h"
 #include "base/clock.h"
 
-#define HTTP_RAW_READ ((size_t)16 << 10)     /* bytes asked of each curl_easy_recv */
+#define HTTP_RAW_READ ((size_t)16 << 10) /* bytes asked of each curl_easy_recv */
 #define HTTP_RAW_ORIGIN_MAX 300
 
 struct http_raw {
     long connect_timeout_ms, timeout_ms;
     size_t max_response_bytes;
     char curl_err[CURL_ERROR_SIZE];
-    CURL *conn;                   /* CONNECT_ONLY handle owning the open connection, or NULL */
+    CURL *conn; /* CONNECT_ONLY handle owning the open connection, or NULL */
     curl_socket_t sock;
     char origin[HTTP_RAW_ORIGIN_MAX]; /* "http://host:port" that conn is connected to */
-    buf out;                      /* the request bytes */
-    char *in;                     /* the answer bytes */
+    buf out;                          /* the request bytes */
+    char *in;                         /* the answer bytes */
     size_t in_len, in_cap;
 };
 
 /* What one exchange came to besides the public outcomes. */
-enum { HTTP_RAW_STALE = HTTP_RAW_UNSUPPORTED + 1 };
+enum {
+    HTTP_RAW_STALE = HTTP_RAW_UNSUPPORTED + 1
+};
 
 http_raw *http_raw_new(long connect_timeout_ms, long timeout_ms, size_t max_response_bytes)
 {
@@ -61,25 +63,20 @@ void http_raw_free(http_raw *h)
 http_fail http_raw_classify(CURLcode rc)
 {
     switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        return HTTP_FAIL_TIMEOUT;
+    case CURLE_OPERATION_TIMEDOUT: return HTTP_FAIL_TIMEOUT;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return HTTP_FAIL_CONNECT;
+    case CURLE_COULDNT_RESOLVE_PROXY: return HTTP_FAIL_CONNECT;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        return HTTP_FAIL_RESET;
+    case CURLE_PARTIAL_FILE: return HTTP_FAIL_RESET;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-        return HTTP_FAIL_TLS;
-    default:
-        return HTTP_FAIL_OTHER;
+    case CURLE_SSL_CACERT_BADFILE: return HTTP_FAIL_TLS;
+    default: return HTTP_FAIL_OTHER;
     }
 }
 
@@ -127,15 +124,16 @@ static int http_raw_fail(http_response *resp, http_fail f, errinfo *e, const cha
                          const char *url, const char *why)
 {
     resp->fail = f;
-    errinfo_set(e, f == HTTP_FAIL_TIMEOUT ? ERR_TIMEOUT : f == HTTP_FAIL_TOOBIG ? ERR_TOOBIG
-                                                                                : ERR_IO,
+    errinfo_set(e,
+                f == HTTP_FAIL_TIMEOUT  ? ERR_TIMEOUT
+                : f == HTTP_FAIL_TOOBIG ? ERR_TOOBIG
+                                        : ERR_IO,
                 "%s %s: %s (%s)", method, url, why, http_fail_name(f));
     return HTTP_RAW_FAILED;
 }
 
 static int http_raw_connect(http_raw *h, const char *origin, int64_t deadline_us,
-                            http_response *resp, const char *method, const char *url,
-                            errinfo *e)
+                            http_response *resp, const char *method, const char *url, errinfo *e)
 {
     char target[HTTP_RAW_ORIGIN_MAX + 1];
     snprintf(target, sizeof target, "%s/", origin);
@@ -175,9 +173,8 @@ static int http_raw_connect(http_raw *h, const char *origin, int64_t deadline_us
     return HTTP_RAW_OK;
 }
 
-
-static int http_raw_send(http_raw *h, int64_t deadline_us, http_response *resp,
-                         const char *method, const char *url, errinfo *e)
+static int http_raw_send(http_raw *h, int64_t deadline_us, http_response *resp, const char *method,
+                         const char *url, errinfo *e)
 {
     const char *p = h->out.data;
     size_t n = h->out.len;
@@ -199,18 +196,15 @@ static int http_raw_send(http_raw *h, int64_t deadline_us, http_response *resp,
 }
 
 /* Advances the parse over what is in h->in: 0 when the answer is complete. */
-static int http_raw_parse(http_raw *h, http1_parse *st, bool is_head, bool eof,
-                          http_response *resp)
+static int http_raw_parse(http_raw *h, http1_parse *st, bool is_head, bool eof, http_response *resp)
 {
-    return http1_parse_bytes(st, h->in, &h->in_len, h->max_response_bytes, is_head, eof,
-                                resp);
+    return http1_parse_bytes(st, h->in, &h->in_len, h->max_response_bytes, is_head, eof, resp);
 }
 
 /* One request over the open connection (h->out already built); HTTP_RAW_STALE when a reused
  * connection turned out closed before any byte of an answer came back. */
 static int http_raw_exchange(http_raw *h, bool reused, bool is_head, int64_t deadline_us,
-                             http_response *resp, const char *method, const char *url,
-                             errinfo *e)
+                             http_response *resp, const char *method, const char *url, errinfo *e)
 {
     int r = http_raw_send(h, deadline_us, resp, method, url, e);
     if (r != HTTP_RAW_OK)
@@ -229,16 +223,14 @@ static int http_raw_exchange(http_raw *h, bool reused, bool is_head, int64_t dea
                 return reused && !any ? HTTP_RAW_STALE
                                       : http_raw_fail(resp, HTTP_FAIL_RESET, e, method, url,
                                                       "connection closed mid-answer");
-            return http_raw_fail(resp, HTTP_FAIL_OTHER, e, method, url,
-                                 "malformed HTTP answer");
+            return http_raw_fail(resp, HTTP_FAIL_OTHER, e, method, url, "malformed HTTP answer");
         }
         size_t limit = h->max_response_bytes + HTTP1_HEAD_MAX;
         if (limit < h->max_response_bytes)
             limit = SIZE_MAX;
         if (h->in_cap - h->in_len < HTTP_RAW_READ) {
             if (h->in_len >= limit)
-                return http_raw_fail(resp, HTTP_FAIL_TOOBIG, e, method, url,
-                                     "response too large");
+                return http_raw_fail(resp, HTTP_FAIL_TOOBIG, e, method, url, "response too large");
             size_t cap = h->in_cap ? h->in_cap * 2 : 4 * HTTP_RAW_READ;
             while (cap - h->in_len < HTTP_RAW_READ)
                 cap *= 2;
@@ -293,8 +285,8 @@ int http_raw_request(http_raw *h, const char *method, const char *url, const cha
         buf_reset(&resp->body);
         resp->amz_crc32[0] = '\0';
         resp->request_id[0] = '\0';
-        int r = http_raw_exchange(h, reused, strcmp(method, "HEAD") == 0, deadline_us, resp,
-                                  method, url, e);
+        int r = http_raw_exchange(h, reused, strcmp(method, "HEAD") == 0, deadline_us, resp, method,
+                                  url, e);
         if (r == HTTP_RAW_OK)
             return r;
         http_raw_close(h);
@@ -305,4 +297,3 @@ int http_raw_request(http_raw *h, const char *method, const char *url, const cha
         resp->fail = HTTP_FAIL_NONE; /* a kept connection the server had closed: once more */
     }
 }
-

@@ -17,10 +17,14 @@ typedef struct http_raw http_raw;
 /* Holds no connection yet; NULL on ENOMEM. The timeouts and cap are the http_options'
  * (defaults filled in). */
 http_raw *http_raw_new(long connect_timeout_ms, long timeout_ms, size_t max_response_bytes);
-void http_raw_free(http_raw *h);  /* accepts NULL; closes the connection */
+void http_raw_free(http_raw *h); /* accepts NULL; closes the connection */
 
 /* What http_raw_request came to. */
-enum { HTTP_RAW_OK = 0, HTTP_RAW_FAILED, HTTP_RAW_UNSUPPORTED };
+enum {
+    HTTP_RAW_OK = 0,
+    HTTP_RAW_FAILED,
+    HTTP_RAW_UNSUPPORTED
+};
 
 /* One request over the kept connection (reconnecting when the origin changed, once more
  * when a kept connection turns out closed before any byte of an answer). HTTP_RAW_OK with

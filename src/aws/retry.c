@@ -26,8 +26,13 @@ const char *retry_short_type(const char *type)
 bool retry_is_throttle(const char *type)
 {
     static const char *const throttles[] = {
-        "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-        "LimitExceededException", "Throttling", "RequestThrottled", "RequestThrottledException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "Throttling",
+        "RequestThrottled",
+        "RequestThrottledException",
         "TooManyRequestsException",
     };
     const char *t = retry_short_type(type);

@@ -9,9 +9,9 @@
 #include "aws/http.h"
 
 typedef struct retry_policy {
-    int max_attempts;             /* total tries including the first; >= 1 */
-    long base_ms;                 /* delay scale of the first retry */
-    long cap_ms;                  /* no delay exceeds this */
+    int max_attempts; /* total tries including the first; >= 1 */
+    long base_ms;     /* delay scale of the first retry */
+    long cap_ms;      /* no delay exceeds this */
 } retry_policy;
 
 #define RETRY_POLICY_DEFAULT ((retry_policy){ .max_attempts = 5, .base_ms = 25, .cap_ms = 2000 })

@@ -80,8 +80,9 @@ static int check_payload_hash(const char *h, errinfo *e)
     for (size_t i = 0; ok && i < n; i++)
         ok = (h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f');
     if (!ok)
-        return errinfo_set(e, ERR_INVALID, "sigv4: payload_hash must be 64 lowercase hex "
-                                           "digits or UNSIGNED-PAYLOAD");
+        return errinfo_set(e, ERR_INVALID,
+                           "sigv4: payload_hash must be 64 lowercase hex "
+                           "digits or UNSIGNED-PAYLOAD");
     return 0;
 }
 
@@ -164,24 +165,22 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
     out->content_sha256[0] = '\0';
 
     /* inputs */
-    if (check_cstr("access key id", cred->access_key_id, MAX_ACCESS_KEY_ID, CS_SCOPE, &idlen, e)
-            != 0
-        || check_cstr("secret access key", cred->secret_access_key, SIGV4_MAX_SECRET, CS_ANY,
-                      &secretlen, e) != 0
-        || check_cstr("region", opt->region, SIGV4_MAX_SCOPE_FIELD, CS_SCOPE, &regionlen, e) != 0
-        || check_cstr("service", opt->service, SIGV4_MAX_SCOPE_FIELD, CS_SCOPE, &servicelen,
-                      e) != 0)
+    if (check_cstr("access key id", cred->access_key_id, MAX_ACCESS_KEY_ID, CS_SCOPE, &idlen, e) !=
+            0 ||
+        check_cstr("secret access key", cred->secret_access_key, SIGV4_MAX_SECRET, CS_ANY,
+                   &secretlen, e) != 0 ||
+        check_cstr("region", opt->region, SIGV4_MAX_SCOPE_FIELD, CS_SCOPE, &regionlen, e) != 0 ||
+        check_cstr("service", opt->service, SIGV4_MAX_SCOPE_FIELD, CS_SCOPE, &servicelen, e) != 0)
         return -1;
     bool token = cred->session_token && cred->session_token[0];
-    if (token && check_cstr("session token", cred->session_token, SIGV4_MAX_TOKEN,
-                            CS_FIELD, &tokenlen, e) != 0)
+    if (token && check_cstr("session token", cred->session_token, SIGV4_MAX_TOKEN, CS_FIELD,
+                            &tokenlen, e) != 0)
         return -1;
     if (req->method.len == 0 || !req->method.ptr)
         return errinfo_set(e, ERR_INVALID, "sigv4: the method is missing");
     methodlen = req->method.len;
     if (methodlen > MAX_METHOD)
-        return errinfo_set(e, ERR_INVALID, "sigv4: the method is longer than %d bytes",
-                           MAX_METHOD);
+        return errinfo_set(e, ERR_INVALID, "sigv4: the method is longer than %d bytes", MAX_METHOD);
     for (size_t i = 0; i < methodlen; i++)
         if (!ok_method((unsigned char)req->method.ptr[i]))
             return errinfo_set(e, ERR_INVALID, "sigv4: bad method %.*s", (int)methodlen,
@@ -194,8 +193,8 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
         return errinfo_set(e, ERR_INVALID, "sigv4: time_s %lld is out of range",
                            (long long)opt->time_s);
     if (opt->presign && (opt->expires_s < 1 || opt->expires_s > MAX_EXPIRES_S))
-        return errinfo_set(e, ERR_INVALID, "sigv4: expires_s %ld is not in 1..%d",
-                           opt->expires_s, MAX_EXPIRES_S);
+        return errinfo_set(e, ERR_INVALID, "sigv4: expires_s %ld is not in 1..%d", opt->expires_s,
+                           MAX_EXPIRES_S);
 
     format_amz_date(opt->time_s, out->amz_date);
 
@@ -220,11 +219,11 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
     if (!opt->presign) {
         added[nadded++] = (sigv4_hdr_ent){ STRV("x-amz-date"), { out->amz_date, 16 } };
         if (token && !opt->omit_session_token)
-            added[nadded++] = (sigv4_hdr_ent){ STRV("x-amz-security-token"),
-                                         { cred->session_token, tokenlen } };
+            added[nadded++] =
+                (sigv4_hdr_ent){ STRV("x-amz-security-token"), { cred->session_token, tokenlen } };
         if (opt->sign_body)
-            added[nadded++] = (sigv4_hdr_ent){ STRV("x-amz-content-sha256"),
-                                         strv_from(out->content_sha256) };
+            added[nadded++] =
+                (sigv4_hdr_ent){ STRV("x-amz-content-sha256"), strv_from(out->content_sha256) };
     }
     if (sigv4_gather_headers(req, opt, added, nadded, ent, &nent, e) != 0)
         return -1;
@@ -275,8 +274,8 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
         extra[nextra++] = (sigv4_qextra){ STRV("X-Amz-Expires"), { expires, expireslen } };
         extra[nextra++] = (sigv4_qextra){ STRV("X-Amz-SignedHeaders"), buf_view(sh) };
         if (token && !opt->omit_session_token)
-            extra[nextra++] = (sigv4_qextra){ STRV("X-Amz-Security-Token"),
-                                        { cred->session_token, tokenlen } };
+            extra[nextra++] =
+                (sigv4_qextra){ STRV("X-Amz-Security-Token"), { cred->session_token, tokenlen } };
         if (sigv4_canon_query(cr, &s->scratch, req->query, extra, nextra, e) != 0)
             return -1;
     } else if (sigv4_canon_query(cr, &s->scratch, req->query, NULL, 0, e) != 0) {
@@ -317,8 +316,8 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
         return sigv4_fail_buf(sts, "string to sign", e);
 
     /* signature */
-    if (sigv4_ensure_key(s, cred, idlen, secretlen, out->amz_date, opt->region, opt->service,
-                         e) != 0)
+    if (sigv4_ensure_key(s, cred, idlen, secretlen, out->amz_date, opt->region, opt->service, e) !=
+        0)
         return -1;
     if (sigv4_hmac_cached(s, sts->data, sts->len, md) != 0)
         return errinfo_set(e, ERR_INTERNAL, "sigv4: OpenSSL failed computing the signature");

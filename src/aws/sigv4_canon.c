@@ -123,10 +123,10 @@ static int encode_into(buf *b, const char *p, size_t n, bool decode, bool keep_s
     char *o = b->data + b->len;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (decode && c == '%' && i + 2 < n && hex_value((unsigned char)p[i + 1]) >= 0
-            && hex_value((unsigned char)p[i + 2]) >= 0) {
-            c = (unsigned char)(hex_value((unsigned char)p[i + 1]) * 16
-                                + hex_value((unsigned char)p[i + 2]));
+        if (decode && c == '%' && i + 2 < n && hex_value((unsigned char)p[i + 1]) >= 0 &&
+            hex_value((unsigned char)p[i + 2]) >= 0) {
+            c = (unsigned char)(hex_value((unsigned char)p[i + 1]) * 16 +
+                                hex_value((unsigned char)p[i + 2]));
             i += 2;
         }
         if (is_unreserved(c) || (keep_slash && c == '/')) {
@@ -209,8 +209,8 @@ static int query_add(buf *scratch, qparam *p, strv k, strv v, bool decode)
 }
 
 /* Appends the canonical query of query plus the already-raw extras; scratch is reused. */
-int sigv4_canon_query(buf *out, buf *scratch, strv query, const sigv4_qextra *extra,
-                      size_t nextra, errinfo *e)
+int sigv4_canon_query(buf *out, buf *scratch, strv query, const sigv4_qextra *extra, size_t nextra,
+                      errinfo *e)
 {
     qparam p[MAX_QPARAMS];
     size_t n = 0;
@@ -314,7 +314,6 @@ int sigv4_append_lower(buf *b, strv s)
     return 0;
 }
 
-
 /* ---- headers ------------------------------------------------------------------------------ */
 
 /* Checks the caller's headers and gathers them, with the ones the signer adds, sorted by
@@ -335,8 +334,8 @@ int sigv4_gather_headers(const sigv4_request *req, const sigv4_options *opt,
         if (name.len == 0 || !name.ptr)
             return errinfo_set(e, ERR_INVALID, "sigv4: header %zu has no name", i);
         if (name.len > SIGV4_MAX_HEADER_NAME)
-            return errinfo_set(e, ERR_TOOBIG, "sigv4: header %zu's name is longer than %d bytes",
-                               i, SIGV4_MAX_HEADER_NAME);
+            return errinfo_set(e, ERR_TOOBIG, "sigv4: header %zu's name is longer than %d bytes", i,
+                               SIGV4_MAX_HEADER_NAME);
         for (size_t j = 0; j < name.len; j++)
             if (!sigv4_is_tchar((unsigned char)name.ptr[j]))
                 return errinfo_set(e, ERR_INVALID, "sigv4: header %zu's name has a bad character",
@@ -345,18 +344,18 @@ int sigv4_gather_headers(const sigv4_request *req, const sigv4_options *opt,
             return errinfo_set(e, ERR_TOOBIG, "sigv4: header %.*s is longer than %d bytes",
                                (int)name.len, name.ptr, SIGV4_MAX_HEADER_VALUE);
         if (value.len > 0 && !value.ptr)
-            return errinfo_set(e, ERR_INVALID, "sigv4: header %.*s has a NULL value",
-                               (int)name.len, name.ptr);
+            return errinfo_set(e, ERR_INVALID, "sigv4: header %.*s has a NULL value", (int)name.len,
+                               name.ptr);
         for (size_t j = 0; j < value.len; j++)
             if (!sigv4_ok_field_value((unsigned char)value.ptr[j]))
                 return errinfo_set(e, ERR_INVALID,
                                    "sigv4: header %.*s has a control character in its value",
                                    (int)name.len, name.ptr);
-        if (sigv4_name_cmp(name, STRV("authorization")) == 0
-            || sigv4_name_cmp(name, STRV("x-amz-date")) == 0
-            || sigv4_name_cmp(name, STRV("x-amz-security-token")) == 0
-            || (opt->sign_body && !opt->presign
-                && sigv4_name_cmp(name, STRV("x-amz-content-sha256")) == 0))
+        if (sigv4_name_cmp(name, STRV("authorization")) == 0 ||
+            sigv4_name_cmp(name, STRV("x-amz-date")) == 0 ||
+            sigv4_name_cmp(name, STRV("x-amz-security-token")) == 0 ||
+            (opt->sign_body && !opt->presign &&
+             sigv4_name_cmp(name, STRV("x-amz-content-sha256")) == 0))
             return errinfo_set(e, ERR_INVALID, "sigv4: header %.*s is set by the signer",
                                (int)name.len, name.ptr);
         if (sigv4_name_cmp(name, STRV("host")) == 0) {

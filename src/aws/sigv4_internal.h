@@ -8,13 +8,13 @@
 #include "base/errinfo.h"
 
 /* Hard limits on the input; a request past any of them is refused with ERR_TOOBIG. */
-#define SIGV4_MAX_HEADERS 64          /* headers in the request (the signer adds up to 3) */
-#define SIGV4_MAX_QUERY_PARAMS 128    /* parameters in the query (presigning adds up to 6) */
-#define SIGV4_MAX_PATH 8192           /* bytes of path */
-#define SIGV4_MAX_QUERY 16384         /* bytes of query */
+#define SIGV4_MAX_HEADERS 64       /* headers in the request (the signer adds up to 3) */
+#define SIGV4_MAX_QUERY_PARAMS 128 /* parameters in the query (presigning adds up to 6) */
+#define SIGV4_MAX_PATH 8192        /* bytes of path */
+#define SIGV4_MAX_QUERY 16384      /* bytes of query */
 #define SIGV4_MAX_HEADER_NAME 256
 #define SIGV4_MAX_HEADER_VALUE 16384
-#define SIGV4_MAX_TOKEN 16384         /* bytes of session token */
+#define SIGV4_MAX_TOKEN 16384 /* bytes of session token */
 #define SIGV4_MAX_PAYLOAD ((size_t)64 << 20)
 
 /* Appends s percent-encoded the SigV4 way: A-Za-z0-9-._~ kept, every other byte as %XX

@@ -15,12 +15,11 @@
 
 /* ---- digests ------------------------------------------------------------------------------ */
 
-int sigv4_sha256(sigv4_signer *s, const void *p, size_t n,
-                 unsigned char out[SIGV4_SHA256_LEN])
+int sigv4_sha256(sigv4_signer *s, const void *p, size_t n, unsigned char out[SIGV4_SHA256_LEN])
 {
     unsigned int len = 0;
-    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1 || EVP_DigestUpdate(s->ctx, p, n) != 1
-        || EVP_DigestFinal_ex(s->ctx, out, &len) != 1)
+    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1 || EVP_DigestUpdate(s->ctx, p, n) != 1 ||
+        EVP_DigestFinal_ex(s->ctx, out, &len) != 1)
         return -1;
     return 0;
 }
@@ -41,16 +40,15 @@ static int hmac_once(sigv4_signer *s, const unsigned char *key, size_t klen, con
     }
     for (size_t i = 0; i < SIGV4_SHA256_BLOCK; i++)
         pad[i] = kb[i] ^ 0x36;
-    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1
-        || EVP_DigestUpdate(s->ctx, pad, sizeof pad) != 1
-        || EVP_DigestUpdate(s->ctx, msg, mlen) != 1 || EVP_DigestFinal_ex(s->ctx, ih, &len) != 1)
+    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1 ||
+        EVP_DigestUpdate(s->ctx, pad, sizeof pad) != 1 ||
+        EVP_DigestUpdate(s->ctx, msg, mlen) != 1 || EVP_DigestFinal_ex(s->ctx, ih, &len) != 1)
         goto out;
     for (size_t i = 0; i < SIGV4_SHA256_BLOCK; i++)
         pad[i] = kb[i] ^ 0x5c;
-    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1
-        || EVP_DigestUpdate(s->ctx, pad, sizeof pad) != 1
-        || EVP_DigestUpdate(s->ctx, ih, sizeof ih) != 1
-        || EVP_DigestFinal_ex(s->ctx, out, &len) != 1)
+    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1 ||
+        EVP_DigestUpdate(s->ctx, pad, sizeof pad) != 1 ||
+        EVP_DigestUpdate(s->ctx, ih, sizeof ih) != 1 || EVP_DigestFinal_ex(s->ctx, out, &len) != 1)
         goto out;
     rc = 0;
 out:
@@ -66,11 +64,10 @@ int sigv4_hmac_cached(sigv4_signer *s, const void *msg, size_t n,
 {
     unsigned char ih[SIGV4_SHA256_LEN];
     unsigned int len = 0;
-    int ok = EVP_MD_CTX_copy_ex(s->ctx, s->inner) == 1 && EVP_DigestUpdate(s->ctx, msg, n) == 1
-             && EVP_DigestFinal_ex(s->ctx, ih, &len) == 1
-             && EVP_MD_CTX_copy_ex(s->ctx, s->outer) == 1
-             && EVP_DigestUpdate(s->ctx, ih, sizeof ih) == 1
-             && EVP_DigestFinal_ex(s->ctx, out, &len) == 1;
+    int ok =
+        EVP_MD_CTX_copy_ex(s->ctx, s->inner) == 1 && EVP_DigestUpdate(s->ctx, msg, n) == 1 &&
+        EVP_DigestFinal_ex(s->ctx, ih, &len) == 1 && EVP_MD_CTX_copy_ex(s->ctx, s->outer) == 1 &&
+        EVP_DigestUpdate(s->ctx, ih, sizeof ih) == 1 && EVP_DigestFinal_ex(s->ctx, out, &len) == 1;
     OPENSSL_cleanse(ih, sizeof ih);
     return ok ? 0 : -1;
 }
@@ -80,19 +77,18 @@ static int secret_fingerprint(sigv4_signer *s, const sigv4_credentials *cred, si
 {
     static const char tag[] = "cruddur sigv4 key cache";
     unsigned int len = 0;
-    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1
-        || EVP_DigestUpdate(s->ctx, tag, sizeof tag) != 1
-        || EVP_DigestUpdate(s->ctx, cred->access_key_id, idlen + 1) != 1
-        || EVP_DigestUpdate(s->ctx, cred->secret_access_key, secretlen) != 1
-        || EVP_DigestFinal_ex(s->ctx, out, &len) != 1)
+    if (EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1 ||
+        EVP_DigestUpdate(s->ctx, tag, sizeof tag) != 1 ||
+        EVP_DigestUpdate(s->ctx, cred->access_key_id, idlen + 1) != 1 ||
+        EVP_DigestUpdate(s->ctx, cred->secret_access_key, secretlen) != 1 ||
+        EVP_DigestFinal_ex(s->ctx, out, &len) != 1)
         return -1;
     return 0;
 }
 
 /* Makes s->inner/outer hold the signing key for (date, region, service, secret). */
-int sigv4_ensure_key(sigv4_signer *s, const sigv4_credentials *cred, size_t idlen,
-                      size_t secretlen, const char *date, const char *region,
-                      const char *service, errinfo *e)
+int sigv4_ensure_key(sigv4_signer *s, const sigv4_credentials *cred, size_t idlen, size_t secretlen,
+                     const char *date, const char *region, const char *service, errinfo *e)
 {
     unsigned char fp[SIGV4_SHA256_LEN];
     unsigned char ksecret[4 + SIGV4_MAX_SECRET];
@@ -101,31 +97,31 @@ int sigv4_ensure_key(sigv4_signer *s, const sigv4_credentials *cred, size_t idle
 
     if (secret_fingerprint(s, cred, idlen, secretlen, fp) != 0)
         goto crypto;
-    if (s->have_key && strncmp(s->key_date, date, 8) == 0 && strcmp(s->key_region, region) == 0
-        && strcmp(s->key_service, service) == 0 && CRYPTO_memcmp(s->key_fp, fp, sizeof fp) == 0)
+    if (s->have_key && strncmp(s->key_date, date, 8) == 0 && strcmp(s->key_region, region) == 0 &&
+        strcmp(s->key_service, service) == 0 && CRYPTO_memcmp(s->key_fp, fp, sizeof fp) == 0)
         return 0;
 
     s->have_key = false;
     memcpy(ksecret, "AWS4", 4);
     memcpy(ksecret + 4, cred->secret_access_key, secretlen);
-    if (hmac_once(s, ksecret, 4 + secretlen, date, 8, k) != 0
-        || hmac_once(s, k, sizeof k, region, strlen(region), k) != 0
-        || hmac_once(s, k, sizeof k, service, strlen(service), k) != 0
-        || hmac_once(s, k, sizeof k, "aws4_request", 12, k) != 0)
+    if (hmac_once(s, ksecret, 4 + secretlen, date, 8, k) != 0 ||
+        hmac_once(s, k, sizeof k, region, strlen(region), k) != 0 ||
+        hmac_once(s, k, sizeof k, service, strlen(service), k) != 0 ||
+        hmac_once(s, k, sizeof k, "aws4_request", 12, k) != 0)
         goto crypto;
     memset(block, 0, sizeof block);
     memcpy(block, k, sizeof k);
     for (size_t i = 0; i < SIGV4_SHA256_BLOCK; i++)
         block[i] ^= 0x36;
-    if (EVP_DigestInit_ex2(s->inner, s->md, NULL) != 1
-        || EVP_DigestUpdate(s->inner, block, sizeof block) != 1)
+    if (EVP_DigestInit_ex2(s->inner, s->md, NULL) != 1 ||
+        EVP_DigestUpdate(s->inner, block, sizeof block) != 1)
         goto crypto;
     for (size_t i = 0; i < SIGV4_SHA256_BLOCK; i++)
         block[i] ^= 0x36 ^ 0x5c;
-    if (EVP_DigestInit_ex2(s->outer, s->md, NULL) != 1
-        || EVP_DigestUpdate(s->outer, block, sizeof block) != 1)
+    if (EVP_DigestInit_ex2(s->outer, s->md, NULL) != 1 ||
+        EVP_DigestUpdate(s->outer, block, sizeof block) != 1)
         goto crypto;
-    memcpy(s->key_date, date, 8);   /* the key is per day: yyyymmdd of the amz-date */
+    memcpy(s->key_date, date, 8); /* the key is per day: yyyymmdd of the amz-date */
     s->key_date[8] = '\0';
     s->key_derivations++;
     memcpy(s->key_region, region, strlen(region) + 1);

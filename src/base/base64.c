@@ -107,8 +107,7 @@ int base64_encode(base64_kind k, const void *p, size_t n, buf *out)
     return 0;
 }
 
-int base64_decode_raw(base64_kind k, const char *s, size_t len, unsigned char *out,
-                      size_t *outlen)
+int base64_decode_raw(base64_kind k, const char *s, size_t len, unsigned char *out, size_t *outlen)
 {
     k = base64_kind_of(k);
     size_t n = len; /* the characters that carry bits */
@@ -147,8 +146,8 @@ int base64_decode_raw(base64_kind k, const char *s, size_t len, unsigned char *o
 int base64_decode(base64_kind k, strv in, buf *out, errinfo *e)
 {
     k = base64_kind_of(k);
-    const char *bad = k == BASE64_URL ? "not canonical unpadded base64url"
-                                      : "not canonical padded base64";
+    const char *bad =
+        k == BASE64_URL ? "not canonical unpadded base64url" : "not canonical padded base64";
     size_t need;
     if (base64_decode_raw(k, in.ptr, in.len, NULL, &need) != 0)
         return errinfo_set(e, ERR_INVALID, "%s", bad);

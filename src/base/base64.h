@@ -28,8 +28,7 @@ int base64_value(base64_kind k, unsigned char c);
 /* Checks s[0..len) and decodes it into out, which must have room for len / 4 * 3 bytes
  * (len / 4 * 3 + 2 for BASE64_URL); out NULL only checks. 0 with *outlen set, or -1 when
  * s is not the one canonical encoding of anything (out's contents then undefined). */
-int base64_decode_raw(base64_kind k, const char *s, size_t len, unsigned char *out,
-                      size_t *outlen);
+int base64_decode_raw(base64_kind k, const char *s, size_t len, unsigned char *out, size_t *outlen);
 
 /* Appends the decoding of in to out. 0, or -1 with out unchanged and e set: ERR_INVALID
  * ("not canonical padded base64" / "not canonical unpadded base64url"), ERR_TOOBIG when

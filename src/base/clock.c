@@ -68,9 +68,8 @@ int clock_parse_iso8601_us(const char *s, int64_t *epoch_us)
     if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
         s[13] != ':' || s[16] != ':')
         return -1;
-    if (clock_digits(s, 4, &Y) || clock_digits(s + 5, 2, &M) ||
-        clock_digits(s + 8, 2, &D) || clock_digits(s + 11, 2, &h) ||
-        clock_digits(s + 14, 2, &m) || clock_digits(s + 17, 2, &sec))
+    if (clock_digits(s, 4, &Y) || clock_digits(s + 5, 2, &M) || clock_digits(s + 8, 2, &D) ||
+        clock_digits(s + 11, 2, &h) || clock_digits(s + 14, 2, &m) || clock_digits(s + 17, 2, &sec))
         return -1;
     if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
         return -1;
@@ -92,15 +91,15 @@ int clock_parse_iso8601_us(const char *s, int64_t *epoch_us)
         off_s = 0;
     } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
         int oh, om;
-        if (clock_digits(p + 1, 2, &oh) || clock_digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
+        if (clock_digits(p + 1, 2, &oh) || clock_digits(p + 4, 2, &om) || oh > 23 || om > 59)
             return -1;
         off_s = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
     } else if (*p != '\0') {
         return -1;
     }
-    struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-                     .tm_hour = h, .tm_min = m, .tm_sec = sec };
+    struct tm tm = {
+        .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec
+    };
     *epoch_us = ((int64_t)timegm(&tm) - off_s) * 1000000 + us;
     return 0;
 }

@@ -36,8 +36,8 @@ static void crc32_detect(void)
 }
 
 /* The un-inverted CRC state of p[0..n), n >= 64 and a multiple of 16, from state crc. */
-__attribute__((target("pclmul,sse4.1"))) static uint32_t
-crc32_fold(const unsigned char *p, size_t n, uint32_t crc)
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_fold(const unsigned char *p,
+                                                                    size_t n, uint32_t crc)
 {
     const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
     const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009e, 0x01751997d0);
@@ -85,8 +85,8 @@ crc32_fold(const unsigned char *p, size_t n, uint32_t crc)
     while (n >= 16) {
         x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
         x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-        x1 = _mm_xor_si128(_mm_xor_si128(x1, x5),
-                           _mm_loadu_si128((const __m128i *)(const void *)p));
+        x1 =
+            _mm_xor_si128(_mm_xor_si128(x1, x5), _mm_loadu_si128((const __m128i *)(const void *)p));
         p += 16;
         n -= 16;
     }

@@ -7,7 +7,7 @@
 
 typedef struct embed_file {
     const char *name;
-    const char *data;   /* NUL-terminated */
+    const char *data; /* NUL-terminated */
     size_t len;
 } embed_file;
 

@@ -4,15 +4,15 @@
 
 enum err_code {
     ERR_OK = 0,
-    ERR_NOMEM,      /* out of memory */
-    ERR_INVALID,    /* bad input: caller or external data */
-    ERR_TOOBIG,     /* over a size cap */
-    ERR_CONFIG,     /* missing or bad configuration */
-    ERR_IO,         /* file or network I/O */
-    ERR_TIMEOUT,    /* a deadline passed */
-    ERR_SERVICE,    /* a remote service answered with an error */
-    ERR_NOTFOUND,   /* the thing asked for does not exist */
-    ERR_INTERNAL,   /* a bug or a library failure */
+    ERR_NOMEM,    /* out of memory */
+    ERR_INVALID,  /* bad input: caller or external data */
+    ERR_TOOBIG,   /* over a size cap */
+    ERR_CONFIG,   /* missing or bad configuration */
+    ERR_IO,       /* file or network I/O */
+    ERR_TIMEOUT,  /* a deadline passed */
+    ERR_SERVICE,  /* a remote service answered with an error */
+    ERR_NOTFOUND, /* the thing asked for does not exist */
+    ERR_INTERNAL, /* a bug or a library failure */
 };
 
 typedef struct errinfo {

@@ -17,12 +17,12 @@
 #define JDOC_MAX_BYTES ((size_t)UINT32_MAX - 1)
 
 typedef struct jdoc_node {
-    uint8_t type;                 /* jdoc_type */
-    uint32_t size;                /* container: children; string: bytes */
-    uint32_t key;                 /* offset of the member's key in text + 1; 0: none */
-    uint32_t next;                /* the next sibling's index; 0: the last child */
+    uint8_t type;  /* jdoc_type */
+    uint32_t size; /* container: children; string: bytes */
+    uint32_t key;  /* offset of the member's key in text + 1; 0: none */
+    uint32_t next; /* the next sibling's index; 0: the last child */
     union {
-        uint32_t off;             /* string: offset in text */
+        uint32_t off; /* string: offset in text */
         json_int_t i;
         double d;
     } v;
@@ -79,8 +79,8 @@ static inline jdoc_node *jdoc_add(jdoc *d, jlex *s, const unsigned char *q, uint
 
 /* Copies a decoded string (or key) that starts after the quote at q into the document's
  * text where it was written, NUL after it; returns its offset in the text. */
-static inline uint32_t jdoc_place(jdoc *d, const jlex *s, const unsigned char *q,
-                                  const char *str, size_t len)
+static inline uint32_t jdoc_place(jdoc *d, const jlex *s, const unsigned char *q, const char *str,
+                                  size_t len)
 {
     char *first = d->text + (q + 1 - s->start);
     if (str != first)
@@ -122,8 +122,7 @@ jdoc *jdoc_parse(const char *p, size_t n, size_t max_depth, errinfo *e)
         jdoc_node *x;
         switch (ev) {
         case JLEX_DONE:
-        case JLEX_ERROR:
-            goto out;
+        case JLEX_ERROR: goto out;
         case JLEX_OBJECT: type = JDOC_OBJECT; break;
         case JLEX_ARRAY: type = JDOC_ARRAY; break;
         case JLEX_STRING: type = JDOC_STRING; break;
@@ -192,7 +191,8 @@ size_t jdoc_size(jdoc_val v)
 {
     const jdoc_node *x = jdoc_node_of(v);
     return x && (x->type == JDOC_OBJECT || x->type == JDOC_ARRAY || x->type == JDOC_STRING)
-               ? x->size : 0;
+               ? x->size
+               : 0;
 }
 
 jdoc_val jdoc_first(jdoc_val v)
@@ -268,23 +268,15 @@ json_t *jdoc_to_json(jdoc_val v)
         return NULL;
     const jdoc *d = v.doc;
     switch ((jdoc_type)x->type) {
-    case JDOC_STRING:
-        return json_stringn_nocheck(d->text + x->v.off, x->size);
-    case JDOC_INTEGER:
-        return json_integer(x->v.i);
-    case JDOC_REAL:
-        return json_real(x->v.d);
-    case JDOC_TRUE:
-        return json_true();
-    case JDOC_FALSE:
-        return json_false();
-    case JDOC_NULL:
-        return json_null();
+    case JDOC_STRING: return json_stringn_nocheck(d->text + x->v.off, x->size);
+    case JDOC_INTEGER: return json_integer(x->v.i);
+    case JDOC_REAL: return json_real(x->v.d);
+    case JDOC_TRUE: return json_true();
+    case JDOC_FALSE: return json_false();
+    case JDOC_NULL: return json_null();
     case JDOC_OBJECT:
-    case JDOC_ARRAY:
-        break;
-    case JDOC_NONE:
-        return NULL;
+    case JDOC_ARRAY: break;
+    case JDOC_NONE: return NULL;
     }
     bool is_obj = x->type == JDOC_OBJECT;
     json_t *c = is_obj ? json_object() : json_array();

@@ -15,12 +15,12 @@
 #include "base/errinfo.h"
 
 typedef enum jdoc_type {
-    JDOC_NONE = 0,                /* no value: a missing key, past the last element */
+    JDOC_NONE = 0, /* no value: a missing key, past the last element */
     JDOC_OBJECT,
     JDOC_ARRAY,
     JDOC_STRING,
-    JDOC_INTEGER,                 /* an integer literal that fits json_int_t */
-    JDOC_REAL,                    /* any other number (as jparse: fraction, exponent, big) */
+    JDOC_INTEGER, /* an integer literal that fits json_int_t */
+    JDOC_REAL,    /* any other number (as jparse: fraction, exponent, big) */
     JDOC_TRUE,
     JDOC_FALSE,
     JDOC_NULL,
@@ -41,9 +41,9 @@ typedef struct jdoc_val {
  * likewise), copying it first: p may be reused at once. NULL with e set ("offset N: ...",
  * ERR_INVALID or ERR_NOMEM; ERR_TOOBIG past 4 GiB). */
 jdoc *jdoc_parse(const char *p, size_t n, size_t max_depth, errinfo *e);
-void jdoc_free(jdoc *d);  /* accepts NULL */
+void jdoc_free(jdoc *d); /* accepts NULL */
 
-jdoc_val jdoc_root(const jdoc *d);  /* none for NULL */
+jdoc_val jdoc_root(const jdoc *d); /* none for NULL */
 
 jdoc_type jdoc_type_of(jdoc_val v);
 static inline bool jdoc_is(jdoc_val v, jdoc_type t)

@@ -22,7 +22,7 @@
 #include <emmintrin.h>
 #endif
 
-#define JLEX_NUM_INLINE 64   /* a real literal up to this long is copied on the C stack */
+#define JLEX_NUM_INLINE 64 /* a real literal up to this long is copied on the C stack */
 
 #if JSON_INTEGER_IS_LONG_LONG
 #define JLEX_INT_MAX LLONG_MAX
@@ -31,28 +31,274 @@
 #endif
 
 /* Byte classes inside a string: 0 = plain ASCII that needs no work. */
-enum { JLEX_PLAIN = 0, JLEX_QUOTE, JLEX_BSLASH, JLEX_CTRL, JLEX_HIGH };
+enum {
+    JLEX_PLAIN = 0,
+    JLEX_QUOTE,
+    JLEX_BSLASH,
+    JLEX_CTRL,
+    JLEX_HIGH
+};
 
 static const unsigned char jlex_strclass[256] = {
     /* 0x00-0x1f: control characters */
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
     /* 0x20-0x7f: '"' and '\\' are special */
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    2,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
     /* 0x80-0xff: UTF-8 lead and continuation bytes */
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
+    4,
 };
 
 static pthread_once_t jlex_locale_once = PTHREAD_ONCE_INIT;
@@ -62,7 +308,6 @@ static inline void jlex_locale_init(void)
 {
     jlex_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
-
 
 void *jlex_fail(jlex *s, const unsigned char *q, enum err_code code, const char *reason)
 {
@@ -148,8 +393,7 @@ static inline size_t jlex_utf8(const unsigned char *q, const unsigned char *end)
             lo = 0x90; /* overlong below U+10000 */
         else if (c == 0xf4)
             hi = 0x8f; /* above U+10FFFF */
-        if (avail < 4 || q[1] < lo || q[1] > hi || (q[2] & 0xc0) != 0x80
-            || (q[3] & 0xc0) != 0x80)
+        if (avail < 4 || q[1] < lo || q[1] > hi || (q[2] & 0xc0) != 0x80 || (q[3] & 0xc0) != 0x80)
             return 0;
         return 4;
     }
@@ -192,7 +436,8 @@ int jlex_reserve(jlex *s, jlex_scratch *b, size_t need)
 }
 
 /* Decodes one escape at q (q[0] is '\\') into b->p + *o; returns the byte after it, or NULL. */
-static inline const unsigned char *jlex_escape(jlex *s, const unsigned char *q, jlex_scratch *b, size_t *o)
+static inline const unsigned char *jlex_escape(jlex *s, const unsigned char *q, jlex_scratch *b,
+                                               size_t *o)
 {
     const unsigned char *end = s->end;
     char *w = b->p + *o;
@@ -216,8 +461,8 @@ static inline const unsigned char *jlex_escape(jlex *s, const unsigned char *q, 
         if (cp >= 0xdc00 && cp <= 0xdfff)
             return jlex_fail(s, q, ERR_INVALID, "unpaired low surrogate");
         if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (end - q < 12 || q[6] != '\\' || q[7] != 'u' || jlex_hex4(q + 8, &lo) != 0
-                || lo < 0xdc00 || lo > 0xdfff)
+            if (end - q < 12 || q[6] != '\\' || q[7] != 'u' || jlex_hex4(q + 8, &lo) != 0 ||
+                lo < 0xdc00 || lo > 0xdfff)
                 return jlex_fail(s, q, ERR_INVALID, "unpaired high surrogate");
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             q += 6;
@@ -242,8 +487,7 @@ static inline const unsigned char *jlex_escape(jlex *s, const unsigned char *q, 
             *o += 4;
         }
         return q + 6;
-    default:
-        return jlex_fail(s, q, ERR_INVALID, "invalid escape");
+    default: return jlex_fail(s, q, ERR_INVALID, "invalid escape");
     }
     *o += 1;
     return q + 2;
@@ -253,7 +497,7 @@ static inline const unsigned char *jlex_escape(jlex *s, const unsigned char *q, 
  * (pointing into the input when it has no escapes, else into b) and returns the byte after
  * the closing quote; NULL on error. */
 static inline const unsigned char *jlex_string(jlex *s, const unsigned char *q, jlex_scratch *b,
-                                      const char **str, size_t *len)
+                                               const char **str, size_t *len)
 {
     const unsigned char *end = s->end, *first = ++q;
     size_t k, o;
@@ -271,8 +515,7 @@ static inline const unsigned char *jlex_string(jlex *s, const unsigned char *q, 
                 return jlex_fail(s, q, ERR_INVALID, "invalid UTF-8");
             q += k;
             continue;
-        case JLEX_CTRL:
-            return jlex_fail_byte(s, q, "control character in string");
+        case JLEX_CTRL: return jlex_fail_byte(s, q, "control character in string");
         }
         break; /* a backslash */
     }
@@ -299,8 +542,7 @@ static inline const unsigned char *jlex_string(jlex *s, const unsigned char *q, 
             o += k;
             q += k;
             break;
-        case JLEX_CTRL:
-            return jlex_fail_byte(s, q, "control character in string");
+        case JLEX_CTRL: return jlex_fail_byte(s, q, "control character in string");
         default: {
             const unsigned char *r = jlex_plain(q, end);
             k = (size_t)(r - q);
@@ -347,13 +589,17 @@ static inline int jlex_strtod(jlex *s, const unsigned char *q, size_t len, doubl
 }
 
 /* What a number literal is. */
-enum { JLEX_NUM_BAD = 0, JLEX_NUM_INT, JLEX_NUM_REAL };
+enum {
+    JLEX_NUM_BAD = 0,
+    JLEX_NUM_INT,
+    JLEX_NUM_REAL
+};
 
 /* Scans the number at q (a '-' or a digit) and sets *next past it: JLEX_NUM_INT with *iv for
  * an integer literal that fits json_int_t, JLEX_NUM_REAL with *dv otherwise (fraction,
  * exponent, too big), JLEX_NUM_BAD with the error recorded. */
 static inline int jlex_number_scan(jlex *s, const unsigned char *q, const unsigned char **next,
-                                 json_int_t *iv, double *dv)
+                                   json_int_t *iv, double *dv)
 {
     const unsigned char *first = q, *end = s->end;
     int neg = 0, big = 0;
@@ -416,7 +662,6 @@ static inline int jlex_number_scan(jlex *s, const unsigned char *q, const unsign
         *iv = -(json_int_t)v;
     return JLEX_NUM_INT;
 }
-
 
 /* ---- the structure ------------------------------------------------------------------------ */
 
@@ -504,8 +749,7 @@ jlex_event jlex_next(jlex *s, jlex_tok *t)
     t->key = NULL;
     t->keylen = 0;
     switch (s->state) {
-    case JLEX_ST_VALUE:
-        goto value;
+    case JLEX_ST_VALUE: goto value;
     case JLEX_ST_OPENED:
         q = jlex_ws(q, end);
         if (q < end && *q == (s->stack[s->depth - 1].object ? '}' : ']')) {
@@ -516,10 +760,8 @@ jlex_event jlex_next(jlex *s, jlex_tok *t)
         if (s->stack[s->depth - 1].object)
             goto member;
         goto value;
-    case JLEX_ST_NEXT:
-        goto next;
-    default:
-        return JLEX_DONE;
+    case JLEX_ST_NEXT: goto next;
+    default: return JLEX_DONE;
     }
 
 next: /* after a value: a separator, a closing bracket, or the end of the text */
@@ -606,22 +848,23 @@ value: /* a value is expected at q (after whitespace) */
         ev = JLEX_NULL;
         break;
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
         switch (jlex_number_scan(s, q, &q, &t->i, &t->d)) {
-        case JLEX_NUM_INT:
-            ev = JLEX_INTEGER;
-            break;
-        case JLEX_NUM_REAL:
-            ev = JLEX_REAL;
-            break;
-        default:
-            return JLEX_ERROR;
+        case JLEX_NUM_INT: ev = JLEX_INTEGER; break;
+        case JLEX_NUM_REAL: ev = JLEX_REAL; break;
+        default: return JLEX_ERROR;
         }
         break;
-    default:
-        jlex_fail_byte(s, q, "value expected");
-        return JLEX_ERROR;
+    default: jlex_fail_byte(s, q, "value expected"); return JLEX_ERROR;
     }
     t->open = NULL;
     t->in = s->depth ? &s->stack[s->depth - 1] : NULL;

@@ -50,13 +50,13 @@ typedef enum jlex_event {
 /* What came with the last event. Containers close silently: a builder attaches each value
  * to tok.in as it comes. Pointers into frames are valid until the next jlex_next. */
 typedef struct jlex_tok {
-    const unsigned char *at; /* the value's first byte (a string's opening quote) */
-    jlex_frame *in;          /* the open container the value goes into; NULL at the top */
-    jlex_frame *open;        /* JLEX_OBJECT, JLEX_ARRAY: the new container's frame */
+    const unsigned char *at;    /* the value's first byte (a string's opening quote) */
+    jlex_frame *in;             /* the open container the value goes into; NULL at the top */
+    jlex_frame *open;           /* JLEX_OBJECT, JLEX_ARRAY: the new container's frame */
     const unsigned char *keyat; /* in->object: the member key's opening quote, */
-    const char *key;         /* its decoded text (in keybuf or the input) */
+    const char *key;            /* its decoded text (in keybuf or the input) */
     size_t keylen;
-    const char *str;         /* JLEX_STRING: the decoded text, in strbuf or the input */
+    const char *str; /* JLEX_STRING: the decoded text, in strbuf or the input */
     size_t len;
     json_int_t i;
     double d;

@@ -46,35 +46,17 @@ json_t *jparse(const char *p, size_t n, size_t max_depth, errinfo *e)
     jlex_init(&s, p, n, max_depth, e);
     for (;;) {
         switch (jlex_next(&s, &t)) {
-        case JLEX_DONE:
-            goto out;
-        case JLEX_ERROR:
-            goto out;
-        case JLEX_OBJECT:
-            v = json_object();
-            break;
-        case JLEX_ARRAY:
-            v = json_array();
-            break;
-        case JLEX_STRING:
-            v = json_stringn_nocheck(t.str, t.len);
-            break;
-        case JLEX_INTEGER:
-            v = json_integer(t.i);
-            break;
-        case JLEX_REAL:
-            v = json_real(t.d);
-            break;
-        case JLEX_TRUE:
-            v = json_true();
-            break;
-        case JLEX_FALSE:
-            v = json_false();
-            break;
+        case JLEX_DONE: goto out;
+        case JLEX_ERROR: goto out;
+        case JLEX_OBJECT: v = json_object(); break;
+        case JLEX_ARRAY: v = json_array(); break;
+        case JLEX_STRING: v = json_stringn_nocheck(t.str, t.len); break;
+        case JLEX_INTEGER: v = json_integer(t.i); break;
+        case JLEX_REAL: v = json_real(t.d); break;
+        case JLEX_TRUE: v = json_true(); break;
+        case JLEX_FALSE: v = json_false(); break;
         case JLEX_NULL:
-        default:
-            v = json_null();
-            break;
+        default: v = json_null(); break;
         }
         if (!v) {
             jlex_fail(&s, t.at, ERR_NOMEM, "out of memory");

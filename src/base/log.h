@@ -6,7 +6,13 @@
 
 #include <jansson.h>
 
-typedef enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF } log_level;
+typedef enum log_level {
+    LOG_DEBUG,
+    LOG_INFO,
+    LOG_WARN,
+    LOG_ERROR,
+    LOG_OFF
+} log_level;
 
 /* Reads CRUDDUR_LOG_LEVEL (debug|info|warn|error|off; default info). Done on first use
  * when not called. */

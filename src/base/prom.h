@@ -13,8 +13,8 @@
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 typedef struct prom_label {
-    const char *name;             /* [a-zA-Z_][a-zA-Z0-9_]* (the caller's constant) */
-    const char *value;            /* any text: \, " and newline are escaped */
+    const char *name;  /* [a-zA-Z_][a-zA-Z0-9_]* (the caller's constant) */
+    const char *value; /* any text: \, " and newline are escaped */
 } prom_label;
 
 /* "# HELP name help" and "# TYPE name type" (counter, gauge, histogram). */

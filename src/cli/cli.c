@@ -113,8 +113,8 @@ int cli_ddb_fail(const ddb *d, const ddb_error *err, const char *what)
 {
     if (err->fail == HTTP_FAIL_CONNECT || err->fail == HTTP_FAIL_TIMEOUT) {
         const char *ep = d ? ddb_endpoint(d) : "?";
-        bool local = strstr(ep, "://127.0.0.1") || strstr(ep, "://localhost") ||
-                     strstr(ep, "://[::1]");
+        bool local =
+            strstr(ep, "://127.0.0.1") || strstr(ep, "://localhost") || strstr(ep, "://[::1]");
         return cli_fail("%s: DynamoDB%s not reachable at %s — is the stack up? (script/server)",
                         what, local ? " Local" : "", ep);
     }
@@ -140,4 +140,3 @@ users *cli_users_open(void)
         cli_fail("%s — is PostgreSQL up? (script/server)", e.msg);
     return NULL;
 }
-

@@ -13,7 +13,12 @@
 /* What a command returns; the first three are its exit status (tests/live/live_cli_*
  * check them). CLI_HELP is never an exit status: an option parser returns it after
  * printing the help, and the command then exits CLI_OK (cli_exit_status). */
-enum cli_status { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_HELP = 3 };
+enum cli_status {
+    CLI_OK = 0,
+    CLI_FAIL = 1,
+    CLI_USAGE = 2,
+    CLI_HELP = 3
+};
 
 /* The exit status for status: CLI_OK for CLI_HELP, status otherwise. */
 int cli_exit_status(int status);

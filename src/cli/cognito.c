@@ -48,7 +48,8 @@ static const char cli_cognito_list_usage[] =
     "field of the wrong type or too long) is left out with a warning on stderr.\n"
     "\n"
     "Options:\n"
-    "  --json      print {\"pool_id\", \"users\": [{\"username\", \"sub\", \"preferred_username\",\n"
+    "  --json      print {\"pool_id\", \"users\": [{\"username\", \"sub\", "
+    "\"preferred_username\",\n"
     "              \"email\", \"name\", \"status\", \"enabled\"}], \"skipped\": [{\"username\",\n"
     "              \"reason\"}]} instead (absent attributes are null)\n"
     "  -h, --help  show this help\n"
@@ -89,7 +90,7 @@ static bool cli_cognito_is_help(const char *a)
 /* Parses the options of a subcommand: flag (when not NULL) sets *flag_set.
  * CLI_OK, CLI_USAGE (after printing why), or CLI_HELP after printing the help. */
 static int cli_cognito_options(int argc, char **argv, const char *cmd, const char *usage,
-                           const char *flag, bool *flag_set)
+                               const char *flag, bool *flag_set)
 {
     for (int i = 1; i < argc; i++) {
         if (cli_cognito_is_help(argv[i])) {
@@ -129,12 +130,14 @@ static int cli_cognito_fetch(const char *cmd, cognito_user_list *l, cognito **ou
                           err.info.msg);
         else if (aws_error_is(&err, "ResourceNotFoundException"))
             rc = cli_fail("%s (check AWS_COGNITO_USER_POOL_ID=%s and that region %s is the "
-                          "pool's)", err.info.msg, cognito_pool_id(c), cognito_region(c));
+                          "pool's)",
+                          err.info.msg, cognito_pool_id(c), cognito_region(c));
         else if (aws_error_is(&err, "NotAuthorizedException") ||
                  aws_error_is(&err, "UnrecognizedClientException") ||
                  aws_error_is(&err, "AccessDeniedException"))
             rc = cli_fail("%s (check the AWS credentials; they need "
-                          "cognito-idp:ListUsers on the pool)", err.info.msg);
+                          "cognito-idp:ListUsers on the pool)",
+                          err.info.msg);
         else
             rc = cli_fail("%s", err.info.msg);
         cognito_free(c);
@@ -191,17 +194,17 @@ static int cli_cognito_print_json(const cognito *c, const cognito_user_list *l)
     for (size_t i = 0; i < l->n; i++) {
         const cognito_user *u = &l->users[i];
         bad |= json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "username", u->username,
-                             "sub", u->sub, "preferred_username",
-                             cli_cognito_opt_string(u->preferred_username), "email",
-                             cli_cognito_opt_string(u->email), "name", cli_cognito_opt_string(u->name),
-                             "status", cli_cognito_opt_string(u->status), "enabled", u->enabled));
+            arr,
+            json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "username", u->username, "sub", u->sub,
+                      "preferred_username", cli_cognito_opt_string(u->preferred_username), "email",
+                      cli_cognito_opt_string(u->email), "name", cli_cognito_opt_string(u->name),
+                      "status", cli_cognito_opt_string(u->status), "enabled", u->enabled));
     }
     for (size_t i = 0; i < l->nskipped; i++)
-        bad |= json_array_append_new(
-            skipped, json_pack("{s:o, s:s}", "username",
-                               cli_cognito_opt_string(l->skipped[i].username), "reason",
-                               l->skipped[i].reason));
+        bad |=
+            json_array_append_new(skipped, json_pack("{s:o, s:s}", "username",
+                                                     cli_cognito_opt_string(l->skipped[i].username),
+                                                     "reason", l->skipped[i].reason));
     if (bad) {
         json_decref(doc);
         return cli_nomem();
@@ -349,7 +352,8 @@ static int cli_cognito_sync_one(users *db, const cognito_user *cu, bool dup, boo
         t->failed++;
         cli_cognito_head("conflict", h, width);
         printf("sub %s already belongs to PostgreSQL user %s — clear that row's "
-               "cognito_user_id first\n", cu->sub, holder.handle);
+               "cognito_user_id first\n",
+               cu->sub, holder.handle);
         return CLI_OK;
     }
     if (e.code != ERR_NOTFOUND && e.code != ERR_INVALID)
@@ -408,9 +412,9 @@ static int cli_cognito_sync(int argc, char **argv)
         printf("%s\n", l.skipped[i].reason);
     }
     printf("%s%zu %s, %zu unchanged, %zu without a PostgreSQL user, %zu without a handle, "
-           "%zu skipped, %zu failed (pool %s)\n", dry_run ? "dry run: " : "", t.updated,
-           dry_run ? "would be updated" : "updated", t.unchanged, t.no_user, t.no_handle,
-           t.skipped, t.failed, cognito_pool_id(c));
+           "%zu skipped, %zu failed (pool %s)\n",
+           dry_run ? "dry run: " : "", t.updated, dry_run ? "would be updated" : "updated",
+           t.unchanged, t.no_user, t.no_handle, t.skipped, t.failed, cognito_pool_id(c));
     if (dry_run)
         printf("dry run: nothing was changed\n");
     if (t.failed)

@@ -136,13 +136,11 @@ static int db_fail(const char *what, const errinfo *e)
     case ERR_CONFIG:
         return cli_fail("db %s: %s (for the local stack: eval \"$(script/server env)\")", what,
                         e->msg);
-    case ERR_IO:
-        return cli_fail("db %s: %s — is the stack up? (script/server)", what, e->msg);
+    case ERR_IO: return cli_fail("db %s: %s — is the stack up? (script/server)", what, e->msg);
     case ERR_NOTFOUND:
         return cli_fail("db %s: %s (create it: cruddur db create, or cruddur db setup)", what,
                         e->msg);
-    default:
-        return cli_fail("db %s: %s", what, e->msg);
+    default: return cli_fail("db %s: %s", what, e->msg);
     }
 }
 
@@ -159,7 +157,8 @@ static int db_use_prod(const char *cmd)
     const char *u = getenv("PROD_CONNECTION_URL");
     if (!u || !*u)
         return cli_fail("%s --prod: PROD_CONNECTION_URL is not set (the production "
-                        "database's libpq URI, as the original bin/db scripts read it)", cmd);
+                        "database's libpq URI, as the original bin/db scripts read it)",
+                        cmd);
     if (setenv("CONNECTION_URL", u, 1) != 0)
         return cli_fail("%s --prod: out of memory", cmd);
     return CLI_OK;
@@ -187,25 +186,16 @@ static int db_options(const char *cmd, const char *usage, int argc, char **argv,
     cli_positional_prod(argc, argv, 0);
     bool is_drop = force != NULL;
     int c;
-    optind = 0;   /* glibc: a full re-initialisation (cli_db parsed argv before) */
+    optind = 0; /* glibc: a full re-initialisation (cli_db parsed argv before) */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, is_drop ? "+fyh" : "+h", is_drop ? drop : plain,
-                            NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, is_drop ? "+fyh" : "+h", is_drop ? drop : plain, NULL)) !=
+           -1) {
         switch (c) {
-        case 'f':
-            *force = true;
-            break;
-        case 'y':
-            *yes = true;
-            break;
-        case 'p':
-            prod = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return CLI_HELP;
-        default:
-            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        case 'f': *force = true; break;
+        case 'y': *yes = true; break;
+        case 'p': prod = true; break;
+        case 'h': fputs(usage, stdout); return CLI_HELP;
+        default: return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -285,8 +275,8 @@ static int db_sessions(void)
         if (count)
             printf("%-8s %-20s %-20s %s\n", "PID", "USER", "CLIENT", "APPLICATION");
         for (size_t i = 0; i < shown; i++)
-            printf("%-8ld %-20s %-20s %s\n", s[i].pid, s[i].user[0] ? s[i].user : "?",
-                   s[i].client, s[i].application_name[0] ? s[i].application_name : "(none)");
+            printf("%-8ld %-20s %-20s %s\n", s[i].pid, s[i].user[0] ? s[i].user : "?", s[i].client,
+                   s[i].application_name[0] ? s[i].application_name : "(none)");
         if (count > shown)
             printf("... and %zu more\n", count - shown);
         status = CLI_OK;
@@ -315,8 +305,7 @@ static int db_check(void)
     } else if (users_check_rows(u, b, DB_CHECK_LISTED, &count, &e) != 0) {
         db_fail("check", &e);
     } else if (count == 0) {
-        printf("every row of users in %s on %s passes the schema's rules\n", name,
-               users_server(u));
+        printf("every row of users in %s on %s passes the schema's rules\n", name, users_server(u));
         status = CLI_OK;
     } else {
         size_t shown = count < DB_CHECK_LISTED ? count : DB_CHECK_LISTED;
@@ -330,8 +319,8 @@ static int db_check(void)
             printf("%-36s  %-16s  %s\n", b[i].uuid, b[i].rule, buf_cstr(&h) ? buf_cstr(&h) : "");
             buf_cleanup(&h);
         }
-        printf("The API and the CLI refuse these users; fix or remove the rows (handles: "
-               USERS_HANDLE_RULE ").\n");
+        printf("The API and the CLI refuse these users; fix or remove the rows "
+               "(handles: " USERS_HANDLE_RULE ").\n");
         status = CLI_FAIL;
     }
     free(b);
@@ -340,8 +329,7 @@ static int db_check(void)
 }
 
 /* Prints the sessions blocking a drop of name. */
-static void db_print_sessions(const users_session *s, size_t shown, size_t count,
-                              const char *name)
+static void db_print_sessions(const users_session *s, size_t shown, size_t count, const char *name)
 {
     fprintf(stderr, "cruddur: db drop: database %s has %zu other session%s connected:\n", name,
             count, count == 1 ? "" : "s");
@@ -381,8 +369,8 @@ static int db_drop(bool force, bool yes)
     }
     if (!yes) {
         char q[320];
-        snprintf(q, sizeof q, "Drop database %s on %s and all its data%s?", name,
-                 users_server(m), count > 0 ? ", ending the sessions connected to it" : "");
+        snprintf(q, sizeof q, "Drop database %s on %s and all its data%s?", name, users_server(m),
+                 count > 0 ? ", ending the sessions connected to it" : "");
         if (!cli_confirm(q)) {
             fputs("cruddur: db drop: not confirmed; nothing dropped\n", stderr);
             goto out;
@@ -397,16 +385,14 @@ static int db_drop(bool force, bool yes)
                 goto out;
             }
             if (ended > 0)
-                printf("ended %zu session%s connected to %s\n", ended, ended == 1 ? "" : "s",
-                       name);
+                printf("ended %zu session%s connected to %s\n", ended, ended == 1 ? "" : "s", name);
         }
         users_db_status rc = users_drop_db(m, name, &e);
         if (rc == USERS_DB_DONE) {
             printf("database %s dropped on %s\n", name, users_server(m));
             status = CLI_OK;
         } else if (rc == USERS_DB_ALREADY) {
-            printf("database %s does not exist on %s; nothing to drop\n", name,
-                   users_server(m));
+            printf("database %s does not exist on %s; nothing to drop\n", name, users_server(m));
             status = CLI_OK;
         } else if (rc == USERS_DB_IN_USE && force && attempt == 0) {
             continue;
@@ -458,8 +444,7 @@ static int db_seed(void)
     long added = 0, present = 0;
     int rc = users_seed(u, &added, &present, &e);
     if (rc == 0)
-        printf("%ld user%s added, %ld already present\n", added, added == 1 ? "" : "s",
-               present);
+        printf("%ld user%s added, %ld already present\n", added, added == 1 ? "" : "s", present);
     else
         db_fail("seed", &e);
     users_close(u);
@@ -512,9 +497,9 @@ int cli_db_setup_step(void)
         char name[128];
         if (users_conninfo_db(NULL, name, sizeof name, NULL) != 0)
             snprintf(name, sizeof name, "?");
-        printf("postgres: database %s %s on %s; schema ok; %ld user%s added (%ld present)\n",
-               name, created ? "created" : "exists", users_server(u), added,
-               added == 1 ? "" : "s", present);
+        printf("postgres: database %s %s on %s; schema ok; %ld user%s added (%ld present)\n", name,
+               created ? "created" : "exists", users_server(u), added, added == 1 ? "" : "s",
+               present);
     }
     users_close(u);
     return rc;
@@ -576,7 +561,8 @@ int cli_db(int argc, char **argv)
         rc = db_options("db sessions", db_sessions_usage, sargc, sargv, NULL, NULL);
         return rc != CLI_OK ? cli_exit_status(rc) : db_sessions();
     }
-    return cli_usage_error("db", "unknown subcommand '%s' (create, drop, schema-load, seed, "
-                                 "setup, connect, sessions, check)",
+    return cli_usage_error("db",
+                           "unknown subcommand '%s' (create, drop, schema-load, seed, "
+                           "setup, connect, sessions, check)",
                            sub);
 }

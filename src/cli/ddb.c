@@ -26,8 +26,9 @@
 static const char ddbcli_usage[] =
     "Usage: cruddur ddb SUBCOMMAND [OPTIONS] [ARGS]\n"
     "\n"
-    "The DynamoDB table of Cruddur messaging. The table is CRUDDUR_DDB_TABLE (default\n"
-    MESSAGING_TABLE_DEFAULT "). The endpoint is AWS_ENDPOINT_URL (default: DynamoDB Local at\n"
+    "The DynamoDB table of Cruddur messaging. The table is CRUDDUR_DDB_TABLE "
+    "(default\n" MESSAGING_TABLE_DEFAULT
+    "). The endpoint is AWS_ENDPOINT_URL (default: DynamoDB Local at\n"
     "http://127.0.0.1:8000) unless --prod, which talks to real AWS (AWS_DEFAULT_REGION and\n"
     "the usual credential variables).\n"
     "\n"
@@ -113,7 +114,7 @@ int cli_ddb(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-        int operands;             /* the positional words it needs before a final "prod" */
+        int operands; /* the positional words it needs before a final "prod" */
     } subs[] = {
         { "schema-load", cli_ddb_tables_schema_load, 0 },
         { "drop", cli_ddb_tables_drop, 1 },
@@ -182,12 +183,12 @@ int cli_ddb_setup_step(bool prod)
             goto out;
         }
         printf("dynamodb: %s %s%s; seeded the sample conversation (%d messages between @%s "
-               "and @%s)\n", what, c.table, created ? "" : " exists", SEED_SAMPLE_MESSAGES,
-               ma.handle, mb.handle);
+               "and @%s)\n",
+               what, c.table, created ? "" : " exists", SEED_SAMPLE_MESSAGES, ma.handle, mb.handle);
         goto out;
     }
-    if (messaging_conversation_page(c.d, c.table, SEED_SAMPLE_GROUP_UUID, 1, NULL, &page,
-                                    &err) != 0) {
+    if (messaging_conversation_page(c.d, c.table, SEED_SAMPLE_GROUP_UUID, 1, NULL, &page, &err) !=
+        0) {
         rc = cli_ddb_fail(c.d, &err, "dynamodb: Query");
         goto out;
     }
@@ -195,7 +196,8 @@ int cli_ddb_setup_step(bool prod)
         printf("dynamodb: table %s exists; sample conversation present\n", c.table);
     else
         printf("dynamodb: table %s exists and holds other data; sample conversation not "
-               "seeded (cruddur ddb seed adds it)\n", c.table);
+               "seeded (cruddur ddb seed adds it)\n",
+               c.table);
 out:
     ddb_page_cleanup(&page);
     json_decref(t);

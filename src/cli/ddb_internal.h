@@ -15,10 +15,10 @@
 
 /* What every subcommand works with. */
 typedef struct ddbcli {
-    const char *cmd;    /* "ddb scan": for messages */
+    const char *cmd; /* "ddb scan": for messages */
     bool prod;
     const char *table;
-    ddb *d;             /* owned: NULL until cli_ddb_connect, freed by the subcommand */
+    ddb *d; /* owned: NULL until cli_ddb_connect, freed by the subcommand */
 } ddbcli;
 
 /* ---- helpers (ddb.c) ---- */
@@ -40,9 +40,9 @@ const char *cli_ddb_attr(const json_t *item, const char *name);
 
 /* What cli_ddb_tables_create did. */
 typedef enum cli_ddb_create_status {
-    CLI_DDB_CREATED,        /* created, ACTIVE, time to live enabled */
-    CLI_DDB_EXISTS,         /* the table was there already (nothing printed) */
-    CLI_DDB_CREATE_FAILED,  /* after printing why */
+    CLI_DDB_CREATED,       /* created, ACTIVE, time to live enabled */
+    CLI_DDB_EXISTS,        /* the table was there already (nothing printed) */
+    CLI_DDB_CREATE_FAILED, /* after printing why */
 } cli_ddb_create_status;
 
 /* Creates c->table from ddb-schema/ (without the stream when !stream), waits for ACTIVE

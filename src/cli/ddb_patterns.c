@@ -63,12 +63,9 @@ static int ddbcli_read_opts(ddbcli *c, int argc, char **argv, const char *usage,
                             ddbcli_read_args *a, const char **arg)
 {
     static const struct option opts[] = {
-        { "limit", required_argument, NULL, 'l' },
-        { "json", no_argument, NULL, 'j' },
-        { "uuid", no_argument, NULL, 'u' },
-        { "prod", no_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "limit", required_argument, NULL, 'l' }, { "json", no_argument, NULL, 'j' },
+        { "uuid", no_argument, NULL, 'u' },        { "prod", no_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
     };
     int o;
     while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -112,8 +109,7 @@ static int ddbcli_collect(ddbcli *c, bool groups, const char *id, long limit, js
         long left = limit > 0 ? limit - (long)json_array_size(*all) : 0;
         int lim = left > 0 ? (int)(left < 1000 ? left : 1000) : 0;
         int qrc = groups ? messaging_groups_page(c->d, c->table, id, lim, start, &page, err)
-                         : messaging_conversation_page(c->d, c->table, id, lim, start, &page,
-                                                       err);
+                         : messaging_conversation_page(c->d, c->table, id, lim, start, &page, err);
         if (qrc != 0)
             goto out;
         if (json_array_extend(*all, page.items) != 0)
@@ -190,8 +186,8 @@ int cli_ddb_patterns_get_conversation(int argc, char **argv)
     if (rc != CLI_OK)
         return cli_exit_status(rc);
     if (!uuid_is_text(group, strlen(group)))
-        return cli_usage_error(c.cmd, "'%.60s' is not a message group id (a UUID like %s)",
-                               group, SEED_SAMPLE_GROUP_UUID);
+        return cli_usage_error(c.cmd, "'%.60s' is not a message group id (a UUID like %s)", group,
+                               SEED_SAMPLE_GROUP_UUID);
     if ((rc = cli_ddb_connect(&c)) != CLI_OK)
         return rc;
     json_t *items = NULL;
@@ -200,7 +196,8 @@ int cli_ddb_patterns_get_conversation(int argc, char **argv)
         rc = cli_ddb_fail(c.d, &err, "Query");
     else if (json_array_size(items) == 0)
         rc = cli_fail("no messages in message group %s in %s (cruddur ddb list-conversations "
-                      "HANDLE shows someone's groups)", group, c.table);
+                      "HANDLE shows someone's groups)",
+                      group, c.table);
     else if (a.json)
         rc = ddbcli_print_items(items, true) == 0 ? CLI_OK : cli_nomem();
     else
@@ -227,8 +224,7 @@ int cli_ddb_patterns_list_conversations(int argc, char **argv)
     } else {
         const char *handle = who[0] == '@' ? who + 1 : who;
         if (!users_handle_valid(handle, strlen(handle)))
-            return cli_usage_error(c.cmd, "'%.60s' is not a handle (" USERS_HANDLE_RULE ")",
-                                   who);
+            return cli_usage_error(c.cmd, "'%.60s' is not a handle (" USERS_HANDLE_RULE ")", who);
         users *u = cli_users_open();
         if (!u)
             return CLI_FAIL;
@@ -238,7 +234,8 @@ int cli_ddb_patterns_list_conversations(int argc, char **argv)
         if (urc != 0) {
             if (e.code == ERR_NOTFOUND)
                 return cli_fail("no user with handle @%s (in the PostgreSQL database of "
-                                "CONNECTION_URL)", handle);
+                                "CONNECTION_URL)",
+                                handle);
             if (e.code == ERR_INVALID)
                 return cli_usage_error(c.cmd, "%s", e.msg);
             return cli_fail("looking up @%s: %s", handle, e.msg);

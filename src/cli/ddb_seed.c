@@ -20,7 +20,7 @@
 #include "messaging/seed.h"
 #include "users/users.h"
 
-#define DDBCLI_CHUNK 100                /* items per ddb_batch_write call */
+#define DDBCLI_CHUNK 100 /* items per ddb_batch_write call */
 #define DDBCLI_CONNECTIONS_MAX 32
 #define DDBCLI_CONNECTIONS_DEFAULT 4
 #define DDBCLI_HINT_STREAM_ITEMS 20000L /* suggest --stream-off from this many items */
@@ -71,8 +71,8 @@ void cli_ddb_seed_sample_users(user *ua, user *ub, messaging_user *a, messaging_
     errinfo e;
     users *u = users_open(NULL, &e);
     if (!u) {
-        fprintf(stderr, "cruddur: note: %s; seeding with the built-in users @%s and @%s\n",
-                e.msg, a->handle, b->handle);
+        fprintf(stderr, "cruddur: note: %s; seeding with the built-in users @%s and @%s\n", e.msg,
+                a->handle, b->handle);
         return;
     }
     if (users_by_handle(u, seed_sample_mira.handle, ua, &e) == 0 &&
@@ -80,8 +80,8 @@ void cli_ddb_seed_sample_users(user *ua, user *ub, messaging_user *a, messaging_
         *a = (messaging_user){ ua->uuid, ua->display_name, ua->handle };
         *b = (messaging_user){ ub->uuid, ub->display_name, ub->handle };
     } else {
-        fprintf(stderr, "cruddur: note: %s; seeding with the built-in users @%s and @%s\n",
-                e.msg, a->handle, b->handle);
+        fprintf(stderr, "cruddur: note: %s; seeding with the built-in users @%s and @%s\n", e.msg,
+                a->handle, b->handle);
     }
     users_close(u);
 }
@@ -91,7 +91,8 @@ static int ddbcli_add_deletes(json_t *dels, const json_t *items)
 {
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         json_t *del = json_pack("{s:{s:{s:O, s:O}}}", "DeleteRequest", "Key", "pk",
                                 json_object_get(it, "pk"), "sk", json_object_get(it, "sk"));
         if (!del || json_array_append_new(dels, del) != 0)
@@ -117,12 +118,10 @@ int cli_ddb_seed_sample(ddbcli *c, const messaging_user *a, const messaging_user
         goto nomem;
     for (int pass = 0; pass < 2; pass++) {
         do {
-            int qrc = pass == 0 ? messaging_conversation_page(c->d, c->table,
-                                                              SEED_SAMPLE_GROUP_UUID, 0, start,
-                                                              &page, err)
-                                : messaging_group_rows_page(c->d, c->table,
-                                                            SEED_SAMPLE_GROUP_UUID, start, &page,
-                                                            err);
+            int qrc = pass == 0 ? messaging_conversation_page(
+                                      c->d, c->table, SEED_SAMPLE_GROUP_UUID, 0, start, &page, err)
+                                : messaging_group_rows_page(c->d, c->table, SEED_SAMPLE_GROUP_UUID,
+                                                            start, &page, err);
             if (qrc != 0)
                 goto out;
             if (ddbcli_add_deletes(dels, page.items) != 0)
@@ -139,7 +138,8 @@ int cli_ddb_seed_sample(ddbcli *c, const messaging_user *a, const messaging_user
         goto nomem;
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         if (json_array_append_new(writes, json_pack("{s:{s:O}}", "PutRequest", "Item", it)) != 0)
             goto nomem;
     }
@@ -194,11 +194,11 @@ typedef struct ddbcli_load_job {
     ddbcli *c;
     const seed_bulk *b;
     size_t total;
-    atomic_size_t next;      /* offset of the next chunk to take */
-    atomic_size_t written;   /* items in chunks written completely */
-    atomic_int running;      /* workers not finished */
+    atomic_size_t next;    /* offset of the next chunk to take */
+    atomic_size_t written; /* items in chunks written completely */
+    atomic_int running;    /* workers not finished */
     atomic_bool failed;
-    pthread_mutex_t lock;    /* guards err and err_set */
+    pthread_mutex_t lock; /* guards err and err_set */
     ddb_error err;
     bool err_set;
 } ddbcli_load_job;
@@ -322,8 +322,9 @@ static int ddbcli_seed_bulk(ddbcli *c, const ddbcli_bulk_args *a)
         .end_us = clock_real_us(),
     };
     if (a->end_time && clock_parse_iso8601_us(a->end_time, &so.end_us) != 0)
-        return cli_usage_error(c->cmd, "--end-time wants an ISO-8601 time like "
-                                       "2026-11-21T09:30:00.000000+00:00, not '%.60s'",
+        return cli_usage_error(c->cmd,
+                               "--end-time wants an ISO-8601 time like "
+                               "2026-11-21T09:30:00.000000+00:00, not '%.60s'",
                                a->end_time);
     errinfo e;
     seed_bulk *b = seed_bulk_new(&so, &e);
@@ -361,12 +362,12 @@ static int ddbcli_seed_bulk(ddbcli *c, const ddbcli_bulk_args *a)
         stream_was_on = true;
         fprintf(stderr, "stream of %s disabled for the load\n", c->table);
     } else if (view[0] && (long)total >= DDBCLI_HINT_STREAM_ITEMS && !c->prod) {
-        fprintf(stderr, "cruddur: note: %s has a stream; DynamoDB Local slows down once a stream "
-                        "holds tens of thousands of records (--stream-off avoids that)\n",
+        fprintf(stderr,
+                "cruddur: note: %s has a stream; DynamoDB Local slows down once a stream "
+                "holds tens of thousands of records (--stream-off avoids that)\n",
                 c->table);
     }
-    ddbcli_progress pr = { .tty = cli_stdout_is_tty(), .total = total,
-                           .t0_us = clock_mono_us() };
+    ddbcli_progress pr = { .tty = cli_stdout_is_tty(), .total = total, .t0_us = clock_mono_us() };
     size_t written = 0;
     int lrc = ddbcli_load(c, b, a->connections, &pr, &written, &err);
     double secs = (double)(clock_mono_us() - pr.t0_us) / 1e6;
@@ -381,21 +382,26 @@ static int ddbcli_seed_bulk(ddbcli *c, const ddbcli_bulk_args *a)
         if (pr.tty)
             putchar('\n');
         rc = cli_ddb_fail(c->d, &err, "BatchWriteItem");
-        fprintf(stderr, "cruddur: %zu of %zu items were written before the failure; seeding "
-                        "again with the same options rewrites the same items\n", written, total);
+        fprintf(stderr,
+                "cruddur: %zu of %zu items were written before the failure; seeding "
+                "again with the same options rewrites the same items\n",
+                written, total);
     }
     if (stream_was_on) {
         ddb_error serr;
         if (cli_ddb_tables_set_stream(c, view, &serr) != 0 ||
             cli_ddb_tables_stream(c, view, arn, &serr) != 0) {
             cli_ddb_fail(c->d, &serr, "re-enabling the stream");
-            fprintf(stderr, "cruddur: the stream of %s is OFF; turn it on again (StreamViewType "
-                            "NEW_IMAGE) before running cruddur-streamd\n", c->table);
+            fprintf(stderr,
+                    "cruddur: the stream of %s is OFF; turn it on again (StreamViewType "
+                    "NEW_IMAGE) before running cruddur-streamd\n",
+                    c->table);
             rc = CLI_FAIL;
         } else {
             printf("stream of %s re-enabled (%s): new stream ARN %s — stream readers such as "
                    "cruddur-streamd must follow the new ARN; the loaded items are in no "
-                   "stream\n", c->table, view, arn);
+                   "stream\n",
+                   c->table, view, arn);
         }
     }
 out:
@@ -421,7 +427,10 @@ int cli_ddb_seed(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     ddbcli c = { .cmd = "ddb seed", .table = cli_table() };
-    ddbcli_bulk_args a = { .users = -1, .groups = -1, .messages = -1, .seed = 1,
+    ddbcli_bulk_args a = { .users = -1,
+                           .groups = -1,
+                           .messages = -1,
+                           .seed = 1,
                            .connections = DDBCLI_CONNECTIONS_DEFAULT };
     long conns = DDBCLI_CONNECTIONS_DEFAULT;
     bool bulk_only = false;
@@ -446,8 +455,10 @@ int cli_ddb_seed(int argc, char **argv)
         if (dst) {
             long min = o == 's' ? 0 : o == 'U' ? 2 : 1;
             if (cli_ddb_long(optarg, min, max, dst) != 0)
-                return cli_usage_error(c.cmd, "%s wants a whole number from %ld to %ld, not "
-                                              "'%.40s'", name, min, max, optarg);
+                return cli_usage_error(c.cmd,
+                                       "%s wants a whole number from %ld to %ld, not "
+                                       "'%.40s'",
+                                       name, min, max, optarg);
             if (o == 's' || o == 'c')
                 bulk_only = true;
         }
@@ -457,9 +468,12 @@ int cli_ddb_seed(int argc, char **argv)
     a.connections = (int)conns;
     bool bulk = a.users >= 0 || a.groups >= 0 || a.messages >= 0;
     if (bulk && (a.users < 0 || a.groups < 0 || a.messages < 0))
-        return cli_usage_error(c.cmd, "a synthetic data set needs all of --users, --groups "
-                                      "and --messages (missing %s)",
-                               a.users < 0 ? "--users" : a.groups < 0 ? "--groups" : "--messages");
+        return cli_usage_error(c.cmd,
+                               "a synthetic data set needs all of --users, --groups "
+                               "and --messages (missing %s)",
+                               a.users < 0    ? "--users"
+                               : a.groups < 0 ? "--groups"
+                                              : "--messages");
     if (!bulk && bulk_only)
         return cli_usage_error(c.cmd, "--seed, --end-time, --connections, --stream-off and "
                                       "--dump go with --users/--groups/--messages");
@@ -478,8 +492,8 @@ int cli_ddb_seed(int argc, char **argv)
         rc = cli_ddb_fail(c.d, &err, "seeding the sample conversation");
     } else {
         printf("seeded the sample conversation into %s: %d messages between @%s and @%s, "
-               "group %s", c.table, SEED_SAMPLE_MESSAGES, ma.handle, mb.handle,
-               SEED_SAMPLE_GROUP_UUID);
+               "group %s",
+               c.table, SEED_SAMPLE_MESSAGES, ma.handle, mb.handle, SEED_SAMPLE_GROUP_UUID);
         if (replaced)
             printf(" (replaced an earlier copy: %zu items)", replaced);
         putchar('\n');

@@ -21,14 +21,13 @@
 #include "messaging/messaging.h"
 
 #define DDBCLI_SCHEMA "ddb-schema/cruddur-messages.json"
-#define DDBCLI_ACTIVE_LOCAL_MS 60000L   /* how long to wait for ACTIVE */
+#define DDBCLI_ACTIVE_LOCAL_MS 60000L /* how long to wait for ACTIVE */
 #define DDBCLI_ACTIVE_PROD_MS 600000L
 
 static const char ddbcli_schema_usage[] =
     "Usage: cruddur ddb schema-load [--prod] [--no-stream]\n"
     "\n"
-    "Creates the table (CRUDDUR_DDB_TABLE, default " MESSAGING_TABLE_DEFAULT
-    ") from the built-in\n"
+    "Creates the table (CRUDDUR_DDB_TABLE, default " MESSAGING_TABLE_DEFAULT ") from the built-in\n"
     "ddb-schema/cruddur-messages.json: pk/sk, the GSI message-group-sk-index, on-demand\n"
     "billing, a stream with NEW_IMAGE records. Waits until the table is ACTIVE.\n"
     "Fails (exit 1) when the table already exists.\n"
@@ -102,8 +101,7 @@ static bool ddbcli_is_local(const char *url)
         if (colon)
             *colon = '\0';
     }
-    return strcmp(h, "127.0.0.1") == 0 || strcasecmp(h, "localhost") == 0 ||
-           strcmp(h, "::1") == 0;
+    return strcmp(h, "127.0.0.1") == 0 || strcasecmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
@@ -159,9 +157,8 @@ cli_ddb_create_status cli_ddb_tables_create(ddbcli *c, bool stream)
     }
     /* expired idempotency records (the API's IDEM# items carry a ttl) are removed by
      * DynamoDB's time to live */
-    json_t *ttl = json_pack("{s:s, s:{s:b, s:s}}", "TableName", c->table,
-                            "TimeToLiveSpecification", "Enabled", 1, "AttributeName",
-                            MESSAGING_TTL_ATTRIBUTE);
+    json_t *ttl = json_pack("{s:s, s:{s:b, s:s}}", "TableName", c->table, "TimeToLiveSpecification",
+                            "Enabled", 1, "AttributeName", MESSAGING_TTL_ATTRIBUTE);
     if (!ttl) {
         cli_nomem();
         return CLI_DDB_CREATE_FAILED;
@@ -198,11 +195,11 @@ int cli_ddb_tables_stream(ddbcli *c, char view[32], char arn[512], ddb_error *er
 /* Turns the stream off (view NULL) or on with view; waits for ACTIVE. */
 int cli_ddb_tables_set_stream(ddbcli *c, const char *view, ddb_error *err)
 {
-    json_t *req = view ? json_pack("{s:s, s:{s:b, s:s}}", "TableName", c->table,
-                                   "StreamSpecification", "StreamEnabled", 1, "StreamViewType",
-                                   view)
-                       : json_pack("{s:s, s:{s:b}}", "TableName", c->table,
-                                   "StreamSpecification", "StreamEnabled", 0);
+    json_t *req = view
+                      ? json_pack("{s:s, s:{s:b, s:s}}", "TableName", c->table,
+                                  "StreamSpecification", "StreamEnabled", 1, "StreamViewType", view)
+                      : json_pack("{s:s, s:{s:b}}", "TableName", c->table, "StreamSpecification",
+                                  "StreamEnabled", 0);
     if (!req) {
         ddb_error_clear(err);
         return errinfo_nomem(&err->info);
@@ -242,8 +239,8 @@ int cli_ddb_tables_schema_load(int argc, char **argv)
         return rc;
     cli_ddb_create_status made = cli_ddb_tables_create(&c, stream);
     if (made == CLI_DDB_EXISTS) {
-        rc = cli_fail("table %s already exists at %s (drop it first: cruddur ddb drop %s)",
-                      c.table, ddb_endpoint(c.d), c.table);
+        rc = cli_fail("table %s already exists at %s (drop it first: cruddur ddb drop %s)", c.table,
+                      ddb_endpoint(c.d), c.table);
     } else if (made == CLI_DDB_CREATE_FAILED) {
         rc = CLI_FAIL;
     } else {
@@ -362,7 +359,8 @@ int cli_ddb_tables_list(int argc, char **argv)
     } else {
         size_t i;
         json_t *n;
-        json_array_foreach(names, i, n) {
+        json_array_foreach(names, i, n)
+        {
             const char *s = json_string_value(n);
             if (s)
                 puts(s);
@@ -375,7 +373,11 @@ int cli_ddb_tables_list(int argc, char **argv)
 
 /* ---- scan ---------------------------------------------------------------------------------- */
 
-enum ddbcli_format { FMT_TYPED, FMT_PLAIN, FMT_TABLE };
+enum ddbcli_format {
+    FMT_TYPED,
+    FMT_PLAIN,
+    FMT_TABLE
+};
 
 static int ddbcli_print_item(const json_t *item, enum ddbcli_format fmt, size_t width)
 {
@@ -424,8 +426,7 @@ int cli_ddb_tables_scan(int argc, char **argv)
         case 'P': fmt = FMT_PLAIN; break;
         case 'l':
             if (cli_ddb_long(optarg, 1, 1000000000L, &limit) != 0)
-                return cli_usage_error(c.cmd, "--limit wants a number from 1, not '%.40s'",
-                                       optarg);
+                return cli_usage_error(c.cmd, "--limit wants a number from 1, not '%.40s'", optarg);
             break;
         case 'f': force = true; break;
         case 'p': c.prod = true; break;
@@ -458,7 +459,8 @@ int cli_ddb_tables_scan(int argc, char **argv)
         }
         size_t i;
         json_t *item;
-        json_array_foreach(page.items, i, item) {
+        json_array_foreach(page.items, i, item)
+        {
             if (ddbcli_print_item(item, fmt, width) != 0) {
                 rc = cli_nomem();
                 goto out;

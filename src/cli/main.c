@@ -47,11 +47,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } groups[] = {
-        { "db", cli_db },
-        { "ddb", cli_ddb },
-        { "cognito", cli_cognito },
-        { "setup", cli_setup },
-        { "token", cli_token },
+        { "db", cli_db },       { "ddb", cli_ddb },     { "cognito", cli_cognito },
+        { "setup", cli_setup }, { "token", cli_token },
     };
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
         if (strcmp(cmd, groups[i].name) == 0)

@@ -34,14 +34,9 @@ int cli_setup(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p':
-            prod = true;
-            break;
-        case 'h':
-            fputs(setup_usage, stdout);
-            return CLI_OK;
-        default:
-            return cli_usage_error("setup", "unknown option");
+        case 'p': prod = true; break;
+        case 'h': fputs(setup_usage, stdout); return CLI_OK;
+        default: return cli_usage_error("setup", "unknown option");
         }
     }
     if (optind < argc)

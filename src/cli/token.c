@@ -128,7 +128,8 @@ int cli_token(int argc, char **argv)
         if (users_by_handle(u, handle, &me, &e) != 0) {
             if (e.code == ERR_NOTFOUND)
                 cli_fail("no user has the handle '%.64s' (see 'cruddur db seed' or the users "
-                         "table)", handle);
+                         "table)",
+                         handle);
             else if (e.code == ERR_INVALID)
                 rc = cli_usage_error("token", "%s", e.msg);
             else
@@ -147,8 +148,7 @@ int cli_token(int argc, char **argv)
         }
     }
     if (devkey_open(dir, &k, &e) != 0) {
-        cli_fail("development key in %s: %s (check --key-dir / CRUDDUR_DEVKEY_DIR)", dir,
-                 e.msg);
+        cli_fail("development key in %s: %s (check --key-dir / CRUDDUR_DEVKEY_DIR)", dir, e.msg);
         goto out;
     }
     if (print_jwks) {
@@ -157,15 +157,17 @@ int cli_token(int argc, char **argv)
             goto out;
         }
     } else {
-        devkey_claims c = { .sub = me.cognito_user_id, .username = me.handle,
-                            .issuer = buf_cstr(&issuer), .client_id = client, .ttl_s = ttl };
+        devkey_claims c = { .sub = me.cognito_user_id,
+                            .username = me.handle,
+                            .issuer = buf_cstr(&issuer),
+                            .client_id = client,
+                            .ttl_s = ttl };
         if (devkey_mint(k, &c, &out, &e) != 0) {
             cli_fail("cannot mint a token: %s", e.msg);
             goto out;
         }
     }
-    if (fputs(buf_cstr(&out), stdout) == EOF || fputc('\n', stdout) == EOF ||
-        fflush(stdout) != 0) {
+    if (fputs(buf_cstr(&out), stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
         cli_fail("cannot write the output");
         goto out;
     }

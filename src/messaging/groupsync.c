@@ -14,20 +14,16 @@
 #include "messaging/groupsync_plan.h"
 #include "messaging/messaging.h"
 
-#define GROUPSYNC_TS_MAX 39      /* longest created_at accepted (result field minus NUL) */
+#define GROUPSYNC_TS_MAX 39 /* longest created_at accepted (result field minus NUL) */
 #define GROUPSYNC_BACKOFF_CAP_MS 200
 
 const char *groupsync_action_name(groupsync_action a)
 {
     switch (a) {
-    case GROUPSYNC_IGNORED:
-        return "ignored";
-    case GROUPSYNC_MOVED:
-        return "moved";
-    case GROUPSYNC_CURRENT:
-        return "current";
-    case GROUPSYNC_NO_GROUP:
-        return "no_group";
+    case GROUPSYNC_IGNORED: return "ignored";
+    case GROUPSYNC_MOVED: return "moved";
+    case GROUPSYNC_CURRENT: return "current";
+    case GROUPSYNC_NO_GROUP: return "no_group";
     }
     return "?";
 }
@@ -122,12 +118,12 @@ groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out
 /* ---- applying a message ------------------------------------------------------------------ */
 
 typedef enum groupsync_step {
-    GS_DONE,       /* the row was moved */
-    GS_REMOVED,    /* the row was a stale duplicate and is gone */
-    GS_RACE,       /* lost a race: re-read and decide again */
-    GS_COLLISION,  /* the target key holds another conversation's row */
-    GS_RETRY,      /* err filled */
-    GS_BAD,        /* err filled */
+    GS_DONE,      /* the row was moved */
+    GS_REMOVED,   /* the row was a stale duplicate and is gone */
+    GS_RACE,      /* lost a race: re-read and decide again */
+    GS_COLLISION, /* the target key holds another conversation's row */
+    GS_RETRY,     /* err filled */
+    GS_BAD,       /* err filled */
 } groupsync_step;
 
 typedef struct groupsync_ctx {
@@ -135,9 +131,9 @@ typedef struct groupsync_ctx {
     const char *table;
     const groupsync_msg *m;
     ddb_error *err;
-    char collision[sizeof ((errinfo *)0)->msg];   /* why the first collision is unresolvable */
-    char collided[GROUPSYNC_ROWS_MAX][MESSAGING_KEY_MAX];  /* pks not to try again */
-    const char *skip[GROUPSYNC_ROWS_MAX];         /* the same, for the planner */
+    char collision[sizeof((errinfo *)0)->msg]; /* why the first collision is unresolvable */
+    char collided[GROUPSYNC_ROWS_MAX][MESSAGING_KEY_MAX]; /* pks not to try again */
+    const char *skip[GROUPSYNC_ROWS_MAX];                 /* the same, for the planner */
     int ncollided;
 } groupsync_ctx;
 
@@ -179,8 +175,8 @@ static groupsync_status groupsync_user_rows(groupsync_ctx *c, const char *user, 
     ddb_page_init(&page);
     groupsync_status rc = GROUPSYNC_OK;
     for (int n = 0; n < GROUPSYNC_SCAN_PAGES && rc == GROUPSYNC_OK; n++) {
-        if (messaging_user_rows_page(c->d, c->table, user, "message_group_uuid", c->m->group,
-                                     start, &page, c->err) != 0) {
+        if (messaging_user_rows_page(c->d, c->table, user, "message_group_uuid", c->m->group, start,
+                                     &page, c->err) != 0) {
             rc = GROUPSYNC_RETRY;
             break;
         }
@@ -206,8 +202,8 @@ static groupsync_status groupsync_read_rows_consistent(groupsync_ctx *c, json_t 
     groupsync_status rc = groupsync_user_rows(c, c->m->sender, all);
     size_t len = 0;
     const json_t *first = json_array_get(all, 0);
-    const char *partner = first ? groupsync_plan_s(json_object_get(first, "user_uuid"), &len)
-                                : NULL;
+    const char *partner =
+        first ? groupsync_plan_s(json_object_get(first, "user_uuid"), &len) : NULL;
     char p[UUID_BUF] = "";
     if (partner && uuid_is_text(partner, len) && memcmp(partner, c->m->sender, 36) != 0)
         memcpy(p, partner, 36);
@@ -224,8 +220,7 @@ static groupsync_status groupsync_read_rows_consistent(groupsync_ctx *c, json_t 
 /* Every group row of the group (all pages of the GSI, or the consistent read when the GSI
  * shows fewer than two usable rows), judged by the planner into *plan. GROUPSYNC_OK with
  * *rows a new array, or RETRY / BAD with err filled. */
-static groupsync_status groupsync_read_rows(groupsync_ctx *c, json_t **rows,
-                                            groupsync_plan *plan)
+static groupsync_status groupsync_read_rows(groupsync_ctx *c, json_t **rows, groupsync_plan *plan)
 {
     json_t *all = json_array();
     json_t *start = NULL;
@@ -237,8 +232,7 @@ static groupsync_status groupsync_read_rows(groupsync_ctx *c, json_t **rows,
         goto out;
     }
     for (;;) {
-        if (messaging_group_rows_page(c->d, c->table, c->m->group, start, &page,
-                                      c->err) != 0) {
+        if (messaging_group_rows_page(c->d, c->table, c->m->group, start, &page, c->err) != 0) {
             rc = GROUPSYNC_RETRY;
             goto out;
         }
@@ -277,9 +271,9 @@ static int groupsync_old_cond(const json_t *row, ddb_expr *x, json_t **names, js
 {
     const json_t *msg = json_object_get(row, "message");
     *names = json_pack("{s:s, s:s}", "#g", "message_group_uuid", "#m", "message");
-    *values = msg ? json_pack("{s:O, s:O}", ":g", json_object_get(row, "message_group_uuid"),
-                              ":m", msg)
-                  : json_pack("{s:O}", ":g", json_object_get(row, "message_group_uuid"));
+    *values =
+        msg ? json_pack("{s:O, s:O}", ":g", json_object_get(row, "message_group_uuid"), ":m", msg)
+            : json_pack("{s:O}", ":g", json_object_get(row, "message_group_uuid"));
     x->expression = msg ? "attribute_exists(pk) AND #g = :g AND #m = :m"
                         : "attribute_exists(pk) AND #g = :g AND attribute_not_exists(#m)";
     x->names = *names;
@@ -294,8 +288,8 @@ static groupsync_step groupsync_delete_stale(groupsync_ctx *c, const json_t *row
     json_t *names = NULL, *values = NULL;
     ddb_expr cond = { 0 };
     groupsync_step step = GS_RETRY;
-    json_t *old_key = json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk",
-                                json_object_get(row, "sk"));
+    json_t *old_key =
+        json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk", json_object_get(row, "sk"));
     if (!old_key || groupsync_old_cond(row, &cond, &names, &values) != 0) {
         groupsync_nomem(c->err);
         goto out;
@@ -324,12 +318,10 @@ static void groupsync_collided(groupsync_ctx *c, const json_t *row, const json_t
              "group row %.*s cannot move to %s: that key already holds the row of %s%.*s (two "
              "conversations of one user with messages in the same microsecond); not "
              "overwritten",
-             (int)pk_len, pk ? pk : "", c->m->created_at,
-             named ? "conversation " : "another item", named ? (int)g_len : 0,
-             named ? other : "");
+             (int)pk_len, pk ? pk : "", c->m->created_at, named ? "conversation " : "another item",
+             named ? (int)g_len : 0, named ? other : "");
     if (c->ncollided < GROUPSYNC_ROWS_MAX) {
-        snprintf(c->collided[c->ncollided], MESSAGING_KEY_MAX, "%.*s", (int)pk_len,
-                 pk ? pk : "");
+        snprintf(c->collided[c->ncollided], MESSAGING_KEY_MAX, "%.*s", (int)pk_len, pk ? pk : "");
         c->skip[c->ncollided] = c->collided[c->ncollided];
         c->ncollided++;
     }
@@ -380,8 +372,8 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
     groupsync_step step = GS_RETRY;
     char token[UUID_BUF];
 
-    old_key = json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk",
-                        json_object_get(row, "sk"));
+    old_key =
+        json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk", json_object_get(row, "sk"));
     new_item = json_copy((json_t *)row); /* shallow: the AVs are shared, never changed */
     json_t *sk = ddb_av_s(c->m->created_at);
     if (!new_item || !sk || json_object_set_new(new_item, "sk", sk) != 0 ||
@@ -394,11 +386,11 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
                         json_object_get(new_item, "sk"));
     if (!old_key || !new_key || groupsync_old_cond(row, &cond, &names, &values) != 0)
         goto nomem;
-    items = json_pack("[{s:{s:s, s:O, s:s, s:O, s:O}}, {s:{s:s, s:O, s:s}}]", "Delete",
-                      "TableName", c->table, "Key", old_key, "ConditionExpression",
-                      cond.expression, "ExpressionAttributeNames", names,
-                      "ExpressionAttributeValues", values, "Put", "TableName", c->table, "Item",
-                      new_item, "ConditionExpression", "attribute_not_exists(pk)");
+    items = json_pack("[{s:{s:s, s:O, s:s, s:O, s:O}}, {s:{s:s, s:O, s:s}}]", "Delete", "TableName",
+                      c->table, "Key", old_key, "ConditionExpression", cond.expression,
+                      "ExpressionAttributeNames", names, "ExpressionAttributeValues", values, "Put",
+                      "TableName", c->table, "Item", new_item, "ConditionExpression",
+                      "attribute_not_exists(pk)");
     if (!items || rnd_uuid4(token) != 0)
         goto nomem;
     /* the token makes the client's own resends of this very transaction idempotent */
@@ -407,18 +399,10 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
         goto out;
     }
     switch (groupsync_plan_failure(c->err)) {
-    case GROUPSYNC_NEXT_CHECK:
-        step = groupsync_check_target(c, row, new_key);
-        break;
-    case GROUPSYNC_NEXT_REREAD:
-        step = GS_RACE;
-        break;
-    case GROUPSYNC_NEXT_BAD:
-        step = GS_BAD;
-        break;
-    case GROUPSYNC_NEXT_RETRY:
-        step = GS_RETRY;
-        break;
+    case GROUPSYNC_NEXT_CHECK: step = groupsync_check_target(c, row, new_key); break;
+    case GROUPSYNC_NEXT_REREAD: step = GS_RACE; break;
+    case GROUPSYNC_NEXT_BAD: step = GS_BAD; break;
+    case GROUPSYNC_NEXT_RETRY: step = GS_RETRY; break;
     }
     goto out;
 nomem:
@@ -483,21 +467,16 @@ groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record
                 continue;
             if (groupsync_is_collided(&c, row))
                 continue; /* a row of the same pk collided earlier in this round */
-            groupsync_step step = v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, row)
-                                                          : groupsync_delete_stale(&c, row);
+            groupsync_step step =
+                v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, row) : groupsync_delete_stale(&c, row);
             switch (step) {
-            case GS_DONE:
-                res->moved++;
-                break;
-            case GS_REMOVED:
-                res->removed++;
-                break;
+            case GS_DONE: res->moved++; break;
+            case GS_REMOVED: res->removed++; break;
             case GS_RACE:
                 res->races++;
                 again = true;
                 break;
-            case GS_COLLISION:
-                break;
+            case GS_COLLISION: break;
             case GS_RETRY:
             case GS_BAD:
                 json_decref(rows);
@@ -508,8 +487,8 @@ groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record
         }
         json_decref(rows);
         if (!again) {
-            res->action = groupsync_plan_outcome(res->moved, res->removed, plan.usable,
-                                                 c.ncollided);
+            res->action =
+                groupsync_plan_outcome(res->moved, res->removed, plan.usable, c.ncollided);
             ddb_error_clear(err);
             if (c.ncollided > 0) {
                 errinfo_set(&err->info, ERR_INVALID, "%s", c.collision);
@@ -522,7 +501,7 @@ groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record
         res->action = GROUPSYNC_MOVED;
     ddb_error_clear(err);
     errinfo_set(&err->info, ERR_SERVICE,
-                "group %s: lost the race for its group rows %d times; try again later",
-                m.group, res->races);
+                "group %s: lost the race for its group rows %d times; try again later", m.group,
+                res->races);
     return GROUPSYNC_RETRY;
 }

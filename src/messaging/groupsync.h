@@ -15,44 +15,44 @@
 
 /* Bounds on what one call reads and tries (the stream record is external input). */
 #define GROUPSYNC_MESSAGE_MAX (400 * 1024) /* bytes of message text: DynamoDB's item limit */
-#define GROUPSYNC_ROWS_MAX 16    /* group rows of one group read (the model has two) */
-#define GROUPSYNC_ROUNDS 8       /* read-and-decide rounds per call before GROUPSYNC_RETRY */
-#define GROUPSYNC_SCAN_PAGES 64  /* pages of one user's rows in the consistent fallback */
+#define GROUPSYNC_ROWS_MAX 16              /* group rows of one group read (the model has two) */
+#define GROUPSYNC_ROUNDS 8      /* read-and-decide rounds per call before GROUPSYNC_RETRY */
+#define GROUPSYNC_SCAN_PAGES 64 /* pages of one user's rows in the consistent fallback */
 
 typedef enum groupsync_action {
-    GROUPSYNC_IGNORED,   /* not a new message item: a group row, an IDEM# item, a REMOVE... */
-    GROUPSYNC_MOVED,     /* at least one group row moved forward to this message */
-    GROUPSYNC_CURRENT,   /* every group row was already at or past this message */
-    GROUPSYNC_NO_GROUP,  /* a message whose group has no group rows (nothing to move) */
+    GROUPSYNC_IGNORED,  /* not a new message item: a group row, an IDEM# item, a REMOVE... */
+    GROUPSYNC_MOVED,    /* at least one group row moved forward to this message */
+    GROUPSYNC_CURRENT,  /* every group row was already at or past this message */
+    GROUPSYNC_NO_GROUP, /* a message whose group has no group rows (nothing to move) */
 } groupsync_action;
 
 typedef struct groupsync_result {
     groupsync_action action;
-    int moved;           /* group rows moved by this call */
-    int races;           /* lost races (condition failed or TransactionConflict), each
+    int moved;            /* group rows moved by this call */
+    int races;            /* lost races (condition failed or TransactionConflict), each
                             followed by a jittered pause and a re-read */
-    int removed;         /* stale duplicate group rows deleted: a row of the same user and
+    int removed;          /* stale duplicate group rows deleted: a row of the same user and
                             group already stood at this message (counts as MOVED) */
-    char group[UUID_BUF];      /* the message's group uuid, "" when ignored */
-    char created_at[40]; /* the message's created_at (its sk), "" when ignored */
+    char group[UUID_BUF]; /* the message's group uuid, "" when ignored */
+    char created_at[40];  /* the message's created_at (its sk), "" when ignored */
 } groupsync_result;
 
 /* What groupsync_parse_record and groupsync_apply return. */
 typedef enum groupsync_status {
     GROUPSYNC_OK = 0,
-    GROUPSYNC_RETRY = -1,  /* DynamoDB failed (err filled): trying again later may work */
-    GROUPSYNC_BAD = -2,    /* the record can never be applied (err->info says why):
+    GROUPSYNC_RETRY = -1, /* DynamoDB failed (err filled): trying again later may work */
+    GROUPSYNC_BAD = -2,   /* the record can never be applied (err->info says why):
                               malformed image, or a conflict that cannot resolve */
 } groupsync_status;
 
 /* A stream record classified and validated (no I/O). */
 typedef struct groupsync_msg {
-    bool is_message;         /* false: the record is to be ignored (the rest is zero) */
-    char group[UUID_BUF];          /* the group uuid from pk "MSG#<uuid>" */
-    char created_at[40];     /* the message's sk: an ISO-8601 timestamp */
-    const json_t *message;   /* the image's "message" AV ({"S": ...}), borrowed from the
+    bool is_message;       /* false: the record is to be ignored (the rest is zero) */
+    char group[UUID_BUF];  /* the group uuid from pk "MSG#<uuid>" */
+    char created_at[40];   /* the message's sk: an ISO-8601 timestamp */
+    const json_t *message; /* the image's "message" AV ({"S": ...}), borrowed from the
                                 record: never log it */
-    char sender[UUID_BUF];         /* the image's user_uuid when it is a uuid, else "" */
+    char sender[UUID_BUF]; /* the image's user_uuid when it is a uuid, else "" */
 } groupsync_msg;
 
 /* Classifies one stream record: an INSERT or MODIFY whose pk (NewImage, else Keys) is
@@ -97,6 +97,6 @@ groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out
 groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record,
                                  groupsync_result *res, ddb_error *err);
 
-const char *groupsync_action_name(groupsync_action a);  /* "ignored", "moved", ... */
+const char *groupsync_action_name(groupsync_action a); /* "ignored", "moved", ... */
 
 #endif

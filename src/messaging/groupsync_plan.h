@@ -16,22 +16,22 @@
 
 /* What to do with one row of the rows read. */
 typedef enum groupsync_verdict {
-    GROUPSYNC_ROW_SKIP,     /* not a group row this module may move (pk not "GRP#..."
+    GROUPSYNC_ROW_SKIP,    /* not a group row this module may move (pk not "GRP#..."
                                within MESSAGING_KEY_MAX, sk not an S), or its pk is in
                                skip[] (its target key holds another conversation's row) */
-    GROUPSYNC_ROW_CURRENT,  /* at or past the message (sk >= created_at): forward only */
-    GROUPSYNC_ROW_MOVE,     /* older than the message: move it to sk = created_at */
-    GROUPSYNC_ROW_DELETE,   /* older than the message while a row of the same pk and group
+    GROUPSYNC_ROW_CURRENT, /* at or past the message (sk >= created_at): forward only */
+    GROUPSYNC_ROW_MOVE,    /* older than the message: move it to sk = created_at */
+    GROUPSYNC_ROW_DELETE,  /* older than the message while a row of the same pk and group
                                already stands at created_at in the rows read: a stale
                                duplicate */
 } groupsync_verdict;
 
 typedef struct groupsync_plan {
-    size_t nrows;                                /* rows judged (= the array's size) */
+    size_t nrows; /* rows judged (= the array's size) */
     groupsync_verdict verdict[GROUPSYNC_ROWS_MAX];
-    int usable;     /* rows that are group rows of the group (all but ROW_SKIP) */
-    int moves;      /* rows to ROW_MOVE */
-    int deletes;    /* rows to ROW_DELETE */
+    int usable;  /* rows that are group rows of the group (all but ROW_SKIP) */
+    int moves;   /* rows to ROW_MOVE */
+    int deletes; /* rows to ROW_DELETE */
 } groupsync_plan;
 
 /* Judges each row of rows (an array of DynamoDB items, borrowed) against the message's
@@ -43,11 +43,11 @@ int groupsync_plan_rows(const json_t *rows, const char *created_at, const char *
 
 /* What stands at the target key of a move whose condition failed. */
 typedef enum groupsync_target {
-    GROUPSYNC_TARGET_EMPTY,      /* nothing (have is NULL): the old row changed under us —
+    GROUPSYNC_TARGET_EMPTY,     /* nothing (have is NULL): the old row changed under us —
                                     re-read and decide again */
-    GROUPSYNC_TARGET_DUPLICATE,  /* a row of the same group (message_group_uuid as row's):
+    GROUPSYNC_TARGET_DUPLICATE, /* a row of the same group (message_group_uuid as row's):
                                     row is a stale duplicate — delete it */
-    GROUPSYNC_TARGET_COLLISION,  /* a row of another conversation, or another item: never
+    GROUPSYNC_TARGET_COLLISION, /* a row of another conversation, or another item: never
                                     overwritten */
 } groupsync_target;
 
@@ -57,16 +57,16 @@ groupsync_target groupsync_plan_target(const json_t *row, const json_t *have);
 
 /* What to do after a write of pattern E failed. */
 typedef enum groupsync_next {
-    GROUPSYNC_NEXT_CHECK,   /* a condition failed (ConditionalCheckFailedException, or a
+    GROUPSYNC_NEXT_CHECK,  /* a condition failed (ConditionalCheckFailedException, or a
                                cancelled transaction with a ConditionalCheckFailed reason or
                                no reasons at all): a move reads its target key; a delete
                                re-reads */
-    GROUPSYNC_NEXT_REREAD,  /* lost a race with another writer (TransactionConflict as a
+    GROUPSYNC_NEXT_REREAD, /* lost a race with another writer (TransactionConflict as a
                                reason or as TransactionConflictException): pause, re-read,
                                decide again */
-    GROUPSYNC_NEXT_BAD,     /* the request can never succeed (ValidationException, or a
+    GROUPSYNC_NEXT_BAD,    /* the request can never succeed (ValidationException, or a
                                ValidationError reason): the record is bad */
-    GROUPSYNC_NEXT_RETRY,   /* anything else (throttling, transport, other service errors):
+    GROUPSYNC_NEXT_RETRY,  /* anything else (throttling, transport, other service errors):
                                GROUPSYNC_RETRY, later */
 } groupsync_next;
 

@@ -44,14 +44,14 @@
 
 #define MESSAGING_MEMBERS_CACHE_SLOTS 512
 #define MESSAGING_MEMBERS_CACHE_TTL_MS (10 * 60 * 1000)
-#define MESSAGING_MEMBERS_SCAN_PAGES 1000   /* bound on the consistent read of my rows */
-#define MESSAGING_MEMBERS_GSI_PAGES 4       /* a group has two rows: one page in practice */
+#define MESSAGING_MEMBERS_SCAN_PAGES 1000 /* bound on the consistent read of my rows */
+#define MESSAGING_MEMBERS_GSI_PAGES 4     /* a group has two rows: one page in practice */
 
 struct messaging_member_cache {
     struct {
         char me[UUID_BUF];
         char group[UUID_BUF];
-        int64_t expires_ms;             /* 0: empty */
+        int64_t expires_ms; /* 0: empty */
     } slot[MESSAGING_MEMBERS_CACHE_SLOTS];
 };
 
@@ -67,7 +67,7 @@ void messaging_member_cache_free(messaging_member_cache *c)
 
 static size_t messaging_members_slot(const char *me, const char *group)
 {
-    uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (const char *p = me; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     h = (h ^ '/') * 1099511628211ULL;
@@ -86,8 +86,7 @@ static bool messaging_members_cached(const messaging_member_cache *c, const char
            strcmp(c->slot[i].group, group) == 0;
 }
 
-static void messaging_members_remember(messaging_member_cache *c, const char *me,
-                                       const char *group)
+static void messaging_members_remember(messaging_member_cache *c, const char *me, const char *group)
 {
     if (!c || strlen(me) > 36 || strlen(group) > 36)
         return;
@@ -100,9 +99,9 @@ static void messaging_members_remember(messaging_member_cache *c, const char *me
 /* Whether my group rows (consistent read) hold one whose attribute attr is value; its
  * message_group_uuid into group_out (when not NULL, UUID_BUF bytes; "" when none). 0 or
  * -1. */
-static int messaging_members_my_rows(const messaging_store *st, const char *me,
-                                     const char *attr, const char *value, bool *found,
-                                     char *group_out, ddb_error *err)
+static int messaging_members_my_rows(const messaging_store *st, const char *me, const char *attr,
+                                     const char *value, bool *found, char *group_out,
+                                     ddb_error *err)
 {
     *found = false;
     if (group_out)
@@ -112,8 +111,7 @@ static int messaging_members_my_rows(const messaging_store *st, const char *me,
     ddb_page_init(&page);
     int rc = -1;
     for (int n = 0; n < MESSAGING_MEMBERS_SCAN_PAGES; n++) {
-        if (messaging_user_rows_page(st->db, st->table, me, attr, value, start, &page,
-                                     err) != 0)
+        if (messaging_user_rows_page(st->db, st->table, me, attr, value, start, &page, err) != 0)
             goto out;
         if (json_array_size(page.items) > 0) {
             const char *g = ddb_av_get_s(json_array_get(page.items, 0), "message_group_uuid");
@@ -155,7 +153,8 @@ messaging_membership messaging_members_check(const messaging_store *st, const ch
             goto out;
         size_t i;
         json_t *item;
-        json_array_foreach(page.items, i, item) {
+        json_array_foreach(page.items, i, item)
+        {
             const char *pk = ddb_av_get_s(item, "pk");
             if (!pk || strncmp(pk, MESSAGING_GRP_PREFIX, strlen(MESSAGING_GRP_PREFIX)) != 0)
                 continue;
@@ -174,8 +173,7 @@ messaging_membership messaging_members_check(const messaging_store *st, const ch
             break;
     }
     if (!member && !two_others &&
-        messaging_members_my_rows(st, me, "message_group_uuid", group, &member, NULL,
-                                  err) != 0)
+        messaging_members_my_rows(st, me, "message_group_uuid", group, &member, NULL, err) != 0)
         goto out;
     if (member)
         messaging_members_remember(st->cache, me, group);
@@ -187,8 +185,7 @@ out:
 }
 
 json_t *messaging_members_pair_put(const char *table, const char *a, const char *b,
-                                   const char *group, const char *created_at,
-                                   const char *replaces)
+                                   const char *group, const char *created_at, const char *replaces)
 {
     json_t *item = messaging_pair_item(a, b, group, created_at);
     if (!item || !table) {
@@ -198,15 +195,13 @@ json_t *messaging_members_pair_put(const char *table, const char *a, const char 
     if (!replaces)
         return json_pack("{s:{s:s, s:o, s:s}}", "Put", "TableName", table, "Item", item,
                          "ConditionExpression", "attribute_not_exists(pk)");
-    return json_pack("{s:{s:s, s:o, s:s, s:{s:s}, s:{s:{s:s}}}}", "Put", "TableName", table,
-                     "Item", item, "ConditionExpression", "#g = :old",
-                     "ExpressionAttributeNames", "#g", MESSAGING_PAIR_GROUP,
-                     "ExpressionAttributeValues", ":old", "S", replaces);
+    return json_pack("{s:{s:s, s:o, s:s, s:{s:s}, s:{s:{s:s}}}}", "Put", "TableName", table, "Item",
+                     item, "ConditionExpression", "#g = :old", "ExpressionAttributeNames", "#g",
+                     MESSAGING_PAIR_GROUP, "ExpressionAttributeValues", ":old", "S", replaces);
 }
 
-messaging_pair messaging_members_pair_find(const messaging_store *st, const char *a,
-                                           const char *b, char group[UUID_BUF],
-                                           ddb_error *err)
+messaging_pair messaging_members_pair_find(const messaging_store *st, const char *a, const char *b,
+                                           char group[UUID_BUF], ddb_error *err)
 {
     group[0] = '\0';
     json_t *key = messaging_pair_key(a, b);

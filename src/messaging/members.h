@@ -25,9 +25,9 @@ typedef struct messaging_store {
 } messaging_store;
 
 typedef enum messaging_membership {
-    MESSAGING_MEMBER,               /* me holds a group row of the group */
-    MESSAGING_NOT_MEMBER,           /* no row of mine (or no such group) */
-    MESSAGING_MEMBERSHIP_FAILED,    /* the store did not answer: err filled */
+    MESSAGING_MEMBER,            /* me holds a group row of the group */
+    MESSAGING_NOT_MEMBER,        /* no row of mine (or no such group) */
+    MESSAGING_MEMBERSHIP_FAILED, /* the store did not answer: err filled */
 } messaging_membership;
 
 /* Whether user me (a canonical lowercase uuid) holds a group row of group: the cache, then
@@ -39,9 +39,9 @@ messaging_membership messaging_members_check(const messaging_store *st, const ch
                                              const char *group, ddb_error *err);
 
 typedef enum messaging_pair {
-    MESSAGING_PAIR_FOUND,           /* group holds the pair's conversation */
-    MESSAGING_PAIR_NONE,            /* the pair has none (group "") */
-    MESSAGING_PAIR_FAILED,          /* err filled, group "" */
+    MESSAGING_PAIR_FOUND,  /* group holds the pair's conversation */
+    MESSAGING_PAIR_NONE,   /* the pair has none (group "") */
+    MESSAGING_PAIR_FAILED, /* err filled, group "" */
 } messaging_pair;
 
 /* The conversation users a and b share, into group (lowercase uuid): the pair item
@@ -49,9 +49,8 @@ typedef enum messaging_pair {
  * items existed, e.g. by the original boto3 code — a consistent read of a's group rows
  * whose user_uuid is b, after which the missing pair item is written (conditionally, so it
  * never replaces another; a failure there is only logged). */
-messaging_pair messaging_members_pair_find(const messaging_store *st, const char *a,
-                                           const char *b, char group[UUID_BUF],
-                                           ddb_error *err);
+messaging_pair messaging_members_pair_find(const messaging_store *st, const char *a, const char *b,
+                                           char group[UUID_BUF], ddb_error *err);
 
 /* The TransactWriteItems action that makes creating group the pair's only conversation: a
  * Put of the pair item conditional on attribute_not_exists(pk) or, with replaces (a stale
@@ -59,7 +58,6 @@ messaging_pair messaging_members_pair_find(const messaging_store *st, const char
  * reference, or NULL (a string NULL, no memory). A transaction losing on it (reason
  * ConditionalCheckFailed or TransactionConflict) should find the pair again. */
 json_t *messaging_members_pair_put(const char *table, const char *a, const char *b,
-                                   const char *group, const char *created_at,
-                                   const char *replaces);
+                                   const char *group, const char *created_at, const char *replaces);
 
 #endif

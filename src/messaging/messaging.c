@@ -138,8 +138,8 @@ json_t *messaging_idem_key(const char *user_uuid, const char *key)
 }
 
 json_t *messaging_idem_item(const char *user_uuid, const char *key, const char *kind,
-                            const char *fingerprint, const char *result,
-                            const char *created_at, int64_t ttl_s)
+                            const char *fingerprint, const char *result, const char *created_at,
+                            int64_t ttl_s)
 {
     char pk[MESSAGING_KEY_MAX];
     if (messaging_idem_pk(pk, sizeof pk, user_uuid) != 0)
@@ -160,8 +160,8 @@ json_t *messaging_idem_item(const char *user_uuid, const char *key, const char *
 /* Query key_attr = value, newest first, into page (a Jansson page) or view (a flat one):
  * exactly one of them is given. */
 static int messaging_query_eq(ddb *d, const char *table, const char *index, const char *key_attr,
-                              const char *value, int limit, const json_t *start_key,
-                              ddb_page *page, ddb_page_view *view, ddb_error *err)
+                              const char *value, int limit, const json_t *start_key, ddb_page *page,
+                              ddb_page_view *view, ddb_error *err)
 {
     json_t *names = json_pack("{s:s}", "#k", key_attr);
     json_t *values = json_object();
@@ -217,9 +217,9 @@ int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
                               start_key, page, NULL, err);
 }
 
-int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid,
-                             const char *attr, const char *value, const json_t *start_key,
-                             ddb_page *page, ddb_error *err)
+int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid, const char *attr,
+                             const char *value, const json_t *start_key, ddb_page *page,
+                             ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
     if (messaging_grp_pk(pk, sizeof pk, user_uuid) != 0) {
@@ -227,8 +227,7 @@ int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid,
         return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
     }
     json_t *names = json_pack("{s:s}", "#f", attr ? attr : "");
-    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S",
-                               value ? value : "");
+    json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value ? value : "");
     int rc = -1;
     if (!names || !values) {
         ddb_error_clear(err);
@@ -273,8 +272,7 @@ int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int li
     return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
 }
 
-int messaging_put_message(ddb *d, const char *table, const json_t *message_item,
-                          ddb_error *err)
+int messaging_put_message(ddb *d, const char *table, const json_t *message_item, ddb_error *err)
 {
     const ddb_expr cond = { .expression = "attribute_not_exists(sk)" };
     return ddb_put_item(d, table, message_item, &cond, err);
@@ -293,10 +291,10 @@ json_t *messaging_create_group_actions(const char *table, const char *group_uuid
     json_t *items = table ? json_array() : NULL;
     bool ok = items != NULL;
     for (int i = 0; i < 3 && ok; i++) {
-        json_t *put = rows[i] ? json_pack("{s:{s:s, s:O, s:s}}", "Put", "TableName", table,
-                                          "Item", rows[i], "ConditionExpression",
-                                          "attribute_not_exists(pk)")
-                              : NULL;
+        json_t *put = rows[i]
+                          ? json_pack("{s:{s:s, s:O, s:s}}", "Put", "TableName", table, "Item",
+                                      rows[i], "ConditionExpression", "attribute_not_exists(pk)")
+                          : NULL;
         ok = put && json_array_append_new(items, put) == 0;
     }
     for (int i = 0; i < 3; i++)

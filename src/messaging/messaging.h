@@ -37,20 +37,20 @@
 
 #define MESSAGING_TABLE_DEFAULT "cruddur-messages" /* when CRUDDUR_DDB_TABLE is unset */
 #define MESSAGING_GSI "message-group-sk-index"
-#define MESSAGING_PAGE_DEFAULT 20      /* pattern A's page, as in the original */
-#define MESSAGING_KEY_MAX 64           /* "MSG#" / "GRP#" / "IDEM#" + a UUID, with room */
-#define MESSAGING_TS_LEN 33            /* "2026-11-21T09:30:00.123456+00:00" + NUL */
+#define MESSAGING_PAGE_DEFAULT 20 /* pattern A's page, as in the original */
+#define MESSAGING_KEY_MAX 64      /* "MSG#" / "GRP#" / "IDEM#" + a UUID, with room */
+#define MESSAGING_TS_LEN 33       /* "2026-11-21T09:30:00.123456+00:00" + NUL */
 
 /* The catalogue's key prefixes, fixed sort key and attributes beyond the boto3 ones. */
 #define MESSAGING_MSG_PREFIX "MSG#"
 #define MESSAGING_GRP_PREFIX "GRP#"
 #define MESSAGING_PAIR_PREFIX "PAIR#"
-#define MESSAGING_PAIR_SK "PAIR"                 /* the pair item's fixed sort key */
-#define MESSAGING_PAIR_GROUP "pair_group_uuid"   /* its group attribute (not in the GSI) */
-#define MESSAGING_PAIR_KEY_MAX 96                /* "PAIR#" + 36 + "#" + 36, with room */
+#define MESSAGING_PAIR_SK "PAIR"               /* the pair item's fixed sort key */
+#define MESSAGING_PAIR_GROUP "pair_group_uuid" /* its group attribute (not in the GSI) */
+#define MESSAGING_PAIR_KEY_MAX 96              /* "PAIR#" + 36 + "#" + 36, with room */
 #define MESSAGING_IDEM_PREFIX "IDEM#"
-#define MESSAGING_IDEM_TTL_S 86400               /* an idempotency record's life */
-#define MESSAGING_IDEM_KEY_MAX 64                /* an Idempotency-Key's length */
+#define MESSAGING_IDEM_TTL_S 86400 /* an idempotency record's life */
+#define MESSAGING_IDEM_KEY_MAX 64  /* an Idempotency-Key's length */
 
 /* A participant; every string borrowed. */
 typedef struct messaging_user {
@@ -101,8 +101,8 @@ json_t *messaging_pair_key(const char *a, const char *b);
  * New reference, or NULL as above. */
 json_t *messaging_idem_key(const char *user_uuid, const char *key);
 json_t *messaging_idem_item(const char *user_uuid, const char *key, const char *kind,
-                            const char *fingerprint, const char *result,
-                            const char *created_at, int64_t ttl_s);
+                            const char *fingerprint, const char *result, const char *created_at,
+                            int64_t ttl_s);
 
 /* ---- access patterns ---------------------------------------------------------------------
  * Each returns 0, or -1 with err filled; page is cleaned and refilled (items in the wire
@@ -128,16 +128,15 @@ int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
  * (message_group_uuid: the user's row of a group; user_uuid: a row with that partner), read
  * strongly consistent from pk GRP#<user> — what the eventually consistent GSI may not show
  * yet. A filter: a page may be empty with last_key set; the caller bounds the pages. */
-int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid,
-                             const char *attr, const char *value, const json_t *start_key,
-                             ddb_page *page, ddb_error *err);
+int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid, const char *attr,
+                             const char *value, const json_t *start_key, ddb_page *page,
+                             ddb_error *err);
 
 /* C's write: a message item into an existing group (PutItem that never overwrites: a
  * message with the same group and created_at fails with ConditionalCheckFailedException).
  * The product's C (membership, retry at the next microsecond, Idempotency-Key) is
  * messaging_post_message in messaging/post.h. */
-int messaging_put_message(ddb *d, const char *table, const json_t *message_item,
-                          ddb_error *err);
+int messaging_put_message(ddb *d, const char *table, const json_t *message_item, ddb_error *err);
 
 /* D's transaction actions, for a caller that adds its own (the pair item, an idempotency
  * record) to the same TransactWriteItems: Put of both group rows and Put of the first

@@ -41,14 +41,14 @@
 #include "base/log.h"
 #include "base/rnd.h"
 
-#define MESSAGING_POST_JSON_DEPTH 8      /* a stored answer is a flat object */
-#define MESSAGING_POST_D_TOKEN_BASE 100  /* D's token attempts, apart from C's */
+#define MESSAGING_POST_JSON_DEPTH 8     /* a stored answer is a flat object */
+#define MESSAGING_POST_D_TOKEN_BASE 100 /* D's token attempts, apart from C's */
 
 /* One operation being run. */
 typedef struct messaging_post_run {
     const messaging_store *st;
     const messaging_post *p;
-    char kind[2];                 /* "C" or "D" */
+    char kind[2]; /* "C" or "D" */
     messaging_post_result *res;
 } messaging_post_run;
 
@@ -107,8 +107,7 @@ static int messaging_post_sha256(char out[65], const char *const *parts, size_t 
     return 0;
 }
 
-int messaging_post_fingerprint(char out[65], char kind, const char *target,
-                               const char *message)
+int messaging_post_fingerprint(char out[65], char kind, const char *target, const char *message)
 {
     const char k[2] = { kind, '\0' };
     const char *parts[] = { k, target, message };
@@ -124,8 +123,13 @@ static int messaging_post_token(const messaging_post_run *r, int attempt, const 
 {
     char n[12], h[65];
     snprintf(n, sizeof n, "%d", attempt);
-    const char *parts[] = { "cruddur-idempotency", r->st->table, r->p->me->uuid,
-                            r->p->idem_key, r->p->fingerprint, ts, n };
+    const char *parts[] = { "cruddur-idempotency",
+                            r->st->table,
+                            r->p->me->uuid,
+                            r->p->idem_key,
+                            r->p->fingerprint,
+                            ts,
+                            n };
     if (messaging_post_sha256(h, parts, sizeof parts / sizeof *parts) != 0)
         return -1;
     memcpy(out, h, 36);
@@ -182,20 +186,20 @@ static int messaging_post_add_idem(const messaging_post_run *r, json_t *actions,
 {
     char *result = json_dumps(answer, JSON_COMPACT);
     int64_t now_s = clock_real_us() / 1000000;
-    json_t *item = result ? messaging_idem_item(r->p->me->uuid, r->p->idem_key, r->kind,
-                                                r->p->fingerprint, result, created_at,
-                                                now_s + MESSAGING_IDEM_TTL_S)
-                          : NULL;
+    json_t *item =
+        result ? messaging_idem_item(r->p->me->uuid, r->p->idem_key, r->kind, r->p->fingerprint,
+                                     result, created_at, now_s + MESSAGING_IDEM_TTL_S)
+               : NULL;
     int rc = -1;
     if (!item)
         goto out;
     char now_text[24];
     snprintf(now_text, sizeof now_text, "%lld", (long long)now_s);
-    json_t *put = json_pack("{s:{s:s, s:O, s:s, s:{s:s}, s:{s:{s:s}}}}", "Put", "TableName",
-                            r->st->table, "Item", item, "ConditionExpression",
-                            "attribute_not_exists(pk) OR #ttl < :now",
-                            "ExpressionAttributeNames", "#ttl", MESSAGING_TTL_ATTRIBUTE,
-                            "ExpressionAttributeValues", ":now", "N", now_text);
+    json_t *put =
+        json_pack("{s:{s:s, s:O, s:s, s:{s:s}, s:{s:{s:s}}}}", "Put", "TableName", r->st->table,
+                  "Item", item, "ConditionExpression", "attribute_not_exists(pk) OR #ttl < :now",
+                  "ExpressionAttributeNames", "#ttl", MESSAGING_TTL_ATTRIBUTE,
+                  "ExpressionAttributeValues", ":now", "N", now_text);
     if (!put || json_array_append_new(actions, put) != 0)
         goto out;
     rc = 0;
@@ -248,9 +252,8 @@ static int messaging_post_to_group(const messaging_post_run *r, const char *grou
         json_t *answer = answer_group
                              ? json_pack("{s:s}", "message_group_uuid", group)
                              : json_pack("{s:s, s:s, s:s, s:s, s:s}", "uuid", msg_uuid,
-                                         "display_name", me->display_name, "handle",
-                                         me->handle, "message", r->p->message, "created_at",
-                                         ts);
+                                         "display_name", me->display_name, "handle", me->handle,
+                                         "message", r->p->message, "created_at", ts);
         json_t *actions = NULL;
         int rc = -1;
         bool collided = false, lost = false;
@@ -261,9 +264,8 @@ static int messaging_post_to_group(const messaging_post_run *r, const char *grou
             collided = rc != 0 && ddb_error_is(err, "ConditionalCheckFailedException");
         } else {
             char token[37];
-            actions = json_pack("[{s:{s:s, s:O, s:s}}]", "Put", "TableName", r->st->table,
-                                "Item", item, "ConditionExpression",
-                                "attribute_not_exists(sk)");
+            actions = json_pack("[{s:{s:s, s:O, s:s}}]", "Put", "TableName", r->st->table, "Item",
+                                item, "ConditionExpression", "attribute_not_exists(sk)");
             if (!actions || messaging_post_add_idem(r, actions, answer, ts) != 0 ||
                 messaging_post_token(r, attempt, ts, token) != 0)
                 goto next;
@@ -275,9 +277,8 @@ static int messaging_post_to_group(const messaging_post_run *r, const char *grou
         if (rc == 0) {
             if (answer_group)
                 snprintf(r->res->group, sizeof r->res->group, "%s", group);
-            rc = messaging_post_end(r->res, answer_group ? MESSAGING_POST_JOINED
-                                                         : MESSAGING_POST_POSTED,
-                                    answer);
+            rc = messaging_post_end(
+                r->res, answer_group ? MESSAGING_POST_JOINED : MESSAGING_POST_POSTED, answer);
             answer = NULL;
         } else if (lost) {
             rc = messaging_post_after_idem_lost(r);
@@ -296,18 +297,15 @@ static int messaging_post_to_group(const messaging_post_run *r, const char *grou
     return messaging_post_end(r->res, MESSAGING_POST_BUSY, NULL);
 }
 
-int messaging_post_message(const messaging_store *st, const messaging_post *p,
-                           const char *group, messaging_post_result *res)
+int messaging_post_message(const messaging_store *st, const messaging_post *p, const char *group,
+                           messaging_post_result *res)
 {
     messaging_post_run r = { .st = st, .p = p, .kind = "C", .res = res };
     res->group[0] = '\0';
     switch (messaging_members_check(st, p->me->uuid, group, &res->err)) {
-    case MESSAGING_MEMBER:
-        return messaging_post_to_group(&r, group, false);
-    case MESSAGING_NOT_MEMBER:
-        return messaging_post_end(res, MESSAGING_POST_NOT_MEMBER, NULL);
-    default:
-        return messaging_post_failed(res, "membership");
+    case MESSAGING_MEMBER: return messaging_post_to_group(&r, group, false);
+    case MESSAGING_NOT_MEMBER: return messaging_post_end(res, MESSAGING_POST_NOT_MEMBER, NULL);
+    default: return messaging_post_failed(res, "membership");
     }
 }
 
@@ -328,14 +326,13 @@ static int messaging_post_create_at(const messaging_post_run *r, const messaging
     if (rnd_uuid4(msg_uuid) != 0 || clock_iso8601_us(ts, sizeof ts, us) != 0)
         return -1;
     json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
-    json_t *actions = messaging_create_group_actions(r->st->table, group, msg_uuid, ts, mu,
-                                                     ou, r->p->message);
+    json_t *actions =
+        messaging_create_group_actions(r->st->table, group, msg_uuid, ts, mu, ou, r->p->message);
     ddb_error *err = &r->res->err;
     int rc = -1;
     if (!answer || !actions ||
-        json_array_append_new(actions, messaging_members_pair_put(r->st->table, mu->uuid,
-                                                                  ou->uuid, group, ts,
-                                                                  replaces)) != 0)
+        json_array_append_new(actions, messaging_members_pair_put(r->st->table, mu->uuid, ou->uuid,
+                                                                  group, ts, replaces)) != 0)
         goto out;
     if (r->p->idem_key) {
         if (messaging_post_add_idem(r, actions, answer, ts) != 0 ||
@@ -374,8 +371,8 @@ out:
 
 /* D's transaction for a new group, retried at the next microsecond while a group row of
  * either user holds the one tried (at most MESSAGING_POST_TS_TRIES). */
-static int messaging_post_create(const messaging_post_run *r, const messaging_user *ou,
-                                 int attempt, const char *replaces, bool *lost_pair)
+static int messaging_post_create(const messaging_post_run *r, const messaging_user *ou, int attempt,
+                                 const char *replaces, bool *lost_pair)
 {
     *lost_pair = false;
     char group[UUID_BUF];
@@ -384,8 +381,8 @@ static int messaging_post_create(const messaging_post_run *r, const messaging_us
     int64_t us = r->p->at_us ? r->p->at_us : messaging_now_us();
     for (int t = 0; t < MESSAGING_POST_TS_TRIES; t++) {
         bool collided = false;
-        int rc = messaging_post_create_at(r, ou, attempt, group, us + t, replaces, lost_pair,
-                                          &collided);
+        int rc =
+            messaging_post_create_at(r, ou, attempt, group, us + t, replaces, lost_pair, &collided);
         if (!collided)
             return rc;
     }
@@ -394,8 +391,8 @@ static int messaging_post_create(const messaging_post_run *r, const messaging_us
     return messaging_post_end(r->res, MESSAGING_POST_BUSY_CREATING, NULL);
 }
 
-int messaging_start(const messaging_store *st, const messaging_post *p,
-                    const messaging_user *other, messaging_post_result *res)
+int messaging_start(const messaging_store *st, const messaging_post *p, const messaging_user *other,
+                    messaging_post_result *res)
 {
     messaging_post_run r = { .st = st, .p = p, .kind = "D", .res = res };
     const char *me = p->me->uuid;
@@ -408,8 +405,7 @@ int messaging_start(const messaging_store *st, const messaging_post *p,
             clock_sleep_ms(5 + 10 * (attempt - 2));
         /* The pair's conversation, if it has one (another request may have just made it). */
         char group[UUID_BUF];
-        messaging_pair found = messaging_members_pair_find(st, me, other->uuid, group,
-                                                           &res->err);
+        messaging_pair found = messaging_members_pair_find(st, me, other->uuid, group, &res->err);
         if (found == MESSAGING_PAIR_FAILED)
             return messaging_post_failed(res, "pair_lookup");
         if (found == MESSAGING_PAIR_FOUND) {
@@ -421,15 +417,16 @@ int messaging_start(const messaging_store *st, const messaging_post *p,
             /* A pair item whose conversation has no row of mine (deleted by hand): a
              * message there would be invisible, so a new conversation replaces it. */
             if (strcmp(group, stale) != 0) {
-                log_msg(LOG_WARN, "messages_pair_stale", "pair item names group %s without "
-                        "a row of the sender; starting a new conversation", group);
+                log_msg(LOG_WARN, "messages_pair_stale",
+                        "pair item names group %s without "
+                        "a row of the sender; starting a new conversation",
+                        group);
                 memcpy(stale, group, sizeof stale);
             }
         }
         bool lost_pair = false;
         int rc = messaging_post_create(&r, other, attempt,
-                                       found == MESSAGING_PAIR_FOUND ? stale : NULL,
-                                       &lost_pair);
+                                       found == MESSAGING_PAIR_FOUND ? stale : NULL, &lost_pair);
         if (!lost_pair)
             return rc;
     }

@@ -77,8 +77,17 @@ static uint64_t seed_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-enum seed_tag { TAG_USER = 1, TAG_PAIR, TAG_PAIR2, TAG_GROUP, TAG_GROUPID, TAG_SENDER,
-                TAG_MSGID, TAG_TEXT, TAG_SAMPLE };
+enum seed_tag {
+    TAG_USER = 1,
+    TAG_PAIR,
+    TAG_PAIR2,
+    TAG_GROUP,
+    TAG_GROUPID,
+    TAG_SENDER,
+    TAG_MSGID,
+    TAG_TEXT,
+    TAG_SAMPLE
+};
 
 static uint64_t seed_hash(uint64_t seed, enum seed_tag tag, uint64_t i)
 {
@@ -113,24 +122,25 @@ json_t *seed_sample_items(const messaging_user *a, const messaging_user *b, int6
     for (int i = 0; i < SEED_SAMPLE_MESSAGES; i++) {
         int last = SEED_SAMPLE_MESSAGES - 1;
         /* a few minutes earlier than the 35-minute grid, never enough to reorder */
-        int64_t jitter_us = i == last ? 0 : (int64_t)(seed_hash(gh, TAG_SAMPLE, (uint64_t)i) %
-                                                      (5ULL * 60 * 1000000));
+        int64_t jitter_us =
+            i == last ? 0
+                      : (int64_t)(seed_hash(gh, TAG_SAMPLE, (uint64_t)i) % (5ULL * 60 * 1000000));
         int64_t t = end_us - (int64_t)(last - i) * step_us - jitter_us;
         char id[UUID_BUF];
         seed_uuid(id, seed_hash(gh, TAG_MSGID, (uint64_t)i),
                   seed_hash(gh, TAG_MSGID, (uint64_t)i + 1000));
         if (clock_iso8601_us(ts, sizeof ts, t) != 0 ||
-            json_array_append_new(items, messaging_message_item(SEED_SAMPLE_GROUP_UUID, ts, id,
-                                                                i % 2 == 0 ? a : b,
-                                                                seed_lines[i])) != 0)
+            json_array_append_new(items,
+                                  messaging_message_item(SEED_SAMPLE_GROUP_UUID, ts, id,
+                                                         i % 2 == 0 ? a : b, seed_lines[i])) != 0)
             goto fail;
     }
     /* ts holds the last message's time */
     const char *last_text = seed_lines[SEED_SAMPLE_MESSAGES - 1];
-    if (json_array_append_new(items, messaging_group_item(a->uuid, ts, SEED_SAMPLE_GROUP_UUID,
-                                                          b, last_text)) != 0 ||
-        json_array_append_new(items, messaging_group_item(b->uuid, ts, SEED_SAMPLE_GROUP_UUID,
-                                                          a, last_text)) != 0)
+    if (json_array_append_new(
+            items, messaging_group_item(a->uuid, ts, SEED_SAMPLE_GROUP_UUID, b, last_text)) != 0 ||
+        json_array_append_new(
+            items, messaging_group_item(b->uuid, ts, SEED_SAMPLE_GROUP_UUID, a, last_text)) != 0)
         goto fail;
     return items;
 fail:
@@ -143,7 +153,7 @@ fail:
 struct seed_bulk {
     seed_bulk_options o;
     int64_t step_us;
-    long *last;        /* per group: index of its last message */
+    long *last; /* per group: index of its last message */
 };
 
 seed_bulk *seed_bulk_new(const seed_bulk_options *o, errinfo *e)
@@ -163,7 +173,8 @@ seed_bulk *seed_bulk_new(const seed_bulk_options *o, errinfo *e)
     if (o->messages < o->groups || o->messages > SEED_BULK_MESSAGES_MAX) {
         errinfo_set(e, ERR_INVALID,
                     "--messages must be between --groups (%ld: every group needs a message) "
-                    "and %ld", o->groups, SEED_BULK_MESSAGES_MAX);
+                    "and %ld",
+                    o->groups, SEED_BULK_MESSAGES_MAX);
         return NULL;
     }
     seed_bulk *b = calloc(1, sizeof *b);
@@ -184,8 +195,9 @@ seed_bulk *seed_bulk_new(const seed_bulk_options *o, errinfo *e)
         return NULL;
     }
     for (long i = 0; i < o->messages; i++) {
-        long g = i < o->groups ? i : (long)(seed_hash(o->seed, TAG_GROUP, (uint64_t)i) %
-                                           (uint64_t)o->groups);
+        long g = i < o->groups
+                     ? i
+                     : (long)(seed_hash(o->seed, TAG_GROUP, (uint64_t)i) % (uint64_t)o->groups);
         b->last[g] = i;
     }
     return b;
@@ -228,8 +240,8 @@ static void seed_group(const seed_bulk *b, long g, seed_person *x, seed_person *
 {
     uint64_t u = (uint64_t)b->o.users;
     long ka = (long)(seed_hash(b->o.seed, TAG_PAIR, (uint64_t)g) % u);
-    long kb = (long)(((uint64_t)ka + 1 + seed_hash(b->o.seed, TAG_PAIR2, (uint64_t)g) % (u - 1)) %
-                     u);
+    long kb =
+        (long)(((uint64_t)ka + 1 + seed_hash(b->o.seed, TAG_PAIR2, (uint64_t)g) % (u - 1)) % u);
     seed_bulk_user(b, ka, x);
     seed_bulk_user(b, kb, y);
     seed_uuid(id, seed_hash(b->o.seed, TAG_GROUPID, (uint64_t)g),
@@ -237,13 +249,14 @@ static void seed_group(const seed_bulk *b, long g, seed_person *x, seed_person *
 }
 
 static const char *const seed_words[] = {
-    "coffee", "tomorrow", "train", "maybe", "sounds", "good", "the", "meeting", "later",
-    "lunch", "weekend", "rain", "bike", "garden", "book", "music", "walk", "dinner", "call",
-    "sure", "thanks", "great", "idea", "park", "morning", "evening", "ticket", "plan",
-    "soon", "today", "again", "project", "photo", "kitchen", "market", "bread", "tea",
-    "river", "concert", "movie", "cat", "dog", "office", "holiday", "map", "station",
-    "friday", "sunday", "forgot", "found", "bring", "meet", "see", "you", "there", "at",
-    "noon", "quick", "question", "about", "new", "old", "little", "big",
+    "coffee",  "tomorrow", "train",    "maybe",   "sounds", "good",    "the",     "meeting",
+    "later",   "lunch",    "weekend",  "rain",    "bike",   "garden",  "book",    "music",
+    "walk",    "dinner",   "call",     "sure",    "thanks", "great",   "idea",    "park",
+    "morning", "evening",  "ticket",   "plan",    "soon",   "today",   "again",   "project",
+    "photo",   "kitchen",  "market",   "bread",   "tea",    "river",   "concert", "movie",
+    "cat",     "dog",      "office",   "holiday", "map",    "station", "friday",  "sunday",
+    "forgot",  "found",    "bring",    "meet",    "see",    "you",     "there",   "at",
+    "noon",    "quick",    "question", "about",   "new",    "old",     "little",  "big",
 };
 
 static void seed_text(const seed_bulk *b, long i, char *out, size_t outlen)

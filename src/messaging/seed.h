@@ -37,12 +37,12 @@ json_t *seed_sample_items(const messaging_user *a, const messaging_user *b, int6
 #define SEED_BULK_MESSAGES_MAX 100000000L
 
 typedef struct seed_bulk_options {
-    long users;        /* >= 2: u1..uU */
-    long groups;       /* >= 1: each between two distinct random users */
-    long messages;     /* >= groups: the first G open one group each, the rest land at random */
-    uint64_t seed;     /* same seed and options -> same items */
-    int64_t end_us;    /* the last message's time (epoch microseconds) */
-    int64_t span_us;   /* messages spread evenly over (end - span, end]; 0: 30 days */
+    long users;      /* >= 2: u1..uU */
+    long groups;     /* >= 1: each between two distinct random users */
+    long messages;   /* >= groups: the first G open one group each, the rest land at random */
+    uint64_t seed;   /* same seed and options -> same items */
+    int64_t end_us;  /* the last message's time (epoch microseconds) */
+    int64_t span_us; /* messages spread evenly over (end - span, end]; 0: 30 days */
 } seed_bulk_options;
 
 /* One generated user; handle "u<k>", display name "User <k>". */
@@ -57,7 +57,7 @@ typedef struct seed_bulk seed_bulk;
 /* Validates the options and plans the data set (O(groups) memory). NULL with e set:
  * ERR_INVALID naming the bad option, ERR_NOMEM. */
 seed_bulk *seed_bulk_new(const seed_bulk_options *o, errinfo *e);
-void seed_bulk_free(seed_bulk *b);  /* accepts NULL */
+void seed_bulk_free(seed_bulk *b); /* accepts NULL */
 
 /* Items in the set: messages + 2 * groups. */
 size_t seed_bulk_count(const seed_bulk *b);

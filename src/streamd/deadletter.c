@@ -137,10 +137,10 @@ static json_t *deadletter_from_item(const json_t *item)
     json_t *record = jparse(text, strlen(text), 64, &e);
     if (!record)
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o}", "id", id, "shard_id",
-                     shard, "sequence_number", seq, "reason", reason, "attempts",
-                     (json_int_t)attempts, "created_at", created, "expires_at",
-                     (json_int_t)expires, "stream_arn", arn, "record", record);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:o}", "id", id, "shard_id", shard,
+                     "sequence_number", seq, "reason", reason, "attempts", (json_int_t)attempts,
+                     "created_at", created, "expires_at", (json_int_t)expires, "stream_arn", arn,
+                     "record", record);
 }
 
 int deadletter_list(ddb *d, const char *table, json_t **out, ddb_error *err)
@@ -158,13 +158,17 @@ int deadletter_list(ddb *d, const char *table, json_t **out, ddb_error *err)
         goto out;
     }
     for (;;) {
-        ddb_query_options q = { .table = table, .consistent = true, .start_key = start,
-                                .filter = "begins_with(leaseKey, :p)", .values = values };
+        ddb_query_options q = { .table = table,
+                                .consistent = true,
+                                .start_key = start,
+                                .filter = "begins_with(leaseKey, :p)",
+                                .values = values };
         if (ddb_scan(d, &q, &page, err) != 0)
             goto out;
         size_t i;
         json_t *item;
-        json_array_foreach(page.items, i, item) {
+        json_array_foreach(page.items, i, item)
+        {
             json_t *dl = deadletter_from_item(item);
             if (!dl) {
                 log_msg(LOG_WARN, "dead_letter_malformed", "%s: %s", table,

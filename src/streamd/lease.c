@@ -28,8 +28,8 @@ bool lease_is_seq(const char *c)
 
 static bool lease_checkpoint_valid(const char *c)
 {
-    return lease_is_seq(c) || strcmp(c, LEASE_TRIM_HORIZON) == 0 ||
-           strcmp(c, LEASE_LATEST) == 0 || strcmp(c, LEASE_SHARD_END) == 0;
+    return lease_is_seq(c) || strcmp(c, LEASE_TRIM_HORIZON) == 0 || strcmp(c, LEASE_LATEST) == 0 ||
+           strcmp(c, LEASE_SHARD_END) == 0;
 }
 
 /* Copies a bounded, non-empty string attribute; -1 when absent, not S, empty or too long. */
@@ -66,8 +66,7 @@ int lease_from_item(const json_t *item, lease *l, errinfo *e)
         return errinfo_set(e, ERR_INVALID, "lease %s: checkpoint is not a sequence number",
                            l->shard_id);
     if (ddb_av_get_i64(item, "leaseCounter", &l->counter) != 0 || l->counter < 0)
-        return errinfo_set(e, ERR_INVALID, "lease %s: leaseCounter is not a number",
-                           l->shard_id);
+        return errinfo_set(e, ERR_INVALID, "lease %s: leaseCounter is not a number", l->shard_id);
     const json_t *ss = json_object_get(json_object_get(item, "parentShardIds"), "SS");
     if (json_object_get(item, "parentShardIds") && !json_is_array(ss))
         return errinfo_set(e, ERR_INVALID, "lease %s: parentShardIds is not a string set",
@@ -77,7 +76,8 @@ int lease_from_item(const json_t *item, lease *l, errinfo *e)
                            LEASE_MAX_PARENTS);
     size_t i;
     const json_t *p;
-    json_array_foreach(ss, i, p) {
+    json_array_foreach(ss, i, p)
+    {
         const char *s = json_string_value(p);
         if (!s || !*s || strlen(s) >= LEASE_ID_MAX)
             return errinfo_set(e, ERR_INVALID, "lease %s: bad parent shard id", l->shard_id);
@@ -121,8 +121,8 @@ static void lease_table_ttl(ddb *d, const char *table)
     json_t *req = json_pack("{s:s}", "TableName", table), *resp = NULL;
     const char *status = NULL;
     if (req && ddb_call(d, "DescribeTimeToLive", req, &resp, &err) == 0)
-        status = json_string_value(json_object_get(
-            json_object_get(resp, "TimeToLiveDescription"), "TimeToLiveStatus"));
+        status = json_string_value(
+            json_object_get(json_object_get(resp, "TimeToLiveDescription"), "TimeToLiveStatus"));
     json_decref(req);
     bool on = status && (strcmp(status, "ENABLED") == 0 || strcmp(status, "ENABLING") == 0);
     json_decref(resp);
@@ -130,11 +130,13 @@ static void lease_table_ttl(ddb *d, const char *table)
     if (on)
         return;
     ddb_error_clear(&err);
-    req = json_pack("{s:s, s:{s:b, s:s}}", "TableName", table, "TimeToLiveSpecification",
-                    "Enabled", 1, "AttributeName", DEADLETTER_TTL_ATTR);
+    req = json_pack("{s:s, s:{s:b, s:s}}", "TableName", table, "TimeToLiveSpecification", "Enabled",
+                    1, "AttributeName", DEADLETTER_TTL_ATTR);
     if (!req || ddb_call(d, "UpdateTimeToLive", req, &resp, &err) != 0)
-        log_msg(LOG_WARN, "lease_table_ttl_failed", "%s: dead letters will not be deleted "
-                "when they expire: %s", table, req ? err.info.msg : "out of memory");
+        log_msg(LOG_WARN, "lease_table_ttl_failed",
+                "%s: dead letters will not be deleted "
+                "when they expire: %s",
+                table, req ? err.info.msg : "out of memory");
     else
         log_msg(LOG_INFO, "lease_table_ttl", "%s: TTL on %s", table, DEADLETTER_TTL_ATTR);
     json_decref(req);
@@ -154,9 +156,9 @@ int lease_table_ensure(ddb *d, const char *table, long timeout_ms, ddb_error *er
     if (!ddb_error_is(err, "ResourceNotFoundException"))
         return -1;
     json_t *def = json_pack("{s:s, s:[{s:s, s:s}], s:[{s:s, s:s}], s:s}", "TableName", table,
-                            "AttributeDefinitions", "AttributeName", LEASE_KEY,
-                            "AttributeType", "S", "KeySchema", "AttributeName", LEASE_KEY,
-                            "KeyType", "HASH", "BillingMode", "PAY_PER_REQUEST");
+                            "AttributeDefinitions", "AttributeName", LEASE_KEY, "AttributeType",
+                            "S", "KeySchema", "AttributeName", LEASE_KEY, "KeyType", "HASH",
+                            "BillingMode", "PAY_PER_REQUEST");
     if (!def) {
         errinfo_nomem(&err->info);
         return -1;
@@ -192,7 +194,8 @@ int lease_scan(ddb *d, const char *table, const char *stream_arn, lease **out, s
             goto out;
         size_t i;
         json_t *item;
-        json_array_foreach(page.items, i, item) {
+        json_array_foreach(page.items, i, item)
+        {
             const char *key = ddb_av_get_s(item, LEASE_KEY);
             if (key && strncmp(key, LEASE_DLQ_PREFIX, strlen(LEASE_DLQ_PREFIX)) == 0)
                 continue;
@@ -259,11 +262,10 @@ static lease_status lease_update(ddb *d, const char *table, lease *l, const char
                                  const char *new_owner, const char *seq, ddb_error *err)
 {
     int64_t next = l->counter + 1;
-    const char *cond = l->owner[0]
-                           ? "leaseCounter = :c AND leaseOwner = :w"
-                           : "leaseCounter = :c AND attribute_not_exists(leaseOwner)";
-    json_t *values = json_pack("{s:o, s:o}", ":c", ddb_av_n_i64(l->counter), ":n",
-                               ddb_av_n_i64(next));
+    const char *cond = l->owner[0] ? "leaseCounter = :c AND leaseOwner = :w"
+                                   : "leaseCounter = :c AND attribute_not_exists(leaseOwner)";
+    json_t *values =
+        json_pack("{s:o, s:o}", ":c", ddb_av_n_i64(l->counter), ":n", ddb_av_n_i64(next));
     json_t *req = NULL;
     lease_status rc = LEASE_ERROR;
     if (!values)
@@ -274,8 +276,8 @@ static lease_status lease_update(ddb *d, const char *table, lease *l, const char
         goto nomem;
     if (seq && json_object_set_new(values, ":s", ddb_av_s(seq)) != 0)
         goto nomem;
-    req = json_pack("{s:s, s:{s:{s:s}}, s:s, s:s, s:O}", "TableName", table, "Key", LEASE_KEY,
-                    "S", l->shard_id, "UpdateExpression", update, "ConditionExpression", cond,
+    req = json_pack("{s:s, s:{s:{s:s}}, s:s, s:s, s:O}", "TableName", table, "Key", LEASE_KEY, "S",
+                    l->shard_id, "UpdateExpression", update, "ConditionExpression", cond,
                     "ExpressionAttributeValues", values);
     if (!req)
         goto nomem;
@@ -314,8 +316,7 @@ lease_status lease_renew(ddb *d, const char *table, lease *l, ddb_error *err)
     return lease_update(d, table, l, "SET leaseCounter = :n", NULL, NULL, err);
 }
 
-lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq,
-                              ddb_error *err)
+lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq, ddb_error *err)
 {
     if (!seq || !lease_checkpoint_valid(seq)) {
         errinfo_set(&err->info, ERR_INVALID, "bad checkpoint value");
@@ -326,8 +327,7 @@ lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *s
 
 lease_status lease_release(ddb *d, const char *table, lease *l, ddb_error *err)
 {
-    return lease_update(d, table, l, "SET leaseCounter = :n REMOVE leaseOwner", NULL, NULL,
-                        err);
+    return lease_update(d, table, l, "SET leaseCounter = :n REMOVE leaseOwner", NULL, NULL, err);
 }
 
 lease_status lease_delete(ddb *d, const char *table, const lease *l, ddb_error *err)

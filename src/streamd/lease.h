@@ -11,9 +11,9 @@
 
 #include "aws/ddb.h"
 
-#define LEASE_ID_MAX 128         /* shard ids are at most 65 characters */
+#define LEASE_ID_MAX 128 /* shard ids are at most 65 characters */
 #define LEASE_OWNER_MAX 128
-#define LEASE_SEQ_MAX 48         /* sequence numbers are 21..40 digits */
+#define LEASE_SEQ_MAX 48 /* sequence numbers are 21..40 digits */
 #define LEASE_ARN_MAX 1024
 #define LEASE_MAX_PARENTS 2
 
@@ -24,9 +24,9 @@
 
 typedef struct lease {
     char shard_id[LEASE_ID_MAX];
-    char owner[LEASE_OWNER_MAX];          /* "" when free */
+    char owner[LEASE_OWNER_MAX]; /* "" when free */
     int64_t counter;
-    char checkpoint[LEASE_SEQ_MAX];       /* a sequence number or one of the values above */
+    char checkpoint[LEASE_SEQ_MAX]; /* a sequence number or one of the values above */
     char parents[LEASE_MAX_PARENTS][LEASE_ID_MAX];
     int nparents;
     char stream_arn[LEASE_ARN_MAX];
@@ -34,9 +34,9 @@ typedef struct lease {
 
 /* What the conditional writes return. */
 typedef enum lease_status {
-    LEASE_ERROR = -1,    /* DynamoDB failed or a bad argument: err filled, l unchanged */
-    LEASE_OK = 0,        /* written; l holds what was written */
-    LEASE_LOST = 1,      /* the condition failed: someone else wrote it (l unchanged) */
+    LEASE_ERROR = -1, /* DynamoDB failed or a bad argument: err filled, l unchanged */
+    LEASE_OK = 0,     /* written; l holds what was written */
+    LEASE_LOST = 1,   /* the condition failed: someone else wrote it (l unchanged) */
 } lease_status;
 
 /* Creates the table (on-demand, key leaseKey S) when it does not exist and waits until it
@@ -61,8 +61,7 @@ lease_status lease_take(ddb *d, const char *table, lease *l, const char *me, ddb
 lease_status lease_renew(ddb *d, const char *table, lease *l, ddb_error *err);
 /* Stores seq (or LEASE_SHARD_END) as the checkpoint and bumps the counter. LEASE_OK,
  * LEASE_LOST or LEASE_ERROR. */
-lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq,
-                              ddb_error *err);
+lease_status lease_checkpoint(ddb *d, const char *table, lease *l, const char *seq, ddb_error *err);
 /* Gives the lease up (no owner) so another daemon takes it at once. LEASE_OK, LEASE_LOST
  * or LEASE_ERROR. */
 lease_status lease_release(ddb *d, const char *table, lease *l, ddb_error *err);

@@ -16,7 +16,11 @@
 #include "streamd/lease.h"
 #include "streamd/streamd.h"
 
-enum { MAIN_OK = 0, MAIN_FAIL = 1, MAIN_USAGE = 2 };
+enum {
+    MAIN_OK = 0,
+    MAIN_FAIL = 1,
+    MAIN_USAGE = 2
+};
 
 static const char main_usage[] =
     "Usage: cruddur-streamd [--once [--give-up-after SECONDS]] [--latest]\n"
@@ -77,8 +81,9 @@ static int main_config_read(main_config *c, errinfo *e)
     int n = lt ? snprintf(c->lease_table, sizeof c->lease_table, "%s", lt)
                : snprintf(c->lease_table, sizeof c->lease_table, "%s-leases", c->table);
     if (n < 0 || (size_t)n >= sizeof c->lease_table || strlen(c->table) > 255)
-        return errinfo_set(e, ERR_CONFIG, "CRUDDUR_DDB_TABLE / CRUDDUR_LEASE_TABLE: table "
-                                          "names are at most 255 characters");
+        return errinfo_set(e, ERR_CONFIG,
+                           "CRUDDUR_DDB_TABLE / CRUDDUR_LEASE_TABLE: table "
+                           "names are at most 255 characters");
     if (env_long("CRUDDUR_POLL_MS", 1, 60000, 250, &c->poll_ms, e) != 0 ||
         env_long("CRUDDUR_LEASE_TIMEOUT_MS", 300, 3600000, 10000, &c->lease_timeout_ms, e) != 0 ||
         env_long("CRUDDUR_RECORD_ATTEMPTS", 1, 100, 5, &c->attempts, e) != 0 ||
@@ -158,10 +163,9 @@ static int main_leases(ddb *d, const main_config *c)
     }
     printf("%-40s %-32s %8s %-24s %s\n", "SHARD", "OWNER", "COUNTER", "CHECKPOINT", "PARENTS");
     for (size_t i = 0; i < n; i++)
-        printf("%-40s %-32s %8lld %-24s %s%s%s\n", v[i].shard_id,
-               v[i].owner[0] ? v[i].owner : "-", (long long)v[i].counter, v[i].checkpoint,
-               v[i].nparents > 0 ? v[i].parents[0] : "-", v[i].nparents > 1 ? "," : "",
-               v[i].nparents > 1 ? v[i].parents[1] : "");
+        printf("%-40s %-32s %8lld %-24s %s%s%s\n", v[i].shard_id, v[i].owner[0] ? v[i].owner : "-",
+               (long long)v[i].counter, v[i].checkpoint, v[i].nparents > 0 ? v[i].parents[0] : "-",
+               v[i].nparents > 1 ? "," : "", v[i].nparents > 1 ? v[i].parents[1] : "");
     printf("%zu lease%s in %s\n", n, n == 1 ? "" : "s", c->lease_table);
     free(v);
     return MAIN_OK;
@@ -186,16 +190,14 @@ static int main_dl_list(ddb *d, const main_config *c, bool as_json)
     json_t *dl;
     if (as_json) {
         /* Without the records: they hold message text. */
-        json_array_foreach(all, i, dl)
-            json_object_del(dl, "record");
+        json_array_foreach(all, i, dl) json_object_del(dl, "record");
         char *s = json_dumps(all, JSON_INDENT(2));
         if (s)
             puts(s);
         free(s);
     } else {
         json_array_foreach(all, i, dl)
-            printf("%s  %s  attempts %lld  %s\n",
-                   json_string_value(json_object_get(dl, "id")),
+            printf("%s  %s  attempts %lld  %s\n", json_string_value(json_object_get(dl, "id")),
                    json_string_value(json_object_get(dl, "created_at")),
                    (long long)json_integer_value(json_object_get(dl, "attempts")),
                    json_string_value(json_object_get(dl, "reason")));
@@ -219,17 +221,20 @@ static int main_dl_apply(ddb *d, const main_config *c, char **ids, int nids, boo
         bool found = false;
         size_t i;
         json_t *dl;
-        json_array_foreach(all, i, dl)
-            found |= strcmp(json_string_value(json_object_get(dl, "id")), ids[k]) == 0;
+        json_array_foreach(all, i, dl) found |=
+            strcmp(json_string_value(json_object_get(dl, "id")), ids[k]) == 0;
         if (!found) {
-            fprintf(stderr, "cruddur-streamd: no dead letter %s (see: cruddur-streamd "
-                            "dead-letters list)\n", ids[k]);
+            fprintf(stderr,
+                    "cruddur-streamd: no dead letter %s (see: cruddur-streamd "
+                    "dead-letters list)\n",
+                    ids[k]);
             failed++;
         }
     }
     size_t i;
     json_t *dl;
-    json_array_foreach(all, i, dl) {
+    json_array_foreach(all, i, dl)
+    {
         const char *id = json_string_value(json_object_get(dl, "id"));
         bool wanted = !ids;
         for (int k = 0; ids && k < nids && !wanted; k++)
@@ -244,8 +249,7 @@ static int main_dl_apply(ddb *d, const main_config *c, char **ids, int nids, boo
                          ? groupsync_apply(d, c->table, record, &res, &err)
                          : GROUPSYNC_BAD;
             if (rc != GROUPSYNC_OK) {
-                fprintf(stderr, "cruddur-streamd: %s: still fails: %s (kept)\n", id,
-                        err.info.msg);
+                fprintf(stderr, "cruddur-streamd: %s: still fails: %s (kept)\n", id, err.info.msg);
                 failed++;
                 continue;
             }
@@ -299,8 +303,7 @@ int main(int argc, char **argv)
             char *end = NULL;
             long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
             if (i + 1 >= argc || end == argv[i + 1] || *end || v < 1 || v > 86400) {
-                rc = main_usage_error("--give-up-after takes a number of seconds, 1..86400",
-                                      "");
+                rc = main_usage_error("--give-up-after takes a number of seconds, 1..86400", "");
                 goto out;
             }
             give_up_s = v;

@@ -66,8 +66,8 @@ bool plan_available(const lease *l, const char *me, const plan_obs *obs, size_t 
     return plan_expired(l, obs, nobs, now_ms, timeout_ms);
 }
 
-bool plan_parents_done(const lease *l, const lease *leases, size_t n,
-                       const char *const *shard_ids, size_t nshards)
+bool plan_parents_done(const lease *l, const lease *leases, size_t n, const char *const *shard_ids,
+                       size_t nshards)
 {
     for (int p = 0; p < l->nparents; p++) {
         const char *parent = l->parents[p];
@@ -82,13 +82,13 @@ bool plan_parents_done(const lease *l, const lease *leases, size_t n,
         }
         for (size_t i = 0; i < nshards; i++)
             if (strcmp(shard_ids[i], parent) == 0)
-                return false;   /* listed but no lease yet: not read */
+                return false; /* listed but no lease yet: not read */
     }
     return true;
 }
 
-size_t plan_target(const lease *leases, size_t n, const char *me, const plan_obs *obs,
-                   size_t nobs, int64_t now_ms, long timeout_ms)
+size_t plan_target(const lease *leases, size_t n, const char *me, const plan_obs *obs, size_t nobs,
+                   int64_t now_ms, long timeout_ms)
 {
     size_t active = 0, owners = 1;
     for (size_t i = 0; i < n; i++) {
@@ -99,7 +99,7 @@ size_t plan_target(const lease *leases, size_t n, const char *me, const plan_obs
         if (!l->owner[0] || strcmp(l->owner, me) == 0 ||
             plan_expired(l, obs, nobs, now_ms, timeout_ms))
             continue;
-        bool seen = false;  /* counted this owner already? */
+        bool seen = false; /* counted this owner already? */
         for (size_t j = 0; j < i && !seen; j++)
             seen = strcmp(leases[j].owner, l->owner) == 0 &&
                    strcmp(leases[j].checkpoint, LEASE_SHARD_END) != 0 &&
@@ -206,8 +206,8 @@ int plan_creates(const json_t *shards, const lease *leases, size_t n, const char
         const char *id = plan_shard_id(shards, i);
         if (!id || plan_find_lease(leases, n, id) || plan_find_lease(v, nv, id))
             continue;
-        const char *parent = json_string_value(
-            json_object_get(json_array_get(shards, i), "ParentShardId"));
+        const char *parent =
+            json_string_value(json_object_get(json_array_get(shards, i), "ParentShardId"));
         lease *l = &v[nv++];
         snprintf(l->shard_id, sizeof l->shard_id, "%s", id);
         snprintf(l->stream_arn, sizeof l->stream_arn, "%s", stream_arn ? stream_arn : "");
@@ -217,8 +217,8 @@ int plan_creates(const json_t *shards, const lease *leases, size_t n, const char
             l->nparents = 1;
             known_parent = plan_find_lease(leases, n, parent) != NULL;
             for (size_t j = 0; j < ns && !known_parent; j++) {
-                const char *other = json_string_value(
-                    json_object_get(json_array_get(shards, j), "ShardId"));
+                const char *other =
+                    json_string_value(json_object_get(json_array_get(shards, j), "ShardId"));
                 known_parent = other && strcmp(other, parent) == 0;
             }
         }
@@ -276,8 +276,7 @@ int plan_sync(const plan_sync_in *in, plan_sync_out *out)
     for (size_t h = 0; h < in->nheld; h++) {
         const plan_held *ph = &in->held[h];
         const lease *cur = plan_find_lease(v, n, ph->shard_id);
-        if (ph->lost || !cur || strcmp(cur->owner, in->me) != 0 ||
-            cur->counter != ph->counter) {
+        if (ph->lost || !cur || strcmp(cur->owner, in->me) != 0 || cur->counter != ph->counter) {
             a[na++] = (plan_action){ .op = PLAN_DROP, .held = h };
             dropped[h] = true;
         } else if (in->now_ms - ph->renewed_ms >= in->timeout_ms / 3) {
@@ -286,9 +285,9 @@ int plan_sync(const plan_sync_in *in, plan_sync_out *out)
     }
 
     /* What is available, in lease order, up to our share (all of it with take_all). */
-    size_t target = in->take_all ? in->max_held
-                                 : plan_target(v, n, in->me, in->obs, in->nobs, in->now_ms,
-                                               in->timeout_ms);
+    size_t target = in->take_all
+                        ? in->max_held
+                        : plan_target(v, n, in->me, in->obs, in->nobs, in->now_ms, in->timeout_ms);
     out->target = target < in->max_held ? target : in->max_held;
     for (size_t k = 0; k < n; k++) {
         const lease *l = &v[k];
@@ -302,8 +301,7 @@ int plan_sync(const plan_sync_in *in, plan_sync_out *out)
         bool mine = strcmp(l->owner, in->me) == 0;
         if (!mine && !plan_available(l, in->me, in->obs, in->nobs, in->now_ms, in->timeout_ms))
             continue;
-        if (plan_is_end(l) ||
-            !plan_parents_done(l, v, n, in->shard_ids, in->nshards))
+        if (plan_is_end(l) || !plan_parents_done(l, v, n, in->shard_ids, in->nshards))
             continue;
         a[na++] = (plan_action){ .op = mine ? PLAN_RESUME : PLAN_TAKE, .lease = k };
     }
@@ -324,16 +322,11 @@ void plan_sync_cleanup(plan_sync_out *out)
 const char *plan_op_name(plan_op op)
 {
     switch (op) {
-    case PLAN_DELETE:
-        return "delete";
-    case PLAN_DROP:
-        return "drop";
-    case PLAN_RENEW:
-        return "renew";
-    case PLAN_TAKE:
-        return "take";
-    case PLAN_RESUME:
-        return "resume";
+    case PLAN_DELETE: return "delete";
+    case PLAN_DROP: return "drop";
+    case PLAN_RENEW: return "renew";
+    case PLAN_TAKE: return "take";
+    case PLAN_RESUME: return "resume";
     }
     return "?";
 }

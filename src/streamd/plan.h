@@ -36,13 +36,13 @@ bool plan_available(const lease *l, const char *me, const plan_obs *obs, size_t 
 
 /* Whether every parent of l is read to its end: its lease is at SHARD_END, or it has no
  * lease and is no longer in the stream (shard_ids, the stream's shards now). */
-bool plan_parents_done(const lease *l, const lease *leases, size_t n,
-                       const char *const *shard_ids, size_t nshards);
+bool plan_parents_done(const lease *l, const lease *leases, size_t n, const char *const *shard_ids,
+                       size_t nshards);
 
 /* How many leases this daemon should hold: the unfinished leases spread evenly over the live
  * owners (owners of unexpired leases, plus me), rounded up. */
-size_t plan_target(const lease *leases, size_t n, const char *me, const plan_obs *obs,
-                   size_t nobs, int64_t now_ms, long timeout_ms);
+size_t plan_target(const lease *leases, size_t n, const char *me, const plan_obs *obs, size_t nobs,
+                   int64_t now_ms, long timeout_ms);
 
 /* The batch plan: for each record, whether to apply it. Within one batch only the newest
  * message of each conversation can move its group rows (pattern E goes forward only), so an
@@ -70,62 +70,62 @@ int plan_creates(const json_t *shards, const lease *leases, size_t n, const char
 
 /* A lease this daemon holds, as the sync planner needs it. */
 typedef struct plan_held {
-    const char *shard_id;   /* borrowed */
-    int64_t counter;        /* the counter we last wrote */
-    int64_t renewed_ms;     /* when we last bumped it (monotonic) */
-    bool lost;              /* a write of ours found it taken */
+    const char *shard_id; /* borrowed */
+    int64_t counter;      /* the counter we last wrote */
+    int64_t renewed_ms;   /* when we last bumped it (monotonic) */
+    bool lost;            /* a write of ours found it taken */
 } plan_held;
 
 typedef enum plan_op {
-    PLAN_DELETE,   /* delete leases[lease]: its shard is finished (SHARD_END, no owner) and
+    PLAN_DELETE, /* delete leases[lease]: its shard is finished (SHARD_END, no owner) and
                       gone from the stream; conditioned on its counter */
-    PLAN_DROP,     /* forget held[held] (no write): lost, its lease gone, or the lease now
+    PLAN_DROP,   /* forget held[held] (no write): lost, its lease gone, or the lease now
                       names another owner or counter */
-    PLAN_RENEW,    /* bump held[held]'s counter: lease_timeout/3 passed since the last bump */
-    PLAN_TAKE,     /* take leases[lease] (free, or another owner's that expired by our
+    PLAN_RENEW,  /* bump held[held]'s counter: lease_timeout/3 passed since the last bump */
+    PLAN_TAKE,   /* take leases[lease] (free, or another owner's that expired by our
                       clock), parents done — while fewer than target are held */
-    PLAN_RESUME,   /* hold leases[lease] without a write: it names us already (ours from
+    PLAN_RESUME, /* hold leases[lease] without a write: it names us already (ours from
                       before, e.g. a reply lost) — while fewer than target are held */
 } plan_op;
 
 typedef struct plan_action {
     plan_op op;
-    size_t lease;  /* index in leases (DELETE, TAKE, RESUME) */
-    size_t held;   /* index in held (DROP, RENEW) */
+    size_t lease; /* index in leases (DELETE, TAKE, RESUME) */
+    size_t held;  /* index in held (DROP, RENEW) */
 } plan_action;
 
 /* What one sync knows. Every array is borrowed. */
 typedef struct plan_sync_in {
-    const lease *leases;              /* the lease table's leases of the stream, now */
+    const lease *leases; /* the lease table's leases of the stream, now */
     size_t nleases;
-    const char *const *shard_ids;     /* the stream's shards, now */
+    const char *const *shard_ids; /* the stream's shards, now */
     size_t nshards;
-    const plan_held *held;            /* what this daemon holds */
+    const plan_held *held; /* what this daemon holds */
     size_t nheld;
-    const char *me;                   /* this daemon's owner name */
-    const plan_obs *obs;              /* plan_observe's table, updated with leases */
+    const char *me;      /* this daemon's owner name */
+    const plan_obs *obs; /* plan_observe's table, updated with leases */
     size_t nobs;
-    int64_t now_ms;                   /* monotonic */
-    long timeout_ms;                  /* the lease timeout */
-    size_t max_held;                  /* the most leases this daemon may hold */
-    bool take_all;                    /* --once: the target is max_held */
+    int64_t now_ms;  /* monotonic */
+    long timeout_ms; /* the lease timeout */
+    size_t max_held; /* the most leases this daemon may hold */
+    bool take_all;   /* --once: the target is max_held */
 } plan_sync_in;
 
 typedef struct plan_sync_out {
-    plan_action *actions;   /* owned (plan_sync_cleanup): DELETEs, then DROP/RENEW per held
+    plan_action *actions; /* owned (plan_sync_cleanup): DELETEs, then DROP/RENEW per held
                                lease, then TAKE/RESUME candidates in lease order */
     size_t nactions;
-    size_t target;          /* hold at most this many after the takes (plan_target, or
+    size_t target;      /* hold at most this many after the takes (plan_target, or
                                max_held with take_all; never above max_held) */
-    size_t others_hold;     /* unfinished leases other owners hold */
+    size_t others_hold; /* unfinished leases other owners hold */
 } plan_sync_out;
 
 /* Plans one sync. The executor carries the actions out in order, skipping TAKE/RESUME once
  * it holds target leases (a TAKE that loses its race just moves on to the next). 0 with
  * *out filled, or -1 on ENOMEM (*out empty). */
 int plan_sync(const plan_sync_in *in, plan_sync_out *out);
-void plan_sync_cleanup(plan_sync_out *out);  /* accepts NULL and an empty out */
+void plan_sync_cleanup(plan_sync_out *out); /* accepts NULL and an empty out */
 
-const char *plan_op_name(plan_op op);  /* "delete", "drop", "renew", "take", "resume" */
+const char *plan_op_name(plan_op op); /* "delete", "drop", "renew", "take", "resume" */
 
 #endif

@@ -46,8 +46,9 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     }
     if (o->poll_ms < 1 || o->lease_timeout_ms < 100 || o->record_attempts < 1 ||
         o->batch_limit < 1 || o->batch_limit > 1000) {
-        errinfo_set(e, ERR_CONFIG, "streamd: poll, lease timeout, attempts or batch limit "
-                                   "out of range");
+        errinfo_set(e, ERR_CONFIG,
+                    "streamd: poll, lease timeout, attempts or batch limit "
+                    "out of range");
         return NULL;
     }
     streamd *s = calloc(1, sizeof *s);
@@ -60,8 +61,8 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     s->poll_ms = o->poll_ms;
     s->lease_timeout_ms = o->lease_timeout_ms;
     s->record_attempts = o->record_attempts;
-    s->deadletter_ttl_s = o->deadletter_ttl_s > 0 ? o->deadletter_ttl_s
-                                                  : DEADLETTER_TTL_DAYS_DEFAULT * 86400L;
+    s->deadletter_ttl_s =
+        o->deadletter_ttl_s > 0 ? o->deadletter_ttl_s : DEADLETTER_TTL_DAYS_DEFAULT * 86400L;
     s->batch_limit = o->batch_limit;
     s->table = streamd_strdup(o->table);
     s->lease_table = streamd_strdup(o->lease_table);
@@ -139,9 +140,9 @@ static void streamd_nap(int64_t ms)
 
 void streamd_log_error(const char *event, const char *shard, const ddb_error *err)
 {
-    json_t *f = json_pack("{s:s, s:s, s:s, s:I}", "shard", shard ? shard : "", "error",
-                          err->info.msg, "type", err->type, "http_status",
-                          (json_int_t)err->http_status);
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:I}", "shard", shard ? shard : "", "error", err->info.msg,
+                  "type", err->type, "http_status", (json_int_t)err->http_status);
     log_fields(LOG_WARN, event, f);
 }
 
@@ -229,13 +230,14 @@ int streamd_run(streamd *s, errinfo *e)
             if (clock_mono_ms() >= sh->next_poll_ms && !(s->once && sh->drained))
                 streamd_poll(s, sh, clock_mono_ms());
             if (s->nheld == before)
-                i++;    /* else the slot now holds another shard: look at it */
+                i++; /* else the slot now holds another shard: look at it */
         }
         /* --once gives up on an outage that lasts: a shard failing give_up_ms in a row. */
         for (size_t i = 0; s->once && i < s->nheld; i++) {
             const streamd_shard *sh = &s->held[i];
             if (sh->failing_ms && clock_mono_ms() - sh->failing_ms >= s->give_up_ms) {
-                errinfo_set(e, ERR_SERVICE, "--once gives up: shard %s has failed for %.1f s "
+                errinfo_set(e, ERR_SERVICE,
+                            "--once gives up: shard %s has failed for %.1f s "
                             "(last: %s); its checkpoint stays after the last applied batch",
                             sh->l.shard_id, (double)s->give_up_ms / 1000.0, sh->why);
                 streamd_release_all(s);
@@ -246,8 +248,7 @@ int streamd_run(streamd *s, errinfo *e)
          * after waiting out the lease timeout when other owners hold leases, so the leases
          * of a dead daemon are taken over and drained too. */
         if (s->once && !s->sync_again && s->took_nothing &&
-            (s->others_hold == 0 ||
-             clock_mono_ms() - started_ms > s->lease_timeout_ms + 2000)) {
+            (s->others_hold == 0 || clock_mono_ms() - started_ms > s->lease_timeout_ms + 2000)) {
             bool all = true;
             for (size_t i = 0; i < s->nheld && all; i++)
                 all = s->held[i].drained;

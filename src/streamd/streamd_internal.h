@@ -14,22 +14,22 @@
 #include "streamd/plan.h"
 #include "streamd/streamd.h"
 
-#define STREAMD_MAX_SHARDS 4096       /* leases and shards tracked; far above any table's */
+#define STREAMD_MAX_SHARDS 4096 /* leases and shards tracked; far above any table's */
 #define STREAMD_BACKOFF_MAX_MS 5000
-#define STREAMD_YOUNG_MS 30000         /* a record this young may precede its index entries */
+#define STREAMD_YOUNG_MS 30000 /* a record this young may precede its index entries */
 #define STREAMD_NO_GROUP_PAUSE_MS 500
 
 typedef struct streamd_shard {
-    lease l;                      /* our copy: owner = us, counter = the last we wrote */
-    char *iterator;               /* NULL: acquire from the checkpoint */
+    lease l;        /* our copy: owner = us, counter = the last we wrote */
+    char *iterator; /* NULL: acquire from the checkpoint */
     int64_t next_poll_ms;
     int64_t backoff_ms;
-    int64_t renewed_ms;           /* when we last bumped the counter */
+    int64_t renewed_ms; /* when we last bumped the counter */
     int64_t lag_ms;
-    bool drained;                 /* read to its current end (an empty batch) */
-    int64_t failing_ms;           /* when its current run of failed polls began; 0: none */
-    char why[sizeof ((errinfo *)0)->msg]; /* the last failure, for --once giving up */
-    bool lost;                    /* a renewal found it taken: drop after the batch */
+    bool drained;                        /* read to its current end (an empty batch) */
+    int64_t failing_ms;                  /* when its current run of failed polls began; 0: none */
+    char why[sizeof((errinfo *)0)->msg]; /* the last failure, for --once giving up */
+    bool lost;                           /* a renewal found it taken: drop after the batch */
 } streamd_shard;
 
 struct streamd {
@@ -46,9 +46,9 @@ struct streamd {
     plan_obs *obs;
     size_t nobs;
     int64_t next_sync_ms;
-    bool sync_again;              /* a shard ended: its children may be ready now */
-    bool took_nothing;            /* the last sync found nothing left to take */
-    size_t others_hold;           /* unfinished leases other owners hold (last sync) */
+    bool sync_again;    /* a shard ended: its children may be ready now */
+    bool took_nothing;  /* the last sync found nothing left to take */
+    size_t others_hold; /* unfinished leases other owners hold (last sync) */
     int64_t wd_every_ms, next_wd_ms;
     streamd_stats stats;
 };

@@ -38,8 +38,7 @@ int streamd_resolve_arn(streamd *s, ddb_error *err)
         return -1;
     }
     if (strcmp(arn, s->arn) != 0)
-        log_fields(LOG_INFO, "stream", json_pack("{s:s, s:s}", "table", s->table, "stream",
-                                                 arn));
+        log_fields(LOG_INFO, "stream", json_pack("{s:s, s:s}", "table", s->table, "stream", arn));
     snprintf(s->arn, sizeof s->arn, "%s", arn);
     json_decref(desc);
     return 0;
@@ -55,8 +54,8 @@ static streamd_shard *streamd_held(streamd *s, const char *shard_id)
 
 void streamd_drop(streamd *s, streamd_shard *sh, const char *why)
 {
-    log_fields(LOG_INFO, "lease_dropped", json_pack("{s:s, s:s}", "shard", sh->l.shard_id,
-                                                    "reason", why));
+    log_fields(LOG_INFO, "lease_dropped",
+               json_pack("{s:s, s:s}", "shard", sh->l.shard_id, "reason", why));
     free(sh->iterator);
     size_t i = (size_t)(sh - s->held);
     s->held[i] = s->held[s->nheld - 1];
@@ -70,15 +69,15 @@ static void streamd_hold(streamd *s, const lease *l, int64_t now)
     sh->l = *l;
     sh->next_poll_ms = now;
     sh->renewed_ms = now;
-    log_fields(LOG_INFO, "lease_taken", json_pack("{s:s, s:s, s:I}", "shard", l->shard_id,
-                                                  "checkpoint", l->checkpoint, "counter",
-                                                  (json_int_t)l->counter));
+    log_fields(LOG_INFO, "lease_taken",
+               json_pack("{s:s, s:s, s:I}", "shard", l->shard_id, "checkpoint", l->checkpoint,
+                         "counter", (json_int_t)l->counter));
 }
 
 /* Creates the leases plan_creates names; *created when at least one was. 0, or -1 with
  * err. */
-static int streamd_create_leases(streamd *s, const json_t *shards, const lease *leases,
-                                 size_t n, bool *created, ddb_error *err)
+static int streamd_create_leases(streamd *s, const json_t *shards, const lease *leases, size_t n,
+                                 bool *created, ddb_error *err)
 {
     lease *todo = NULL;
     size_t ntodo = 0;
@@ -96,8 +95,7 @@ static int streamd_create_leases(streamd *s, const json_t *shards, const lease *
             *created = true;
             log_fields(LOG_INFO, "lease_created",
                        json_pack("{s:s, s:s, s:s}", "shard", l->shard_id, "parent",
-                                 l->nparents ? l->parents[0] : "", "checkpoint",
-                                 l->checkpoint));
+                                 l->nparents ? l->parents[0] : "", "checkpoint", l->checkpoint));
         }
         ddb_error_clear(err); /* LEASE_LOST: another daemon created it */
     }
@@ -198,7 +196,7 @@ static int streamd_do(streamd *s, const plan_sync_in *in, const plan_sync_out *p
             lease_status r = lease_take(s->d, s->lease_table, &mine, s->owner, err);
             if (r == LEASE_LOST) {
                 ddb_error_clear(err);
-                return 0;   /* someone was quicker: the next candidate */
+                return 0; /* someone was quicker: the next candidate */
             }
             if (r == LEASE_ERROR)
                 return -1;
@@ -218,7 +216,7 @@ int streamd_sync(streamd *s, int64_t now, ddb_error *err)
     size_t n = 0;
     const char **ids = NULL;
     plan_held *held = NULL;
-    char (*held_ids)[LEASE_ID_MAX] = NULL;
+    char(*held_ids)[LEASE_ID_MAX] = NULL;
     streamd_lost lost = { .cap = s->nheld };
     plan_sync_out plan = { 0 };
     int rc = -1;
@@ -235,20 +233,30 @@ int streamd_sync(streamd *s, int64_t now, ddb_error *err)
     if (!ids || !held || !held_ids || !lost.ids)
         goto nomem;
     for (size_t i = 0; i < nshards; i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(shards, i),
-                                                           "ShardId"));
+        const char *id = json_string_value(json_object_get(json_array_get(shards, i), "ShardId"));
         ids[i] = id ? id : "";
     }
     /* copies of the ids: a drop moves the slots under the plan */
     for (size_t i = 0; i < nheld; i++) {
         snprintf(held_ids[i], LEASE_ID_MAX, "%s", s->held[i].l.shard_id);
-        held[i] = (plan_held){ .shard_id = held_ids[i], .counter = s->held[i].l.counter,
-                               .renewed_ms = s->held[i].renewed_ms, .lost = s->held[i].lost };
+        held[i] = (plan_held){ .shard_id = held_ids[i],
+                               .counter = s->held[i].l.counter,
+                               .renewed_ms = s->held[i].renewed_ms,
+                               .lost = s->held[i].lost };
     }
-    plan_sync_in in = { .leases = leases, .nleases = n, .shard_ids = ids, .nshards = nshards,
-                        .held = held, .nheld = nheld, .me = s->owner, .obs = s->obs,
-                        .nobs = s->nobs, .now_ms = now, .timeout_ms = s->lease_timeout_ms,
-                        .max_held = STREAMD_MAX_SHARDS, .take_all = s->once };
+    plan_sync_in in = { .leases = leases,
+                        .nleases = n,
+                        .shard_ids = ids,
+                        .nshards = nshards,
+                        .held = held,
+                        .nheld = nheld,
+                        .me = s->owner,
+                        .obs = s->obs,
+                        .nobs = s->nobs,
+                        .now_ms = now,
+                        .timeout_ms = s->lease_timeout_ms,
+                        .max_held = STREAMD_MAX_SHARDS,
+                        .take_all = s->once };
     if (plan_sync(&in, &plan) != 0)
         goto nomem;
     rc = 0;
@@ -256,7 +264,7 @@ int streamd_sync(streamd *s, int64_t now, ddb_error *err)
     for (size_t i = 0; i < plan.nactions && rc == 0; i++) {
         const plan_action *a = &plan.actions[i];
         if (!taking && (a->op == PLAN_TAKE || a->op == PLAN_RESUME)) {
-            taking = true;   /* the held leases are settled: what is left to take? */
+            taking = true; /* the held leases are settled: what is left to take? */
             s->took_nothing = true;
             s->others_hold = plan.others_hold;
         }

@@ -87,7 +87,7 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
         ddb_error_clear(&err);
         rc = groupsync_apply(s->d, s->table, record, res, &err);
         if (rc == GROUPSYNC_RETRY)
-            rc = GROUPSYNC_OK;   /* it had no rows a moment ago: nothing to move then */
+            rc = GROUPSYNC_OK; /* it had no rows a moment ago: nothing to move then */
     }
     if (rc == GROUPSYNC_OK) {
         if (res->action == GROUPSYNC_MOVED)
@@ -146,8 +146,8 @@ static int streamd_apply_batch(streamd *s, streamd_shard *sh, const json_t *reco
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(records, i);
-        const char *seq = json_string_value(
-            json_object_get(json_object_get(r, "dynamodb"), "SequenceNumber"));
+        const char *seq =
+            json_string_value(json_object_get(json_object_get(r, "dynamodb"), "SequenceNumber"));
         s->stats.records++;
         int64_t lag = streamd_record_lag(r);
         if (lag >= 0)
@@ -188,10 +188,10 @@ static int streamd_apply_batch(streamd *s, streamd_shard *sh, const json_t *reco
                 log_level lvl = res.action == GROUPSYNC_IGNORED ? LOG_DEBUG : LOG_INFO;
                 if (log_enabled(lvl))
                     log_fields(lvl, "record",
-                               json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "shard",
-                                         sh->l.shard_id, "sequence", cseq ? cseq : "", "group",
-                                         res.group, "action", groupsync_action_name(res.action),
-                                         "moved", res.moved, "lag_ms", (json_int_t)sh->lag_ms));
+                               json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "shard", sh->l.shard_id,
+                                         "sequence", cseq ? cseq : "", "group", res.group, "action",
+                                         groupsync_action_name(res.action), "moved", res.moved,
+                                         "lag_ms", (json_int_t)sh->lag_ms));
                 break;
             }
             /* The newest proved bad (now a dead letter): the next-older one of the same
@@ -230,19 +230,20 @@ static int streamd_acquire(streamd *s, streamd_shard *sh, int64_t now)
     const char *cp = sh->l.checkpoint;
     if (strcmp(cp, LEASE_SHARD_END) == 0)
         return 1;
-    ddbstreams_position pos = lease_is_seq(cp) ? DDBSTREAMS_AFTER_SEQUENCE_NUMBER
+    ddbstreams_position pos = lease_is_seq(cp)                ? DDBSTREAMS_AFTER_SEQUENCE_NUMBER
                               : strcmp(cp, LEASE_LATEST) == 0 ? DDBSTREAMS_LATEST
-                                                               : DDBSTREAMS_TRIM_HORIZON;
+                                                              : DDBSTREAMS_TRIM_HORIZON;
     int rc = ddbstreams_iterator(s->d, s->arn, sh->l.shard_id, pos,
-                                 pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER ? cp : NULL,
-                                 &sh->iterator, &err);
+                                 pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER ? cp : NULL, &sh->iterator,
+                                 &err);
     if (rc != 0 && ddb_error_is(&err, "TrimmedDataAccessException")) {
         /* The records after our checkpoint are gone (past the 24 h retention): say what
          * could not be read and go on from the oldest record there is. */
         log_fields(LOG_ERROR, "gap",
                    json_pack("{s:s, s:s, s:s}", "shard", sh->l.shard_id, "after_sequence", cp,
-                             "reason", "records trimmed before they were read; continuing "
-                                       "from the oldest record available"));
+                             "reason",
+                             "records trimmed before they were read; continuing "
+                             "from the oldest record available"));
         ddb_error_clear(&err);
         rc = ddbstreams_iterator(s->d, s->arn, sh->l.shard_id, DDBSTREAMS_TRIM_HORIZON, NULL,
                                  &sh->iterator, &err);
@@ -272,11 +273,11 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
     char *next = NULL;
     if (ddbstreams_records(s->d, sh->iterator, s->batch_limit, &records, &next, &err) != 0) {
         if (ddb_error_is(&err, "ExpiredIteratorException")) {
-            log_fields(LOG_INFO, "iterator_expired", json_pack("{s:s, s:s}", "shard",
-                                                               sh->l.shard_id, "checkpoint",
-                                                               sh->l.checkpoint));
+            log_fields(
+                LOG_INFO, "iterator_expired",
+                json_pack("{s:s, s:s}", "shard", sh->l.shard_id, "checkpoint", sh->l.checkpoint));
             free(sh->iterator);
-            sh->iterator = NULL;     /* re-acquire from the checkpoint at once */
+            sh->iterator = NULL; /* re-acquire from the checkpoint at once */
             return;
         }
         if (ddb_error_is(&err, "TrimmedDataAccessException")) {
@@ -305,18 +306,19 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
         /* Not applied in full: read again from the checkpoint after a pause. */
         free(sh->iterator);
         sh->iterator = NULL;
-        streamd_backoff(s, sh, now, "the batch could not be applied: the messages table does "
-                                    "not answer");
+        streamd_backoff(s, sh, now,
+                        "the batch could not be applied: the messages table does "
+                        "not answer");
         goto out;
     }
     if (sh->lost) {
         streamd_drop(s, sh, "taken by another owner during the batch");
         goto out;
     }
-    const char *last = n ? json_string_value(json_object_get(
-                               json_object_get(json_array_get(records, n - 1), "dynamodb"),
-                               "SequenceNumber"))
-                         : NULL;
+    const char *last =
+        n ? json_string_value(json_object_get(
+                json_object_get(json_array_get(records, n - 1), "dynamodb"), "SequenceNumber"))
+          : NULL;
     const char *cp = !next ? LEASE_SHARD_END : (last && lease_is_seq(last) ? last : NULL);
     if (cp) {
         lease_status r = lease_checkpoint(s->d, s->lease_table, &sh->l, cp, &err);

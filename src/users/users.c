@@ -24,7 +24,6 @@
 #define USERS_OID_VARCHAR 1043
 #define USERS_OID_UUID 2950
 
-
 /* ---- connecting ----------------------------------------------------------------------- */
 
 static void users_notice(void *arg, const char *message)
@@ -81,8 +80,8 @@ static int users_connect_error(PGconn *conn, const char *dbname, errinfo *e)
     if (strstr(msg, "database \"") && strstr(msg, "\" does not exist"))
         return errinfo_set(e, ERR_NOTFOUND, "database %s does not exist on %s", db, server);
     if (strstr(msg, "FATAL") || strstr(msg, "password") || strstr(msg, "SSL"))
-        return errinfo_set(e, ERR_SERVICE, "PostgreSQL at %s refused the connection (%s)",
-                           server, reason);
+        return errinfo_set(e, ERR_SERVICE, "PostgreSQL at %s refused the connection (%s)", server,
+                           reason);
     return errinfo_set(e, ERR_IO, "PostgreSQL not reachable at %s (%s)", server, reason);
 }
 
@@ -96,8 +95,7 @@ static PQconninfoOption *users_parse(const char *conninfo, errinfo *e)
         if (!conninfo) {
             const char *raw = getenv("CONNECTION_URL");
             if (raw && *raw)
-                errinfo_set(e, ERR_CONFIG, "CONNECTION_URL is longer than %d bytes",
-                            ENV_MAX_LEN);
+                errinfo_set(e, ERR_CONFIG, "CONNECTION_URL is longer than %d bytes", ENV_MAX_LEN);
             else
                 errinfo_set(e, ERR_CONFIG, "CONNECTION_URL is not set");
             return NULL;
@@ -271,8 +269,7 @@ const char *users_sql(const char *name, errinfo *e)
 {
     const char *sql = embed_get(name, NULL);
     if (!sql)
-        errinfo_set(e, ERR_INTERNAL, "users: %s is not built in (add it to EMBED_FILES)",
-                    name);
+        errinfo_set(e, ERR_INTERNAL, "users: %s is not built in (add it to EMBED_FILES)", name);
     return sql;
 }
 
@@ -299,13 +296,12 @@ int users_result_error(users *u, const PGresult *res, const char *file, errinfo 
         return errinfo_set(e, ERR_SERVICE,
                            "%s: %.*s in %s/%s (load the schema: cruddur db schema-load)", file,
                            mlen, msg, u->server, u->db);
-    if (strncmp(state, "23", 2) == 0)   /* integrity: unique, check, not null */
+    if (strncmp(state, "23", 2) == 0) /* integrity: unique, check, not null */
         return errinfo_set(e, ERR_INVALID, "%s: %.*s", file, mlen, msg);
     return errinfo_set(e, ERR_SERVICE, "%s: %.*s (SQLSTATE %s)", file, mlen, msg, state);
 }
 
-PGresult *users_exec(users *u, const char *file, int nparams, const char *const *params,
-                     errinfo *e)
+PGresult *users_exec(users *u, const char *file, int nparams, const char *const *params, errinfo *e)
 {
     const char *sql = users_sql(file, e);
     if (!sql)
@@ -319,8 +315,7 @@ PGresult *users_exec(users *u, const char *file, int nparams, const char *const 
             if (PQstatus(u->conn) != CONNECTION_OK) {
                 char reason[224];
                 users_reason(PQerrorMessage(u->conn), reason, sizeof reason);
-                errinfo_set(e, ERR_IO, "PostgreSQL not reachable at %s (%s)", u->server,
-                            reason);
+                errinfo_set(e, ERR_IO, "PostgreSQL not reachable at %s (%s)", u->server, reason);
                 return NULL;
             }
         }
@@ -347,9 +342,9 @@ static int users_column(const PGresult *res, const char *file, const char *name,
     if (col < 0)
         return errinfo_set(e, ERR_INTERNAL, "users: %s returns no column %s", file, name);
     Oid type = PQftype(res, col);
-    bool type_ok = is_uuid ? type == USERS_OID_UUID
-                           : (type == USERS_OID_TEXT || type == USERS_OID_VARCHAR ||
-                              type == USERS_OID_NAME);
+    bool type_ok =
+        is_uuid ? type == USERS_OID_UUID
+                : (type == USERS_OID_TEXT || type == USERS_OID_VARCHAR || type == USERS_OID_NAME);
     if (!type_ok || PQfformat(res, col) != 0)
         return errinfo_set(e, ERR_INTERNAL, "users: %s: column %s has type oid %u", file, name,
                            (unsigned)type);
@@ -362,8 +357,8 @@ static int users_column(const PGresult *res, const char *file, const char *name,
     const char *v = PQgetvalue(res, 0, col);
     size_t len = (size_t)PQgetlength(res, 0, col);
     if (len >= size || memchr(v, '\0', len))
-        return errinfo_set(e, ERR_TOOBIG, "users: %s: %s is %zu bytes (at most %zu)", file,
-                           name, len, size - 1);
+        return errinfo_set(e, ERR_TOOBIG, "users: %s: %s is %zu bytes (at most %zu)", file, name,
+                           len, size - 1);
     if (is_uuid && !uuid_is_text(v, len))
         return errinfo_set(e, ERR_INTERNAL, "users: %s: %s is not a UUID", file, name);
     memcpy(dst, v, len);
@@ -372,8 +367,7 @@ static int users_column(const PGresult *res, const char *file, const char *name,
 }
 
 /* The single user row of res into *out; ERR_NOTFOUND (with what) when there is none. */
-static int users_row(const PGresult *res, const char *file, const char *what, user *out,
-                     errinfo *e)
+static int users_row(const PGresult *res, const char *file, const char *what, user *out, errinfo *e)
 {
     int rows = PQntuples(res);
     if (rows == 0)
@@ -387,8 +381,8 @@ static int users_row(const PGresult *res, const char *file, const char *what, us
     memset(&t, 0, sizeof t);
     if (users_column(res, file, "uuid", true, false, t.uuid, sizeof t.uuid, e) != 0 ||
         users_column(res, file, "handle", false, false, t.handle, sizeof t.handle, e) != 0 ||
-        users_column(res, file, "display_name", false, false, t.display_name,
-                     sizeof t.display_name, e) != 0 ||
+        users_column(res, file, "display_name", false, false, t.display_name, sizeof t.display_name,
+                     e) != 0 ||
         users_column(res, file, "email", false, false, t.email, sizeof t.email, e) != 0 ||
         users_column(res, file, "cognito_user_id", false, true, t.cognito_user_id,
                      sizeof t.cognito_user_id, e) != 0)
@@ -425,8 +419,7 @@ static bool users_sub_ok(const char *s)
     for (; s[n]; n++) {
         char c = s[n];
         if (n >= 63 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-                         c == '-'))
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-'))
             return false;
     }
     return n > 0;
@@ -436,8 +429,7 @@ static int users_invalid_handle(const char *h, errinfo *e)
 {
     if (!h || !*h)
         return errinfo_set(e, ERR_INVALID, "the handle is empty");
-    return errinfo_set(e, ERR_INVALID,
-                       "'%.40s%s' is not a valid handle (" USERS_HANDLE_RULE ")", h,
+    return errinfo_set(e, ERR_INVALID, "'%.40s%s' is not a valid handle (" USERS_HANDLE_RULE ")", h,
                        strlen(h) > 40 ? "..." : "");
 }
 
@@ -447,8 +439,8 @@ static int users_invalid_sub(errinfo *e)
                        "not a valid Cognito sub (1-63 characters: letters, digits, . _ : -)");
 }
 
-static int users_find(users *u, const char *file, const char *param, const char *what,
-                      user *out, errinfo *e)
+static int users_find(users *u, const char *file, const char *param, const char *what, user *out,
+                      errinfo *e)
 {
     const char *params[1] = { param };
     PGresult *res = users_exec(u, file, 1, params, e);

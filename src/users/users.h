@@ -21,7 +21,7 @@ typedef struct user {
     char handle[USERS_HANDLE_MAX + 1];
     char display_name[128];
     char email[256];
-    char cognito_user_id[64];     /* "" when not set */
+    char cognito_user_id[64]; /* "" when not set */
 } user;
 
 typedef struct users users;
@@ -36,7 +36,7 @@ users *users_open(const char *conninfo, errinfo *e);
 /* As users_open, but on database dbname of the same server with the same credentials
  * (dbname NULL: the one conninfo names), e.g. "postgres" to create or drop a database. */
 users *users_open_db(const char *conninfo, const char *dbname, errinfo *e);
-void users_close(users *u);  /* accepts NULL */
+void users_close(users *u); /* accepts NULL */
 /* "host:port" of the connection, for messages (no credentials); valid until users_close. */
 const char *users_server(const users *u);
 
@@ -78,10 +78,10 @@ int users_conninfo_to_env(const char *conninfo, errinfo *e);
 
 /* What users_create_db and users_drop_db did (the values are part of the contract). */
 typedef enum users_db_status {
-    USERS_DB_FAILED = -1,  /* e says why */
-    USERS_DB_DONE = 0,     /* created, or dropped */
-    USERS_DB_ALREADY = 1,  /* nothing to do: create found it there, drop found none (e says so) */
-    USERS_DB_IN_USE = 2,   /* drop only: other sessions use it, nothing dropped (e says so) */
+    USERS_DB_FAILED = -1, /* e says why */
+    USERS_DB_DONE = 0,    /* created, or dropped */
+    USERS_DB_ALREADY = 1, /* nothing to do: create found it there, drop found none (e says so) */
+    USERS_DB_IN_USE = 2,  /* drop only: other sessions use it, nothing dropped (e says so) */
 } users_db_status;
 
 /* Creates database dbname (sql/db/create.sql, the name quoted as an identifier):
@@ -95,21 +95,21 @@ users_db_status users_drop_db(users *u, const char *dbname, errinfo *e);
 /* A client session connected to a database (from pg_stat_activity). */
 typedef struct users_session {
     long pid;
-    char application_name[64];   /* "" when the client set none */
-    char client[64];             /* address, "local socket" or "unknown" */
+    char application_name[64]; /* "" when the client set none */
+    char client[64];           /* address, "local socket" or "unknown" */
     char user[64];
 } users_session;
 
 /* The other sessions connected to dbname (those that block a drop; sql/db/sessions.sql):
  * the first max of them into out, their number into *count. */
-int users_db_sessions(users *u, const char *dbname, users_session *out, size_t max,
-                      size_t *count, errinfo *e);
+int users_db_sessions(users *u, const char *dbname, users_session *out, size_t max, size_t *count,
+                      errinfo *e);
 /* A row of users that breaks a rule of sql/schema.sql (sql/db/check.sql). Strings are cut
  * to fit; handle may hold any bytes (it is what breaks the rule): print it made safe. */
 typedef struct users_broken {
     char uuid[UUID_BUF];
     char handle[USERS_HANDLE_MAX + 1];
-    char rule[32];                /* "handle", "display_name", "email", "cognito_user_id" */
+    char rule[32]; /* "handle", "display_name", "email", "cognito_user_id" */
 } users_broken;
 /* The rows that break a rule (at most 1000, one per rule broken): the first max into out,
  * their number into *count. 0, or -1 with e. */

@@ -11,7 +11,7 @@
 
 struct users {
     PGconn *conn;
-    char server[256];   /* "host:port" */
+    char server[256]; /* "host:port" */
     char db[128];
 };
 

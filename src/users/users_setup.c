@@ -29,20 +29,18 @@ int users_run_file(users *u, const char *name, errinfo *e)
     if (PQstatus(u->conn) != CONNECTION_OK && !users_ping(u))
         return errinfo_set(e, ERR_IO, "PostgreSQL not reachable at %s", u->server);
     if (!PQsendQuery(u->conn, sql))
-        return errinfo_set(e, ERR_IO, "PostgreSQL connection to %s lost before %s",
-                           u->server, name);
+        return errinfo_set(e, ERR_IO, "PostgreSQL connection to %s lost before %s", u->server,
+                           name);
     int rc = 0;
     PGresult *res;
     while ((res = PQgetResult(u->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
-        if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
-            st != PGRES_EMPTY_QUERY)
+        if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
             rc = users_result_error(u, res, name, e);
         PQclear(res);
     }
     if (rc == 0 && PQstatus(u->conn) != CONNECTION_OK)
-        rc = errinfo_set(e, ERR_IO, "PostgreSQL connection to %s lost during %s", u->server,
-                         name);
+        rc = errinfo_set(e, ERR_IO, "PostgreSQL connection to %s lost during %s", u->server, name);
     return rc;
 }
 
@@ -153,7 +151,7 @@ users_db_status users_create_db(users *u, const char *dbname, errinfo *e)
     char state[6];
     if (users_exec_ident(u, "sql/db/create.sql", dbname, state, e) == 0)
         return USERS_DB_DONE;
-    if (strcmp(state, "42P04") == 0) {   /* duplicate_database */
+    if (strcmp(state, "42P04") == 0) { /* duplicate_database */
         errinfo_set(e, ERR_INVALID, "database %s already exists on %s", dbname, u->server);
         return USERS_DB_ALREADY;
     }
@@ -165,13 +163,13 @@ users_db_status users_drop_db(users *u, const char *dbname, errinfo *e)
     char state[6];
     if (users_exec_ident(u, "sql/db/drop.sql", dbname, state, e) == 0)
         return USERS_DB_DONE;
-    if (strcmp(state, "3D000") == 0) {   /* invalid_catalog_name */
+    if (strcmp(state, "3D000") == 0) { /* invalid_catalog_name */
         errinfo_set(e, ERR_NOTFOUND, "database %s does not exist on %s", dbname, u->server);
         return USERS_DB_ALREADY;
     }
-    if (strcmp(state, "55006") == 0) {   /* object_in_use */
-        errinfo_set(e, ERR_SERVICE, "database %s on %s is being used by other sessions",
-                    dbname, u->server);
+    if (strcmp(state, "55006") == 0) { /* object_in_use */
+        errinfo_set(e, ERR_SERVICE, "database %s on %s is being used by other sessions", dbname,
+                    u->server);
         return USERS_DB_IN_USE;
     }
     return USERS_DB_FAILED;
@@ -187,8 +185,8 @@ static void users_copy_cut(const PGresult *res, int r, int col, char *dst, size_
     snprintf(dst, size, "%s", PQgetvalue(res, r, col));
 }
 
-int users_db_sessions(users *u, const char *dbname, users_session *out, size_t max,
-                      size_t *count, errinfo *e)
+int users_db_sessions(users *u, const char *dbname, users_session *out, size_t max, size_t *count,
+                      errinfo *e)
 {
     const char *file = "sql/db/sessions.sql";
     if (users_dbname_ok(dbname, e) != 0)

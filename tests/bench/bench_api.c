@@ -173,13 +173,18 @@ static int bench_ddb_lua(const char *group, const char *out, bool put)
     sigv4_header h[3] = { { STRV("host"), strv_from(host) },
                           { STRV("content-type"), STRV("application/x-amz-json-1.0") },
                           { STRV("x-amz-target"), strv_from(target) } };
-    sigv4_request req = { .method = STRV("POST"), .path = STRV("/"), .query = STRV_EMPTY,
-                          .headers = h, .nheaders = 3, .payload = body,
+    sigv4_request req = { .method = STRV("POST"),
+                          .path = STRV("/"),
+                          .query = STRV_EMPTY,
+                          .headers = h,
+                          .nheaders = 3,
+                          .payload = body,
                           .payload_len = strlen(body) };
     sigv4_credentials sc = { cv->access_key_id, cv->secret_access_key, cv->session_token };
     const char *region = getenv("AWS_DEFAULT_REGION");
     sigv4_options so = { .region = region && *region ? region : "us-east-1",
-                         .service = "dynamodb", .time_s = clock_real_us() / 1000000,
+                         .service = "dynamodb",
+                         .time_s = clock_real_us() / 1000000,
                          .normalize_path = true };
     sigv4_signer *s = sigv4_signer_new();
     sigv4_result r;
@@ -275,7 +280,8 @@ static int bench_costs(const char *token, long n)
     printf("token verification: %.1f us per request (RS256 + claims, key cached; %ld runs)\n",
            verify_us, n);
     printf("postgres user lookup by sub: %.1f us per request (one round trip; %ld runs; the "
-           "API caches it per worker for 30 s)\n", pg_us, n);
+           "API caches it per worker for 30 s)\n",
+           pg_us, n);
     rc = 0;
 out:
     users_close(u);

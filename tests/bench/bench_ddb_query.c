@@ -46,9 +46,8 @@ static int bench_setup(ddb *d, const char *table, const char *pk)
     json_t *def = json_pack("{s:s, s:[{s:s,s:s},{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}], s:s}",
                             "TableName", table, "AttributeDefinitions", "AttributeName", "pk",
                             "AttributeType", "S", "AttributeName", "sk", "AttributeType", "S",
-                            "KeySchema", "AttributeName", "pk", "KeyType", "HASH",
-                            "AttributeName", "sk", "KeyType", "RANGE", "BillingMode",
-                            "PAY_PER_REQUEST");
+                            "KeySchema", "AttributeName", "pk", "KeyType", "HASH", "AttributeName",
+                            "sk", "KeyType", "RANGE", "BillingMode", "PAY_PER_REQUEST");
     int rc = ddb_create_table(d, def, NULL, &err);
     json_decref(def);
     if (rc != 0 || ddb_wait_active(d, table, 10000, &err) != 0) {
@@ -61,12 +60,12 @@ static int bench_setup(ddb *d, const char *table, const char *pk)
         snprintf(sk, sizeof sk, "2026-11-21T09:30:%02d.000000+00:00", i);
         snprintf(text, sizeof text, "benchmark message number %d with a little text in it", i);
         json_array_append_new(
-            reqs, json_pack("{s:{s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk",
-                            ddb_av_s(pk), "sk", ddb_av_s(sk), "message", ddb_av_s(text),
-                            "message_uuid", ddb_av_s("5ae290ed-55d1-47a0-bc6d-fe2bc2700399"),
-                            "user_uuid", ddb_av_s("90324830-2948-4230-9484-23424ab30924"),
-                            "user_display_name", ddb_av_s("Andrew Brown"), "user_handle",
-                            ddb_av_s("andrewbrown")));
+            reqs,
+            json_pack("{s:{s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk",
+                      ddb_av_s(pk), "sk", ddb_av_s(sk), "message", ddb_av_s(text), "message_uuid",
+                      ddb_av_s("5ae290ed-55d1-47a0-bc6d-fe2bc2700399"), "user_uuid",
+                      ddb_av_s("90324830-2948-4230-9484-23424ab30924"), "user_display_name",
+                      ddb_av_s("Andrew Brown"), "user_handle", ddb_av_s("andrewbrown")));
     }
     rc = ddb_batch_write(d, table, reqs, NULL, &err);
     json_decref(reqs);
@@ -97,12 +96,18 @@ static int bench_wrk_script(const char *path, const char *endpoint, const char *
     sigv4_header h[3] = { { STRV("host"), strv_from(host) },
                           { STRV("content-type"), STRV("application/x-amz-json-1.0") },
                           { STRV("x-amz-target"), STRV("DynamoDB_20120810.Query") } };
-    sigv4_request req = { .method = STRV("POST"), .path = STRV("/"), .query = STRV_EMPTY,
-                          .headers = h, .nheaders = 3, .payload = body,
+    sigv4_request req = { .method = STRV("POST"),
+                          .path = STRV("/"),
+                          .query = STRV_EMPTY,
+                          .headers = h,
+                          .nheaders = 3,
+                          .payload = body,
                           .payload_len = strlen(body) };
     sigv4_credentials sc = { cv->access_key_id, cv->secret_access_key, cv->session_token };
-    sigv4_options so = { .region = "us-east-1", .service = "dynamodb",
-                         .time_s = clock_real_us() / 1000000, .normalize_path = true };
+    sigv4_options so = { .region = "us-east-1",
+                         .service = "dynamodb",
+                         .time_s = clock_real_us() / 1000000,
+                         .normalize_path = true };
     sigv4_signer *s = sigv4_signer_new();
     sigv4_result r;
     sigv4_result_init(&r);
@@ -150,8 +155,8 @@ static double bench_ms(double v, const char *unit)
 }
 
 /* Runs wrk with one connection; *rps and the non-2xx count from its report. */
-static int bench_wrk(const char *script, const char *url, int seconds, double *rps,
-                     double *p50_ms, double *p99_ms, long *bad)
+static int bench_wrk(const char *script, const char *url, int seconds, double *rps, double *p50_ms,
+                     double *p99_ms, long *bad)
 {
     int fd[2];
     if (pipe(fd) != 0)
@@ -162,8 +167,7 @@ static int bench_wrk(const char *script, const char *url, int seconds, double *r
         close(fd[0]);
         char dur[16];
         snprintf(dur, sizeof dur, "%ds", seconds);
-        execlp("wrk", "wrk", "-t1", "-c1", "-d", dur, "--latency", "-s", script, url,
-               (char *)NULL);
+        execlp("wrk", "wrk", "-t1", "-c1", "-d", dur, "--latency", "-s", script, url, (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
@@ -201,8 +205,7 @@ typedef struct bench_side {
 
 /* A Query through ddb_query_view, used as a caller would: every item's attributes read, the
  * next page's key taken as a Jansson value. */
-static int bench_view_query(ddb *d, const ddb_query_options *q, ddb_page_view *v,
-                            ddb_error *err)
+static int bench_view_query(ddb *d, const ddb_query_options *q, ddb_page_view *v, ddb_error *err)
 {
     if (ddb_query_view(d, q, v, err) != 0)
         return -1;
@@ -247,8 +250,9 @@ int main(int argc, char **argv)
         return 1;
 
     json_t *vals = json_pack("{s:o}", ":pk", ddb_av_s(pk));
-    ddb_query_options q = { .table = table, .key_condition = "pk = :pk", .values = vals,
-                            .limit = 20, .descending = true };
+    ddb_query_options q = {
+        .table = table, .key_condition = "pk = :pk", .values = vals, .limit = 20, .descending = true
+    };
     /* the wrk body is what the client sends for q */
     json_t *body = json_pack("{s:s, s:s, s:O, s:i, s:b}", "TableName", table,
                              "KeyConditionExpression", "pk = :pk", "ExpressionAttributeValues",
@@ -319,7 +323,8 @@ int main(int argc, char **argv)
             int64_t f0 = clock_mono_us(), fend = f0 + (int64_t)seconds * 1000000;
             while (clock_mono_us() < fend) {
                 if (http_request(h, "POST", ep, (const char *const *)bench_lines, body_text,
-                                 strlen(body_text), &hr, &e) != 0 || hr.status != 200) {
+                                 strlen(body_text), &hr, &e) != 0 ||
+                    hr.status != 200) {
                     fprintf(stderr, "bench: floor request failed (%ld)\n", hr.status);
                     return 1;
                 }
@@ -349,12 +354,13 @@ int main(int argc, char **argv)
            "queries, 1 connection, %.0f us CPU per query in the client)\n",
            side[0].rps, p50, p99, n, n ? side[0].cpu_us / (double)n : 0.0);
     printf("ddb-query: client %.0f queries/s with ddb_query (Jansson items, %zu queries, %.0f us "
-           "CPU per query in the client)\n", side[1].rps, side[1].n,
-           side[1].n ? side[1].cpu_us / (double)side[1].n : 0.0);
+           "CPU per query in the client)\n",
+           side[1].rps, side[1].n, side[1].n ? side[1].cpu_us / (double)side[1].n : 0.0);
     if (wrc == 0 && bad == 0) {
         qsort(wrk_p50, 3, sizeof wrk_p50[0], bench_cmp_d);
         printf("ddb-query: wrk    %.0f queries/s (median p50 %.2f ms, worst p99 %.2f ms, same "
-               "signed request, 1 connection)\n", wrk_rps, wrk_p50[1], wrk_p99);
+               "signed request, 1 connection)\n",
+               wrk_rps, wrk_p50[1], wrk_p99);
         printf("ddb-query: floor  %.0f queries/s (the pre-signed request through http.c, no "
                "signing, no JSON: the transport's own ceiling)\n",
                floor_us > 0 ? floor_n * 1e6 / floor_us : 0.0);
@@ -363,7 +369,8 @@ int main(int argc, char **argv)
                side[0].rps / wrk_rps, side[1].rps / wrk_rps, rounds, seconds,
                side[0].rps / wrk_rps >= 0.90 ? "met" : "NOT met");
         printf("ddb-query: p50 latency wrk/client %.3f with ddb_query_view (the median, less "
-               "moved by other load on a shared machine)\n", p50 > 0 ? wrk_p50[1] / p50 : 0.0);
+               "moved by other load on a shared machine)\n",
+               p50 > 0 ? wrk_p50[1] / p50 : 0.0);
     } else {
         printf("ddb-query: wrk reference failed (wrk missing, or %ld non-2xx answers)\n", bad);
     }

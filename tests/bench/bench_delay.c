@@ -121,8 +121,8 @@ int main(int argc, char **argv)
     g_delay_ms = atol(argv[3]);
     int max_conns = argc > 4 ? atoi(argv[4]) : 256;
     int max_s = argc > 5 ? atoi(argv[5]) : 3600;
-    if (port < 1 || port > 65535 || g_target_port < 1 || g_target_port > 65535 ||
-        g_delay_ms < 0 || g_delay_ms > 1000 || max_conns < 1 || max_conns > 4096 || max_s < 1) {
+    if (port < 1 || port > 65535 || g_target_port < 1 || g_target_port > 65535 || g_delay_ms < 0 ||
+        g_delay_ms > 1000 || max_conns < 1 || max_conns > 4096 || max_s < 1) {
         fprintf(stderr, "bench_delay: ports 1..65535, delay 0..1000 ms, 1..4096 connections\n");
         return 2;
     }

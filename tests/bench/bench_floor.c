@@ -31,7 +31,8 @@ static int serve(int sock)
     char head[256];
     int hl = snprintf(head, sizeof head,
                       "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n", g_len);
+                      "Content-Length: %zu\r\n\r\n",
+                      g_len);
     while (FCGX_Accept_r(&r) >= 0) {
         FCGX_PutStr(head, hl, r.out);
         FCGX_PutStr(g_body, (int)g_len, r.out);

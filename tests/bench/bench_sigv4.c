@@ -82,8 +82,8 @@ int main(int argc, char **argv)
         now = clock_mono_us();
     }
     double per_s = (double)n / ((double)(now - start) / 1e6);
-    printf("sigv4: %.0f signatures/s (target >= %.0f/s): ratio %.2fx target\n", per_s,
-           TARGET_PER_S, per_s / TARGET_PER_S);
+    printf("sigv4: %.0f signatures/s (target >= %.0f/s): ratio %.2fx target\n", per_s, TARGET_PER_S,
+           per_s / TARGET_PER_S);
 out:
     sigv4_result_cleanup(&r);
     sigv4_signer_free(s);

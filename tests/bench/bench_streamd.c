@@ -89,7 +89,7 @@ static void *writer(void *arg)
         }
         next += gap;
         if (now - next > 1000000)
-            next = now;   /* fell behind by a second: do not burst */
+            next = now; /* fell behind by a second: do not burst */
         int g = (int)rnd_below(BENCH_GROUPS);
         char mid[37], ts[MESSAGING_TS_LEN];
         rnd_uuid4(mid);
@@ -101,7 +101,7 @@ static void *writer(void *arg)
         int rc = messaging_put_message(d, g_table, item, &err);
         json_decref(item);
         if (rc != 0)
-            continue;   /* a same-microsecond clash: skip it */
+            continue; /* a same-microsecond clash: skip it */
         pending p = { .group = g, .put_done_us = clock_mono_us() };
         memcpy(p.created_at, ts, sizeof ts);
         pthread_mutex_lock(&g_mu);
@@ -203,7 +203,7 @@ static bool phase(int rate, int seconds, const char *label)
     qsort(g_delays, n, sizeof *g_delays, bench_cmp);
     int64_t p50 = n ? g_delays[n / 2] : 0, p99 = n ? g_delays[(n * 99) / 100] : 0;
     int64_t mx = n ? g_delays[n - 1] : 0;
-    g_qtail = g_qhead;   /* drop what never arrived */
+    g_qtail = g_qhead; /* drop what never arrived */
     pthread_mutex_unlock(&g_mu);
     double achieved = (double)written / ((double)(t1 - t0) / 1000.0);
     printf("%-8s target %4d msg/s  written %6.1f msg/s  n %6zu  p50 %5.0f ms  p99 %5.0f ms  "
@@ -305,9 +305,10 @@ int main(int argc, char **argv)
         execl(exe, "cruddur-streamd", (char *)NULL);
         _exit(127);
     }
-    clock_sleep_ms(1500);   /* lease table, first sync */
+    clock_sleep_ms(1500); /* lease table, first sync */
     printf("cruddur-streamd (CRUDDUR_POLL_MS default 250) on table %s; delay = PutItem "
-           "returned -> both group rows show the message (polled)\n", g_table);
+           "returned -> both group rows show the message (polled)\n",
+           g_table);
     pthread_t wt[BENCH_WRITERS], ct;
     pthread_create(&ct, NULL, checker, NULL);
     for (int i = 0; i < BENCH_WRITERS; i++)

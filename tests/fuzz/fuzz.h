@@ -19,10 +19,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Aborts with the failed condition when cond is false (also under NDEBUG). */
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond))                                                                        \
-            fuzz_fail(#cond, __FILE__, __LINE__);                                           \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fuzz_fail(#cond, __FILE__, __LINE__);                                                  \
     } while (0)
 
 static inline void fuzz_fail(const char *what, const char *file, int line)

@@ -31,7 +31,8 @@ static void fuzz_ddb_av_accessors(const json_t *item)
 {
     const char *name;
     json_t *av;
-    json_object_foreach((json_t *)item, name, av) {
+    json_object_foreach((json_t *)item, name, av)
+    {
         ddb_av_type t = ddb_av_type_of(av);
         const char *s = ddb_av_get_s(item, name);
         FUZZ_CHECK((s != NULL) == (t == DDB_AV_S));

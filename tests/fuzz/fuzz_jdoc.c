@@ -28,7 +28,7 @@ static void fuzz_jdoc_same(jdoc_val v, const json_t *j)
             FUZZ_CHECK(key != NULL);
             json_t *jm = json_object_get(j, key);
             FUZZ_CHECK(jm != NULL);
-            jdoc_val last = jdoc_get(v, key);  /* a repeated key: the last one, as Jansson */
+            jdoc_val last = jdoc_get(v, key); /* a repeated key: the last one, as Jansson */
             FUZZ_CHECK(last.doc != NULL);
             fuzz_jdoc_same(last, jm);
             n++;
@@ -69,17 +69,10 @@ static void fuzz_jdoc_same(jdoc_val v, const json_t *j)
         FUZZ_CHECK(json_is_real(j) && jdoc_real(v) == json_real_value(j));
         FUZZ_CHECK(jdoc_int(v) == 0 && jdoc_str(v) == NULL);
         break;
-    case JDOC_TRUE:
-        FUZZ_CHECK(json_is_true(j));
-        break;
-    case JDOC_FALSE:
-        FUZZ_CHECK(json_is_false(j));
-        break;
-    case JDOC_NULL:
-        FUZZ_CHECK(json_is_null(j));
-        break;
-    case JDOC_NONE:
-        FUZZ_CHECK(!"a value of a document has no type");
+    case JDOC_TRUE: FUZZ_CHECK(json_is_true(j)); break;
+    case JDOC_FALSE: FUZZ_CHECK(json_is_false(j)); break;
+    case JDOC_NULL: FUZZ_CHECK(json_is_null(j)); break;
+    case JDOC_NONE: FUZZ_CHECK(!"a value of a document has no type");
     }
 }
 

@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *doc = json_loadb((const char *)data, size, 0, NULL);
         json_t *keys = json_object_get(doc, "keys"), *key;
         size_t i;
-        json_array_foreach(keys, i, key) {
+        json_array_foreach(keys, i, key)
+        {
             const char *kid = json_string_value(json_object_get(key, "kid"));
             if (kid)
                 fuzz_jwks_check_key(k, kid);

@@ -21,14 +21,18 @@
  * -1 when invalid. *blank: only the white space messaging_text_chars calls blank. */
 static long fuzz_message_ref(const unsigned char *s, size_t n, bool *blank)
 {
-    static const unsigned long spaces[] = { ' ', '\t', '\n', 0x0b, 0x0c, '\r', 0xa0, 0x3000,
-                                            0x2028, 0x2029, 0xfeff };
+    static const unsigned long spaces[] = { ' ',  '\t',   '\n',   0x0b,   0x0c,  '\r',
+                                            0xa0, 0x3000, 0x2028, 0x2029, 0xfeff };
     long count = 0;
     *blank = true;
     for (size_t i = 0; i < n; count++) {
         unsigned long cp;
-        size_t len = s[i] < 0x80 ? 1 : s[i] < 0xc0 ? 0 : s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3
-                                                   : s[i] < 0xf8 ? 4 : 0;
+        size_t len = s[i] < 0x80   ? 1
+                     : s[i] < 0xc0 ? 0
+                     : s[i] < 0xe0 ? 2
+                     : s[i] < 0xf0 ? 3
+                     : s[i] < 0xf8 ? 4
+                                   : 0;
         if (len == 0 || n - i < len)
             return -1;
         cp = len == 1 ? s[i] : s[i] & (0x7f >> len);

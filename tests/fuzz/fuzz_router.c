@@ -56,11 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     }
-    case ROUTER_NOT_FOUND:
-        FUZZ_CHECK(r.nparams == 0);
-        break;
-    default:
-        FUZZ_CHECK(!"router_find left the result unset");
+    case ROUTER_NOT_FOUND: FUZZ_CHECK(r.nparams == 0); break;
+    default: FUZZ_CHECK(!"router_find left the result unset");
     }
     free(path);
     free(method);

@@ -67,8 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(!next || strlen(next) <= 8192);
         size_t i;
         json_t *rec;
-        json_array_foreach(records, i, rec)
-            fuzz_streams_record(rec);
+        json_array_foreach(records, i, rec) fuzz_streams_record(rec);
         json_decref(records);
         free(next);
     } else {

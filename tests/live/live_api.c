@@ -30,11 +30,11 @@
 #include "stack.h"
 #include "pg.h"
 
-static stack_api g_api;            /* api A: the one behind nginx */
-static stack_api g_api_nodb;       /* api B: DynamoDB unreachable */
-static stack_api g_api_pg;         /* api C: Postgres behind the test's TCP proxy */
+static stack_api g_api;      /* api A: the one behind nginx */
+static stack_api g_api_nodb; /* api B: DynamoDB unreachable */
+static stack_api g_api_pg;   /* api C: Postgres behind the test's TCP proxy */
 static pid_t g_nginx = -1;
-static pid_t g_proxy = -1;         /* the TCP proxy in front of Postgres */
+static pid_t g_proxy = -1; /* the TCP proxy in front of Postgres */
 static int g_proxy_port, g_pg_port;
 static int g_port;
 
@@ -226,7 +226,6 @@ START_TEST(test_cors_preflight)
 }
 END_TEST
 
-
 /* ---- nginx's own errors: JSON and CORS like the API's ------------------------------------ */
 
 #define ORIGIN_OK STACK_FRONTEND_URL
@@ -297,7 +296,8 @@ START_TEST(test_metrics)
     ck_assert_int_eq(r.status, 200);
     ck_assert_double_eq(metric(buf_cstr(&r.body), hc), before + 5);
     /* the first /metrics request is counted too */
-    ck_assert(metric(buf_cstr(&r.body), "cruddur_api_requests_total{route=\"/metrics\",code=\"200\"}") >= 1);
+    ck_assert(metric(buf_cstr(&r.body),
+                     "cruddur_api_requests_total{route=\"/metrics\",code=\"200\"}") >= 1);
     http_res_free(&r);
 }
 END_TEST
@@ -366,8 +366,8 @@ START_TEST(test_nginx_errors_json)
             snprintf(h, sizeof h, "%sOrigin: %s\r\n", cases[i].headers,
                      allowed ? ORIGIN_OK : ORIGIN_BAD);
             raw(&r, g_port, cases[i].line, h);
-            ck_assert_msg(r.status == cases[i].status, "%s: %ld, want %ld", cases[i].line,
-                          r.status, cases[i].status);
+            ck_assert_msg(r.status == cases[i].status, "%s: %ld, want %ld", cases[i].line, r.status,
+                          cases[i].status);
             stack_assert_error(&r, cases[i].status, cases[i].code);
             assert_cors(&r, allowed);
             char v[128];
@@ -458,7 +458,6 @@ START_TEST(test_nginx_errors_cors)
 }
 END_TEST
 
-
 /* ---- a TCP proxy in front of Postgres: killing it is an outage, starting it again the
  * recovery, without touching the server the other tests use ------------------------------ */
 
@@ -544,8 +543,10 @@ static int pg_health(bool *pg_ok)
     buf_init(&out, 0);
     int st = stack_fcgi(&g_api_pg, "GET", "/api/health-check?deep=1", "", 0, &out);
     json_t *j = json_loads(stack_cgi_body(&out), 0, NULL);
-    *pg_ok = j && strcmp(json_string_value(json_object_get(j, "postgres")) ?
-                             json_string_value(json_object_get(j, "postgres")) : "", "ok") == 0;
+    *pg_ok = j && strcmp(json_string_value(json_object_get(j, "postgres"))
+                             ? json_string_value(json_object_get(j, "postgres"))
+                             : "",
+                         "ok") == 0;
     json_decref(j);
     buf_cleanup(&out);
     return st;

@@ -32,7 +32,7 @@
 
 #define CLIENT_ID "handlersclient"
 #define POOL_ID "us-east-1_HandlersTest"
-#define NUSERS 28                      /* mira, tomasz, u0..u25 */
+#define NUSERS 28 /* mira, tomasz, u0..u25 */
 
 static char g_db[64], g_table[64], g_url[4096], g_keydir[256], g_jwks[300];
 static char g_issuer[256], g_setup_err[512];
@@ -42,7 +42,11 @@ static char g_tok[NUSERS][2048];
 static api_ctx g_ctx;
 static json_t *g_garbage;
 
-enum { MIRA, TOMASZ, U0 };
+enum {
+    MIRA,
+    TOMASZ,
+    U0
+};
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
 
@@ -76,7 +80,7 @@ static void ctx_close(void)
 
 typedef struct res {
     int status;
-    json_t *json;                      /* borrowed from g_garbage */
+    json_t *json; /* borrowed from g_garbage */
     char next[1024];
 } res;
 
@@ -108,8 +112,8 @@ static res req_auth(const char *method, const char *path, const char *query, con
 }
 
 /* As user `who` (-1: anonymous). */
-static res req(int who, const char *method, const char *path, const char *query,
-               const char *body, const char *idem)
+static res req(int who, const char *method, const char *path, const char *query, const char *body,
+               const char *idem)
 {
     char h[2100];
     if (who >= 0)
@@ -125,8 +129,7 @@ static res get_messages(int who, const char *group, const char *query)
 }
 
 /* POST {"message": m, key: value} (value NULL: no such member). */
-static res post_msg(int who, const char *key, const char *value, const char *m,
-                    const char *idem)
+static res post_msg(int who, const char *key, const char *value, const char *m, const char *idem)
 {
     json_t *o = json_pack("{s:s}", "message", m);
     if (value)
@@ -138,12 +141,12 @@ static res post_msg(int who, const char *key, const char *value, const char *m,
     return r;
 }
 
-#define assert_status(r, want)                                                                 \
-    do {                                                                                       \
-        char *_t = json_dumps((r).json, JSON_COMPACT | JSON_ENCODE_ANY);                       \
-        ck_assert_msg((r).status == (want), "status %d, want %d: %.300s", (r).status, (want),  \
-                      _t ? _t : "?");                                                          \
-        free(_t);                                                                              \
+#define assert_status(r, want)                                                                     \
+    do {                                                                                           \
+        char *_t = json_dumps((r).json, JSON_COMPACT | JSON_ENCODE_ANY);                           \
+        ck_assert_msg((r).status == (want), "status %d, want %d: %.300s", (r).status, (want),      \
+                      _t ? _t : "?");                                                              \
+        free(_t);                                                                                  \
     } while (0)
 
 static const char *jstr(const json_t *o, const char *k)
@@ -166,8 +169,9 @@ static void new_conversation(int a, int b, const char *m, char out[37])
 static json_t *items_of_pk(const char *pk)
 {
     json_t *values = json_pack("{s:{s:s}}", ":pk", "S", pk);
-    ddb_query_options q = { .table = g_table, .key_condition = "pk = :pk", .values = values,
-                            .consistent = true };
+    ddb_query_options q = {
+        .table = g_table, .key_condition = "pk = :pk", .values = values, .consistent = true
+    };
     ddb_page page;
     ddb_page_init(&page);
     ddb_error err;
@@ -215,7 +219,8 @@ static const json_t *find_group(int who, const char *group)
     assert_status(r, 200);
     size_t i;
     json_t *g;
-    json_array_foreach(r.json, i, g) {
+    json_array_foreach(r.json, i, g)
+    {
         if (strcmp(jstr(g, "uuid"), group) == 0)
             return g;
     }
@@ -306,15 +311,15 @@ static void delete_group_row(int who, const char *group)
     size_t i;
     json_t *item;
     int deleted = 0;
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *g = ddb_av_get_s(item, "message_group_uuid");
         if (!g || strcmp(g, group) != 0)
             continue;
         json_t *key = json_pack("{s:O, s:O}", "pk", json_object_get(item, "pk"), "sk",
                                 json_object_get(item, "sk"));
         ddb_error err;
-        ck_assert_msg(ddb_delete_item(g_ctx.db, g_table, key, NULL, &err) == 0, "%s",
-                      err.info.msg);
+        ck_assert_msg(ddb_delete_item(g_ctx.db, g_table, key, NULL, &err) == 0, "%s", err.info.msg);
         json_decref(key);
         deleted++;
     }
@@ -518,9 +523,11 @@ START_TEST(malformed_uuid_cursor_limit_400)
     api_response_cleanup(&rs);
 
     static const char *const bad_queries[] = {
-        "limit=0", "limit=101", "limit=abc", "limit=-1", "limit=", "limit=1&limit=2",
-        "limit=1e1", "limit=%", "cursor=", "cursor=!!!", "cursor=AAAA",
-        "cursor=eyJwayI6IngifQ", "cursor=a&cursor=b",
+        "limit=0",           "limit=101",   "limit=abc",
+        "limit=-1",          "limit=",      "limit=1&limit=2",
+        "limit=1e1",         "limit=%",     "cursor=",
+        "cursor=!!!",        "cursor=AAAA", "cursor=eyJwayI6IngifQ",
+        "cursor=a&cursor=b",
     };
     for (size_t i = 0; i < sizeof bad_queries / sizeof bad_queries[0]; i++) {
         r = get_messages(U0 + 5, g, bad_queries[i]);
@@ -557,10 +564,16 @@ START_TEST(bad_bodies)
     new_conversation(U0 + 10, U0 + 11, "start", g);
     const int me = U0 + 10;
     static const char *const bad400[] = {
-        "", "{", "[]", "\"hi\"", "{\"message\":\"x\"}", "{\"message\":1,\"handle\":\"mira\"}",
+        "",
+        "{",
+        "[]",
+        "\"hi\"",
+        "{\"message\":\"x\"}",
+        "{\"message\":1,\"handle\":\"mira\"}",
         "{\"message\":\"x\",\"handle\":\"mira\",\"message_group_uuid\":\"x\"}",
         "{\"message\":\"x\",\"message_group_uuid\":\"nope\"}",
-        "{\"message\":\"x\",\"message_group_uuid\":5}", "{\"message\":\"x\",\"handle\":\"no/pe\"}",
+        "{\"message\":\"x\",\"message_group_uuid\":5}",
+        "{\"message\":\"x\",\"handle\":\"no/pe\"}",
         "{\"message\":\"x\"} trailing",
     };
     for (size_t i = 0; i < sizeof bad400 / sizeof bad400[0]; i++) {
@@ -577,8 +590,7 @@ START_TEST(bad_bodies)
     snprintf(body, sizeof body, "{\"message\":\"a\xc3\x28\",\"message_group_uuid\":\"%s\"}", g);
     r = req(me, "POST", "/api/messages", NULL, body, NULL);
     assert_status(r, 422);
-    snprintf(body, sizeof body, "{\"message\":\"\xed\xa0\x80\",\"message_group_uuid\":\"%s\"}",
-             g);
+    snprintf(body, sizeof body, "{\"message\":\"\xed\xa0\x80\",\"message_group_uuid\":\"%s\"}", g);
     r = req(me, "POST", "/api/messages", NULL, body, NULL);
     assert_status(r, 422);
     ck_assert_int_eq(count_messages(g), 1);
@@ -647,8 +659,9 @@ START_TEST(handles_unknown_self_malformed)
     api_response_init(&rs);
     char longest[USERS_HANDLE_MAX + 2];
     memset(longest, 'a', sizeof longest);
-    strv bad[] = { STRV("bad/handle"), STRV(""), STRV("bad handle"),
-                   { longest, USERS_HANDLE_MAX + 1 } };
+    strv bad[] = {
+        STRV("bad/handle"), STRV(""), STRV("bad handle"), { longest, USERS_HANDLE_MAX + 1 }
+    };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(api_users_short(&g_ctx, &rq, &rs, &bad[i]), 0);
         ck_assert_int_eq(rs.status, 400);
@@ -748,8 +761,7 @@ START_TEST(same_microsecond_never_overwrites)
 {
     char g[37];
     new_conversation(U0 + 8, U0 + 9, "start", g);
-    messaging_user s = { g_user[U0 + 8].uuid, g_user[U0 + 8].display_name,
-                         g_user[U0 + 8].handle };
+    messaging_user s = { g_user[U0 + 8].uuid, g_user[U0 + 8].display_name, g_user[U0 + 8].handle };
     char ts[MESSAGING_TS_LEN], id1[37], id2[37];
     messaging_now(ts);
     rnd_uuid4(id1);
@@ -795,7 +807,8 @@ START_TEST(a_nul_in_a_stored_message_does_not_break_the_conversation)
     res r = get_messages(b, g, NULL);
     assert_status(r, 200);
     ck_assert_int_eq(json_array_size(r.json), 2);
-    ck_assert_str_eq(jstr(json_array_get(r.json, 1), "message"), "a\xef\xbf\xbd" "b");
+    ck_assert_str_eq(jstr(json_array_get(r.json, 1), "message"), "a\xef\xbf\xbd"
+                                                                 "b");
 }
 END_TEST
 
@@ -1017,8 +1030,8 @@ START_TEST(cli_token_mints_a_token_the_api_accepts)
     ck_assert(users_by_handle(g_ctx.pg, "dev", &u, &e) == 0);
     ck_assert_str_ne(u.cognito_user_id, "");
     /* again: the same sub, nothing printed about it */
-    cli_run(&r, env, NULL, "token", "--handle", "@dev", "--key-dir", g_keydir,
-            "--ttl-seconds", "60", NULL);
+    cli_run(&r, env, NULL, "token", "--handle", "@dev", "--key-dir", g_keydir, "--ttl-seconds",
+            "60", NULL);
     cli_assert_status(&r, 0);
     ck_assert_str_eq(buf_cstr(&r.err), "");
     cli_result_cleanup(&r);
@@ -1071,8 +1084,10 @@ START_TEST(cursor_round_trip_and_refusals)
     /* hand-made cursors: wrong version, extra member, non-string, padding, too long */
     const char *bad[] = { "\x02{\"pk\":\"MSG#g1\",\"sk\":\"a\"}",
                           "\x01{\"pk\":\"MSG#g1\",\"sk\":\"a\",\"x\":\"b\"}",
-                          "\x01{\"pk\":\"MSG#g1\",\"sk\":1}", "\x01{\"pk\":\"MSG#g1\"}",
-                          "\x01[\"MSG#g1\",\"a\"]", "\x01{\"pk\":\"MSG#g1\",\"sk\":\"\"}" };
+                          "\x01{\"pk\":\"MSG#g1\",\"sk\":1}",
+                          "\x01{\"pk\":\"MSG#g1\"}",
+                          "\x01[\"MSG#g1\",\"a\"]",
+                          "\x01{\"pk\":\"MSG#g1\",\"sk\":\"\"}" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf b;
         buf_init(&b, 0);

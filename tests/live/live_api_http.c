@@ -36,7 +36,11 @@
 #include "messaging/messaging.h"
 #include "tap.h"
 
-enum { MIRA, TOMASZ, U0 };
+enum {
+    MIRA,
+    TOMASZ,
+    U0
+};
 
 static stack_api g_api, g_api_nodb, g_api_nopg;
 static pid_t g_nginx = -1, g_nginx_nodb = -1, g_nginx_nopg = -1;
@@ -57,8 +61,7 @@ static void call(http_res *r, int port, const char *src, int who, const char *me
     stack_http(r, port, src, method, path, h, body, body ? strlen(body) : 0);
 }
 
-static json_t *call_json(int who, const char *method, const char *path, const char *body,
-                         long want)
+static json_t *call_json(int who, const char *method, const char *path, const char *body, long want)
 {
     http_res r;
     call(&r, g_port, NULL, who, method, path, body);
@@ -317,12 +320,17 @@ START_TEST(every_error_status_json_and_nothing_written)
     long rows_me = stack_count_group_rows(me), rows_st = stack_count_group_rows(stranger);
     http_res r;
     char *body;
-    struct { const char *method, *path, *body; int who; long status; const char *code; } cases[] = {
+    struct {
+        const char *method, *path, *body;
+        int who;
+        long status;
+        const char *code;
+    } cases[] = {
         /* 400 */
         { "POST", "/api/messages", "{", me, 400, "bad_request" },
         { "POST", "/api/messages", "{\"message\":\"x\"}", me, 400, "bad_request" },
-        { "POST", "/api/messages", "{\"message\":\"x\",\"message_group_uuid\":\"nope\"}", me,
-          400, "bad_request" },
+        { "POST", "/api/messages", "{\"message\":\"x\",\"message_group_uuid\":\"nope\"}", me, 400,
+          "bad_request" },
         { "GET", "/api/messages/not-a-uuid", NULL, me, 400, "bad_uuid" },
         { "GET", "/api/message_groups?cursor=!!!", NULL, me, 400, "bad_request" },
         { "GET", "/api/message_groups?limit=0", NULL, me, 400, "bad_request" },
@@ -336,16 +344,15 @@ START_TEST(every_error_status_json_and_nothing_written)
         { "GET", "/api/users/@nobody_here/short", NULL, -1, 404, "not_found" },
         { "POST", "/api/messages", "{\"message\":\"x\",\"handle\":\"nobody_here\"}", me, 404,
           "not_found" },
-        { "GET", "/api/messages/00000000-0000-4000-8000-000000000000", NULL, me, 404,
-          "not_found" },
+        { "GET", "/api/messages/00000000-0000-4000-8000-000000000000", NULL, me, 404, "not_found" },
         /* 405 */
         { "DELETE", "/api/messages", NULL, me, 405, "method_not_allowed" },
         { "PUT", "/api/message_groups", "{}", me, 405, "method_not_allowed" },
         /* 422 */
         { "POST", "/api/messages", "{\"message\":\"   \",\"handle\":\"u5\"}", me, 422,
           "invalid_message" },
-        { "POST", "/api/messages", "{\"message\":\"\\u00e9\\ud800\",\"handle\":\"u5\"}", me,
-          400, "bad_request" },
+        { "POST", "/api/messages", "{\"message\":\"\\u00e9\\ud800\",\"handle\":\"u5\"}", me, 400,
+          "bad_request" },
         { "POST", "/api/messages", "{\"message\":\"a\xc3\x28\",\"handle\":\"u5\"}", me, 422,
           "invalid_message" },
         { "POST", "/api/messages", "{\"message\":\"hi me\",\"handle\":\"u3\"}", me, 422,
@@ -353,8 +360,8 @@ START_TEST(every_error_status_json_and_nothing_written)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         call(&r, g_port, src, cases[i].who, cases[i].method, cases[i].path, cases[i].body);
-        ck_assert_msg(r.status == cases[i].status, "case %zu (%s %s): %ld %s", i,
-                      cases[i].method, cases[i].path, r.status, buf_cstr(&r.body));
+        ck_assert_msg(r.status == cases[i].status, "case %zu (%s %s): %ld %s", i, cases[i].method,
+                      cases[i].path, r.status, buf_cstr(&r.body));
         stack_assert_error(&r, cases[i].status, cases[i].code);
         http_res_free(&r);
     }
@@ -474,16 +481,16 @@ START_TEST(tokens_that_get_401)
     snprintf(hdr, sizeof hdr, "{\"kid\":\"%s\",\"alg\":\"RS256\"}", devkey_kid(k));
     buf t;
     buf_init(&t, 0);
-#define PAYLOAD(iss, client, use, iat, exp)                                                    \
-    snprintf(payload, sizeof payload,                                                          \
-             "{\"sub\":\"%s\",\"iss\":\"%s\",\"client_id\":\"%s\",\"token_use\":\"%s\","      \
-             "\"iat\":%lld,\"exp\":%lld}",                                                    \
+#define PAYLOAD(iss, client, use, iat, exp)                                                        \
+    snprintf(payload, sizeof payload,                                                              \
+             "{\"sub\":\"%s\",\"iss\":\"%s\",\"client_id\":\"%s\",\"token_use\":\"%s\","           \
+             "\"iat\":%lld,\"exp\":%lld}",                                                         \
              sub, iss, client, use, (long long)(iat), (long long)(exp))
-#define SIGNED(expect)                                                                         \
-    do {                                                                                       \
-        buf_reset(&t);                                                                         \
-        ck_assert(devkey_sign(k, strv_from(hdr), strv_from(payload), &t, &e) == 0);            \
-        ck_assert_msg(status_with(buf_cstr(&t)) == (expect), "%s", payload);                  \
+#define SIGNED(expect)                                                                             \
+    do {                                                                                           \
+        buf_reset(&t);                                                                             \
+        ck_assert(devkey_sign(k, strv_from(hdr), strv_from(payload), &t, &e) == 0);                \
+        ck_assert_msg(status_with(buf_cstr(&t)) == (expect), "%s", payload);                       \
     } while (0)
     /* the control: a well-formed token of this shape is accepted */
     PAYLOAD(g_stack.issuer, STACK_CLIENT_ID, "access", now, now + 600);
@@ -569,8 +576,8 @@ START_TEST(tokens_that_get_401)
     snprintf(payload, sizeof payload,
              "{\"sub\":\"%s\",\"iss\":\"%s\",\"client_id\":\"%s\",\"token_use\":\"access\","
              "\"iat\":%lld,\"exp\":%lld}",
-             g_stack.users[TOMASZ].cognito_user_id, g_stack.issuer, STACK_CLIENT_ID,
-             (long long)now, (long long)(now + 600));
+             g_stack.users[TOMASZ].cognito_user_id, g_stack.issuer, STACK_CLIENT_ID, (long long)now,
+             (long long)(now + 600));
     b64(payload, strlen(payload), &p64);
     snprintf(tampered, sizeof tampered, "%.*s.%s%s", (int)(strchr(good, '.') - good), good,
              buf_cstr(&p64), sig);
@@ -592,8 +599,15 @@ START_TEST(tokens_that_get_401)
     ck_assert_int_eq(status_with(tampered), 401);
     /* garbage */
     static const char *const garbage[] = {
-        "garbage", "a.b.c", "..", "...", "e30.e30.e30", "eyJhbGciOiJSUzI1NiJ9.e30.",
-        "%%%%.%%%%.%%%%", "null", "{\"alg\":\"RS256\"}",
+        "garbage",
+        "a.b.c",
+        "..",
+        "...",
+        "e30.e30.e30",
+        "eyJhbGciOiJSUzI1NiJ9.e30.",
+        "%%%%.%%%%.%%%%",
+        "null",
+        "{\"alg\":\"RS256\"}",
     };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
         ck_assert_msg(status_with(garbage[i]) == 401, "%s", garbage[i]);
@@ -703,11 +717,10 @@ START_TEST(boto3_era_conversation_is_found)
     rnd_uuid4(msg);
     messaging_now(ts);
     ddb_error err;
-    json_t *legacy_rows = messaging_create_group_actions(g_stack.table, legacy, msg, ts, &ma,
-                                                         &mb, "from boto3");
+    json_t *legacy_rows =
+        messaging_create_group_actions(g_stack.table, legacy, msg, ts, &ma, &mb, "from boto3");
     ck_assert_ptr_nonnull(legacy_rows);
-    ck_assert_msg(ddb_transact_write(g_stack.ddb, legacy_rows, msg, &err) == 0, "%s",
-                  err.info.msg);
+    ck_assert_msg(ddb_transact_write(g_stack.ddb, legacy_rows, msg, &err) == 0, "%s", err.info.msg);
     json_decref(legacy_rows);
     pair_pk(a, b, pk);
     ck_assert_int_eq(stack_count_pk(pk), 0);
@@ -904,8 +917,8 @@ START_TEST(post_rate_limit_429)
         buf_cleanup(&out[i]);
     }
     /* 1 + burst 20 at once, a few more as the 10 r/s bucket refills */
-    ck_assert_msg(passed >= 21 && passed <= 30 && limited == n - passed,
-                  "passed %d, limited %d", passed, limited);
+    ck_assert_msg(passed >= 21 && passed <= 30 && limited == n - passed, "passed %d, limited %d",
+                  passed, limited);
     http_res r;
     call(&r, g_port, "127.0.0.16", -1, "POST", "/api/messages", "{}");
     stack_assert_error(&r, 429, "rate_limited");
@@ -968,9 +981,17 @@ START_TEST(request_id_only_in_the_api_form)
     a36[36] = '\0';
     memset(a37, 'b', 37);
     a37[37] = '\0';
-    const char *bad[] = { "short", "abcdefg", a37, "has space in it", "quote\"in-it-123",
-                          "<script>alert(1)</script>", "caf\xc3\xa9-1234567", "semi;colon-123" };
-    enum { NB = sizeof bad / sizeof bad[0] };
+    const char *bad[] = { "short",
+                          "abcdefg",
+                          a37,
+                          "has space in it",
+                          "quote\"in-it-123",
+                          "<script>alert(1)</script>",
+                          "caf\xc3\xa9-1234567",
+                          "semi;colon-123" };
+    enum {
+        NB = sizeof bad / sizeof bad[0]
+    };
     char api_ids[NB][100], ngx_ids[NB][100];
     /* malformed: nginx's own $request_id, in the answer, the API's log and nginx's log */
     for (size_t i = 0; i < NB; i++) {
@@ -978,13 +999,14 @@ START_TEST(request_id_only_in_the_api_form)
                          200);
         ck_assert_msg(is_hex32(api_ids[i]), "id '%s' for '%s'", api_ids[i], bad[i]);
         /* nginx's own answers (a 404 of its own) too */
-        ck_assert_int_eq(get_with_id(g_port, NULL, "/not-the-api", bad[i], NULL, ngx_ids[i]),
-                         404);
+        ck_assert_int_eq(get_with_id(g_port, NULL, "/not-the-api", bad[i], NULL, ngx_ids[i]), 404);
         ck_assert_msg(is_hex32(ngx_ids[i]), "id '%s' for '%s'", ngx_ids[i], bad[i]);
     }
     /* well-formed (8 and 36 characters, every allowed one): kept everywhere */
     const char *good[] = { a8, a36, "Req.ID_0-9xyz" };
-    enum { NG = sizeof good / sizeof good[0] };
+    enum {
+        NG = sizeof good / sizeof good[0]
+    };
     for (size_t i = 0; i < NG; i++) {
         char got[100];
         ck_assert_int_eq(get_with_id(g_port, NULL, "/api/health-check", good[i], NULL, got), 200);
@@ -1090,8 +1112,10 @@ START_TEST(trusted_proxy_gives_each_client_its_bucket)
     for (int i = 0; i < 10; i++)
         xff[i] = "X-Forwarded-For: 203.0.113.11";
     post_flood(g_port, 10, "127.0.0.1", xff, &passed, &limited);
-    ck_assert_msg(limited >= 5, "X-Forwarded-For chose the bucket without a trusted proxy: "
-                  "passed %d, limited %d", passed, limited);
+    ck_assert_msg(limited >= 5,
+                  "X-Forwarded-For chose the bucket without a trusted proxy: "
+                  "passed %d, limited %d",
+                  passed, limited);
 }
 END_TEST
 
@@ -1229,7 +1253,8 @@ static int setup_all(void)
     const char *nodb[] = { "AWS_ENDPOINT_URL=http://127.0.0.1:1", "CRUDDUR_DDB_MAX_ATTEMPTS=1",
                            NULL };
     const char *nopg[] = { "CONNECTION_URL=postgresql://cruddur@127.0.0.1:1/none"
-                           "?connect_timeout=2", NULL };
+                           "?connect_timeout=2",
+                           NULL };
     if (stack_api_start(&g_api, STACK_UNIX, "api", 4, NULL) != 0 ||
         stack_api_start(&g_api_nodb, STACK_UNIX, "api-nodb", 1, nodb) != 0 ||
         stack_api_start(&g_api_nopg, STACK_UNIX, "api-nopg", 1, nopg) != 0)

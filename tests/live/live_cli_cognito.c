@@ -21,14 +21,14 @@
 #define POOL "us-east-1_TestPool1"
 #define NDBS 2
 
-static char db_names[NDBS][64];   /* made in main, dropped by the parent after the tests */
+static char db_names[NDBS][64]; /* made in main, dropped by the parent after the tests */
 
 /* ---- the stand-in and its users ---------------------------------------------------------- */
 
 typedef struct stand_in {
     support_server srv;
     char users_path[64];
-    char endpoint_var[96];        /* AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=... */
+    char endpoint_var[96]; /* AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=... */
 } stand_in;
 
 /* Writes users (stolen) to a temporary file and starts a stand-in serving them. */
@@ -79,12 +79,12 @@ static const char *or_noop(const char *x)
 
 /* The environment of every run: the stand-in, the pool, dummy credentials; extra (may be
  * NULL) adds or overrides one more. */
-#define RUN_ENV(s, conn, extra)                                                                \
-    ((const char *const[]){ (s)->endpoint_var, "AWS_COGNITO_USER_POOL_ID=" POOL,               \
-                            "AWS_ACCESS_KEY_ID=AKIDCOGNITOTEST",                               \
-                            "AWS_SECRET_ACCESS_KEY=cognito-test-secret", "AWS_SESSION_TOKEN=", \
-                            "AWS_PROFILE=", "AWS_REGION=us-east-1",                            \
-                            "AWS_EC2_METADATA_DISABLED=true", "CRUDDUR_LOG_LEVEL=info",        \
+#define RUN_ENV(s, conn, extra)                                                                    \
+    ((const char *const[]){ (s)->endpoint_var, "AWS_COGNITO_USER_POOL_ID=" POOL,                   \
+                            "AWS_ACCESS_KEY_ID=AKIDCOGNITOTEST",                                   \
+                            "AWS_SECRET_ACCESS_KEY=cognito-test-secret",                           \
+                            "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_REGION=us-east-1",          \
+                            "AWS_EC2_METADATA_DISABLED=true", "CRUDDUR_LOG_LEVEL=info",            \
                             or_noop(conn), or_noop(extra), NULL })
 
 static size_t count_lines(const char *out, const char *prefix)
@@ -107,13 +107,13 @@ static json_t *sample_users(void)
                                        "beta@example.com", 1));
     json_array_append_new(a, user_json("gamma", "c3c3c3c3-0000-4000-8000-000000000003", "gamma",
                                        "gamma@example.com", 0));
-    json_array_append_new(a, user_json("delta", "d4d4d4d4-0000-4000-8000-000000000004", "delta",
-                                       NULL, 1));
+    json_array_append_new(
+        a, user_json("delta", "d4d4d4d4-0000-4000-8000-000000000004", "delta", NULL, 1));
     json_array_append_new(a, user_json("nohandle", "e5e5e5e5-0000-4000-8000-000000000005", NULL,
                                        "nohandle@example.com", 1));
     json_array_append_new(a, user_json("nosub", NULL, "nosub", "nosub@example.com", 1));
-    json_array_append_new(a, user_json("epsilon", "f6f6f6f6-0000-4000-8000-000000000006",
-                                       "epsilon", "epsilon@example.com", 1));
+    json_array_append_new(a, user_json("epsilon", "f6f6f6f6-0000-4000-8000-000000000006", "epsilon",
+                                       "epsilon@example.com", 1));
     return a;
 }
 
@@ -133,8 +133,7 @@ START_TEST(help_and_usage_errors)
     cli_result_cleanup(&r);
     cli_run(&r, NULL, NULL, "cognito", "sync-user-ids", "-h", NULL);
     cli_assert_status(&r, 0);
-    ck_assert(strstr(buf_cstr(&r.out), "Usage: cruddur cognito sync-user-ids [--dry-run]") !=
-              NULL);
+    ck_assert(strstr(buf_cstr(&r.out), "Usage: cruddur cognito sync-user-ids [--dry-run]") != NULL);
     cli_result_cleanup(&r);
 
     static const char *const bad[][3] = {
@@ -165,14 +164,19 @@ START_TEST(list_users_shows_every_user_across_pages)
     const char *out = buf_cstr(&r.out);
     ck_assert_msg(strncmp(out, "HANDLE", 6) == 0, "%s", out);
     static const char *const want[] = {
-        "alpha", "a1a1a1a1-0000-4000-8000-000000000001", "alpha@example.com",
-        "beta",  "b2b2b2b2-0000-4000-8000-000000000002", "epsilon@example.com",
-        "f6f6f6f6-0000-4000-8000-000000000006", "CONFIRMED (disabled)",
+        "alpha",
+        "a1a1a1a1-0000-4000-8000-000000000001",
+        "alpha@example.com",
+        "beta",
+        "b2b2b2b2-0000-4000-8000-000000000002",
+        "epsilon@example.com",
+        "f6f6f6f6-0000-4000-8000-000000000006",
+        "CONFIRMED (disabled)",
         "e5e5e5e5-0000-4000-8000-000000000005",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(out, want[i]) != NULL, "no %s in:\n%s", want[i], out);
-    ck_assert_uint_eq(count_lines(out, "-  "), 1);   /* the user without a handle */
+    ck_assert_uint_eq(count_lines(out, "-  "), 1); /* the user without a handle */
     ck_assert_msg(strstr(out, "6 users in pool " POOL " (1 more left out") != NULL, "%s", out);
     ck_assert_msg(strstr(buf_cstr(&r.err), "'nosub' left out: no sub attribute") != NULL, "%s",
                   buf_cstr(&r.err));
@@ -198,8 +202,8 @@ START_TEST(list_users_json_parses)
     ck_assert_uint_eq(json_array_size(users), 6);
     const char *order[] = { "alpha", "beta", "gamma", "delta", "nohandle", "epsilon" };
     for (size_t i = 0; i < 6; i++)
-        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(users, i),
-                                                           "username")), order[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(users, i), "username")),
+                         order[i]);
     json_t *g = json_array_get(users, 2);
     ck_assert(json_is_false(json_object_get(g, "enabled")));
     ck_assert_str_eq(json_string_value(json_object_get(g, "sub")),
@@ -227,8 +231,8 @@ START_TEST(a_throttled_call_is_retried)
     ck_assert_msg(strstr(buf_cstr(&r.out), "6 users in pool") != NULL, "%s", buf_cstr(&r.out));
     /* the retry was logged: the stand-in did throttle */
     ck_assert_msg(strstr(buf_cstr(&r.err), "aws.retry") != NULL &&
-                  strstr(buf_cstr(&r.err), "TooManyRequestsException") != NULL, "%s",
-                  buf_cstr(&r.err));
+                      strstr(buf_cstr(&r.err), "TooManyRequestsException") != NULL,
+                  "%s", buf_cstr(&r.err));
     cli_result_cleanup(&r);
     stand_in_stop(&s);
 }
@@ -240,17 +244,18 @@ START_TEST(service_and_configuration_errors)
     stand_in_start(&s, sample_users(), 0);
     cli_result r;
     /* a pool the service does not know: its message, exit 1 */
-    cli_run(&r, RUN_ENV(&s, NULL, "AWS_COGNITO_USER_POOL_ID=us-east-1_WrongPool9"), NULL,
-            "cognito", "list-users", NULL);
+    cli_run(&r, RUN_ENV(&s, NULL, "AWS_COGNITO_USER_POOL_ID=us-east-1_WrongPool9"), NULL, "cognito",
+            "list-users", NULL);
     cli_assert_status(&r, 1);
     ck_assert_msg(strstr(buf_cstr(&r.err), "ResourceNotFoundException") != NULL &&
-                  strstr(buf_cstr(&r.err), "User pool us-east-1_WrongPool9 does not exist") !=
-                      NULL, "%s", buf_cstr(&r.err));
+                      strstr(buf_cstr(&r.err), "User pool us-east-1_WrongPool9 does not exist") !=
+                          NULL,
+                  "%s", buf_cstr(&r.err));
     ck_assert_uint_eq(r.out.len, 0);
     cli_result_cleanup(&r);
     /* no pool id: exit 1 naming the variable */
-    cli_run(&r, RUN_ENV(&s, NULL, "AWS_COGNITO_USER_POOL_ID="), NULL, "cognito",
-            "sync-user-ids", NULL);
+    cli_run(&r, RUN_ENV(&s, NULL, "AWS_COGNITO_USER_POOL_ID="), NULL, "cognito", "sync-user-ids",
+            NULL);
     cli_assert_status(&r, 1);
     ck_assert(strstr(buf_cstr(&r.err), "AWS_COGNITO_USER_POOL_ID") != NULL);
     cli_result_cleanup(&r);
@@ -269,11 +274,11 @@ START_TEST(service_and_configuration_errors)
     /* the endpoint is gone now: unreachable, named */
     char ep[96];
     snprintf(ep, sizeof ep, "http://127.0.0.1:%d/", s.srv.port);
-    cli_run(&r, RUN_ENV(&s, NULL, "CRUDDUR_LOG_LEVEL=warn"), NULL, "cognito", "list-users",
-            NULL);
+    cli_run(&r, RUN_ENV(&s, NULL, "CRUDDUR_LOG_LEVEL=warn"), NULL, "cognito", "list-users", NULL);
     cli_assert_status(&r, 1);
     ck_assert_msg(strstr(buf_cstr(&r.err), "not reachable at") != NULL &&
-                  strstr(buf_cstr(&r.err), ep) != NULL, "%s", buf_cstr(&r.err));
+                      strstr(buf_cstr(&r.err), ep) != NULL,
+                  "%s", buf_cstr(&r.err));
     cli_result_cleanup(&r);
 }
 END_TEST
@@ -344,8 +349,10 @@ static void fresh_db(int k, char *url, size_t ucap, char *var, size_t vcap)
 static void sub_of(PGconn *c, const char *handle, char out[64])
 {
     const char *params[1] = { handle };
-    PGresult *r = PQexecParams(c, "SELECT coalesce(cognito_user_id, '') FROM users WHERE "
-                                  "handle = $1", 1, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c,
+                               "SELECT coalesce(cognito_user_id, '') FROM users WHERE "
+                               "handle = $1",
+                               1, NULL, params, NULL, NULL, 0);
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     snprintf(out, 64, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "?");
     PQclear(r);
@@ -360,8 +367,7 @@ START_TEST(sync_user_ids_sets_subs_by_handle)
     /* the seeded handles, whatever sql/seed.sql holds */
     PGresult *res = PQexec(pg, "SELECT handle FROM users ORDER BY handle");
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-    ck_assert_msg(PQntuples(res) >= 3, "the seed has %d users, want 3 or more",
-                  PQntuples(res));
+    ck_assert_msg(PQntuples(res) >= 3, "the seed has %d users, want 3 or more", PQntuples(res));
     char handles[3][64], subs[3][37], before_other[64], other[64];
     for (int i = 0; i < 3; i++) {
         snprintf(handles[i], sizeof handles[i], "%s", PQgetvalue(res, i, 0));
@@ -377,7 +383,7 @@ START_TEST(sync_user_ids_sets_subs_by_handle)
 
     char unmatched[64];
     live_name("nobody", unmatched);
-    unmatched[6] = '_';  /* a well-formed handle no one has */
+    unmatched[6] = '_'; /* a well-formed handle no one has */
     json_t *a = json_array();
     for (int i = 0; i < 3; i++) {
         char uname[256];
@@ -386,8 +392,8 @@ START_TEST(sync_user_ids_sets_subs_by_handle)
     }
     json_array_append_new(a, user_json("stranger", "99999999-0000-4000-8000-000000000009",
                                        unmatched, "stranger@example.com", 1));
-    json_array_append_new(a, user_json("nohandle", "e5e5e5e5-0000-4000-8000-000000000005", NULL,
-                                       NULL, 1));
+    json_array_append_new(
+        a, user_json("nohandle", "e5e5e5e5-0000-4000-8000-000000000005", NULL, NULL, 1));
     stand_in s;
     stand_in_start(&s, a, 0);
     cli_result r;
@@ -397,8 +403,8 @@ START_TEST(sync_user_ids_sets_subs_by_handle)
     cli_assert_status(&r, 0);
     const char *out = buf_cstr(&r.out);
     ck_assert_msg(count_lines(out, "would update") == 3, "%s", out);
-    ck_assert_msg(count_lines(out, "no such handle") == 1 && strstr(out, unmatched) != NULL,
-                  "%s", out);
+    ck_assert_msg(count_lines(out, "no such handle") == 1 && strstr(out, unmatched) != NULL, "%s",
+                  out);
     ck_assert_msg(count_lines(out, "no handle") == 1, "%s", out);
     ck_assert(strstr(out, "dry run: nothing was changed") != NULL);
     for (int i = 0; i < 3; i++) {
@@ -415,7 +421,8 @@ START_TEST(sync_user_ids_sets_subs_by_handle)
     ck_assert_msg(count_lines(out, "updated ") == 3, "%s", out);
     ck_assert_msg(count_lines(out, "no such handle") == 1, "%s", out);
     ck_assert_msg(strstr(out, "3 updated, 0 unchanged, 1 without a PostgreSQL user, "
-                              "1 without a handle") != NULL, "%s", out);
+                              "1 without a handle") != NULL,
+                  "%s", out);
     for (int i = 0; i < 3; i++) {
         char now[64];
         sub_of(pg, handles[i], now);
@@ -465,17 +472,16 @@ START_TEST(sync_user_ids_reports_conflicts_and_database_errors)
     json_t *a = json_array();
     json_array_append_new(a, user_json("h1", taken, h1, NULL, 1));
     /* two Cognito users claim h2: which one owns it is not for the command to guess */
-    json_array_append_new(a, user_json("h2a", "12121212-0000-4000-8000-000000000012", h2, NULL,
-                                       1));
-    json_array_append_new(a, user_json("h2b", "13131313-0000-4000-8000-000000000013", h2, NULL,
-                                       1));
+    json_array_append_new(a, user_json("h2a", "12121212-0000-4000-8000-000000000012", h2, NULL, 1));
+    json_array_append_new(a, user_json("h2b", "13131313-0000-4000-8000-000000000013", h2, NULL, 1));
     stand_in s;
     stand_in_start(&s, a, 0);
     cli_result r;
     cli_run(&r, RUN_ENV(&s, var, NULL), NULL, "cognito", "sync-user-ids", NULL);
     cli_assert_status(&r, 1);
     ck_assert_msg(count_lines(buf_cstr(&r.out), "conflict") == 1 &&
-                  strstr(buf_cstr(&r.out), h0) != NULL, "%s", buf_cstr(&r.out));
+                      strstr(buf_cstr(&r.out), h0) != NULL,
+                  "%s", buf_cstr(&r.out));
     ck_assert_msg(count_lines(buf_cstr(&r.out), "ambiguous") == 2, "%s", buf_cstr(&r.out));
     ck_assert(strstr(buf_cstr(&r.err), "3 Cognito users could not be synced") != NULL);
     char now[64];
@@ -508,8 +514,7 @@ static void drop_dbs(void)
     if (PQstatus(c) == CONNECTION_OK) {
         for (int k = 0; k < NDBS; k++) {
             char sql[160];
-            snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)",
-                     db_names[k]);
+            snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db_names[k]);
             PQclear(PQexec(c, sql));
         }
     }

@@ -19,12 +19,24 @@
 #include "tap.h"
 #include "users/users.h"
 
-enum { DB_CREATE, DB_SCHEMA, DB_SEED, DB_NOSCHEMA, DB_SETUP, DB_BUSY, DB_NOYES, DB_MISSING,
-       DB_SESSIONS, DB_PROD, DB_LEGACY, DB_COUNT };
+enum {
+    DB_CREATE,
+    DB_SCHEMA,
+    DB_SEED,
+    DB_NOSCHEMA,
+    DB_SETUP,
+    DB_BUSY,
+    DB_NOYES,
+    DB_MISSING,
+    DB_SESSIONS,
+    DB_PROD,
+    DB_LEGACY,
+    DB_COUNT
+};
 
 static char g_db[DB_COUNT][64];
-static char g_env[DB_COUNT][4200];   /* "CONNECTION_URL=<conninfo of g_db[i]>" */
-static const char *g_envp[DB_COUNT][2];  /* { g_env[i], NULL } for cli_run */
+static char g_env[DB_COUNT][4200];      /* "CONNECTION_URL=<conninfo of g_db[i]>" */
+static const char *g_envp[DB_COUNT][2]; /* { g_env[i], NULL } for cli_run */
 
 /* Whether database i exists (a connection to it works). */
 static bool db_exists(int i)
@@ -44,12 +56,12 @@ static bool db_exists(int i)
 #define run_on(r, i, ...) cli_run((r), g_envp[i], NULL, "db", __VA_ARGS__, NULL)
 
 /* the same, asserting exit 0, the output dropped */
-#define run_ok_on(i, ...)                                                                      \
-    do {                                                                                       \
-        cli_result ok_;                                                                        \
-        run_on(&ok_, i, __VA_ARGS__);                                                          \
-        cli_assert_status(&ok_, 0);                                                            \
-        cli_result_cleanup(&ok_);                                                              \
+#define run_ok_on(i, ...)                                                                          \
+    do {                                                                                           \
+        cli_result ok_;                                                                            \
+        run_on(&ok_, i, __VA_ARGS__);                                                              \
+        cli_assert_status(&ok_, 0);                                                                \
+        cli_result_cleanup(&ok_);                                                                  \
     } while (0)
 
 /* ---- create --------------------------------------------------------------------------- */
@@ -84,7 +96,7 @@ START_TEST(schema_load_twice)
         run_on(&r, DB_SCHEMA, "schema-load");
         cli_assert_status(&r, 0);
         has(&r.out, "schema loaded");
-        ck_assert_uint_eq(r.err.len, 0);   /* no NOTICE chatter the second time */
+        ck_assert_uint_eq(r.err.len, 0); /* no NOTICE chatter the second time */
         cli_result_cleanup(&r);
     }
     errinfo e;
@@ -92,7 +104,7 @@ START_TEST(schema_load_twice)
     ck_assert_msg(u != NULL, "%s", e.msg);
     user x;
     ck_assert_int_eq(users_by_handle(u, "mira", &x, &e), -1);
-    ck_assert_msg(e.code == ERR_NOTFOUND, "%s", e.msg);   /* the table is there, empty */
+    ck_assert_msg(e.code == ERR_NOTFOUND, "%s", e.msg); /* the table is there, empty */
     users_close(u);
 }
 END_TEST
@@ -241,8 +253,9 @@ END_TEST
 START_TEST(missing_connection_url)
 {
     const char *const env[] = { "CONNECTION_URL=", NULL };
-    const char *subs[][3] = { { "create" }, { "drop", "--yes" }, { "schema-load" }, { "seed" },
-                              { "setup" } };
+    const char *subs[][3] = {
+        { "create" }, { "drop", "--yes" }, { "schema-load" }, { "seed" }, { "setup" }
+    };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         cli_result r;
         cli_run(&r, env, NULL, "db", subs[i][0], subs[i][1], NULL);
@@ -262,10 +275,12 @@ END_TEST
 
 START_TEST(unreachable_server)
 {
-    const char *const env[] = { "CONNECTION_URL=postgresql://cruddur:hunter2secret@127.0.0.1:1/cruddur",
-                                NULL };
-    const char *subs[][3] = { { "create" }, { "drop", "--yes" }, { "schema-load" }, { "seed" },
-                              { "setup" } };
+    const char *const env[] = {
+        "CONNECTION_URL=postgresql://cruddur:hunter2secret@127.0.0.1:1/cruddur", NULL
+    };
+    const char *subs[][3] = {
+        { "create" }, { "drop", "--yes" }, { "schema-load" }, { "seed" }, { "setup" }
+    };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         cli_result r;
         cli_run(&r, env, NULL, "db", subs[i][0], subs[i][1], NULL);
@@ -284,7 +299,7 @@ END_TEST
 START_TEST(usage_errors_exit_2)
 {
     const char *cases[][3] = {
-        { NULL },                      /* cruddur db */
+        { NULL }, /* cruddur db */
         { "bogus" },
         { "--bogus" },
         { "create", "--bogus" },
@@ -312,8 +327,8 @@ START_TEST(help_is_complete)
     cli_result r;
     cli_run(&r, NULL, NULL, "db", "--help", NULL);
     cli_assert_status(&r, 0);
-    const char *words[] = { "create", "drop", "schema-load", "seed", "setup", "--force",
-                            "--yes", "--help", "CONNECTION_URL" };
+    const char *words[] = { "create",  "drop",  "schema-load", "seed",          "setup",
+                            "--force", "--yes", "--help",      "CONNECTION_URL" };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         has(&r.out, words[i]);
     cli_result_cleanup(&r);
@@ -364,7 +379,7 @@ START_TEST(sessions_lists_who_is_connected)
     has(&r.out, "live_cli_db_probe");
     cli_result_cleanup(&r);
     users_close(probe);
-    for (int i = 0; i < 50; i++) {   /* the backend may take a moment to go */
+    for (int i = 0; i < 50; i++) { /* the backend may take a moment to go */
         run_on(&r, DB_SESSIONS, "sessions");
         cli_assert_status(&r, 0);
         if (strstr(buf_cstr(&r.out), "0 sessions connected"))
@@ -421,7 +436,7 @@ START_TEST(prod_takes_prod_connection_url)
     /* CONNECTION_URL names a server nobody runs: only PROD_CONNECTION_URL can work */
     const char *env[] = { "CONNECTION_URL=postgresql://nobody@127.0.0.1:1/nothing", prod, NULL };
     ck_assert(!db_exists(DB_PROD));
-    cli_run(&r, env, NULL, "db", "setup", "prod", NULL);     /* as bin/db/setup prod */
+    cli_run(&r, env, NULL, "db", "setup", "prod", NULL); /* as bin/db/setup prod */
     cli_assert_status(&r, 0);
     has(&r.out, g_db[DB_PROD]);
     has(&r.out, "4 users added");
@@ -464,7 +479,8 @@ START_TEST(check_lists_what_an_older_table_breaks)
     users_close(u);
     PGconn *c = PQconnectdb(g_env[DB_LEGACY] + strlen("CONNECTION_URL="));
     ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-    PGresult *res = PQexec(c,
+    PGresult *res = PQexec(
+        c,
         "CREATE TABLE public.users (uuid uuid DEFAULT gen_random_uuid() PRIMARY KEY,"
         " display_name text NOT NULL, handle text NOT NULL, email text NOT NULL,"
         " cognito_user_id text NOT NULL, created_at timestamp DEFAULT current_timestamp NOT NULL);"
@@ -498,7 +514,7 @@ START_TEST(check_lists_what_an_older_table_breaks)
     PQclear(res);
     res = PQexec(c, "INSERT INTO users (display_name, handle, email, cognito_user_id) VALUES"
                     " ('Space', 'still bad', 'space@example.com', 'MOCK')");
-    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);   /* the new rule holds */
+    ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR); /* the new rule holds */
     PQclear(res);
     PQfinish(c);
     u = users_open(g_env[DB_LEGACY] + strlen("CONNECTION_URL="), &e);
@@ -509,7 +525,7 @@ START_TEST(check_lists_what_an_older_table_breaks)
     users_close(u);
     run_on(&r, DB_LEGACY, "check");
     cli_assert_status(&r, 1);
-    has(&r.out, "2 rows of users");   /* the same two; andrew.brown passes */
+    has(&r.out, "2 rows of users"); /* the same two; andrew.brown passes */
     hasnt(&r.out, "andrew.brown");
     cli_result_cleanup(&r);
     /* a table made by this schema passes */

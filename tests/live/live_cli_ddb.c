@@ -28,10 +28,10 @@
 #include "tap.h"
 #include "users/users.h"
 
-static char prefix[64];          /* every table of this run starts with it */
-static char pg_db[64];           /* the test database, "" when there is none */
-static char pg_conninfo[2048];   /* CONNECTION_URL for it */
-static char pg_error[512];       /* why there is none */
+static char prefix[64];        /* every table of this run starts with it */
+static char pg_db[64];         /* the test database, "" when there is none */
+static char pg_conninfo[2048]; /* CONNECTION_URL for it */
+static char pg_error[512];     /* why there is none */
 
 #define SAMPLE SEED_SAMPLE_GROUP_UUID
 
@@ -92,7 +92,8 @@ static long count_items(const char *table, const char *pfx)
         ck_assert_msg(ddb_scan(d, &q, &page, &err) == 0, "%s", err.info.msg);
         size_t i;
         json_t *it;
-        json_array_foreach(page.items, i, it) {
+        json_array_foreach(page.items, i, it)
+        {
             const char *pk = ddb_av_get_s(it, "pk");
             n += pk && strncmp(pk, pfx, strlen(pfx)) == 0;
         }
@@ -112,19 +113,18 @@ static bool table_exists(const char *table)
     json_t *t = NULL;
     ddb_error err;
     int rc = ddb_describe_table(d, table, &t, &err);
-    ck_assert_msg(rc == 0 || ddb_error_is(&err, "ResourceNotFoundException"), "%s",
-                  err.info.msg);
+    ck_assert_msg(rc == 0 || ddb_error_is(&err, "ResourceNotFoundException"), "%s", err.info.msg);
     json_decref(t);
     ddb_free(d);
     return rc == 0;
 }
 
 /* `cruddur ddb ARGS...` with the standard environment for table; asserts the status. */
-#define run_ok(r, table, ...)                                                                  \
-    do {                                                                                       \
-        envset es_;                                                                            \
-        cli_run((r), env_for(&es_, (table), NULL, NULL), NULL, "ddb", __VA_ARGS__, NULL);      \
-        cli_assert_status((r), 0);                                                             \
+#define run_ok(r, table, ...)                                                                      \
+    do {                                                                                           \
+        envset es_;                                                                                \
+        cli_run((r), env_for(&es_, (table), NULL, NULL), NULL, "ddb", __VA_ARGS__, NULL);          \
+        cli_assert_status((r), 0);                                                                 \
     } while (0)
 
 static void schema_load(const char *table)
@@ -145,8 +145,10 @@ static void assert_err_has(const cli_result *r, const char *needle)
 
 START_TEST(help_is_complete)
 {
-    static const char *const subs[] = { "schema-load", "drop", "list-tables", "scan", "seed",
-                                        "get-conversation", "list-conversations" };
+    static const char *const subs[] = {
+        "schema-load",       "drop", "list-tables", "scan", "seed", "get-conversation",
+        "list-conversations"
+    };
     cli_result r;
     cli_run(&r, NULL, NULL, "ddb", "--help", NULL);
     cli_assert_status(&r, 0);
@@ -158,8 +160,8 @@ START_TEST(help_is_complete)
         snprintf(want, sizeof want, "Usage: cruddur ddb %s", subs[i]);
         cli_run(&r, NULL, NULL, "ddb", subs[i], "--help", NULL);
         cli_assert_status(&r, 0);
-        ck_assert_msg(strncmp(buf_cstr(&r.out), want, strlen(want)) == 0, "%s --help: %s",
-                      subs[i], buf_cstr(&r.out));
+        ck_assert_msg(strncmp(buf_cstr(&r.out), want, strlen(want)) == 0, "%s --help: %s", subs[i],
+                      buf_cstr(&r.out));
         ck_assert(strstr(buf_cstr(&r.out), "--prod") != NULL);
         cli_result_cleanup(&r);
         cli_run(&r, NULL, NULL, "ddb", subs[i], "-h", NULL);
@@ -205,10 +207,10 @@ START_TEST(schema_load_creates_the_table_once)
     json_t *desc = NULL;
     ddb_error err;
     ck_assert_msg(ddb_describe_table(d, t, &desc, &err) == 0, "%s", err.info.msg);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(desc, "GlobalSecondaryIndexes"), 0),
-                         "IndexName")),
-                     MESSAGING_GSI);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(desc, "GlobalSecondaryIndexes"), 0), "IndexName")),
+        MESSAGING_GSI);
     json_t *spec = json_object_get(desc, "StreamSpecification");
     ck_assert(json_is_true(json_object_get(spec, "StreamEnabled")));
     ck_assert_str_eq(json_string_value(json_object_get(spec, "StreamViewType")), "NEW_IMAGE");
@@ -262,7 +264,7 @@ START_TEST(positional_prod_means_real_aws)
     cli_run(&r, env, NULL, "ddb", "list-tables", NULL);
     cli_assert_status(&r, 0);
     cli_result_cleanup(&r);
-    cli_run(&r, env, NULL, "ddb", "drop", "prod", NULL);   /* the table "prod", locally */
+    cli_run(&r, env, NULL, "ddb", "drop", "prod", NULL); /* the table "prod", locally */
     cli_assert_status(&r, 1);
     assert_err_has(&r, "--yes");
     ck_assert(!strstr(buf_cstr(&r.err), "no AWS region"));
@@ -410,8 +412,7 @@ START_TEST(scan_refuses_remote_endpoints)
     envset es;
     /* never contacted: refused before any request (".invalid" never resolves anyway) */
     int64_t t0 = clock_mono_ms();
-    cli_run(&r, env_for(&es, t, "http://dynamodb.invalid:18000", NULL), NULL, "ddb", "scan",
-            NULL);
+    cli_run(&r, env_for(&es, t, "http://dynamodb.invalid:18000", NULL), NULL, "ddb", "scan", NULL);
     cli_assert_status(&r, 1);
     assert_err_has(&r, "--force");
     ck_assert_uint_eq(r.out.len, 0);
@@ -557,12 +558,12 @@ START_TEST(large_seed_writes_exactly_the_set)
     ck_assert_int_eq(count_items(t, "GRP#"), 40);
 
     /* the same options write the same items: nothing new */
-    run_ok(&r, t, "seed", "--users", "10", "--groups", "20", "--messages", "500",
-           "--end-time", "2026-11-21T09:30:00.000000+00:00", "--connections", "1");
+    run_ok(&r, t, "seed", "--users", "10", "--groups", "20", "--messages", "500", "--end-time",
+           "2026-11-21T09:30:00.000000+00:00", "--connections", "1");
     ck_assert(strstr(buf_cstr(&r.out), "over 1 connection\n") != NULL);
     cli_result_cleanup(&r);
-    run_ok(&r, t, "seed", "--users", "10", "--groups", "20", "--messages", "500",
-           "--end-time", "2026-11-21T09:30:00.000000+00:00", "--connections", "8");
+    run_ok(&r, t, "seed", "--users", "10", "--groups", "20", "--messages", "500", "--end-time",
+           "2026-11-21T09:30:00.000000+00:00", "--connections", "8");
     cli_result_cleanup(&r);
     ck_assert_int_eq(count_items(t, "MSG#"), 1000);
     ck_assert_int_eq(count_items(t, "GRP#"), 80);
@@ -680,8 +681,8 @@ START_TEST(list_conversations_by_handle)
     ck_assert(strstr(buf_cstr(&r.out), SAMPLE) != NULL);
     cli_result_cleanup(&r);
 
-    cli_run(&r, env_for(&es, t, NULL, pg_conninfo), NULL, "ddb", "list-conversations",
-            "@tomasz", "--json", NULL);
+    cli_run(&r, env_for(&es, t, NULL, pg_conninfo), NULL, "ddb", "list-conversations", "@tomasz",
+            "--json", NULL);
     cli_assert_status(&r, 0);
     json_t *rows = cli_json_lines(&r.out);
     ck_assert_uint_eq(json_array_size(rows), 1);

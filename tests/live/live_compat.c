@@ -52,11 +52,11 @@ static const char *const *env_for(envset *s, const char *table)
     return s->v;
 }
 
-#define run_ok(r, table, ...)                                                                  \
-    do {                                                                                       \
-        envset es_;                                                                            \
-        cli_run((r), env_for(&es_, (table)), NULL, "ddb", __VA_ARGS__, NULL);                  \
-        cli_assert_status((r), 0);                                                             \
+#define run_ok(r, table, ...)                                                                      \
+    do {                                                                                           \
+        envset es_;                                                                                \
+        cli_run((r), env_for(&es_, (table)), NULL, "ddb", __VA_ARGS__, NULL);                      \
+        cli_assert_status((r), 0);                                                                 \
     } while (0)
 
 /* Runs tests/tools/compat_boto3.py ARGS... (NULL-terminated) against the live endpoint
@@ -101,8 +101,8 @@ static json_t *boto3v(const char *const *args)
                   WIFEXITED(st) ? WEXITSTATUS(st) : -1, buf_cstr(&b));
     json_error_t je;
     json_t *v = json_loads(buf_cstr(&b), 0, &je);
-    ck_assert_msg(json_is_object(v), "compat_boto3.py printed no JSON object: %s (%.300s)",
-                  je.text, buf_cstr(&b));
+    ck_assert_msg(json_is_object(v), "compat_boto3.py printed no JSON object: %s (%.300s)", je.text,
+                  buf_cstr(&b));
     buf_cleanup(&b);
     return v;
 }
@@ -191,7 +191,8 @@ START_TEST(boto3_reads_the_synthetic_set)
     bool found = false;
     size_t i;
     json_t *g;
-    json_array_foreach(groups, i, g) {
+    json_array_foreach(groups, i, g)
+    {
         if (strcmp(jstr(g, "uuid"), gid) == 0) {
             found = true;
             ck_assert_str_eq(jstr(g, "handle"), ddb_av_get_s(row, "user_handle"));
@@ -223,22 +224,23 @@ START_TEST(boto3_reads_patterns_c_and_d)
     /* pattern D as the product runs it, with an Idempotency-Key */
     messaging_store st = { .db = d, .table = t };
     char fp[65];
-    ck_assert_int_eq(messaging_post_fingerprint(fp, 'D', ben.handle, "Hello Ben \xe2\x9c\x93"),
-                     0);
-    messaging_post post = { .me = &ann, .message = "Hello Ben \xe2\x9c\x93",
-                            .idem_key = "compat-first", .fingerprint = fp };
+    ck_assert_int_eq(messaging_post_fingerprint(fp, 'D', ben.handle, "Hello Ben \xe2\x9c\x93"), 0);
+    messaging_post post = { .me = &ann,
+                            .message = "Hello Ben \xe2\x9c\x93",
+                            .idem_key = "compat-first",
+                            .fingerprint = fp };
     messaging_post_result res;
     messaging_post_result_init(&res);
     ck_assert_msg(messaging_start(&st, &post, &ben, &res) == 0 &&
-                      res.outcome == MESSAGING_POST_CREATED, "%d %s", res.outcome,
-                  res.err.info.msg);
+                      res.outcome == MESSAGING_POST_CREATED,
+                  "%d %s", res.outcome, res.err.info.msg);
     memcpy(gid, res.group, sizeof gid);
     messaging_post_result_cleanup(&res);
     /* the same message again (a retried request): idempotent, the stored answer */
     messaging_post_result_init(&res);
     ck_assert_msg(messaging_start(&st, &post, &ben, &res) == 0 &&
-                      res.outcome == MESSAGING_POST_REPLAYED, "%d %s", res.outcome,
-                  res.err.info.msg);
+                      res.outcome == MESSAGING_POST_REPLAYED,
+                  "%d %s", res.outcome, res.err.info.msg);
     ck_assert_str_eq(json_string_value(json_object_get(res.answer, "message_group_uuid")), gid);
     messaging_post_result_cleanup(&res);
     messaging_now(ts);

@@ -18,21 +18,17 @@ static char table[64];
 /* The cruddur-messages shape: pk/sk, GSI message-group-sk-index, stream NEW_IMAGE. */
 static json_t *table_def(const char *name)
 {
-    return json_pack(
-        "{s:s, s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}],"
-        " s:[{s:s, s:[{s:s,s:s},{s:s,s:s}], s:{s:s}}], s:s, s:{s:b,s:s}}",
-        "TableName", name,
-        "AttributeDefinitions",
-        "AttributeName", "pk", "AttributeType", "S",
-        "AttributeName", "sk", "AttributeType", "S",
-        "AttributeName", "message_group_uuid", "AttributeType", "S",
-        "KeySchema", "AttributeName", "pk", "KeyType", "HASH", "AttributeName", "sk", "KeyType",
-        "RANGE",
-        "GlobalSecondaryIndexes", "IndexName", "message-group-sk-index", "KeySchema",
-        "AttributeName", "message_group_uuid", "KeyType", "HASH", "AttributeName", "sk",
-        "KeyType", "RANGE", "Projection", "ProjectionType", "ALL",
-        "BillingMode", "PAY_PER_REQUEST",
-        "StreamSpecification", "StreamEnabled", 1, "StreamViewType", "NEW_IMAGE");
+    return json_pack("{s:s, s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}],"
+                     " s:[{s:s, s:[{s:s,s:s},{s:s,s:s}], s:{s:s}}], s:s, s:{s:b,s:s}}",
+                     "TableName", name, "AttributeDefinitions", "AttributeName", "pk",
+                     "AttributeType", "S", "AttributeName", "sk", "AttributeType", "S",
+                     "AttributeName", "message_group_uuid", "AttributeType", "S", "KeySchema",
+                     "AttributeName", "pk", "KeyType", "HASH", "AttributeName", "sk", "KeyType",
+                     "RANGE", "GlobalSecondaryIndexes", "IndexName", "message-group-sk-index",
+                     "KeySchema", "AttributeName", "message_group_uuid", "KeyType", "HASH",
+                     "AttributeName", "sk", "KeyType", "RANGE", "Projection", "ProjectionType",
+                     "ALL", "BillingMode", "PAY_PER_REQUEST", "StreamSpecification",
+                     "StreamEnabled", 1, "StreamViewType", "NEW_IMAGE");
 }
 
 static void create_table(ddb *d, const char *name)
@@ -48,8 +44,8 @@ static json_t *message_item(const char *group, const char *sk, const char *text)
 {
     char pk[128];
     snprintf(pk, sizeof pk, "MSG#%s", group);
-    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk),
-                     "message", ddb_av_s(text), "message_uuid", ddb_av_s("m-1"), "user_handle",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk), "message",
+                     ddb_av_s(text), "message_uuid", ddb_av_s("m-1"), "user_handle",
                      ddb_av_s("andrewbrown"));
 }
 
@@ -73,20 +69,20 @@ START_TEST(table_lifecycle)
     json_t *ss = json_object_get(t, "StreamSpecification");
     ck_assert(json_is_true(json_object_get(ss, "StreamEnabled")));
     ck_assert_ptr_nonnull(json_string_value(json_object_get(t, "LatestStreamArn")));
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(t, "GlobalSecondaryIndexes"), 0),
-                         "IndexName")),
-                     "message-group-sk-index");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(t, "GlobalSecondaryIndexes"), 0), "IndexName")),
+        "message-group-sk-index");
     json_decref(t);
 
     /* UpdateTable: turn the stream off, and see it off */
-    json_t *upd = json_pack("{s:s, s:{s:b}}", "TableName", name, "StreamSpecification",
-                            "StreamEnabled", 0);
+    json_t *upd =
+        json_pack("{s:s, s:{s:b}}", "TableName", name, "StreamSpecification", "StreamEnabled", 0);
     ck_assert_msg(ddb_update_table(d, upd, NULL, &err) == 0, "%s", err.info.msg);
     json_decref(upd);
     ck_assert_int_eq(ddb_describe_table(d, name, &t, &err), 0);
-    ck_assert(!json_is_true(json_object_get(json_object_get(t, "StreamSpecification"),
-                                            "StreamEnabled")));
+    ck_assert(
+        !json_is_true(json_object_get(json_object_get(t, "StreamSpecification"), "StreamEnabled")));
     json_decref(t);
 
     ck_assert_msg(ddb_delete_table(d, name, &err) == 0, "%s", err.info.msg);
@@ -105,10 +101,10 @@ START_TEST(list_tables_follows_every_page)
     ddb_error err;
     for (int i = 0; i < 3; i++) {
         live_name("list", names[i]);
-        json_t *def = json_pack("{s:s, s:[{s:s,s:s}], s:[{s:s,s:s}], s:s}", "TableName",
-                                names[i], "AttributeDefinitions", "AttributeName", "pk",
-                                "AttributeType", "S", "KeySchema", "AttributeName", "pk",
-                                "KeyType", "HASH", "BillingMode", "PAY_PER_REQUEST");
+        json_t *def = json_pack("{s:s, s:[{s:s,s:s}], s:[{s:s,s:s}], s:s}", "TableName", names[i],
+                                "AttributeDefinitions", "AttributeName", "pk", "AttributeType", "S",
+                                "KeySchema", "AttributeName", "pk", "KeyType", "HASH",
+                                "BillingMode", "PAY_PER_REQUEST");
         ck_assert_msg(ddb_create_table(d, def, NULL, &err) == 0, "%s", err.info.msg);
         json_decref(def);
     }
@@ -130,8 +126,7 @@ START_TEST(list_tables_follows_every_page)
         size_t k;
         json_t *v;
         json_array_foreach(again, k, v)
-            ck_assert_msg(strcmp(json_string_value(v), names[i]) != 0, "%s still listed",
-                          names[i]);
+            ck_assert_msg(strcmp(json_string_value(v), names[i]) != 0, "%s still listed", names[i]);
     }
     /* the unpaged listing holds the shared table too */
     bool shared = false;
@@ -224,8 +219,8 @@ START_TEST(query_with_index_filter_limit_direction_and_paging)
         char pk[80];
         snprintf(pk, sizeof pk, "GRP#user-%d-%s", i, group);
         json_array_append_new(
-            reqs, json_pack("{s:{s:{s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk",
-                            ddb_av_s(pk), "sk", ddb_av_s("2026-11-21T09:00:29.000029+00:00"),
+            reqs, json_pack("{s:{s:{s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk", ddb_av_s(pk),
+                            "sk", ddb_av_s("2026-11-21T09:00:29.000029+00:00"),
                             "message_group_uuid", ddb_av_s(group), "message", ddb_av_s("last")));
     }
     size_t left = 99;
@@ -236,8 +231,9 @@ START_TEST(query_with_index_filter_limit_direction_and_paging)
     char pk[96];
     snprintf(pk, sizeof pk, "MSG#%s", group);
     json_t *vals = json_pack("{s:o}", ":pk", ddb_av_s(pk));
-    ddb_query_options q = { .table = table, .key_condition = "pk = :pk", .values = vals,
-                            .limit = 7, .descending = true };
+    ddb_query_options q = {
+        .table = table, .key_condition = "pk = :pk", .values = vals, .limit = 7, .descending = true
+    };
     ddb_page page;
     ddb_page_init(&page);
     json_t *start = NULL;
@@ -249,7 +245,8 @@ START_TEST(query_with_index_filter_limit_direction_and_paging)
         pages++;
         size_t i;
         json_t *it;
-        json_array_foreach(page.items, i, it) {
+        json_array_foreach(page.items, i, it)
+        {
             const char *sk = ddb_av_get_s(it, "sk");
             ck_assert_int_lt(strcmp(sk, prev), 0); /* newest first */
             snprintf(prev, sizeof prev, "%s", sk);
@@ -264,8 +261,12 @@ START_TEST(query_with_index_filter_limit_direction_and_paging)
     /* filter with names and values: every third message says fizz */
     json_t *names = json_pack("{s:s}", "#m", "message");
     json_object_set_new(vals, ":m", ddb_av_s("fizz"));
-    ddb_query_options f = { .table = table, .key_condition = "pk = :pk", .filter = "#m = :m",
-                            .names = names, .values = vals, .consistent = true };
+    ddb_query_options f = { .table = table,
+                            .key_condition = "pk = :pk",
+                            .filter = "#m = :m",
+                            .names = names,
+                            .values = vals,
+                            .consistent = true };
     ck_assert_int_eq(ddb_query(d, &f, &page, &err), 0);
     ck_assert_int_eq(page.count, 10);
     ck_assert_int_eq(page.scanned_count, 30);
@@ -273,8 +274,10 @@ START_TEST(query_with_index_filter_limit_direction_and_paging)
 
     /* the GSI holds the group rows only */
     json_t *gv = json_pack("{s:o}", ":g", ddb_av_s(group));
-    ddb_query_options g = { .table = table, .index = "message-group-sk-index",
-                            .key_condition = "message_group_uuid = :g", .values = gv };
+    ddb_query_options g = { .table = table,
+                            .index = "message-group-sk-index",
+                            .key_condition = "message_group_uuid = :g",
+                            .values = gv };
     ck_assert_msg(ddb_query(d, &g, &page, &err) == 0, "%s", err.info.msg);
     ck_assert_uint_eq(json_array_size(page.items), 2);
     ck_assert_str_eq(ddb_av_get_s(json_array_get(page.items, 0), "message"), "last");
@@ -300,8 +303,8 @@ START_TEST(paging_past_one_megabyte)
     json_t *reqs = json_array();
     for (int i = 0; i < 300; i++) {
         ts(i, s);
-        json_array_append_new(reqs, json_pack("{s:{s:o}}", "PutRequest", "Item",
-                                              message_item(group, s, pad)));
+        json_array_append_new(
+            reqs, json_pack("{s:{s:o}}", "PutRequest", "Item", message_item(group, s, pad)));
     }
     free(pad);
     size_t left = 99;
@@ -356,10 +359,10 @@ START_TEST(transactions_commit_or_cancel_whole)
     live_name("tx", group);
     json_t *a = message_item(group, "2026-11-21T10:00:00.000001+00:00", "first");
     json_t *b = message_item(group, "2026-11-21T10:00:00.000002+00:00", "second");
-    json_t *items = json_pack("[{s:{s:s,s:O,s:s}},{s:{s:s,s:O,s:s}}]", "Put", "TableName", table,
-                              "Item", a, "ConditionExpression", "attribute_not_exists(pk)", "Put",
-                              "TableName", table, "Item", b, "ConditionExpression",
-                              "attribute_not_exists(pk)");
+    json_t *items =
+        json_pack("[{s:{s:s,s:O,s:s}},{s:{s:s,s:O,s:s}}]", "Put", "TableName", table, "Item", a,
+                  "ConditionExpression", "attribute_not_exists(pk)", "Put", "TableName", table,
+                  "Item", b, "ConditionExpression", "attribute_not_exists(pk)");
     rnd_uuid4(token);
     ck_assert_msg(ddb_transact_write(d, items, token, &err) == 0, "%s", err.info.msg);
     /* the same token and payload again is an idempotent success */
@@ -368,9 +371,9 @@ START_TEST(transactions_commit_or_cancel_whole)
 
     /* a new item plus one whose condition fails: nothing is written, reasons per item */
     json_t *c = message_item(group, "2026-11-21T10:00:00.000003+00:00", "third");
-    items = json_pack("[{s:{s:s,s:O,s:s}},{s:{s:s,s:O,s:s}}]", "Put", "TableName", table, "Item",
-                      c, "ConditionExpression", "attribute_not_exists(pk)", "Put", "TableName",
-                      table, "Item", a, "ConditionExpression", "attribute_not_exists(pk)");
+    items = json_pack("[{s:{s:s,s:O,s:s}},{s:{s:s,s:O,s:s}}]", "Put", "TableName", table, "Item", c,
+                      "ConditionExpression", "attribute_not_exists(pk)", "Put", "TableName", table,
+                      "Item", a, "ConditionExpression", "attribute_not_exists(pk)");
     rnd_uuid4(token);
     ck_assert_int_eq(ddb_transact_write(d, items, token, &err), -1);
     ck_assert_str_eq(err.type, "TransactionCanceledException");
@@ -380,14 +383,14 @@ START_TEST(transactions_commit_or_cancel_whole)
     ck_assert_int_eq(aws_error_reason(&err, 1), AWS_REASON_CONDITION);
     json_decref(items);
 
-    json_t *key = json_pack("{s:O, s:O}", "pk", json_object_get(c, "pk"), "sk",
-                            json_object_get(c, "sk"));
+    json_t *key =
+        json_pack("{s:O, s:O}", "pk", json_object_get(c, "pk"), "sk", json_object_get(c, "sk"));
     json_t *got = NULL;
     ck_assert_int_eq(ddb_get_item(d, table, key, true, &got, &err), 0);
     ck_assert_ptr_null(got);
 
-    ck_assert_int_eq(ddb_transact_write(d, items, "x-token-that-is-far-too-long-for-dynamodb-1",
-                                        &err), -1);
+    ck_assert_int_eq(
+        ddb_transact_write(d, items, "x-token-that-is-far-too-long-for-dynamodb-1", &err), -1);
     ck_assert_int_eq(err.info.code, ERR_INVALID);
     json_decref(key);
     json_decref(a);

@@ -37,14 +37,15 @@ static void lv_fill(ddb *d, const char *name, const char *pk)
     for (int i = 0; i < LV_ITEMS + 5; i++) {
         char sk[48], text[96], n[16];
         snprintf(sk, sizeof sk, "2026-11-21T09:30:%02d.%06d+00:00", i % 60, i);
-        snprintf(text, sizeof text, "message %d: \"quoted\", caf\xc3\xa9 \xe2\x82\xac, tab\there", i);
+        snprintf(text, sizeof text, "message %d: \"quoted\", caf\xc3\xa9 \xe2\x82\xac, tab\there",
+                 i);
         snprintf(n, sizeof n, "%d", i);
-        json_array_append_new(
-            reqs, json_pack("{s:{s:{s:o,s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk",
-                            ddb_av_s(i < LV_ITEMS ? pk : "OTHER"), "sk", ddb_av_s(sk),
-                            "message", ddb_av_s(text), "message_group_uuid",
-                            ddb_av_s(i < LV_ITEMS ? "g-1" : "g-2"), "n",
-                            json_pack("{s:s}", "N", n)));
+        json_array_append_new(reqs,
+                              json_pack("{s:{s:{s:o,s:o,s:o,s:o,s:o}}}", "PutRequest", "Item", "pk",
+                                        ddb_av_s(i < LV_ITEMS ? pk : "OTHER"), "sk", ddb_av_s(sk),
+                                        "message", ddb_av_s(text), "message_group_uuid",
+                                        ddb_av_s(i < LV_ITEMS ? "g-1" : "g-2"), "n",
+                                        json_pack("{s:s}", "N", n)));
     }
     ck_assert_msg(ddb_batch_write(d, name, reqs, NULL, &err) == 0, "%s", err.info.msg);
     json_decref(reqs);
@@ -104,8 +105,9 @@ START_TEST(view_pages_match_jansson_pages)
     snprintf(pk, sizeof pk, "MSG#%s", name);
     lv_fill(d, name, pk);
     json_t *vals = json_pack("{s:{s:s}}", ":pk", "S", pk);
-    ddb_query_options q = { .table = name, .key_condition = "pk = :pk", .values = vals,
-                            .limit = 20, .descending = true };
+    ddb_query_options q = {
+        .table = name, .key_condition = "pk = :pk", .values = vals, .limit = 20, .descending = true
+    };
     ck_assert_uint_eq(lv_pages(d, q, false), LV_ITEMS);
 
     /* the newest first, its attributes readable in place */
@@ -123,9 +125,13 @@ START_TEST(view_pages_match_jansson_pages)
     /* an index with a filter and names */
     json_t *names = json_pack("{s:s}", "#g", "message_group_uuid");
     json_t *gv = json_pack("{s:{s:s}, s:{s:s}}", ":g", "S", "g-1", ":lo", "N", "40");
-    ddb_query_options gi = { .table = name, .index = "message-group-sk-index",
-                             .key_condition = "#g = :g", .filter = "n >= :lo", .names = names,
-                             .values = gv, .limit = 7 };
+    ddb_query_options gi = { .table = name,
+                             .index = "message-group-sk-index",
+                             .key_condition = "#g = :g",
+                             .filter = "n >= :lo",
+                             .names = names,
+                             .values = gv,
+                             .limit = 7 };
     ck_assert_uint_eq(lv_pages(d, gi, false), 5);
 
     /* a scan of the whole table, in pages of 13 */
@@ -133,7 +139,8 @@ START_TEST(view_pages_match_jansson_pages)
     ck_assert_uint_eq(lv_pages(d, sc, true), LV_ITEMS + 5);
 
     /* service errors come through as with ddb_query, and leave the page empty */
-    ddb_query_options missing = { .table = "no-such-table-for-view", .key_condition = "pk = :pk",
+    ddb_query_options missing = { .table = "no-such-table-for-view",
+                                  .key_condition = "pk = :pk",
                                   .values = vals };
     ck_assert_int_eq(ddb_query_view(d, &missing, &v, &err), -1);
     ck_assert_str_eq(err.type, "ResourceNotFoundException");

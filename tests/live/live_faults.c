@@ -61,8 +61,7 @@ static int call_succeeds(const char *scenario, int max_attempts, long want_count
 
 /* One call against scenario that must fail: asserts it did, the error into *err; the call's
  * time in ms. */
-static int64_t call_fails(const char *scenario, int max_attempts, long timeout_ms,
-                          ddb_error *err)
+static int64_t call_fails(const char *scenario, int max_attempts, long timeout_ms, ddb_error *err)
 {
     ddb *d = fault_client(scenario, max_attempts, timeout_ms);
     long count;
@@ -193,8 +192,9 @@ END_TEST
 
 START_TEST(bad_endpoints_are_refused_up_front)
 {
-    const char *bad[] = { "ftp://127.0.0.1:8000", "http://", "http://user@127.0.0.1:8000",
-                          "http://127.0.0.1:8000/?x=1", "http://127.0.0.1 :8000", "127.0.0.1:8000" };
+    const char *bad[] = { "ftp://127.0.0.1:8000",       "http://",
+                          "http://user@127.0.0.1:8000", "http://127.0.0.1:8000/?x=1",
+                          "http://127.0.0.1 :8000",     "127.0.0.1:8000" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ddb_options o = { .region = "us-east-1", .endpoint = bad[i] };
         errinfo e;

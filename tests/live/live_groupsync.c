@@ -48,8 +48,7 @@ static messaging_user as_user(const person *p)
 static void ts(char out[MESSAGING_TS_LEN], int i, int us)
 {
     int64_t base = 1795253400LL * 1000000; /* 2026-11-21 */
-    ck_assert_int_eq(clock_iso8601_us(out, MESSAGING_TS_LEN, base + (int64_t)i * 1000000 + us),
-                     0);
+    ck_assert_int_eq(clock_iso8601_us(out, MESSAGING_TS_LEN, base + (int64_t)i * 1000000 + us), 0);
 }
 
 /* me's group row of group (other participant: other) at sk with text; extra (stolen, may be
@@ -69,8 +68,8 @@ static void put_row(ddb *d, const person *me, const person *other, const char *g
 }
 
 /* A conversation of a and b with both group rows at sk. */
-static void conversation(ddb *d, const person *a, const person *b, char group[37],
-                         const char *sk, const char *text)
+static void conversation(ddb *d, const person *a, const person *b, char group[37], const char *sk,
+                         const char *text)
 {
     ck_assert_int_eq(rnd_uuid4(group), 0);
     put_row(d, a, b, group, sk, text, NULL);
@@ -79,8 +78,7 @@ static void conversation(ddb *d, const person *a, const person *b, char group[37
 
 /* A conversation of two new people, ann and bob, with both group rows at t0 (the base
  * time, filled in) and text "first". */
-static void ann_and_bob(ddb *d, person *a, person *b, char group[37],
-                        char t0[MESSAGING_TS_LEN])
+static void ann_and_bob(ddb *d, person *a, person *b, char group[37], char t0[MESSAGING_TS_LEN])
 {
     person_new(a, "ann");
     person_new(b, "bob");
@@ -90,26 +88,25 @@ static void ann_and_bob(ddb *d, person *a, person *b, char group[37],
 
 /* A stream record in the shape GetRecords returns for a message item (event INSERT or
  * MODIFY), sender from. */
-static json_t *msg_record(const char *event, const char *group, const char *sk,
-                          const person *from, const char *text)
+static json_t *msg_record(const char *event, const char *group, const char *sk, const person *from,
+                          const char *text)
 {
     char mu[37];
     rnd_uuid4(mu);
     messaging_user s = as_user(from);
     json_t *img = messaging_message_item(group, sk, mu, &s, text);
     ck_assert_ptr_nonnull(img);
-    json_t *keys = json_pack("{s:O, s:O}", "pk", json_object_get(img, "pk"), "sk",
-                             json_object_get(img, "sk"));
+    json_t *keys =
+        json_pack("{s:O, s:O}", "pk", json_object_get(img, "pk"), "sk", json_object_get(img, "sk"));
     static unsigned long seq = 100;
     char seqs[32], id[40];
     snprintf(seqs, sizeof seqs, "%021lu", seq++);
     snprintf(id, sizeof id, "%.8s-%.4s", mu, mu + 9);
-    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:f, s:o, s:o, s:s, s:i, s:s}}",
-                          "eventID", id, "eventName", event, "eventVersion", "1.1",
-                          "eventSource", "aws:dynamodb", "awsRegion", "ddblocal", "dynamodb",
-                          "ApproximateCreationDateTime", 1795253400.0, "Keys", keys,
-                          "NewImage", img, "SequenceNumber", seqs, "SizeBytes", 180,
-                          "StreamViewType", "NEW_IMAGE");
+    json_t *r = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:f, s:o, s:o, s:s, s:i, s:s}}", "eventID", id, "eventName",
+        event, "eventVersion", "1.1", "eventSource", "aws:dynamodb", "awsRegion", "ddblocal",
+        "dynamodb", "ApproximateCreationDateTime", 1795253400.0, "Keys", keys, "NewImage", img,
+        "SequenceNumber", seqs, "SizeBytes", 180, "StreamViewType", "NEW_IMAGE");
     ck_assert_ptr_nonnull(r);
     return r;
 }
@@ -134,11 +131,12 @@ static json_t *group_rows(ddb *d, const char *group)
     ddb_page_init(&page);
     ddb_error err;
     do {
-        ck_assert_msg(messaging_group_rows_page(d, g_table, group, start, &page, &err) == 0,
-                      "%s", err.info.msg);
+        ck_assert_msg(messaging_group_rows_page(d, g_table, group, start, &page, &err) == 0, "%s",
+                      err.info.msg);
         size_t i;
         json_t *it;
-        json_array_foreach(page.items, i, it) {
+        json_array_foreach(page.items, i, it)
+        {
             char k[160];
             snprintf(k, sizeof k, "%s|%s", ddb_av_get_s(it, "pk"), ddb_av_get_s(it, "sk"));
             json_object_set(all, k, it);
@@ -162,7 +160,8 @@ static json_t *user_rows(ddb *d, const person *p)
     ck_assert_ptr_null(page.last_key);
     size_t i;
     json_t *it;
-    json_array_foreach(page.items, i, it) {
+    json_array_foreach(page.items, i, it)
+    {
         char k[160];
         snprintf(k, sizeof k, "%s|%s", ddb_av_get_s(it, "pk"), ddb_av_get_s(it, "sk"));
         json_object_set(all, k, it);
@@ -197,7 +196,8 @@ static void assert_rows_at(ddb *d, const person *a, const person *b, const char 
         ck_assert_str_eq(ddb_av_get_s(row, "user_handle"), other->handle);
         const char *key;
         json_t *av;
-        json_object_foreach(row, key, av) {
+        json_object_foreach(row, key, av)
+        {
             if (strcmp(key, "extra") != 0) /* as boto3 wrote them: every attribute S */
                 ck_assert_msg(ddb_av_type_of(av) == DDB_AV_S, "%s is not S", key);
         }
@@ -219,8 +219,8 @@ START_TEST(a_new_message_moves_both_rows)
     ck_assert_int_eq(rnd_uuid4(g), 0);
     /* a's row as boto3 wrote it; b's with an extra attribute of other types, to be kept */
     put_row(d, &a, &b, g, t0, "first", NULL);
-    json_t *extra = json_pack("{s:{s:{s:{s:s}, s:{s:[{s:b}, {s:s}]}}}}", "extra", "M",
-                              "n", "N", "7", "l", "L", "BOOL", 1, "S", "x");
+    json_t *extra = json_pack("{s:{s:{s:{s:s}, s:{s:[{s:b}, {s:s}]}}}}", "extra", "M", "n", "N",
+                              "7", "l", "L", "BOOL", 1, "S", "x");
     ck_assert_ptr_nonnull(extra);
     put_row(d, &b, &a, g, t0, "first", json_incref(extra));
 
@@ -363,7 +363,9 @@ START_TEST(shuffled_records_end_at_the_newest)
     person a, b;
     char g[37], t0[MESSAGING_TS_LEN];
     ann_and_bob(d, &a, &b, g, t0);
-    enum { N = 12 };
+    enum {
+        N = 12
+    };
     json_t *recs[N];
     for (int i = 0; i < N; i++) {
         char t[MESSAGING_TS_LEN], text[32];
@@ -420,11 +422,11 @@ START_TEST(group_rows_idempotency_records_and_removals_are_ignored)
     /* an idempotency record of the API */
     r = msg_record("INSERT", g, t1, &a, "newer");
     dyn = json_object_get(r, "dynamodb");
-    json_object_set_new(dyn, "NewImage", json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "pk", "S",
-                                                   "IDEM#u#k", "sk", "S", "IDEM", "ttl", "N",
-                                                   "1795253400"));
-    json_object_set_new(dyn, "Keys", json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", "IDEM#u#k",
-                                               "sk", "S", "IDEM"));
+    json_object_set_new(dyn, "NewImage",
+                        json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "pk", "S", "IDEM#u#k", "sk", "S",
+                                  "IDEM", "ttl", "N", "1795253400"));
+    json_object_set_new(dyn, "Keys",
+                        json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", "IDEM#u#k", "sk", "S", "IDEM"));
     apply_ok(d, r, GROUPSYNC_IGNORED);
     json_decref(r);
 
@@ -505,8 +507,8 @@ START_TEST(a_collision_with_another_conversation_is_bad_and_overwrites_nothing)
         groupsync_result res;
         ddb_error err;
         ck_assert_int_eq(groupsync_apply(d, g_table, r, &res, &err), GROUPSYNC_BAD);
-        ck_assert_msg(strstr(err.info.msg, "same microsecond") &&
-                          strstr(err.info.msg, g2) && strstr(err.info.msg, a.uuid),
+        ck_assert_msg(strstr(err.info.msg, "same microsecond") && strstr(err.info.msg, g2) &&
+                          strstr(err.info.msg, a.uuid),
                       "%s", err.info.msg);
         ck_assert_ptr_null(strstr(err.info.msg, "bob at the same time"));
         ck_assert_int_eq(res.moved, round == 0 ? 1 : 0); /* bob's row moves the first time */
@@ -519,8 +521,7 @@ START_TEST(a_collision_with_another_conversation_is_bad_and_overwrites_nothing)
     snprintf(k, sizeof k, "GRP#%s|%s", a.uuid, t0); /* ann's row of g1 stays where it was */
     ck_assert_str_eq(ddb_av_get_s(json_object_get(g1_rows, k), "message"), "ann and bob");
     snprintf(k, sizeof k, "GRP#%s|%s", b.uuid, t2);
-    ck_assert_str_eq(ddb_av_get_s(json_object_get(g1_rows, k), "message"),
-                     "bob at the same time");
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(g1_rows, k), "message"), "bob at the same time");
     ck_assert_uint_eq(json_object_size(g1_rows), 2);
     json_t *ua = user_rows(d, &a);
     ck_assert_uint_eq(json_object_size(ua), 2);
@@ -554,7 +555,10 @@ END_TEST
 
 /* ---- concurrency ----------------------------------------------------------------------------- */
 
-enum { PROCS = 4, PER_PROC = 25 };
+enum {
+    PROCS = 4,
+    PER_PROC = 25
+};
 
 /* Child: applies its own records, retrying RETRY; writes {lost races, RETRY results} to fd. */
 static void child(const char *g, const person *a, int p, int fd)
@@ -577,8 +581,7 @@ static void child(const char *g, const person *a, int p, int fd)
             if (rc == GROUPSYNC_RETRY) {
                 counts[1]++;
                 clock_sleep_ms(5 + (int64_t)rnd_below(20));
-            }
-            else if (rc != GROUPSYNC_OK)
+            } else if (rc != GROUPSYNC_OK)
                 fprintf(stderr, "# child %d: %s\n", p, err.info.msg);
         }
         if (rc != GROUPSYNC_OK)
@@ -607,8 +610,8 @@ START_TEST(concurrent_appliers_end_at_the_newest_with_two_rows)
     char t1[MESSAGING_TS_LEN];
     ts(t1, 1, 0); /* not t0: bob's two group rows would share a key */
     conversation(d, &b, &x, g3, t1, "bob and xav");
-    json_t *other_before = json_pack("{s:o, s:o}", "g2", group_rows(d, g2), "g3",
-                                     group_rows(d, g3));
+    json_t *other_before =
+        json_pack("{s:o, s:o}", "g2", group_rows(d, g2), "g3", group_rows(d, g3));
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t pids[PROCS];
@@ -643,8 +646,7 @@ START_TEST(concurrent_appliers_end_at_the_newest_with_two_rows)
     json_t *ua = user_rows(d, &a), *ub = user_rows(d, &b);
     ck_assert_uint_eq(json_object_size(ua), 2); /* g and g2 */
     ck_assert_uint_eq(json_object_size(ub), 2); /* g and g3 */
-    json_t *other_after = json_pack("{s:o, s:o}", "g2", group_rows(d, g2), "g3",
-                                    group_rows(d, g3));
+    json_t *other_after = json_pack("{s:o, s:o}", "g2", group_rows(d, g2), "g3", group_rows(d, g3));
     ck_assert(json_equal(other_before, other_after));
     json_decref(other_after);
     json_decref(other_before);
@@ -671,10 +673,11 @@ static json_t *stream_records(ddb *d, const char *pk, size_t want)
     int64_t deadline = clock_mono_ms() + 15000;
     size_t i;
     json_t *sh;
-    json_array_foreach(shards, i, sh) {
+    json_array_foreach(shards, i, sh)
+    {
         char *it = NULL;
-        ck_assert_int_eq(ddbstreams_iterator(d, arn, json_string_value(json_object_get(sh,
-                                                                                "ShardId")),
+        ck_assert_int_eq(ddbstreams_iterator(d, arn,
+                                             json_string_value(json_object_get(sh, "ShardId")),
                                              DDBSTREAMS_TRIM_HORIZON, NULL, &it, &err),
                          0);
         int empty = 0;
@@ -685,10 +688,10 @@ static json_t *stream_records(ddb *d, const char *pk, size_t want)
                           err.info.msg);
             size_t j;
             json_t *r;
-            json_array_foreach(recs, j, r) {
-                const char *p = ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"),
-                                                             "Keys"),
-                                             "pk");
+            json_array_foreach(recs, j, r)
+            {
+                const char *p =
+                    ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "Keys"), "pk");
                 if (p && strcmp(p, pk) == 0)
                     seen++;
             }
@@ -716,7 +719,8 @@ static void names_of(const json_t *o, char *out, size_t outlen)
     size_t n = 0;
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         if (n < 32)
             names[n++] = k;
     }
@@ -763,9 +767,9 @@ START_TEST(real_stream_records_apply_and_replay_changes_nothing)
     json_t *mine = NULL;
     size_t i;
     json_t *r;
-    json_array_foreach(recs, i, r) {
-        const char *p = ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "Keys"),
-                                     "pk");
+    json_array_foreach(recs, i, r)
+    {
+        const char *p = ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "Keys"), "pk");
         if (p && strcmp(p, pk) == 0) {
             mine = r;
             break;
@@ -786,14 +790,14 @@ START_TEST(real_stream_records_apply_and_replay_changes_nothing)
      * records are ignored, only this test wrote message items */
     for (int pass = 0; pass < 2; pass++) {
         int moved = 0;
-        json_array_foreach(recs, i, r) {
+        json_array_foreach(recs, i, r)
+        {
             groupsync_result res;
             ddb_error err;
             int rc = groupsync_apply(d, g_table, r, &res, &err);
             ck_assert_msg(rc == GROUPSYNC_OK, "record %zu: %s", i, err.info.msg);
-            const char *p = ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"),
-                                                         "Keys"),
-                                         "pk");
+            const char *p =
+                ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "Keys"), "pk");
             if (strcmp(p, pk) != 0)
                 ck_assert_int_eq(res.action, GROUPSYNC_IGNORED);
             moved += res.moved;

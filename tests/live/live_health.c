@@ -20,7 +20,7 @@
 #define HEALTH_BURST 6
 
 static stack_api g_api;
-static int g_hole = -1;      /* the endpoint that never answers */
+static int g_hole = -1; /* the endpoint that never answers */
 static int g_hole_port;
 
 static long now_ms(void)
@@ -42,9 +42,8 @@ static void burst(pid_t *pids, int n)
             buf_init(&out, 0);
             long t0 = now_ms();
             int st = stack_fcgi(&g_api, "GET", "/api/health-check?deep=1", "", 0, &out);
-            _exit(st == 503 && now_ms() - t0 < 3000 && strstr(buf_cstr(&out), "unreachable")
-                      ? 0
-                      : 1);
+            _exit(st == 503 && now_ms() - t0 < 3000 && strstr(buf_cstr(&out), "unreachable") ? 0
+                                                                                             : 1);
         }
     }
 }
@@ -65,7 +64,7 @@ START_TEST(test_deep_checks_do_not_hold_the_workers)
 {
     pid_t pids[HEALTH_BURST];
     burst(pids, HEALTH_BURST);
-    stack_sleep_ms(100);   /* the burst has both workers now */
+    stack_sleep_ms(100); /* the burst has both workers now */
     buf out;
     buf_init(&out, 0);
     long t0 = now_ms();

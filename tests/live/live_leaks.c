@@ -33,7 +33,10 @@
 #define LEAKS_VALGRIND 1
 #endif
 
-enum { MIRA, TOMASZ };
+enum {
+    MIRA,
+    TOMASZ
+};
 
 /* memcheck for every process, each in its own log <dir>/vg-<what>.<pid>.log. */
 static void vg_args(const char *what, char *logopt, size_t n, const char *argv[12])
@@ -59,8 +62,8 @@ static void assert_clean(const char *what, int min, const char *own_log)
         ck_assert_msg(f != NULL, "no log %s", own_log);
         char line[4096];
         while (fgets(line, sizeof line, f))
-            ck_assert_msg(!strstr(line, "Sanitizer") && !strstr(line, "runtime error"),
-                          "%s: %s", own_log, line);
+            ck_assert_msg(!strstr(line, "Sanitizer") && !strstr(line, "runtime error"), "%s: %s",
+                          own_log, line);
         fclose(f);
         return;
     }
@@ -79,8 +82,7 @@ static void assert_clean(const char *what, int min, const char *own_log)
         buf_init(&text, 0);
         stack_read_file(path, &text);
         /* --quiet: a clean process writes nothing at all. */
-        ck_assert_msg(text.len == 0, "valgrind found errors (%s):\n%.3000s", path,
-                      buf_cstr(&text));
+        ck_assert_msg(text.len == 0, "valgrind found errors (%s):\n%.3000s", path, buf_cstr(&text));
         buf_cleanup(&text);
         logs++;
     }
@@ -125,10 +127,10 @@ static long call(int port, int who, const char *method, const char *path, const 
     return st;
 }
 
-#define want(st, ...)                                                                          \
-    do {                                                                                       \
-        long _got = call(__VA_ARGS__);                                                         \
-        ck_assert_msg(_got == (st), "%s: %ld, want %ld", #__VA_ARGS__, _got, (long)(st));      \
+#define want(st, ...)                                                                              \
+    do {                                                                                           \
+        long _got = call(__VA_ARGS__);                                                             \
+        ck_assert_msg(_got == (st), "%s: %ld, want %ld", #__VA_ARGS__, _got, (long)(st));          \
     } while (0)
 
 START_TEST(api_serves_everything_and_frees_it)
@@ -137,8 +139,8 @@ START_TEST(api_serves_everything_and_frees_it)
     const char *vg[12];
     vg_args("api", logopt, sizeof logopt, vg);
     stack_api api;
-    ck_assert_int_eq(stack_api_start_wrapped(&api, LEAKS_VALGRIND ? vg : NULL, STACK_UNIX,
-                                             "api", 2, NULL), 0);
+    ck_assert_int_eq(
+        stack_api_start_wrapped(&api, LEAKS_VALGRIND ? vg : NULL, STACK_UNIX, "api", 2, NULL), 0);
     int port = stack_free_port();
     pid_t ng = stack_nginx_start("nginx", port, &api);
     ck_assert_int_gt(ng, 0);
@@ -160,10 +162,8 @@ START_TEST(api_serves_everything_and_frees_it)
     snprintf(body, sizeof body, "{\"message_group_uuid\":\"%s\",\"message\":\"reply \xc3\xa9\"}",
              group);
     want(200, port, TOMASZ, "POST", "/api/messages", body, NULL, NULL, NULL);
-    want(200, port, TOMASZ, "POST", "/api/messages", body, "Idempotency-Key: leak-1", NULL,
-         NULL);
-    want(200, port, TOMASZ, "POST", "/api/messages", body, "Idempotency-Key: leak-1", NULL,
-         NULL);
+    want(200, port, TOMASZ, "POST", "/api/messages", body, "Idempotency-Key: leak-1", NULL, NULL);
+    want(200, port, TOMASZ, "POST", "/api/messages", body, "Idempotency-Key: leak-1", NULL, NULL);
     char path[1000];
     snprintf(path, sizeof path, "/api/messages/%s?limit=2", group);
     want(200, port, MIRA, "GET", path, NULL, NULL, NULL, &head);
@@ -176,13 +176,13 @@ START_TEST(api_serves_everything_and_frees_it)
     snprintf(path, sizeof path, "/api/users/@%s/short", g_stack.users[TOMASZ].handle);
     want(200, port, MIRA, "GET", path, NULL, NULL, NULL, NULL);
     want(200, port, -1, "GET", "/api/health-check?deep=1", NULL, NULL, NULL, NULL);
-    want(204, port, -1, "OPTIONS", "/api/messages", NULL, "Origin: http://localhost:3000",
-         NULL, NULL);
+    want(204, port, -1, "OPTIONS", "/api/messages", NULL, "Origin: http://localhost:3000", NULL,
+         NULL);
 
     /* Every kind of refusal. */
     want(401, port, -1, "GET", "/api/message_groups", NULL, NULL, NULL, NULL);
-    want(401, port, -1, "GET", "/api/message_groups", NULL, "Authorization: Bearer a.b.c",
-         NULL, NULL);
+    want(401, port, -1, "GET", "/api/message_groups", NULL, "Authorization: Bearer a.b.c", NULL,
+         NULL);
     want(404, port, MIRA, "GET", "/api/nothing-here", NULL, NULL, NULL, NULL);
     want(405, port, MIRA, "DELETE", "/api/messages", NULL, NULL, NULL, NULL);
     want(400, port, MIRA, "GET", "/api/messages/not-a-uuid", NULL, NULL, NULL, NULL);
@@ -233,8 +233,7 @@ START_TEST(streamd_moves_rows_and_frees_everything)
     json_decref(def);
     messaging_user a = { g_stack.users[MIRA].uuid, g_stack.users[MIRA].display_name,
                          g_stack.users[MIRA].handle };
-    messaging_user b = { g_stack.users[TOMASZ + 1].uuid,
-                         g_stack.users[TOMASZ + 1].display_name,
+    messaging_user b = { g_stack.users[TOMASZ + 1].uuid, g_stack.users[TOMASZ + 1].display_name,
                          g_stack.users[TOMASZ + 1].handle };
     char group[37], m1[37], m2[37], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN];
     ck_assert_int_eq(rnd_uuid4(group), 0);
@@ -248,13 +247,12 @@ START_TEST(streamd_moves_rows_and_frees_everything)
     messaging_post_result res;
     messaging_post_result_init(&res);
     ck_assert_msg(messaging_start(&store, &first, &b, &res) == 0 &&
-                      res.outcome == MESSAGING_POST_CREATED, "%d %s", res.outcome,
-                  res.err.info.msg);
+                      res.outcome == MESSAGING_POST_CREATED,
+                  "%d %s", res.outcome, res.err.info.msg);
     memcpy(group, res.group, sizeof group);
     messaging_post_result_cleanup(&res);
     json_t *item = messaging_message_item(group, t2, m2, &b, "the newest");
-    ck_assert_msg(messaging_put_message(d, table, item, &err) == 0, "%s",
-                  err.info.msg);
+    ck_assert_msg(messaging_put_message(d, table, item, &err) == 0, "%s", err.info.msg);
     json_decref(item);
 
     char logopt[700], exe[1200], own_log[600], env_table[200], lease[200];
@@ -292,19 +290,19 @@ START_TEST(streamd_moves_rows_and_frees_everything)
         char pk[64];
         snprintf(pk, sizeof pk, "GRP#%s", who[i]);
         json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":g", "S", group);
-        ddb_query_options q = { .table = table, .key_condition = "pk = :pk",
-                                .filter = "message_group_uuid = :g", .values = values,
+        ddb_query_options q = { .table = table,
+                                .key_condition = "pk = :pk",
+                                .filter = "message_group_uuid = :g",
+                                .values = values,
                                 .consistent = true };
         ddb_page page;
         ddb_page_init(&page);
         ck_assert_msg(ddb_query(d, &q, &page, &err) == 0, "%s", err.info.msg);
         ck_assert_int_eq(json_array_size(page.items), 1);
         const json_t *row = json_array_get(page.items, 0);
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "message"),
-                                                           "S")),
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "message"), "S")),
                          "the newest");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "sk"), "S")),
-                         t2);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "sk"), "S")), t2);
         ddb_page_cleanup(&page);
         json_decref(values);
     }

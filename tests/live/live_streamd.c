@@ -90,7 +90,8 @@ static bool wait_current(ddb *d, const char *table, const char *gid, long timeou
         json_t *rows = sd_rows(d, table, gid);
         size_t ok = 0, i;
         json_t *row;
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             const char *rsk = ddb_av_get_s(row, "sk");
             ok += rsk && strcmp(rsk, sk) == 0;
         }
@@ -127,7 +128,8 @@ START_TEST(new_message_moves_both_rows_forward_only)
     json_t *rows = sd_rows(d, t, gid);
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *pk = ddb_av_get_s(row, "pk");
         const char *other = ddb_av_get_s(row, "user_uuid");
         ck_assert(pk && other);
@@ -239,8 +241,8 @@ START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
                 json_t *row = json_array_get(rows, i);
                 const char *pk = ddb_av_get_s(row, "pk"), *sk = ddb_av_get_s(row, "sk");
                 int side = strstr(pk, u[0].uuid) ? 0 : 1;
-                ck_assert_msg(strcmp(sk, last_sk[g][side]) >= 0, "group %d moved back: %s < %s",
-                              g, sk, last_sk[g][side]);
+                ck_assert_msg(strcmp(sk, last_sk[g][side]) >= 0, "group %d moved back: %s < %s", g,
+                              sk, last_sk[g][side]);
                 snprintf(last_sk[g][side], 64, "%s", sk);
             }
             json_decref(rows);
@@ -390,8 +392,7 @@ START_TEST(systemd_notify_ready_watchdog_status_stopping)
     env_make(&e, t, NULL, 2000);
     char ns[400];
     snprintf(ns, sizeof ns, "NOTIFY_SOCKET=%s", sock);
-    const char *env[] = { e.table, e.lease, e.poll, e.timeout, ns, "WATCHDOG_USEC=400000",
-                          NULL };
+    const char *env[] = { e.table, e.lease, e.poll, e.timeout, ns, "WATCHDOG_USEC=400000", NULL };
     pid_t pid = sd_start(env, lp, NULL);
     bool ready = false, status = false;
     int watchdog = 0;
@@ -411,7 +412,7 @@ START_TEST(systemd_notify_ready_watchdog_status_stopping)
     }
     ck_assert(ready);
     ck_assert(status);
-    ck_assert_int_ge(watchdog, 3);   /* every 200 ms (half of WATCHDOG_USEC) */
+    ck_assert_int_ge(watchdog, 3); /* every 200 ms (half of WATCHDOG_USEC) */
     kill(pid, SIGTERM);
     bool stopping = false;
     until = clock_mono_ms() + 5000;
@@ -445,8 +446,8 @@ START_TEST(bad_record_becomes_a_dead_letter_and_the_shard_moves_on)
     char pk[64], now[MESSAGING_TS_LEN];
     snprintf(pk, sizeof pk, "MSG#%s", gid);
     messaging_now(now);
-    json_t *item = json_pack("{s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk",
-                             ddb_av_s(now), "message", ddb_av_n_i64(42), "message_uuid",
+    json_t *item = json_pack("{s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(now),
+                             "message", ddb_av_n_i64(42), "message_uuid",
                              ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c0d"), "user_uuid",
                              ddb_av_s(u[0].uuid));
     ddb_error err;
@@ -526,7 +527,7 @@ START_TEST(crafted_records_never_stop_the_daemon)
     sd_group(d, t, &u[0], &u[1], NULL, gid);
     static char longest[1024 * 4 + 1];
     for (int i = 0; i < 1024; i++)
-        memcpy(longest + 4 * i, "\xf0\x9d\x84\x9e", 4);   /* U+1D11E, 4 bytes each */
+        memcpy(longest + 4 * i, "\xf0\x9d\x84\x9e", 4); /* U+1D11E, 4 bytes each */
     const char *texts[] = { longest, "\"}]}{\"event\":\"forged\",\"level\":\"error\"",
                             "line one\nline two\r\n\t\x1b[31mred", "  ", "%s%n%x" };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -543,11 +544,13 @@ START_TEST(crafted_records_never_stop_the_daemon)
         json_t *item = json_pack("{s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(now));
         if (i == 0) {
             json_object_set_new(item, "message", json_pack("{s:s%}", "S", "a\0b", (size_t)3));
-            json_object_set_new(item, "message_uuid", ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c01"));
+            json_object_set_new(item, "message_uuid",
+                                ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c01"));
             json_object_set_new(item, "user_uuid", ddb_av_s(u[0].u.uuid));
         } else if (i == 1) {
             json_object_set_new(item, "message", ddb_av_s("no sender"));
-            json_object_set_new(item, "message_uuid", ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c02"));
+            json_object_set_new(item, "message_uuid",
+                                ddb_av_s("3e4d0c59-2c1a-4a8c-9d7e-5b6f7a8b9c02"));
         } else {
             json_object_set_new(item, "message", ddb_av_s("no uuid"));
             json_object_set_new(item, "user_uuid", ddb_av_s(u[1].u.uuid));

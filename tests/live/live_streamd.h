@@ -77,10 +77,10 @@ static inline void sd_group(ddb *d, const char *table, const sd_user *a, const s
     ck_assert(!created_at || clock_parse_iso8601_us(created_at, &p.at_us) == 0);
     messaging_post_result res;
     messaging_post_result_init(&res);
-    ck_assert_msg(messaging_start(&st, &p, &b->u, &res) == 0 &&
-                      (res.outcome == MESSAGING_POST_CREATED ||
-                       res.outcome == MESSAGING_POST_JOINED),
-                  "%d %s", res.outcome, res.err.info.msg);
+    ck_assert_msg(
+        messaging_start(&st, &p, &b->u, &res) == 0 &&
+            (res.outcome == MESSAGING_POST_CREATED || res.outcome == MESSAGING_POST_JOINED),
+        "%d %s", res.outcome, res.err.info.msg);
     memcpy(gid, res.group, UUID_BUF);
     messaging_post_result_cleanup(&res);
 }
@@ -109,8 +109,8 @@ static inline void sd_message(ddb *d, const char *table, const char *gid, const 
                 memcpy(ts_out, ts, MESSAGING_TS_LEN);
             return;
         }
-        ck_assert_msg(!created_at && ddb_error_is(&err, "ConditionalCheckFailedException"),
-                      "%s", err.info.msg);
+        ck_assert_msg(!created_at && ddb_error_is(&err, "ConditionalCheckFailedException"), "%s",
+                      err.info.msg);
     }
     ck_abort_msg("could not write a message");
 }
@@ -147,7 +147,8 @@ static inline void sd_assert_rows(ddb *d, const char *table, const char *gid, co
                   json_array_size(rows));
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *rsk = ddb_av_get_s(row, "sk"), *rmsg = ddb_av_get_s(row, "message");
         ck_assert_msg(rsk && strcmp(rsk, sk) == 0, "group %s row %s: sk %s, want %s", gid,
                       ddb_av_get_s(row, "pk"), rsk ? rsk : "-", sk);
@@ -170,7 +171,8 @@ static inline char *sd_snapshot(ddb *d, const char *table)
         ck_assert_msg(ddb_scan(d, &q, &page, &err) == 0, "%s", err.info.msg);
         size_t i;
         json_t *it;
-        json_array_foreach(page.items, i, it) {
+        json_array_foreach(page.items, i, it)
+        {
             char *s = json_dumps(it, JSON_SORT_KEYS | JSON_COMPACT);
             json_array_append_new(all, json_string(s));
             free(s);
@@ -208,8 +210,8 @@ static inline pid_t sd_start_args(const char *const *env, const char *log_path,
         ck_assert(i < SUPPORT_ENV_MAX);
         all[i + 2] = env[i];
     }
-    return support_server_spawn("src/streamd/cruddur-streamd", "cruddur-streamd", all,
-                                log_path, args);
+    return support_server_spawn("src/streamd/cruddur-streamd", "cruddur-streamd", all, log_path,
+                                args);
 }
 
 /* sd_start_args with one argument (NULL: none). */

@@ -16,7 +16,8 @@
 #include "support_tmpdir.h"
 #include "tap.h"
 
-#define ARN "arn:aws:dynamodb:us-east-1:000000000000:table/standin-sd/stream/2026-01-01T00:00:00.000"
+#define ARN                                                                                        \
+    "arn:aws:dynamodb:us-east-1:000000000000:table/standin-sd/stream/2026-01-01T00:00:00.000"
 
 static support_server g_standin;
 static char g_dir[256];
@@ -83,8 +84,8 @@ static bool wait_rows(ddb *d, const char *t, const char *gid, int i, long timeou
         json_t *rows = sd_rows(d, t, gid);
         size_t ok = 0, k;
         json_t *row;
-        json_array_foreach(rows, k, row)
-            ok += ddb_av_get_s(row, "sk") && strcmp(ddb_av_get_s(row, "sk"), sk) == 0;
+        json_array_foreach(rows, k, row) ok +=
+            ddb_av_get_s(row, "sk") && strcmp(ddb_av_get_s(row, "sk"), sk) == 0;
         json_decref(rows);
         if (ok == 2)
             return true;
@@ -114,8 +115,8 @@ static void fx_init(fx *f, const char *prefix, const char *const *extra)
     sd_group(f->d, f->t, &a, &c, "2026-01-01T00:00:01.000000+00:00", f->g2);
     snprintf(f->e_table, sizeof f->e_table, "CRUDDUR_DDB_TABLE=%s", f->t);
     snprintf(f->e_lease, sizeof f->e_lease, "CRUDDUR_LEASE_TABLE=%s-leases", f->t);
-    snprintf(f->e_streams, sizeof f->e_streams, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:%d",
-             g_standin.port);
+    snprintf(f->e_streams, sizeof f->e_streams,
+             "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:%d", g_standin.port);
     size_t k = 0;
     f->env[k++] = f->e_table;
     f->env[k++] = f->e_lease;
@@ -136,8 +137,8 @@ static void fx_done(fx *f)
 
 static void load(json_t *shards, json_t *config)
 {
-    json_t *sc = json_pack("{s:s, s:s, s:o}", "TableName", "standin-sd", "StreamArn", ARN,
-                           "shards", shards);
+    json_t *sc =
+        json_pack("{s:s, s:s, s:o}", "TableName", "standin-sd", "StreamArn", ARN, "shards", shards);
     if (config)
         json_object_set_new(sc, "config", config);
     ctl_ok("scenario", sc);
@@ -145,8 +146,8 @@ static void load(json_t *shards, json_t *config)
 
 static long stat_of(const json_t *stats, const char *shard, const char *field)
 {
-    const json_t *v = json_object_get(json_object_get(json_object_get(stats, "shards"), shard),
-                                      field);
+    const json_t *v =
+        json_object_get(json_object_get(json_object_get(stats, "shards"), shard), field);
     return json_is_integer(v) ? (long)json_integer_value(v) : -1;
 }
 
@@ -163,8 +164,8 @@ START_TEST(parent_is_read_to_its_end_before_its_two_children)
     ck_assert(wait_rows(f.d, f.t, f.g1, 4, 20000));
     /* more on the parent, then it splits; the children carry later messages */
     ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-P", "records", recs(f.g1, 5, 4)));
-    ctl_ok("split", json_pack("{s:s, s:[s,s]}", "shard", "shard-P", "children", "shard-C1",
-                              "shard-C2"));
+    ctl_ok("split",
+           json_pack("{s:s, s:[s,s]}", "shard", "shard-P", "children", "shard-C1", "shard-C2"));
     ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-C1", "records", recs(f.g1, 9, 4)));
     ctl_ok("append", json_pack("{s:s, s:o}", "shard", "shard-C2", "records", recs(f.g2, 20, 3)));
     ck_assert(wait_rows(f.d, f.t, f.g1, 12, 20000));
@@ -260,8 +261,8 @@ START_TEST(throttling_backs_off_and_loses_nothing)
     ck_assert(sd_file_has(lp, "\"event\":\"get_records_failed\""));
     ck_assert_msg(clock_mono_ms() - t0 < 30000, "throttling stalled the shard");
     json_t *st = ctl("stats", NULL);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(st, "errors"),
-                                                        "LimitExceededException")),
+    ck_assert_int_eq(json_integer_value(
+                         json_object_get(json_object_get(st, "errors"), "LimitExceededException")),
                      5);
     ck_assert_int_eq(stat_of(st, "shard-H", "records_returned"), 8);
     json_decref(st);
@@ -287,13 +288,15 @@ START_TEST(duplicate_delivery_leaves_the_same_table)
     want_rows(f.d, f.t, f.g2, 33);
     char *before = sd_snapshot(f.d, f.t);
     json_t *st = ctl("stats", NULL);
-    ck_assert_int_gt(stat_of(st, "shard-D", "records_returned"), 10);   /* some came twice */
+    ck_assert_int_gt(stat_of(st, "shard-D", "records_returned"), 10); /* some came twice */
     json_decref(st);
     /* the whole stream again, as a fresh reader: nothing changes */
     const char *env2[16];
     size_t k = 0;
     for (; f.env[k]; k++)
-        env2[k] = strncmp(f.env[k], "CRUDDUR_LEASE_TABLE=", 20) == 0 ? "CRUDDUR_LEASE_TABLE=sds-dup-again" : f.env[k];
+        env2[k] = strncmp(f.env[k], "CRUDDUR_LEASE_TABLE=", 20) == 0
+                      ? "CRUDDUR_LEASE_TABLE=sds-dup-again"
+                      : f.env[k];
     env2[k] = NULL;
     sd_once(env2, lp);
     char *after = sd_snapshot(f.d, f.t);
@@ -310,8 +313,7 @@ END_TEST
 /* An outage: a fixture with few tries per record, g1's group rows into *rows (new array;
  * rows may be NULL), its messages table deleted, and shard holding three messages of g1 to
  * apply; the daemon's log path into lp. */
-static void outage_init(fx *f, const char *prefix, const char *shard, json_t **rows,
-                        char lp[512])
+static void outage_init(fx *f, const char *prefix, const char *shard, json_t **rows, char lp[512])
 {
     const char *extra[] = { "CRUDDUR_RECORD_ATTEMPTS=2", "CRUDDUR_DDB_MAX_ATTEMPTS=2", NULL };
     fx_init(f, prefix, extra);
@@ -354,7 +356,8 @@ START_TEST(an_outage_is_waited_out_not_dead_lettered)
     cli_result_cleanup(&r);
     size_t i;
     json_t *row;
-    json_array_foreach(rows1, i, row) {
+    json_array_foreach(rows1, i, row)
+    {
         ddb_error_clear(&err);
         ck_assert(ddb_put_item(f.d, f.t, row, NULL, &err) == 0);
     }
@@ -375,8 +378,8 @@ START_TEST(once_gives_up_on_an_outage_that_lasts)
     char lp[512];
     outage_init(&f, "sds-giveup", "shard-G", NULL, lp);
     int64_t t0 = clock_mono_ms();
-    pid_t pid = sd_start_args(f.env, lp, (const char *const[]){ "--once", "--give-up-after",
-                                                                 "2", NULL });
+    pid_t pid =
+        sd_start_args(f.env, lp, (const char *const[]){ "--once", "--give-up-after", "2", NULL });
     int st = support_server_wait(pid, 30000);
     if (st < 0) {
         kill(pid, SIGKILL);
@@ -417,8 +420,8 @@ START_TEST(a_colliding_record_is_a_dead_letter_until_replayed)
     int at5 = 0;
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row)
-        at5 += strcmp(ddb_av_get_s(row, "sk"), "2026-11-21T10:00:05.000000+00:00") == 0;
+    json_array_foreach(rows, i, row) at5 +=
+        strcmp(ddb_av_get_s(row, "sk"), "2026-11-21T10:00:05.000000+00:00") == 0;
     json_decref(rows);
     ck_assert_int_eq(at5, 1);
     want_rows(f.d, f.t, f.g2, 5);

@@ -19,14 +19,13 @@
 static void stream_table(ddb *d, char name[64], char **arn)
 {
     live_name("strm", name);
-    json_t *def = json_pack("{s:s, s:[{s:s,s:s},{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}], s:s,"
-                            " s:{s:b,s:s}}",
-                            "TableName", name, "AttributeDefinitions", "AttributeName", "pk",
-                            "AttributeType", "S", "AttributeName", "sk", "AttributeType", "S",
-                            "KeySchema", "AttributeName", "pk", "KeyType", "HASH",
-                            "AttributeName", "sk", "KeyType", "RANGE", "BillingMode",
-                            "PAY_PER_REQUEST", "StreamSpecification", "StreamEnabled", 1,
-                            "StreamViewType", "NEW_IMAGE");
+    json_t *def = json_pack(
+        "{s:s, s:[{s:s,s:s},{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}], s:s,"
+        " s:{s:b,s:s}}",
+        "TableName", name, "AttributeDefinitions", "AttributeName", "pk", "AttributeType", "S",
+        "AttributeName", "sk", "AttributeType", "S", "KeySchema", "AttributeName", "pk", "KeyType",
+        "HASH", "AttributeName", "sk", "KeyType", "RANGE", "BillingMode", "PAY_PER_REQUEST",
+        "StreamSpecification", "StreamEnabled", 1, "StreamViewType", "NEW_IMAGE");
     ddb_error err;
     json_t *desc = NULL;
     ck_assert_msg(ddb_create_table(d, def, &desc, &err) == 0, "%s", err.info.msg);
@@ -55,8 +54,7 @@ static char *read_records(ddb *d, char *it, size_t want, json_t *out)
     while (it && json_array_size(out) < want && clock_mono_ms() < deadline) {
         json_t *recs = NULL;
         char *next = NULL;
-        ck_assert_msg(ddbstreams_records(d, it, 100, &recs, &next, &err) == 0, "%s",
-                      err.info.msg);
+        ck_assert_msg(ddbstreams_records(d, it, 100, &recs, &next, &err) == 0, "%s", err.info.msg);
         json_array_extend(out, recs);
         json_decref(recs);
         free(it);
@@ -97,15 +95,16 @@ START_TEST(stream_is_found_and_described)
     ck_assert_str_eq(json_string_value(json_object_get(desc, "StreamStatus")), "ENABLED");
     ck_assert_ptr_null(json_object_get(desc, "Shards"));
     ck_assert_uint_ge(json_array_size(shards), 1);
-    ck_assert_ptr_nonnull(json_string_value(json_object_get(json_array_get(shards, 0),
-                                                            "ShardId")));
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(json_array_get(shards, 0), "ShardId")));
     json_decref(desc);
     json_decref(shards);
 
     /* an unknown stream is a clear not-found */
-    ck_assert_int_eq(ddbstreams_describe(d, "arn:aws:dynamodb:ddblocal:000000000000:table/nope/"
-                                            "stream/2026-01-01T00:00:00.000",
-                                         NULL, &shards, &err), -1);
+    ck_assert_int_eq(ddbstreams_describe(d,
+                                         "arn:aws:dynamodb:ddblocal:000000000000:table/nope/"
+                                         "stream/2026-01-01T00:00:00.000",
+                                         NULL, &shards, &err),
+                     -1);
     ck_assert_str_eq(err.type, "ResourceNotFoundException");
     ddb_delete_table(d, name, &err);
     free(arn);
@@ -139,18 +138,20 @@ START_TEST(records_written_are_read_back_in_order)
     json_t *recs = json_array();
     size_t i;
     json_t *sh;
-    json_array_foreach(shards, i, sh) {
+    json_array_foreach(shards, i, sh)
+    {
         char *it = NULL;
         const char *sid = json_string_value(json_object_get(sh, "ShardId"));
-        ck_assert_msg(ddbstreams_iterator(d, arn, sid, DDBSTREAMS_TRIM_HORIZON, NULL, &it,
-                                          &err) == 0, "%s", err.info.msg);
+        ck_assert_msg(ddbstreams_iterator(d, arn, sid, DDBSTREAMS_TRIM_HORIZON, NULL, &it, &err) ==
+                          0,
+                      "%s", err.info.msg);
         free(read_records(d, it, 7, recs));
     }
     ck_assert_uint_eq(json_array_size(recs), 7);
-    const char *events[] = { "INSERT", "INSERT", "INSERT", "INSERT", "INSERT", "MODIFY",
-                             "REMOVE" };
+    const char *events[] = { "INSERT", "INSERT", "INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE" };
     json_t *r;
-    json_array_foreach(recs, i, r) {
+    json_array_foreach(recs, i, r)
+    {
         ck_assert_str_eq(json_string_value(json_object_get(r, "eventName")), events[i]);
         json_t *img = json_object_get(json_object_get(r, "dynamodb"), "NewImage");
         if (i < 5) {
@@ -171,13 +172,13 @@ START_TEST(records_written_are_read_back_in_order)
     const char *seq2 = rec_seq(json_array_get(recs, 2));
     char *it = NULL;
     json_t *more = json_array();
-    ck_assert_int_eq(ddbstreams_iterator(d, arn, shard0, DDBSTREAMS_AT_SEQUENCE_NUMBER, seq2,
-                                         &it, &err), 0);
+    ck_assert_int_eq(
+        ddbstreams_iterator(d, arn, shard0, DDBSTREAMS_AT_SEQUENCE_NUMBER, seq2, &it, &err), 0);
     free(read_records(d, it, 1, more));
     ck_assert_str_eq(rec_seq(json_array_get(more, 0)), seq2);
     json_array_clear(more);
-    ck_assert_int_eq(ddbstreams_iterator(d, arn, shard0, DDBSTREAMS_AFTER_SEQUENCE_NUMBER, seq2,
-                                         &it, &err), 0);
+    ck_assert_int_eq(
+        ddbstreams_iterator(d, arn, shard0, DDBSTREAMS_AFTER_SEQUENCE_NUMBER, seq2, &it, &err), 0);
     free(read_records(d, it, 1, more));
     ck_assert_str_eq(rec_seq(json_array_get(more, 0)), rec_seq(json_array_get(recs, 3)));
     json_array_clear(more);
@@ -188,13 +189,12 @@ START_TEST(records_written_are_read_back_in_order)
     ck_assert_int_eq(ddb_put_item(d, name, late, NULL, &err), 0);
     free(read_records(d, it, 1, more));
     ck_assert_uint_eq(json_array_size(more), 1);
-    ck_assert(json_equal(json_object_get(json_object_get(json_array_get(more, 0), "dynamodb"),
-                                         "NewImage"),
-                         late));
+    ck_assert(json_equal(
+        json_object_get(json_object_get(json_array_get(more, 0), "dynamodb"), "NewImage"), late));
 
     /* a sequence position without a sequence number is refused before any call */
-    ck_assert_int_eq(ddbstreams_iterator(d, arn, shard0, DDBSTREAMS_AFTER_SEQUENCE_NUMBER, NULL,
-                                         &it, &err), -1);
+    ck_assert_int_eq(
+        ddbstreams_iterator(d, arn, shard0, DDBSTREAMS_AFTER_SEQUENCE_NUMBER, NULL, &it, &err), -1);
     ck_assert_int_eq(err.info.code, ERR_INVALID);
 
     json_decref(late);

@@ -91,8 +91,7 @@ static char *iter(ddb *d, const char *shard, ddbstreams_position pos, const char
 {
     char *it = NULL;
     ddb_error err;
-    ck_assert_msg(ddbstreams_iterator(d, ARN, shard, pos, seq, &it, &err) == 0, "%s",
-                  err.info.msg);
+    ck_assert_msg(ddbstreams_iterator(d, ARN, shard, pos, seq, &it, &err) == 0, "%s", err.info.msg);
     return it;
 }
 
@@ -102,8 +101,7 @@ static char *read_ok(ddb *d, char *it, int limit, json_t **batch)
 {
     ddb_error err;
     char *next = NULL;
-    ck_assert_msg(ddbstreams_records(d, it, limit, batch, &next, &err) == 0, "%s",
-                  err.info.msg);
+    ck_assert_msg(ddbstreams_records(d, it, limit, batch, &next, &err) == 0, "%s", err.info.msg);
     free(it);
     return next;
 }
@@ -115,8 +113,7 @@ static int read_fails(ddb *d, const char *it, const char *type, long status)
     json_t *batch = NULL;
     char *next = NULL;
     ck_assert_int_eq(ddbstreams_records(d, it, 0, &batch, &next, &err), -1);
-    ck_assert_msg(ddb_error_is(&err, type), "wanted %s, got %s (%s)", type, err.type,
-                  err.info.msg);
+    ck_assert_msg(ddb_error_is(&err, type), "wanted %s, got %s (%s)", type, err.type, err.info.msg);
     ck_assert_int_eq(err.http_status, status);
     ck_assert_ptr_null(batch);
     ck_assert_ptr_null(next);
@@ -129,7 +126,8 @@ static const char *texts(const json_t *batch, char *out, size_t outlen)
     size_t i, used = 0;
     json_t *r;
     out[0] = '\0';
-    json_array_foreach(batch, i, r) {
+    json_array_foreach(batch, i, r)
+    {
         int n = snprintf(out + used, outlen - used, "%s%s", i ? "," : "", text_of(r));
         ck_assert(n > 0 && (size_t)n < outlen - used);
         used += (size_t)n;
@@ -218,15 +216,14 @@ END_TEST
 
 START_TEST(iterators_start_where_they_say)
 {
-    json_t *full = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:i, s:{s:{s:s}, s:{s:s}},"
-                             " s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:s, s:i, s:s}}",
-                             "eventID", "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "eventName", "MODIFY",
-                             "eventVersion", "1.1", "eventSource", "aws:dynamodb", "awsRegion",
-                             "us-east-1", "dynamodb", "ApproximateCreationDateTime", 1795000000,
-                             "Keys", "pk", "S", "MSG#g0", "sk", "S", "k", "NewImage", "pk", "S",
-                             "MSG#g0", "sk", "S", "k", "message", "S", "message 0",
-                             "SequenceNumber", "300000000000000000000", "SizeBytes", 77,
-                             "StreamViewType", "NEW_IMAGE");
+    json_t *full = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:i, s:{s:{s:s}, s:{s:s}},"
+        " s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:s, s:i, s:s}}",
+        "eventID", "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "eventName", "MODIFY", "eventVersion", "1.1",
+        "eventSource", "aws:dynamodb", "awsRegion", "us-east-1", "dynamodb",
+        "ApproximateCreationDateTime", 1795000000, "Keys", "pk", "S", "MSG#g0", "sk", "S", "k",
+        "NewImage", "pk", "S", "MSG#g0", "sk", "S", "k", "message", "S", "message 0",
+        "SequenceNumber", "300000000000000000000", "SizeBytes", 77, "StreamViewType", "NEW_IMAGE");
     json_t *r = recs("g1", 1, 4);
     json_array_insert(r, 0, full);
     scenario(json_pack("[{s:s, s:o}]", "ShardId", "s1", "records", r), NULL);
@@ -253,8 +250,9 @@ START_TEST(iterators_start_where_they_say)
     ck_assert_str_eq(json_string_value(json_object_get(r2, "eventName")), "INSERT");
     json_t *dd = json_object_get(r2, "dynamodb");
     ck_assert_str_eq(json_string_value(json_object_get(dd, "StreamViewType")), "NEW_IMAGE");
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(dd, "Keys"),
-                                                                       "pk"), "S")), "MSG#g1");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(json_object_get(dd, "Keys"), "pk"), "S")),
+        "MSG#g1");
     char seq1[64], seq2[64];
     snprintf(seq1, sizeof seq1, "%s", seq_of(json_array_get(kept, 1)));
     snprintf(seq2, sizeof seq2, "%s", seq_of(r2));
@@ -283,8 +281,8 @@ START_TEST(iterators_start_where_they_say)
     ddb_error err;
     ck_assert_int_eq(read_fails(d, "not-an-iterator", "ValidationException", 400), 1);
     char *none = NULL;
-    ck_assert_int_eq(ddbstreams_iterator(d, ARN, "s9", DDBSTREAMS_TRIM_HORIZON, NULL, &none,
-                                         &err), -1);
+    ck_assert_int_eq(ddbstreams_iterator(d, ARN, "s9", DDBSTREAMS_TRIM_HORIZON, NULL, &none, &err),
+                     -1);
     ck_assert_str_eq(err.type, "ResourceNotFoundException");
     free(late);
     free(it);
@@ -300,20 +298,20 @@ START_TEST(a_parent_closes_into_two_children)
     ddb *d = client(1);
     json_t *b;
     char *it = read_ok(d, iter(d, "parent", DDBSTREAMS_TRIM_HORIZON, NULL), 0, &b);
-    batch_is(b, "message 0,message 1,message 2");   /* a full batch */
+    batch_is(b, "message 0,message 1,message 2"); /* a full batch */
     it = read_ok(d, it, 0, &b);
     batch_is(b, "message 3");
-    it = read_ok(d, it, 0, &b);                      /* open: [] and more to come */
+    it = read_ok(d, it, 0, &b); /* open: [] and more to come */
     batch_is(b, "");
     ck_assert_ptr_nonnull(it);
 
-    json_t *split = ctl("split", json_pack("{s:s, s:[s,s]}", "shard", "parent", "children",
-                                           "child-a", "child-b"));
+    json_t *split = ctl(
+        "split", json_pack("{s:s, s:[s,s]}", "shard", "parent", "children", "child-a", "child-b"));
     char end[64];
     snprintf(end, sizeof end, "%s",
              json_string_value(json_object_get(split, "EndingSequenceNumber")));
     json_decref(split);
-    it = read_ok(d, it, 0, &b);                      /* closed and read: no next iterator */
+    it = read_ok(d, it, 0, &b); /* closed and read: no next iterator */
     batch_is(b, "");
     ck_assert_ptr_null(it);
 
@@ -323,12 +321,13 @@ START_TEST(a_parent_closes_into_two_children)
     ck_assert_uint_eq(json_array_size(shards), 3);
     json_t *p = json_array_get(shards, 0);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "SequenceNumberRange"),
-                                                       "EndingSequenceNumber")), end);
+                                                       "EndingSequenceNumber")),
+                     end);
     for (size_t i = 1; i < 3; i++) {
         json_t *c = json_array_get(shards, i);
         ck_assert_str_eq(json_string_value(json_object_get(c, "ParentShardId")), "parent");
-        ck_assert_ptr_null(json_object_get(json_object_get(c, "SequenceNumberRange"),
-                                           "EndingSequenceNumber"));
+        ck_assert_ptr_null(
+            json_object_get(json_object_get(c, "SequenceNumberRange"), "EndingSequenceNumber"));
     }
     json_decref(shards);
 
@@ -365,13 +364,14 @@ END_TEST
 START_TEST(expired_iterators_stay_expired)
 {
     scenario(json_pack("[{s:s, s:o}, {s:s, s:o}]", "ShardId", "s1", "records", recs("g1", 0, 3),
-                       "ShardId", "s2", "records", recs("g2", 0, 1)), NULL);
+                       "ShardId", "s2", "records", recs("g2", 0, 1)),
+             NULL);
     ddb *d = client(3);
     char *it = iter(d, "s1", DDBSTREAMS_TRIM_HORIZON, NULL);
     char *other = iter(d, "s2", DDBSTREAMS_TRIM_HORIZON, NULL);
     ctl_ok("fault", json_pack("{s:s, s:s}", "kind", "expired", "shard", "s1"));
     json_t *b;
-    other = read_ok(d, other, 0, &b);                /* the fault is for s1 only */
+    other = read_ok(d, other, 0, &b); /* the fault is for s1 only */
     batch_is(b, "message 0");
     ck_assert_int_eq(read_fails(d, it, "ExpiredIteratorException", 400), 1); /* no retry */
     ck_assert_int_eq(read_fails(d, it, "ExpiredIteratorException", 400), 1); /* still */
@@ -412,11 +412,11 @@ START_TEST(trimmed_data_is_refused_and_the_horizon_moves)
     ck_assert_int_eq(read_fails(d, old, "TrimmedDataAccessException", 400), 1);
     ddb_error err;
     char *it = NULL;
-    ck_assert_int_eq(ddbstreams_iterator(d, ARN, "s1", DDBSTREAMS_AT_SEQUENCE_NUMBER, seq[0], &it,
-                                         &err), -1);
+    ck_assert_int_eq(
+        ddbstreams_iterator(d, ARN, "s1", DDBSTREAMS_AT_SEQUENCE_NUMBER, seq[0], &it, &err), -1);
     ck_assert_str_eq(err.type, "TrimmedDataAccessException");
-    ck_assert_int_eq(ddbstreams_iterator(d, ARN, "s1", DDBSTREAMS_AFTER_SEQUENCE_NUMBER, seq[0],
-                                         &it, &err), -1);
+    ck_assert_int_eq(
+        ddbstreams_iterator(d, ARN, "s1", DDBSTREAMS_AFTER_SEQUENCE_NUMBER, seq[0], &it, &err), -1);
     ck_assert_str_eq(err.type, "TrimmedDataAccessException");
     json_t *b;
     /* after the last trimmed record nothing is lost: allowed */
@@ -424,7 +424,7 @@ START_TEST(trimmed_data_is_refused_and_the_horizon_moves)
     batch_is(b, "message 2");
     free(read_ok(d, iter(d, "s1", DDBSTREAMS_TRIM_HORIZON, NULL), 0, &b));
     batch_is(b, "message 2,message 3,message 4");
-    free(read_ok(d, later, 0, &b));                  /* an iterator past the trim still reads */
+    free(read_ok(d, later, 0, &b)); /* an iterator past the trim still reads */
     batch_is(b, "message 3,message 4");
     free(old);
     ddb_free(d);
@@ -434,7 +434,8 @@ END_TEST
 START_TEST(throttling_is_retried_then_surfaces)
 {
     scenario(json_pack("[{s:s, s:o}, {s:s}]", "ShardId", "s1", "records", recs("g1", 0, 2),
-                       "ShardId", "s2"), NULL);
+                       "ShardId", "s2"),
+             NULL);
     ddb *d = client(3);
     char *it = iter(d, "s1", DDBSTREAMS_TRIM_HORIZON, NULL);
     ctl_ok("reset_stats", json_object());
@@ -461,14 +462,14 @@ START_TEST(throttling_is_retried_then_surfaces)
     batch_is(b, "message 0,message 1");
 
     /* per shard and per operation */
-    ctl_ok("fault", json_pack("{s:s, s:i, s:s, s:s}", "kind", "throttle", "count", 3, "shard",
-                              "s2", "op", "GetShardIterator"));
+    ctl_ok("fault", json_pack("{s:s, s:i, s:s, s:s}", "kind", "throttle", "count", 3, "shard", "s2",
+                              "op", "GetShardIterator"));
     free(iter(d, "s1", DDBSTREAMS_LATEST, NULL));
     char *none = NULL;
     ck_assert_int_eq(ddbstreams_iterator(d, ARN, "s2", DDBSTREAMS_LATEST, NULL, &none, &err), -1);
     ck_assert_str_eq(err.type, "LimitExceededException");
     ck_assert_int_eq(err.attempts, 3);
-    free(iter(d, "s2", DDBSTREAMS_LATEST, NULL));    /* the fault is used up */
+    free(iter(d, "s2", DDBSTREAMS_LATEST, NULL)); /* the fault is used up */
     ddb_free(d);
 }
 END_TEST
@@ -502,13 +503,13 @@ START_TEST(a_duplicate_batch_comes_twice)
     ctl_ok("fault", json_pack("{s:s, s:s, s:i}", "kind", "duplicate", "shard", "s1", "after", 1));
     json_t *b;
     char *other = read_ok(d, iter(d, "s2", DDBSTREAMS_TRIM_HORIZON, NULL), 0, &b);
-    batch_is(b, "message 0,message 1");              /* s2 is not touched */
+    batch_is(b, "message 0,message 1"); /* s2 is not touched */
     char *it = read_ok(d, iter(d, "s1", DDBSTREAMS_TRIM_HORIZON, NULL), 0, &b);
-    batch_is(b, "message 0,message 1");              /* "after": 1 lets this one pass */
+    batch_is(b, "message 0,message 1"); /* "after": 1 lets this one pass */
     it = read_ok(d, it, 0, &b);
     batch_is(b, "message 2,message 3");
     it = read_ok(d, it, 0, &b);
-    batch_is(b, "message 2,message 3");              /* delivered again */
+    batch_is(b, "message 2,message 3"); /* delivered again */
     it = read_ok(d, it, 0, &b);
     batch_is(b, "");
     json_t *st = ctl("stats", NULL);

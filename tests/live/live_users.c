@@ -16,9 +16,9 @@
 #include "tap.h"
 #include "users/users.h"
 
-static char g_db[64];        /* schema + seed loaded */
-static char g_empty_db[64];  /* no schema */
-static char g_odd_db[64];    /* a name that needs quoting, made and dropped by a test */
+static char g_db[64];       /* schema + seed loaded */
+static char g_empty_db[64]; /* no schema */
+static char g_odd_db[64];   /* a name that needs quoting, made and dropped by a test */
 static char g_url[4096];
 static char g_empty_url[4096];
 static char g_setup_err[512];
@@ -33,8 +33,7 @@ static users *open_ok(const char *url)
 
 static void require_setup(void)
 {
-    ck_assert_msg(g_setup_err[0] == '\0', "setting up the test database failed: %s",
-                  g_setup_err);
+    ck_assert_msg(g_setup_err[0] == '\0', "setting up the test database failed: %s", g_setup_err);
 }
 
 /* ---- opening ------------------------------------------------------------------------- */
@@ -76,8 +75,7 @@ START_TEST(open_bad_connection_string)
     ck_assert_int_eq(e.code, ERR_CONFIG);
     ck_assert_msg(!strstr(e.msg, "hunter2"), "%s", e.msg);
     char db[64];
-    ck_assert_int_eq(users_conninfo_db("postgresql://u:p@127.0.0.1:5432", db, sizeof db, &e),
-                     -1);
+    ck_assert_int_eq(users_conninfo_db("postgresql://u:p@127.0.0.1:5432", db, sizeof db, &e), -1);
     ck_assert_int_eq(e.code, ERR_CONFIG);
     ck_assert_int_eq(users_conninfo_db("postgresql://u:p@h:1/somedb", db, sizeof db, &e), 0);
     ck_assert_str_eq(db, "somedb");
@@ -156,8 +154,7 @@ START_TEST(by_handle_invalid)
     require_setup();
     users *u = open_ok(g_url);
     static const char *bad[] = {
-        "", "@mira", "mi ra", "mira\n", "mira;", "x' OR '1'='1", "mi/ra", "mi?ra",
-        "m\xc3\xadra",
+        "", "@mira", "mi ra", "mira\n", "mira;", "x' OR '1'='1", "mi/ra", "mi?ra", "m\xc3\xadra",
     };
     user x;
     errinfo e;

@@ -33,7 +33,12 @@ void cli_runv(cli_result *r, const char *const *env, const char *stdin_text,
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
-        close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(err[0]); close(err[1]);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        close(err[0]);
+        close(err[1]);
         support_env_apply(env);
         const char *argv[64] = { "cruddur" };
         size_t i = 1;

@@ -10,7 +10,7 @@
 
 /* What one run gave; caller-owned, released with cli_result_cleanup. */
 typedef struct cli_result {
-    int status;   /* exit status, or 128 + signal */
+    int status; /* exit status, or 128 + signal */
     buf out;
     buf err;
 } cli_result;
@@ -28,12 +28,12 @@ void cli_runv(cli_result *r, const char *const *env, const char *stdin_text,
 json_t *cli_json_lines(const buf *b);
 
 /* cli_run(&r, env, stdin_text, "ddb", "scan", NULL) */
-#define cli_run(r, env, stdin_text, ...)                                                       \
+#define cli_run(r, env, stdin_text, ...)                                                           \
     cli_runv((r), (env), (stdin_text), (const char *const[]){ __VA_ARGS__ })
 
 /* Asserts the exit status, showing stderr when it differs. */
-#define cli_assert_status(r, want)                                                             \
-    ck_assert_msg((r)->status == (want), "exit %d, want %d; stderr: %s; stdout: %.400s",       \
+#define cli_assert_status(r, want)                                                                 \
+    ck_assert_msg((r)->status == (want), "exit %d, want %d; stderr: %s; stdout: %.400s",           \
                   (r)->status, (want), buf_cstr(&(r)->err), buf_cstr(&(r)->out))
 
 #endif

@@ -11,7 +11,7 @@
 #define DDBSCRIPT_MAX 256
 
 typedef struct ddbscript_answer {
-    char op[48];          /* "" : any */
+    char op[48]; /* "" : any */
     long status;
     http_fail fail;
     char *body;
@@ -141,8 +141,7 @@ ddb *ddbscript_ddb(ddbscript *s)
     return s->d;
 }
 
-static void ddbscript_push(ddbscript *s, const char *op, long status, http_fail f,
-                           const char *body)
+static void ddbscript_push(ddbscript *s, const char *op, long status, http_fail f, const char *body)
 {
     if (s->nanswers == DDBSCRIPT_MAX) {
         fprintf(stderr, "ddbscript: more than %d answers queued\n", DDBSCRIPT_MAX);

@@ -23,8 +23,8 @@ typedef struct ddbscript ddbscript;
 ddbscript *ddbscript_new(int max_attempts);
 /* The same, with an observer of every call (ddb_options.observe: metrics). */
 ddbscript *ddbscript_new_observed(int max_attempts, aws_observe_fn observe, void *arg);
-void ddbscript_free(ddbscript *s);  /* accepts NULL; frees the client too */
-ddb *ddbscript_ddb(ddbscript *s);   /* borrowed */
+void ddbscript_free(ddbscript *s); /* accepts NULL; frees the client too */
+ddb *ddbscript_ddb(ddbscript *s);  /* borrowed */
 
 /* Queues the answer to the next request. op ("PutItem", "TransactWriteItems", ...; NULL:
  * any) is what that request must be: another one is answered with HTTP 500
@@ -40,10 +40,10 @@ void ddbscript_cancel(ddbscript *s, const char *reasons);
 /* A failure below HTTP (HTTP_FAIL_RESET, HTTP_FAIL_TIMEOUT, ...). */
 void ddbscript_fail(ddbscript *s, const char *op, http_fail f);
 
-size_t ddbscript_calls(const ddbscript *s);           /* requests seen so far */
-const char *ddbscript_op(const ddbscript *s, size_t i); /* operation of request i */
+size_t ddbscript_calls(const ddbscript *s);                 /* requests seen so far */
+const char *ddbscript_op(const ddbscript *s, size_t i);     /* operation of request i */
 const json_t *ddbscript_body(const ddbscript *s, size_t i); /* its parsed body, borrowed */
-size_t ddbscript_pending(const ddbscript *s);         /* queued answers not yet taken */
-size_t ddbscript_unexpected(const ddbscript *s);      /* requests no answer was queued for */
+size_t ddbscript_pending(const ddbscript *s);               /* queued answers not yet taken */
+size_t ddbscript_unexpected(const ddbscript *s);            /* requests no answer was queued for */
 
 #endif

@@ -14,7 +14,7 @@ typedef struct jwkssrv jwkssrv;
 
 jwkssrv *jwkssrv_start(void);
 int jwkssrv_port(const jwkssrv *s);
-void jwkssrv_stop(jwkssrv *s);    /* accepts NULL; the port refuses connections after */
+void jwkssrv_stop(jwkssrv *s); /* accepts NULL; the port refuses connections after */
 
 /* One command, as the Python stand-in (tests/tools/jwks_server.py) takes them on stdin:
  *   serve PATH   serve PATH's bytes from now on (status 200)

@@ -66,7 +66,8 @@ void live_drop_tables(const char *prefix)
     if (d && ddb_list_tables(d, 0, &names, &err) == 0) {
         size_t i;
         json_t *n;
-        json_array_foreach(names, i, n) {
+        json_array_foreach(names, i, n)
+        {
             const char *s = json_string_value(n);
             if (s && strncmp(s, prefix, strlen(prefix)) == 0)
                 ddb_delete_table(d, s, &err);
@@ -93,8 +94,8 @@ int live_make_table(ddb *d, const char *name, bool with_stream, bool *created, c
     int rc = -1;
     *created = false;
     if (!d || !def) {
-        snprintf(err, errlen, "ddb client or schema: %s", d ? "the built-in schema does not load"
-                                                            : "no client");
+        snprintf(err, errlen, "ddb client or schema: %s",
+                 d ? "the built-in schema does not load" : "no client");
         goto out;
     }
     json_object_set_new(def, "TableName", json_string(name));

@@ -25,7 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#define LOOPSRV_IN_MAX ((size_t)1 << 20)  /* one request's bytes */
+#define LOOPSRV_IN_MAX ((size_t)1 << 20) /* one request's bytes */
 
 /* The start of the shared mapping; the handler's area follows at LOOPSRV_AREA. */
 typedef struct loopsrv_common {
@@ -38,14 +38,14 @@ typedef struct loopsrv_common {
 struct loopsrv {
     pid_t pid;
     int port;
-    loopsrv_common *common;       /* MAP_SHARED */
+    loopsrv_common *common; /* MAP_SHARED */
     size_t map_len;
 };
 
 /* What the child's threads share (child memory only). */
 typedef struct loopsrv_child {
     loopsrv *s;
-    SSL_CTX *ctx;                 /* NULL: plain http */
+    SSL_CTX *ctx; /* NULL: plain http */
     loopsrv_handler fn;
 } loopsrv_child;
 
@@ -144,11 +144,12 @@ static void *loopsrv_conn_main(void *arg)
         s->common->requests++;
         size_t blen = rp.body ? rp.body_len : 0;
         char *out = malloc(blen + 512);
-        int hl = out ? snprintf(out, 512, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                                "Content-Length: %zu\r\n%s\r\n", rp.status,
-                                rp.status == 200 ? "OK" : "Status", rp.content_type, blen,
-                                rp.close ? "Connection: close\r\n" : "")
-                      : 0;
+        int hl = out ? snprintf(out, 512,
+                                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                                "Content-Length: %zu\r\n%s\r\n",
+                                rp.status, rp.status == 200 ? "OK" : "Status", rp.content_type,
+                                blen, rp.close ? "Connection: close\r\n" : "")
+                     : 0;
         if (out && blen)
             memcpy(out + hl, rp.body, blen);
         pthread_mutex_unlock(&s->common->mu);
@@ -220,8 +221,7 @@ loopsrv *loopsrv_start(const char *pem, loopsrv_handler fn, size_t shared_size)
     loopsrv *s = calloc(1, sizeof *s);
     ck_assert_ptr_nonnull(s);
     s->map_len = LOOPSRV_AREA + shared_size;
-    s->common = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-                     0);
+    s->common = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert(s->common != MAP_FAILED);
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);

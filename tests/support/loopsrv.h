@@ -17,11 +17,11 @@
 typedef struct loopsrv loopsrv;
 
 typedef struct loopsrv_reply {
-    int status;                   /* 200 unless set */
-    const char *content_type;     /* "application/json" unless set */
-    const void *body;             /* copied before the lock is released */
+    int status;               /* 200 unless set */
+    const char *content_type; /* "application/json" unless set */
+    const void *body;         /* copied before the lock is released */
     size_t body_len;
-    bool close;                   /* send Connection: close and close after the answer */
+    bool close; /* send Connection: close and close after the answer */
 } loopsrv_reply;
 
 /* Called in the server, under the lock, once per request with the shared area, its method,
@@ -41,7 +41,7 @@ loopsrv *loopsrv_start(const char *pem, loopsrv_handler fn, size_t shared_size);
 
 int loopsrv_port(const loopsrv *s);
 void *loopsrv_shared(loopsrv *s);
-void loopsrv_lock(loopsrv *s);    /* around the test's own reads and writes of the area */
+void loopsrv_lock(loopsrv *s); /* around the test's own reads and writes of the area */
 void loopsrv_unlock(loopsrv *s);
 
 /* Requests answered, connections accepted, sessions resumed (each may be NULL). */

@@ -17,7 +17,10 @@
 #define METASRV_TOKENS 32
 #define METASRV_TOKEN_LEN 48
 
-enum { MS_CONTAINER, MS_IMDS };
+enum {
+    MS_CONTAINER,
+    MS_IMDS
+};
 
 typedef struct metasrv_state {
     long expires_in;
@@ -104,13 +107,14 @@ static void ms_handle(void *shared, const char *method, const char *target, cons
         char ttl[32];
         char *end = NULL;
         long v = loopsrv_header(headers, "X-aws-ec2-metadata-token-ttl-seconds", ttl, sizeof ttl)
-                     ? strtol(ttl, &end, 10) : 0;
+                     ? strtol(ttl, &end, 10)
+                     : 0;
         if (!end || end == ttl || *end || v < 1 || v > 21600)
             return ms_answer(rp, 400, "bad ttl", "text/plain");
         st->token_puts++;
         int i = st->ntokens < METASRV_TOKENS ? st->ntokens++ : METASRV_TOKENS - 1;
-        snprintf(st->tokens[i], sizeof st->tokens[i], "tok-%08x-%ld-%d",
-                 (unsigned)rand(), st->token_puts, i);
+        snprintf(st->tokens[i], sizeof st->tokens[i], "tok-%08x-%ld-%d", (unsigned)rand(),
+                 st->token_puts, i);
         return ms_answer(rp, 200, st->tokens[i], "text/plain");
     }
     if (strcmp(method, "GET") != 0)

@@ -14,7 +14,7 @@ typedef struct metasrv metasrv;
 
 metasrv *metasrv_start(void);
 int metasrv_port(const metasrv *s);
-void metasrv_stop(metasrv *s);    /* accepts NULL */
+void metasrv_stop(metasrv *s); /* accepts NULL */
 
 /* One command, answered with one line (static storage), as the Python stand-in takes them:
  *   expires_in N           Expiration of what is handed out: now + N s (default 3600) -> ok

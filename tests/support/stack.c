@@ -60,7 +60,8 @@ int stack_wait_port(int port, pid_t *pid)
 {
     for (int i = 0; i < 100; i++) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in in = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int ok = s >= 0 && connect(s, (struct sockaddr *)&in, sizeof in) == 0;
         if (s >= 0)
@@ -78,8 +79,7 @@ int stack_wait_port(int port, pid_t *pid)
 
 /* ---- set-up ---------------------------------------------------------------------------- */
 
-int stack_make_db(const char *db, const char *url, user *users_out, int n, char *err,
-                  size_t errlen)
+int stack_make_db(const char *db, const char *url, user *users_out, int n, char *err, size_t errlen)
 {
     errinfo e;
     users *m = users_open_db(NULL, "postgres", &e);
@@ -102,7 +102,8 @@ int stack_make_db(const char *db, const char *url, user *users_out, int n, char 
         char sql[512];
         snprintf(sql, sizeof sql,
                  "INSERT INTO users (display_name, handle, email) VALUES "
-                 "('User %d', 'u%d', 'u%d@example.com')", i, i, i);
+                 "('User %d', 'u%d', 'u%d@example.com')",
+                 i, i, i);
         PGresult *pr = PQexec(c, sql);
         bool ok = PQresultStatus(pr) == PGRES_COMMAND_OK;
         PQclear(pr);
@@ -132,17 +133,16 @@ out:
     return rc;
 }
 
-int stack_make_tokens(const char *keydir, const char *pool, const char *client,
-                      const user *u, int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer,
-                      size_t issuer_len, char *err, size_t errlen)
+int stack_make_tokens(const char *keydir, const char *pool, const char *client, const user *u,
+                      int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer, size_t issuer_len,
+                      char *err, size_t errlen)
 {
     errinfo e;
     buf iss;
     buf_init(&iss, issuer_len - 1);
     devkey *k = NULL;
     int rc = -1;
-    if (jwt_issuer_for_pool(NULL, pool, &iss, &e) != 0 ||
-        devkey_generate(keydir, &k, &e) != 0) {
+    if (jwt_issuer_for_pool(NULL, pool, &iss, &e) != 0 || devkey_generate(keydir, &k, &e) != 0) {
         snprintf(err, errlen, "key: %s", e.msg);
         goto out;
     }
@@ -150,8 +150,9 @@ int stack_make_tokens(const char *keydir, const char *pool, const char *client,
     for (int i = 0; i < n; i++) {
         buf t;
         buf_init(&t, STACK_TOKEN_BUF - 1);
-        devkey_claims c = { .sub = u[i].cognito_user_id, .issuer = issuer,
-                            .client_id = client, .ttl_s = 3600 };
+        devkey_claims c = {
+            .sub = u[i].cognito_user_id, .issuer = issuer, .client_id = client, .ttl_s = 3600
+        };
         int r = devkey_mint(k, &c, &t, &e);
         snprintf(tokens[i], STACK_TOKEN_BUF, "%s", buf_cstr(&t));
         buf_cleanup(&t);
@@ -188,12 +189,11 @@ static int stack_setup(void)
     if (rc != 0 && !created)
         g_stack.table[0] = '\0';
     if (rc == 0)
-        rc = stack_make_db(g_stack.db, g_stack.pg_url, g_stack.users, STACK_USERS, err,
-                           sizeof err);
+        rc = stack_make_db(g_stack.db, g_stack.pg_url, g_stack.users, STACK_USERS, err, sizeof err);
     if (rc == 0)
         rc = stack_make_tokens(g_stack.keydir, STACK_POOL_ID, STACK_CLIENT_ID, g_stack.users,
-                               STACK_USERS, g_stack.tokens, g_stack.issuer,
-                               sizeof g_stack.issuer, err, sizeof err);
+                               STACK_USERS, g_stack.tokens, g_stack.issuer, sizeof g_stack.issuer,
+                               err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "%s\n", err);
     return rc;
@@ -256,7 +256,8 @@ int stack_fcgi_connect(const stack_api *a)
     int s;
     if (a->how == STACK_TCP) {
         s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)a->port),
+        struct sockaddr_in in = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)a->port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         if (connect(s, (struct sockaddr *)&in, sizeof in) == 0)
             return s;
@@ -351,7 +352,7 @@ static int stack_api_spawn(stack_api *a, const char *const *wrapper, stack_liste
     if (pid < 0)
         return -1;
     a->pid = pid;
-    int tries = wrapper && wrapper[0] ? 1200 : 100;  /* 60 s for a slow wrapper, else 5 s */
+    int tries = wrapper && wrapper[0] ? 1200 : 100; /* 60 s for a slow wrapper, else 5 s */
     for (int i = 0; i < tries; i++) {
         int s = stack_fcgi_connect(a);
         if (s >= 0) {
@@ -435,11 +436,13 @@ static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
         snprintf(upstream, sizeof upstream, "127.0.0.1:%d", a->port);
     else
         snprintf(upstream, sizeof upstream, "unix:%s", a->sock);
-    const char *subst[][2] = { { "unix:@SOCKET@", upstream }, { "@PREFIX@", dir },
+    const char *subst[][2] = { { "unix:@SOCKET@", upstream },
+                               { "@PREFIX@", dir },
                                { "@PORT@", portstr },
                                { "@USER@", geteuid() == 0 ? "user root root;" : "" },
                                { "@BODY_MAX@", opt->body_max ? opt->body_max : "16k" },
-                               { "@KEEPALIVE@", "" }, { "@KEEP_CONN@", "" },
+                               { "@KEEPALIVE@", "" },
+                               { "@KEEP_CONN@", "" },
                                { "@CORS_ORIGIN@", STACK_FRONTEND_URL },
                                { "@REAL_IP_FROM@", real_ip },
                                { "@BACKEND_SERVER@", "server 127.0.0.1:9 down;" },
@@ -475,8 +478,8 @@ static pid_t stack_nginx_spawn(const char *name, int port, const stack_api *a,
     mkdir(tmp, 0755);
     pid_t pid = fork();
     if (pid == 0) {
-        execl("/usr/sbin/nginx", "nginx", "-p", dir, "-e", elog, "-c", conf, "-g",
-              "daemon off;", (char *)NULL);
+        execl("/usr/sbin/nginx", "nginx", "-p", dir, "-e", elog, "-c", conf, "-g", "daemon off;",
+              (char *)NULL);
         _exit(127);
     }
     if (pid < 0)
@@ -493,8 +496,7 @@ pid_t stack_nginx_start(const char *name, int port, const stack_api *a)
     return stack_nginx_start_opts(name, port, a, &opt);
 }
 
-pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
-                              const char *body_max)
+pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a, const char *body_max)
 {
     stack_nginx_options opt = { .body_max = body_max };
     return stack_nginx_start_opts(name, port, a, &opt);
@@ -505,8 +507,8 @@ pid_t stack_nginx_start_opts(const char *name, int port, const stack_api *a,
 {
     pid_t pid = stack_nginx_spawn(name, port, a, opt);
     if (pid < 0)
-        fprintf(stderr, "nginx (%s) did not start (log: %s/%s/logs/error.log)\n", name,
-                g_stack.dir, name);
+        fprintf(stderr, "nginx (%s) did not start (log: %s/%s/logs/error.log)\n", name, g_stack.dir,
+                name);
     return pid;
 }
 
@@ -577,7 +579,8 @@ void stack_http_raw(http_res *r, int port, const char *req, size_t len)
     buf_init(&r->head, 0);
     int s = socket(AF_INET, SOCK_STREAM, 0);
     ck_assert_int_ge(s, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     ck_assert_msg(connect(s, (struct sockaddr *)&a, sizeof a) == 0, "connect to %d: %s", port,
                   strerror(errno));
@@ -645,8 +648,7 @@ void stack_assert_error(const http_res *r, long status, const char *code)
     ck_assert_str_eq(ct, "application/json; charset=utf-8");
     json_t *j = stack_json(&r->body);
     const char *got = json_string_value(json_object_get(j, "error"));
-    ck_assert_msg(got && strcmp(got, code) == 0, "error %s, want %s", got ? got : "(none)",
-                  code);
+    ck_assert_msg(got && strcmp(got, code) == 0, "error %s, want %s", got ? got : "(none)", code);
     ck_assert(json_is_string(json_object_get(j, "message")));
     json_decref(j);
 }
@@ -655,8 +657,9 @@ void stack_assert_error(const http_res *r, long status, const char *code)
 
 static void stack_fcgi_record(buf *b, int type, const void *p, size_t n)
 {
-    unsigned char h[8] = { 1, (unsigned char)type, 0, 1, (unsigned char)(n >> 8),
-                           (unsigned char)(n & 255), 0, 0 };
+    unsigned char h[8] = {
+        1, (unsigned char)type, 0, 1, (unsigned char)(n >> 8), (unsigned char)(n & 255), 0, 0
+    };
     buf_append(b, h, 8);
     buf_append(b, p, n);
 }
@@ -778,8 +781,9 @@ const char *stack_cgi_body(const buf *b)
 long stack_count_pk(const char *pk)
 {
     json_t *values = json_pack("{s:{s:s}}", ":pk", "S", pk);
-    ddb_query_options q = { .table = g_stack.table, .key_condition = "pk = :pk",
-                            .values = values, .consistent = true };
+    ddb_query_options q = {
+        .table = g_stack.table, .key_condition = "pk = :pk", .values = values, .consistent = true
+    };
     ddb_page page;
     ddb_page_init(&page);
     ddb_error err;
@@ -813,8 +817,7 @@ long stack_count_messages(const char *group)
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-int stack_main(const char *name, int (*setup)(void), void (*teardown)(void),
-               Suite *(*suite)(void))
+int stack_main(const char *name, int (*setup)(void), void (*teardown)(void), Suite *(*suite)(void))
 {
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);

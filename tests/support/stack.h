@@ -18,23 +18,23 @@
 #include "base/buf.h"
 #include "users/users.h"
 
-#define STACK_USERS 24               /* handles mira, tomasz, u0 .. u21 */
+#define STACK_USERS 24 /* handles mira, tomasz, u0 .. u21 */
 #define STACK_POOL_ID "us-east-1_StackTest"
 #define STACK_CLIENT_ID "stackclient"
 #define STACK_FRONTEND_URL "http://localhost:3000" /* FRONTEND_URL: the CORS origin */
-#define STACK_TOKEN_BUF 2048         /* one token of stack_make_tokens */
+#define STACK_TOKEN_BUF 2048                       /* one token of stack_make_tokens */
 
 typedef struct stack {
-    char dir[256];                   /* temporary folder (removed unless LIVE_API_KEEP) */
+    char dir[256]; /* temporary folder (removed unless LIVE_API_KEEP) */
     char table[64];
     char db[64];
-    char pg_url[4096];               /* conninfo of the test database */
-    char keydir[300];                /* devkey folder; jwks at keydir/jwks.json */
+    char pg_url[4096]; /* conninfo of the test database */
+    char keydir[300];  /* devkey folder; jwks at keydir/jwks.json */
     char issuer[256];
     char builddir[1024];
     user users[STACK_USERS];
     char tokens[STACK_USERS][STACK_TOKEN_BUF];
-    ddb *ddb;                        /* a client for the test's own checks */
+    ddb *ddb; /* a client for the test's own checks */
 } stack;
 
 extern stack g_stack;
@@ -49,30 +49,29 @@ void stack_cleanup(void);
 /* Database db (its conninfo url) on CONNECTION_URL's server with sql/schema.sql, the seed
  * and users u0 .. u<n-3>; users[0 .. n) are mira, tomasz, u0 .. each with a fresh Cognito
  * sub. */
-int stack_make_db(const char *db, const char *url, user *users, int n, char *err,
-                  size_t errlen);
+int stack_make_db(const char *db, const char *url, user *users, int n, char *err, size_t errlen);
 /* A dev signing key generated in keydir and a token per user (issuer: pool's, audience
  * client, 1 h) into tokens[i]; the issuer into issuer (issuer_len bytes). */
-int stack_make_tokens(const char *keydir, const char *pool, const char *client,
-                      const user *users, int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer,
-                      size_t issuer_len, char *err, size_t errlen);
+int stack_make_tokens(const char *keydir, const char *pool, const char *client, const user *users,
+                      int n, char (*tokens)[STACK_TOKEN_BUF], char *issuer, size_t issuer_len,
+                      char *err, size_t errlen);
 /* Drops database db and table (on d), each when given (NULL or ""); failures are lines
  * "# cleanup of ..." on stderr. */
 void stack_drop(const char *db, ddb *d, const char *table);
 
 typedef enum stack_listen {
-    STACK_UNIX,                      /* CRUDDUR_FCGI_SOCKET=<dir>/<name>.sock */
-    STACK_TCP,                       /* CRUDDUR_FCGI_LISTEN=127.0.0.1:<free port> */
-    STACK_FD0,                       /* a listening unix socket on fd 0 (spawn-fcgi) */
-    STACK_SYSTEMD,                   /* LISTEN_FDS=1, LISTEN_PID, the socket on fd 3 */
+    STACK_UNIX,    /* CRUDDUR_FCGI_SOCKET=<dir>/<name>.sock */
+    STACK_TCP,     /* CRUDDUR_FCGI_LISTEN=127.0.0.1:<free port> */
+    STACK_FD0,     /* a listening unix socket on fd 0 (spawn-fcgi) */
+    STACK_SYSTEMD, /* LISTEN_FDS=1, LISTEN_PID, the socket on fd 3 */
 } stack_listen;
 
 typedef struct stack_api {
     pid_t pid;
     stack_listen how;
-    char sock[512];                  /* unix modes */
-    int port;                        /* TCP mode */
-    char log[600];                   /* its stderr: the request log */
+    char sock[512]; /* unix modes */
+    int port;       /* TCP mode */
+    char log[600];  /* its stderr: the request log */
 } stack_api;
 
 /* Starts cruddur-api with workers workers, the stack's table, database and key, plus env
@@ -89,14 +88,13 @@ int stack_api_start_wrapped(stack_api *a, const char *const *wrapper, stack_list
 pid_t stack_nginx_start(const char *name, int port, const stack_api *a);
 /* The same with nginx's request body limit set to body_max (nginx syntax, e.g. "8m"), to
  * reach the API's own cap; stack_nginx_start uses the template's 16k. */
-pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a,
-                              const char *body_max);
+pid_t stack_nginx_start_limit(const char *name, int port, const stack_api *a, const char *body_max);
 
 /* How stack_nginx_start_opts renders the template; zero = stack_nginx_start's defaults.
  * @CORS_ORIGIN@ is always STACK_FRONTEND_URL. */
 typedef struct stack_nginx_options {
-    const char *body_max;            /* client_max_body_size; NULL: 16k */
-    const char *real_ip_from;        /* trusted proxies, space-separated; NULL: none */
+    const char *body_max;     /* client_max_body_size; NULL: 16k */
+    const char *real_ip_from; /* trusted proxies, space-separated; NULL: none */
 } stack_nginx_options;
 
 /* The same with the options above. */
@@ -164,7 +162,6 @@ long stack_count_messages(const char *group);
 /* The whole main() of a live test: SIGPIPE ignored, libcurl set up, setup (non-zero: a
  * failing TAP line naming name), the suite, then teardown (also after a failed setup). The
  * exit status. */
-int stack_main(const char *name, int (*setup)(void), void (*teardown)(void),
-               Suite *(*suite)(void));
+int stack_main(const char *name, int (*setup)(void), void (*teardown)(void), Suite *(*suite)(void));
 
 #endif

@@ -36,8 +36,7 @@ void support_env_init(support_env *t)
 void support_env_set(support_env *t, const char *const *env)
 {
     for (const char *const *e = env; e && *e; e++) {
-        ck_assert_msg(t->n < SUPPORT_ENV_MAX, "more than %d environment changes",
-                      SUPPORT_ENV_MAX);
+        ck_assert_msg(t->n < SUPPORT_ENV_MAX, "more than %d environment changes", SUPPORT_ENV_MAX);
         char name[256];
         support_env_name(*e, name);
         const char *v = getenv(name);

@@ -13,7 +13,7 @@
 typedef struct support_env {
     size_t n;
     char *name[SUPPORT_ENV_MAX];
-    char *old[SUPPORT_ENV_MAX];      /* NULL: the name was unset */
+    char *old[SUPPORT_ENV_MAX]; /* NULL: the name was unset */
 } support_env;
 
 /* Applies the changes of env (may be NULL) to this process's environment, in order. No

@@ -96,8 +96,8 @@ json_t *support_server_ctl(int port, const char *name, json_t *body)
     const char *const hdr[] = { "Content-Type: application/json", NULL };
     http_response r;
     http_response_init(&r);
-    int rc = http_request(h, text ? "POST" : "GET", url, hdr, text, text ? strlen(text) : 0, &r,
-                          &e);
+    int rc =
+        http_request(h, text ? "POST" : "GET", url, hdr, text, text ? strlen(text) : 0, &r, &e);
     ck_assert_msg(rc == 0, "control %s: %s", name, e.msg);
     ck_assert_msg(r.status == 200, "control %s: %ld %s", name, r.status, buf_cstr(&r.body));
     json_error_t je;

@@ -65,11 +65,22 @@ END_TEST
 
 START_TEST(test_routes_not_found)
 {
-    const char *paths[] = { "", "/", "/api", "/api/", "/api/health-check/", "/api//health-check",
-                            "/api/message_groups/x", "/api/messages/", "/api/messages/" UUID "/x",
-                            "/api/users/andrew/short", "/api/users/@/short",
-                            "/api/users/@a/short/", "/API/health-check", "api/health-check",
-                            "/api/health-checkx", "/api/users/@a" };
+    const char *paths[] = { "",
+                            "/",
+                            "/api",
+                            "/api/",
+                            "/api/health-check/",
+                            "/api//health-check",
+                            "/api/message_groups/x",
+                            "/api/messages/",
+                            "/api/messages/" UUID "/x",
+                            "/api/users/andrew/short",
+                            "/api/users/@/short",
+                            "/api/users/@a/short/",
+                            "/API/health-check",
+                            "api/health-check",
+                            "/api/health-checkx",
+                            "/api/users/@a" };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         router_match m = find("GET", paths[i]);
         ck_assert_msg(m.result == ROUTER_NOT_FOUND, "%s matched", paths[i]);
@@ -190,7 +201,7 @@ START_TEST(test_health_allowed)
         const char *addr, *allow;
         bool ok;
     } cases[] = {
-        { NULL, NULL, true },                 /* no REMOTE_ADDR: on the FastCGI socket */
+        { NULL, NULL, true }, /* no REMOTE_ADDR: on the FastCGI socket */
         { "", NULL, true },
         { "127.0.0.1", NULL, true },
         { "127.200.3.4", NULL, true },
@@ -208,7 +219,7 @@ START_TEST(test_health_allowed)
         { "10.1.2.3", "10.1.2.3", true },
         { "10.1.2.4", "10.1.2.3", false },
         { "10.1.2.3", "0.0.0.0/0", true },
-        { "10.1.2.3", "10.0.0.0/33", false },  /* bad CIDRs match nothing */
+        { "10.1.2.3", "10.0.0.0/33", false }, /* bad CIDRs match nothing */
         { "10.1.2.3", "10.0.0.0/", false },
         { "10.1.2.3", "10.0.0.0/x", false },
         { "10.1.2.3", "garbage", false },
@@ -431,8 +442,13 @@ START_TEST(test_request_id)
     char id[40], id2[40];
     worker_request_id("abcDEF12-_.", id);
     ck_assert_str_eq(id, "abcDEF12-_.");
-    const char *bad[] = { NULL, "", "short", "has space in it", "a\r\nInjected: yes",
-                          "0123456789012345678901234567890123456" /* 37 */, "é-not-ascii-id" };
+    const char *bad[] = { NULL,
+                          "",
+                          "short",
+                          "has space in it",
+                          "a\r\nInjected: yes",
+                          "0123456789012345678901234567890123456" /* 37 */,
+                          "é-not-ascii-id" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         worker_request_id(bad[i], id);
         ck_assert_uint_eq(strlen(id), 32);
@@ -470,14 +486,14 @@ START_TEST(test_split_uri_and_length)
 }
 END_TEST
 
-
 START_TEST(test_list_reply_escapes_and_orders)
 {
     /* A Query reply's Items, with text that needs escaping and a missing attribute. */
     const char *reply =
         "{\"Items\":["
         "{\"message_uuid\":{\"S\":\"m2\"},\"user_display_name\":{\"S\":\"Zo\\u00eb \\\"Z\\\"\"},"
-        "\"user_handle\":{\"S\":\"zoe\"},\"message\":{\"S\":\"line1\\nline2\\ttab \\\\ \\u0001 \\u2028 \\ud83d\\ude00\"},"
+        "\"user_handle\":{\"S\":\"zoe\"},\"message\":{\"S\":\"line1\\nline2\\ttab \\\\ \\u0001 "
+        "\\u2028 \\ud83d\\ude00\"},"
         "\"sk\":{\"S\":\"2026-01-02\"}},"
         "{\"message_uuid\":{\"S\":\"m1\"},\"user_handle\":{\"N\":\"7\"},\"message\":{\"S\":\"\"},"
         "\"sk\":{\"S\":\"2026-01-01\"}}]}";
@@ -499,10 +515,9 @@ START_TEST(test_list_reply_escapes_and_orders)
     json_t *a = json_array_get(v, 0), *b = json_array_get(v, 1);
     ck_assert_str_eq(json_string_value(json_object_get(a, "uuid")), "m1");
     ck_assert(json_is_null(json_object_get(a, "display_name")));
-    ck_assert(json_is_null(json_object_get(a, "handle")));   /* not an S */
+    ck_assert(json_is_null(json_object_get(a, "handle"))); /* not an S */
     ck_assert_str_eq(json_string_value(json_object_get(a, "message")), "");
-    ck_assert_str_eq(json_string_value(json_object_get(b, "display_name")),
-                     "Zo\xc3\xab \"Z\"");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "display_name")), "Zo\xc3\xab \"Z\"");
     ck_assert_str_eq(json_string_value(json_object_get(b, "message")),
                      "line1\nline2\ttab \\ \x01 \xe2\x80\xa8 \xf0\x9f\x98\x80");
     ck_assert_str_eq(json_string_value(json_object_get(b, "created_at")), "2026-01-02");
@@ -510,7 +525,8 @@ START_TEST(test_list_reply_escapes_and_orders)
     json_decref(v);
     /* in page order, and an empty page */
     ck_assert_int_eq(api_list_reply(&r, items, n, "message_uuid", false), 0);
-    ck_assert(strstr(buf_cstr(&r.body), "\"uuid\":\"m2\"") < strstr(buf_cstr(&r.body), "\"uuid\":\"m1\""));
+    ck_assert(strstr(buf_cstr(&r.body), "\"uuid\":\"m2\"") <
+              strstr(buf_cstr(&r.body), "\"uuid\":\"m1\""));
     ck_assert_int_eq(api_list_reply(&r, items, 0, "message_uuid", false), 0);
     ck_assert_str_eq(buf_cstr(&r.body), "[]");
     api_response_cleanup(&r);
@@ -518,10 +534,9 @@ START_TEST(test_list_reply_escapes_and_orders)
 }
 END_TEST
 
-
 START_TEST(test_token_cache_never_outlives_the_token)
 {
-    static tokcache c;   /* zeroed: every slot free */
+    static tokcache c; /* zeroed: every slot free */
     unsigned char h1[32], h2[32];
     ck_assert_int_eq(tokcache_hash("header.payload.sig1", 19, h1), 0);
     ck_assert_int_eq(tokcache_hash("header.payload.sig2", 19, h2), 0);
@@ -532,7 +547,7 @@ START_TEST(test_token_cache_never_outlives_the_token)
     tokcache_put(&c, h1, "sub-one", now + 3600, now);
     ck_assert(tokcache_get(&c, h1, now + 1, sub));
     ck_assert_str_eq(sub, "sub-one");
-    ck_assert(!tokcache_get(&c, h2, now + 1, sub));          /* another token */
+    ck_assert(!tokcache_get(&c, h2, now + 1, sub)); /* another token */
     /* at most TOKCACHE_MAX_AGE_S after it was verified, then the verifier decides again */
     ck_assert(tokcache_get(&c, h1, now + TOKCACHE_MAX_AGE_S - 1, sub));
     ck_assert(!tokcache_get(&c, h1, now + TOKCACHE_MAX_AGE_S, sub));
@@ -579,11 +594,11 @@ START_TEST(test_metrics_sum_every_slot)
     ck_assert_ptr_nonnull(m);
     ck_assert_ptr_null(metrics_slot_at(m, 4));
     metrics_slot *a = metrics_slot_at(m, 0), *b = metrics_slot_at(m, 3);
-    metrics_request(a, "/api/messages/{uuid}", 200, 800);     /* 0.8 ms */
-    metrics_request(b, "/api/messages/{uuid}", 200, 3000);    /* 3 ms */
+    metrics_request(a, "/api/messages/{uuid}", 200, 800);  /* 0.8 ms */
+    metrics_request(b, "/api/messages/{uuid}", 200, 3000); /* 3 ms */
     metrics_request(b, "/api/messages/{uuid}", 404, 100);
-    metrics_request(a, "", 404, 50);                          /* no route */
-    metrics_request(a, "/api/message_groups", 418, 50);       /* a code without a label */
+    metrics_request(a, "", 404, 50);                    /* no route */
+    metrics_request(a, "/api/message_groups", 418, 50); /* a code without a label */
     metrics_ddb(a, "Query", AWS_OUTCOME_OK, 400);
     metrics_ddb(b, "Query", AWS_OUTCOME_THROTTLED, 90000);
     metrics_ddb(b, "ListTables", AWS_OUTCOME_FAILED, 10);
@@ -597,26 +612,56 @@ START_TEST(test_metrics_sum_every_slot)
     buf_init(&out, 0);
     ck_assert_int_eq(metrics_render(m, &out), 0);
     const char *t = buf_cstr(&out);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"200\"}"), 2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"404\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"none\",code=\"404\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/message_groups\",code=\"other\"}"), 1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"200\"}"),
+        2);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"404\"}"),
+        1);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"none\",code=\"404\"}"),
+                        1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_requests_total{route=\"/api/message_groups\",code=\"other\"}"),
+        1);
     /* every route lists its 200, even at 0; absent codes are left out */
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}"), 0);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"500\"}"), -1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}"), 0);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"500\"}"),
+        -1);
     /* the histogram is cumulative: 0.8 ms and 0.1 ms under 1 ms, the 3 ms one under 5 ms */
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"0.001\"}"), 2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"0.0025\"}"), 2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"0.005\"}"), 3);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/messages/{uuid}\",le=\"+Inf\"}"), 3);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_count{route=\"/api/messages/{uuid}\"}"), 3);
-    ck_assert_double_eq_tol(metric_value(t, "cruddur_api_request_duration_seconds_sum{route=\"/api/messages/{uuid}\"}"), 0.0039, 1e-9);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"ok\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"throttled\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"other\",outcome=\"failed\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_call_duration_seconds_count{operation=\"Query\"}"), 2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"hit\"}"), 2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"miss\"}"), 0);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                                        "messages/{uuid}\",le=\"0.001\"}"),
+                        2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                                        "messages/{uuid}\",le=\"0.0025\"}"),
+                        2);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                                        "messages/{uuid}\",le=\"0.005\"}"),
+                        3);
+    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                                        "messages/{uuid}\",le=\"+Inf\"}"),
+                        3);
+    ck_assert_double_eq(
+        metric_value(t,
+                     "cruddur_api_request_duration_seconds_count{route=\"/api/messages/{uuid}\"}"),
+        3);
+    ck_assert_double_eq_tol(
+        metric_value(t, "cruddur_api_request_duration_seconds_sum{route=\"/api/messages/{uuid}\"}"),
+        0.0039, 1e-9);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"ok\"}"), 1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"throttled\"}"),
+        1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"other\",outcome=\"failed\"}"), 1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_dynamodb_call_duration_seconds_count{operation=\"Query\"}"), 2);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"hit\"}"), 2);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"miss\"}"), 0);
     ck_assert_double_eq(metric_value(t, "cruddur_postgres_errors_total"), 1);
     ck_assert_double_eq(metric_value(t, "cruddur_api_workers"), 3);
     ck_assert_double_eq(metric_value(t, "cruddur_api_worker_restarts_total"), 1);
@@ -648,9 +693,15 @@ START_TEST(test_metrics_ddb_outcomes_from_the_client)
     buf_init(&out, 0);
     metrics_render(m, &out);
     const char *t = buf_cstr(&out);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"retried\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"throttled\"}"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"ok\"}"), 0);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"retried\"}"),
+        1);
+    ck_assert_double_eq(
+        metric_value(t,
+                     "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"throttled\"}"),
+        1);
+    ck_assert_double_eq(
+        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"ok\"}"), 0);
     buf_cleanup(&out);
     json_decref(key);
     json_decref(item);
@@ -688,7 +739,8 @@ START_TEST(test_metrics_page_for_scrapers_only)
     buf head;
     buf_init(&head, 0);
     ck_assert_int_eq(worker_format_head(&ctx, &req, &r, &head), 0);
-    ck_assert_ptr_nonnull(strstr(buf_cstr(&head), "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(buf_cstr(&head), "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
     buf_cleanup(&head);
     ctx.metrics_allow = NULL;
     req.remote_addr = "127.0.0.1";

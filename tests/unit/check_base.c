@@ -162,10 +162,13 @@ START_TEST(uuid_text_forms)
     ck_assert_str_eq(out, "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d");
     /* any version; only the form counts */
     ck_assert(uuid_is_text("00000000-0000-0000-0000-000000000000", 36));
-    const char *bad[] = { "", "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4",
+    const char *bad[] = { "",
+                          "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4",
                           "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d0",
-                          "0b4c6e2a1f3d-4a5b-8c7d-9e0f1a2b3c4d-", "0b4c6e2a-1f3d-4a5b-8c7d_9e0f1a2b3c4d",
-                          "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4g", "{b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d" };
+                          "0b4c6e2a1f3d-4a5b-8c7d-9e0f1a2b3c4d-",
+                          "0b4c6e2a-1f3d-4a5b-8c7d_9e0f1a2b3c4d",
+                          "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4g",
+                          "{b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ck_assert_msg(!uuid_is_text(bad[i], strlen(bad[i])), "%s", bad[i]);
         out[0] = 'x';
@@ -249,7 +252,7 @@ START_TEST(utf8_strings_count_and_cut)
         { "a\0b", 3, true, 3 },
         { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, true, 8 },
         { "\xc3", 1, false, 1 },
-        { "ab\xe2\x82", 4, false, 4 },          /* each byte of a cut sequence counts */
+        { "ab\xe2\x82", 4, false, 4 }, /* each byte of a cut sequence counts */
         { "\xed\xa0\x80x", 4, false, 4 },
         { "\x80\x80\xc3\xa9", 4, false, 3 },
     };
@@ -257,7 +260,8 @@ START_TEST(utf8_strings_count_and_cut)
         ck_assert_msg(utf8_valid(cases[i].s, cases[i].n) == cases[i].valid, "case %zu", i);
         ck_assert_msg(utf8_count(cases[i].s, cases[i].n) == cases[i].count, "case %zu", i);
     }
-    const char *s = "a\xe2\x82\xac" "b";   /* a € b */
+    const char *s = "a\xe2\x82\xac"
+                    "b"; /* a € b */
     ck_assert_uint_eq(utf8_cut(s, 0), 0);
     ck_assert_uint_eq(utf8_cut(s, 1), 1);
     ck_assert_uint_eq(utf8_cut(s, 2), 1);
@@ -277,11 +281,12 @@ START_TEST(prom_writes_families_samples_and_histograms)
     ck_assert_int_eq(prom_sample_u64(&b, "x_total", l, 2, 18446744073709551615ULL), 0);
     ck_assert_int_eq(prom_sample_u64(&b, "y", NULL, 0, 0), 0);
     ck_assert_int_eq(prom_sample_f64(&b, "z", NULL, 0, 0.25), 0);
-    ck_assert_str_eq(buf_cstr(&b), "# HELP x_total Things\\\\done\\nhere\n"
-                                   "# TYPE x_total counter\n"
-                                   "x_total{route=\"/a\\\"b\\\\c\\nd\",code=\"200\"} 18446744073709551615\n"
-                                   "y 0\n"
-                                   "z 0.25\n");
+    ck_assert_str_eq(buf_cstr(&b),
+                     "# HELP x_total Things\\\\done\\nhere\n"
+                     "# TYPE x_total counter\n"
+                     "x_total{route=\"/a\\\"b\\\\c\\nd\",code=\"200\"} 18446744073709551615\n"
+                     "y 0\n"
+                     "z 0.25\n");
     buf_reset(&b);
     const double bounds[] = { 0.001, 0.5 };
     const uint64_t counts[] = { 2, 0, 3 };
@@ -403,8 +408,8 @@ START_TEST(base64_invalid_input_is_rejected)
 {
     /* standard: padding required, canonical, nothing outside the alphabet */
     static const char *const bad_std[] = {
-        "Zg", "Zg=", "Zm8", "Z===", "====", "Zg==Zg==", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n",
-        "Zm9v=", "Zm=v", "Z.9v", "Zm9vYg=\x80",
+        "Zg",   "Zg=",   "Zm8",    "Z===",  "====", "Zg==Zg==", "Zh==",
+        "Zm9=", "Zm 9v", "Zm9v\n", "Zm9v=", "Zm=v", "Z.9v",     "Zm9vYg=\x80",
     };
     /* url-safe: no padding, length not 1 mod 4, canonical */
     static const char *const bad_url[] = {

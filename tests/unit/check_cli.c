@@ -51,11 +51,15 @@ START_TEST(fit_makes_one_safe_line)
 {
     assert_fit("a\nb\tc\x1b[31m", 20, "a b c [31m");
     /* invalid bytes, a truncated sequence, an overlong: U+FFFD each */
-    assert_fit("x\xff" "y", 10, "x\xef\xbf\xbdy");
+    assert_fit("x\xff"
+               "y",
+               10, "x\xef\xbf\xbdy");
     assert_fit("x\xc3", 10, "x\xef\xbf\xbd");
     assert_fit("\xc0\xaf", 10, "\xef\xbf\xbd\xef\xbf\xbd");
     /* C1 controls (U+0085) become spaces too */
-    assert_fit("a\xc2\x85" "b", 10, "a b");
+    assert_fit("a\xc2\x85"
+               "b",
+               10, "a b");
 }
 END_TEST
 
@@ -126,12 +130,12 @@ START_TEST(positional_prod_is_read_as_the_option)
         int operands;
         const char *last;
     } cases[] = {
-        { { "schema-load", "prod" }, 0, "--prod" },           /* bin/ddb/schema-load prod */
+        { { "schema-load", "prod" }, 0, "--prod" }, /* bin/ddb/schema-load prod */
         { { "drop", "cruddur-messages", "prod" }, 1, "--prod" },
-        { { "drop", "prod" }, 1, "prod" },                    /* a table named prod */
+        { { "drop", "prod" }, 1, "prod" }, /* a table named prod */
         { { "drop", "--yes", "prod" }, 1, "prod" },
         { { "get-conversation", "5f9c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6", "prod" }, 1, "--prod" },
-        { { "setup", "production" }, 0, "production" },       /* only the word itself */
+        { { "setup", "production" }, 0, "production" }, /* only the word itself */
         { { "setup", "--prod" }, 0, "--prod" },
         { { "setup" }, 0, "setup" },
     };
@@ -198,7 +202,7 @@ static void assert_created(bool stream)
 START_TEST(create_table_creates_waits_and_enables_ttl)
 {
     assert_created(true);
-    assert_created(false);   /* schema-load --no-stream */
+    assert_created(false); /* schema-load --no-stream */
 }
 END_TEST
 

@@ -36,11 +36,12 @@ static int parse_text(const char *text, cognito_user_list *l, char *token, errin
 static int parse_one_attr(const char *attr, const char *value, cognito_user_list *l)
 {
     char text[8192];
-    snprintf(text, sizeof text,
-             "{\"Users\":[{\"Username\":\"u1\",\"Enabled\":true,\"UserStatus\":\"CONFIRMED\","
-             "\"Attributes\":[{\"Name\":\"sub\",\"Value\":\"11111111-2222-3333-4444-555555555555\"},"
-             "{\"Name\":\"%s\",\"Value\":%s}]}]}",
-             attr, value);
+    snprintf(
+        text, sizeof text,
+        "{\"Users\":[{\"Username\":\"u1\",\"Enabled\":true,\"UserStatus\":\"CONFIRMED\","
+        "\"Attributes\":[{\"Name\":\"sub\",\"Value\":\"11111111-2222-3333-4444-555555555555\"},"
+        "{\"Name\":\"%s\",\"Value\":%s}]}]}",
+        attr, value);
     char token[COGNITO_TOKEN_MAX + 1];
     errinfo e;
     int rc = parse_text(text, l, token, &e);
@@ -198,9 +199,11 @@ START_TEST(malformed_users_are_skipped_with_a_reason)
         { "{\"Username\":\"u\",\"Attributes\":[{\"Name\":\"sub\",\"Value\":\"a b\"}]}",
           "sub has characters that are not allowed" },
         { "{\"Username\":\"u\",\"Attributes\":[{\"Name\":\"sub\",\"Value\":\"a\"},"
-          "{\"Name\":\"sub\",\"Value\":\"b\"}]}", "attribute sub appears twice" },
+          "{\"Name\":\"sub\",\"Value\":\"b\"}]}",
+          "attribute sub appears twice" },
         { "{\"Username\":\"u\",\"Attributes\":[{\"Name\":\"sub\",\"Value\":\"a\"},"
-          "{\"Name\":\"email\",\"Value\":true}]}", "email is not a string" },
+          "{\"Name\":\"email\",\"Value\":true}]}",
+          "email is not a string" },
         { "{\"Username\":\"u\",\"Attributes\":[{\"Name\":\"sub\",\"Value\":\"a\"},"
           "{\"Name\":\"name\",\"Value\":\"x\\u001b[2Jy\"}]}",
           "name has characters that are not allowed" },
@@ -208,11 +211,14 @@ START_TEST(malformed_users_are_skipped_with_a_reason)
           "{\"Name\":\"preferred_username\",\"Value\":\"x\\u009by\"}]}",
           "preferred_username has characters that are not allowed" },
         { "{\"Username\":\"u\",\"Enabled\":\"yes\",\"Attributes\":[{\"Name\":\"sub\","
-          "\"Value\":\"a\"}]}", "Enabled is not a boolean" },
+          "\"Value\":\"a\"}]}",
+          "Enabled is not a boolean" },
         { "{\"Username\":\"u\",\"UserStatus\":[],\"Attributes\":[{\"Name\":\"sub\","
-          "\"Value\":\"a\"}]}", "UserStatus is not a string" },
+          "\"Value\":\"a\"}]}",
+          "UserStatus is not a string" },
         { "{\"Username\":\"u\",\"UserStatus\":\"confirmed; rm\",\"Attributes\":[{\"Name\":"
-          "\"sub\",\"Value\":\"a\"}]}", "UserStatus has characters that are not allowed" },
+          "\"sub\",\"Value\":\"a\"}]}",
+          "UserStatus has characters that are not allowed" },
         { "{\"Username\":\"u\"}", "no sub attribute" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -256,14 +262,18 @@ START_TEST(fields_are_bounded)
             char text[1024];
             char token[COGNITO_TOKEN_MAX + 1];
             errinfo e;
-            snprintf(text, sizeof text, "{\"Users\":[{\"Username\":\"u\",\"Attributes\":"
-                                        "[{\"Name\":\"sub\",\"Value\":%s}]}]}", at);
+            snprintf(text, sizeof text,
+                     "{\"Users\":[{\"Username\":\"u\",\"Attributes\":"
+                     "[{\"Name\":\"sub\",\"Value\":%s}]}]}",
+                     at);
             ck_assert_int_eq(parse_text(text, &l, token, &e), 0);
             ck_assert_uint_eq(l.n, 1);
             ck_assert_uint_eq(strlen(l.users[0].sub), bounds[i].max);
             cognito_user_list_cleanup(&l);
-            snprintf(text, sizeof text, "{\"Users\":[{\"Username\":\"u\",\"Attributes\":"
-                                        "[{\"Name\":\"sub\",\"Value\":%s}]}]}", over);
+            snprintf(text, sizeof text,
+                     "{\"Users\":[{\"Username\":\"u\",\"Attributes\":"
+                     "[{\"Name\":\"sub\",\"Value\":%s}]}]}",
+                     over);
             ck_assert_int_eq(parse_text(text, &l, token, &e), 0);
             ck_assert_uint_eq(l.n, 0);
             ck_assert_str_eq(l.skipped[0].reason, "sub is longer than 63 bytes");
@@ -282,8 +292,10 @@ START_TEST(fields_are_bounded)
     /* an oversized Username: skipped, and the skip record cannot name it */
     char *big = repeat('u', 129);
     char text[1024];
-    snprintf(text, sizeof text, "{\"Users\":[{\"Username\":%s,\"Attributes\":[{\"Name\":\"sub\","
-                                "\"Value\":\"a\"}]}]}", big);
+    snprintf(text, sizeof text,
+             "{\"Users\":[{\"Username\":%s,\"Attributes\":[{\"Name\":\"sub\","
+             "\"Value\":\"a\"}]}]}",
+             big);
     free(big);
     cognito_user_list l;
     char token[COGNITO_TOKEN_MAX + 1];
@@ -328,14 +340,28 @@ END_TEST
 START_TEST(pool_ids_have_the_region_id_form)
 {
     static const char *const good[] = {
-        "us-east-1_TestPool1", "eu-west-2_AbC123", "us-gov-west-1_x", "ap-southeast-2_0aZ9",
+        "us-east-1_TestPool1",
+        "eu-west-2_AbC123",
+        "us-gov-west-1_x",
+        "ap-southeast-2_0aZ9",
         "us-east-1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 55 */
     };
     static const char *const bad[] = {
-        "", "us-east-1", "_abc", "us-east-1_", "us-east-1_ab_c", "US-EAST-1_abc", "useast1_abc",
-        "us-east-1_ab-c", "us-east-1_ab c", "us--east-1_abc", "-us-east-1_abc", "us-east-x_abc",
+        "",
+        "us-east-1",
+        "_abc",
+        "us-east-1_",
+        "us-east-1_ab_c",
+        "US-EAST-1_abc",
+        "useast1_abc",
+        "us-east-1_ab-c",
+        "us-east-1_ab c",
+        "us--east-1_abc",
+        "-us-east-1_abc",
+        "us-east-x_abc",
         "us-east-1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 56 */
-        "us-east-1_\xc3\xa9", "../../etc_x",
+        "us-east-1_\xc3\xa9",
+        "../../etc_x",
     };
     errinfo e;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
@@ -395,7 +421,8 @@ START_TEST(endpoint_and_region_come_from_the_environment)
     ck_assert_str_eq(cognito_endpoint(c), "http://127.0.0.1:9229/");
     cognito_free(c);
     /* options win over the environment */
-    cognito_options o = { .pool_id = "us-east-1_Opt", .region = "us-east-2",
+    cognito_options o = { .pool_id = "us-east-1_Opt",
+                          .region = "us-east-2",
                           .endpoint = "http://localhost:1/base" };
     c = cognito_new(&o, &e);
     ck_assert_str_eq(cognito_endpoint(c), "http://localhost:1/base");

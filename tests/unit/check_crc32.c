@@ -56,8 +56,8 @@ START_TEST(pieces_continue_the_crc)
     /* a known value: the CRC-32 check string */
     ck_assert_uint_eq(crc32_of(0, "123456789", 9), 0xcbf43926u);
     const char *s = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
-    ck_assert_uint_eq(crc32_of(0, s, strlen(s)), (uint32_t)crc32(0L, (const Bytef *)s,
-                                                                  (uInt)strlen(s)));
+    ck_assert_uint_eq(crc32_of(0, s, strlen(s)),
+                      (uint32_t)crc32(0L, (const Bytef *)s, (uInt)strlen(s)));
 }
 END_TEST
 

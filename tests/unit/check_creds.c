@@ -186,15 +186,15 @@ static void t_expect_error(const creds_options *o, errinfo *e)
     creds_free(c);
 }
 
-#define T_ASSERT_HAS(msg, part) \
+#define T_ASSERT_HAS(msg, part)                                                                    \
     ck_assert_msg(strstr((msg), (part)) != NULL, "\"%s\" lacks \"%s\"", (msg), (part))
-#define T_ASSERT_LACKS(msg, part) \
+#define T_ASSERT_LACKS(msg, part)                                                                  \
     ck_assert_msg(strstr((msg), (part)) == NULL, "\"%s\" contains \"%s\"", (msg), (part))
 
 /* ---- the cases ---------------------------------------------------------------------------- */
 
 #define T_A16 "AAAAAAAAAAAAAAAA"
-#define T_NO_TOKEN "(none)"   /* token: the credentials must have no session token */
+#define T_NO_TOKEN "(none)" /* token: the credentials must have no session token */
 
 /* One creds_get on a fresh provider. In every string, @HOME@ stands for the test's HOME and
  * @PORT@ for the stand-in's port. Success when key_id is set: the key id, and when set the
@@ -204,9 +204,9 @@ static void t_expect_error(const creds_options *o, errinfo *e)
  * stand-in first and check how its counters moved (stats) and how long the call took. */
 typedef struct t_case {
     const char *name;
-    const char *env[5][2];        /* variables set over the fixture's */
-    const char *files[3][2];      /* HOME-relative path, content */
-    const char *cmds[2];          /* stand-in commands, each must answer ok */
+    const char *env[5][2];   /* variables set over the fixture's */
+    const char *files[3][2]; /* HOME-relative path, content */
+    const char *cmds[2];     /* stand-in commands, each must answer ok */
     const char *key_id, *secret, *token, *source;
     enum err_code code;
     const char *has[3], *lacks[2];
@@ -214,30 +214,28 @@ typedef struct t_case {
         const char *name;
         long delta;
     } stats[2];
-    long max_ms;                  /* > 0: creds_get returns within this */
+    long max_ms; /* > 0: creds_get returns within this */
 } t_case;
 
-static const char t_two_profiles[] =
-    "[default]\n"
-    "aws_access_key_id = AKIDDEFAULT\n"
-    "aws_secret_access_key = defaultSecret\n"
-    "\n"
-    "[other]\n"
-    "aws_access_key_id = ASIAOTHER\n"
-    "aws_secret_access_key = otherSecret\n"
-    "aws_session_token = otherToken\n";
+static const char t_two_profiles[] = "[default]\n"
+                                     "aws_access_key_id = AKIDDEFAULT\n"
+                                     "aws_secret_access_key = defaultSecret\n"
+                                     "\n"
+                                     "[other]\n"
+                                     "aws_access_key_id = ASIAOTHER\n"
+                                     "aws_secret_access_key = otherSecret\n"
+                                     "aws_session_token = otherToken\n";
 
-static const char t_config_forms[] =
-    "[default]\n"
-    "aws_access_key_id = AKIDCONFIGDEFAULT\n"
-    "aws_secret_access_key = configDefaultSecret\n"
-    "[dev]\n"
-    "aws_access_key_id = AKIDNOTAPROFILE\n"
-    "aws_secret_access_key = notAProfileSecret\n"
-    "[profile   dev ]\n"
-    "region = us-east-1\n"
-    "aws_access_key_id = AKIDCONFIGDEV\n"
-    "aws_secret_access_key = configDevSecret\n";
+static const char t_config_forms[] = "[default]\n"
+                                     "aws_access_key_id = AKIDCONFIGDEFAULT\n"
+                                     "aws_secret_access_key = configDefaultSecret\n"
+                                     "[dev]\n"
+                                     "aws_access_key_id = AKIDNOTAPROFILE\n"
+                                     "aws_secret_access_key = notAProfileSecret\n"
+                                     "[profile   dev ]\n"
+                                     "region = us-east-1\n"
+                                     "aws_access_key_id = AKIDCONFIGDEV\n"
+                                     "aws_secret_access_key = configDevSecret\n";
 
 static const char t_moved_creds[] =
     "[default]\naws_access_key_id = AKIDMOVED\naws_secret_access_key = s\n";
@@ -249,40 +247,54 @@ static const t_case t_cases[] = {
     { .name = "env: a full set",
       .env = { { "AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE" },
                { "AWS_SECRET_ACCESS_KEY", "envSecret/K7MDENG+bPxRfiCY" } },
-      .key_id = "AKIDENVEXAMPLE", .secret = "envSecret/K7MDENG+bPxRfiCY", .token = T_NO_TOKEN,
+      .key_id = "AKIDENVEXAMPLE",
+      .secret = "envSecret/K7MDENG+bPxRfiCY",
+      .token = T_NO_TOKEN,
       .source = "environment" },
     { .name = "env: with a session token",
-      .env = { { "AWS_ACCESS_KEY_ID", "ASIAENVEXAMPLE" }, { "AWS_SECRET_ACCESS_KEY", "envSecret" },
+      .env = { { "AWS_ACCESS_KEY_ID", "ASIAENVEXAMPLE" },
+               { "AWS_SECRET_ACCESS_KEY", "envSecret" },
                { "AWS_SESSION_TOKEN", "envSessionToken+/=" } },
-      .key_id = "ASIAENVEXAMPLE", .secret = "envSecret", .token = "envSessionToken+/=",
+      .key_id = "ASIAENVEXAMPLE",
+      .secret = "envSecret",
+      .token = "envSessionToken+/=",
       .source = "environment" },
     { .name = "env: a key without a secret is an error",
       .env = { { "AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE" } },
-      .code = ERR_CONFIG, .has = { "AWS_SECRET_ACCESS_KEY" } },
+      .code = ERR_CONFIG,
+      .has = { "AWS_SECRET_ACCESS_KEY" } },
     { .name = "env: a secret without a key is an error that does not quote it",
       .env = { { "AWS_SECRET_ACCESS_KEY", "lonelySecretValue" } },
-      .has = { "AWS_ACCESS_KEY_ID" }, .lacks = { "lonelySecretValue" } },
+      .has = { "AWS_ACCESS_KEY_ID" },
+      .lacks = { "lonelySecretValue" } },
     { .name = "env: a control character in the secret is refused, not quoted",
       .env = { { "AWS_ACCESS_KEY_ID", "AKIDENVEXAMPLE" },
                { "AWS_SECRET_ACCESS_KEY", "badSecretValue\x01tail" } },
-      .has = { "AWS_SECRET_ACCESS_KEY", "control character" }, .lacks = { "badSecretValue" } },
+      .has = { "AWS_SECRET_ACCESS_KEY", "control character" },
+      .lacks = { "badSecretValue" } },
     { .name = "env: a key id over 128 characters is refused",
       .env = { { "AWS_ACCESS_KEY_ID", T_A16 T_A16 T_A16 T_A16 T_A16 T_A16 T_A16 T_A16 "A" },
                { "AWS_SECRET_ACCESS_KEY", "fineSecretValue" } },
-      .has = { "AWS_ACCESS_KEY_ID: longer than 128" }, .lacks = { "fineSecretValue" } },
+      .has = { "AWS_ACCESS_KEY_ID: longer than 128" },
+      .lacks = { "fineSecretValue" } },
     { .name = "env comes before the shared file",
       .env = { { "AWS_ACCESS_KEY_ID", "AKIDENV" }, { "AWS_SECRET_ACCESS_KEY", "envSecret" } },
       .files = { { ".aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
                                        "aws_secret_access_key = fileSecret\n" } },
-      .key_id = "AKIDENV", .source = "environment" },
+      .key_id = "AKIDENV",
+      .source = "environment" },
     { .name = "file: the default profile",
       .files = { { ".aws/credentials", t_two_profiles } },
-      .key_id = "AKIDDEFAULT", .secret = "defaultSecret", .token = T_NO_TOKEN,
+      .key_id = "AKIDDEFAULT",
+      .secret = "defaultSecret",
+      .token = T_NO_TOKEN,
       .source = "shared-file" },
     { .name = "file: AWS_PROFILE selects",
       .env = { { "AWS_PROFILE", "other" } },
       .files = { { ".aws/credentials", t_two_profiles } },
-      .key_id = "ASIAOTHER", .secret = "otherSecret", .token = "otherToken",
+      .key_id = "ASIAOTHER",
+      .secret = "otherSecret",
+      .token = "otherToken",
       .source = "shared-file" },
     { .name = "file: comments, blanks, CRLF, nested keys",
       .files = { { ".aws/credentials",
@@ -297,54 +309,74 @@ static const t_case t_cases[] = {
                    "\r\n"
                    "[elsewhere]\r\n"
                    "aws_access_key_id = AKIDWRONG\r\n" } },
-      .key_id = "AKIDSPACED", .secret = "spaced/Secret+Value", .source = "shared-file" },
+      .key_id = "AKIDSPACED",
+      .secret = "spaced/Secret+Value",
+      .source = "shared-file" },
     { .name = "file: the config file's [default]",
       .files = { { ".aws/config", t_config_forms } },
-      .key_id = "AKIDCONFIGDEFAULT", .secret = "configDefaultSecret", .source = "shared-file" },
+      .key_id = "AKIDCONFIGDEFAULT",
+      .secret = "configDefaultSecret",
+      .source = "shared-file" },
     { .name = "file: the config file's [profile dev], not [dev]",
       .env = { { "AWS_PROFILE", "dev" } },
       .files = { { ".aws/config", t_config_forms } },
-      .key_id = "AKIDCONFIGDEV", .secret = "configDevSecret", .source = "shared-file" },
+      .key_id = "AKIDCONFIGDEV",
+      .secret = "configDevSecret",
+      .source = "shared-file" },
     { .name = "file: the credentials file wins over the config",
       .env = { { "AWS_PROFILE", "other" } },
       .files = { { ".aws/config", "[profile other]\naws_access_key_id = AKIDFROMCONFIG\n"
                                   "aws_secret_access_key = configSecret\n" },
                  { ".aws/credentials", t_two_profiles } },
-      .key_id = "ASIAOTHER", .secret = "otherSecret", .source = "shared-file" },
+      .key_id = "ASIAOTHER",
+      .secret = "otherSecret",
+      .source = "shared-file" },
     { .name = "file: AWS_SHARED_CREDENTIALS_FILE with ~/",
       .env = { { "AWS_SHARED_CREDENTIALS_FILE", "~/my-creds" },
                { "AWS_CONFIG_FILE", "@HOME@/my-config" } },
-      .files = { { "my-creds", t_moved_creds }, { "my-config", t_moved_config },
+      .files = { { "my-creds", t_moved_creds },
+                 { "my-config", t_moved_config },
                  { ".aws/credentials", t_two_profiles } },
-      .key_id = "AKIDMOVED", .source = "shared-file" },
+      .key_id = "AKIDMOVED",
+      .source = "shared-file" },
     { .name = "file: AWS_CONFIG_FILE",
       .env = { { "AWS_SHARED_CREDENTIALS_FILE", "~/my-creds" },
-               { "AWS_CONFIG_FILE", "@HOME@/my-config" }, { "AWS_PROFILE", "x" } },
-      .files = { { "my-creds", t_moved_creds }, { "my-config", t_moved_config },
+               { "AWS_CONFIG_FILE", "@HOME@/my-config" },
+               { "AWS_PROFILE", "x" } },
+      .files = { { "my-creds", t_moved_creds },
+                 { "my-config", t_moved_config },
                  { ".aws/credentials", t_two_profiles } },
-      .key_id = "AKIDMOVEDCONF", .source = "shared-file" },
+      .key_id = "AKIDMOVEDCONF",
+      .source = "shared-file" },
     { .name = "file: a named profile that is missing is an error",
       .env = { { "AWS_PROFILE", "nosuch" } },
       .files = { { ".aws/credentials", t_two_profiles } },
-      .code = ERR_CONFIG, .has = { "nosuch", "@HOME@/.aws/credentials" } },
+      .code = ERR_CONFIG,
+      .has = { "nosuch", "@HOME@/.aws/credentials" } },
     { .name = "file: a named profile with no files at all is an error",
       .env = { { "AWS_PROFILE", "nosuch" } },
-      .code = ERR_CONFIG, .has = { "nosuch" } },
+      .code = ERR_CONFIG,
+      .has = { "nosuch" } },
     { .name = "file: none falls through, naming what was tried",
       .code = ERR_NOTFOUND,
       .has = { "no AWS credentials: tried environment, shared file @HOME@/.aws/credentials "
                "(profile default), container (not configured), IMDS (disabled" } },
     { .name = "file: a profile without keys falls through",
       .files = { { ".aws/config", "[default]\nregion = us-east-1\n" } },
-      .code = ERR_NOTFOUND, .has = { "profile default has no keys" } },
+      .code = ERR_NOTFOUND,
+      .has = { "profile default has no keys" } },
     { .name = "file: half a profile is an error that does not quote the secret",
       .files = { { ".aws/credentials",
                    "[default]\naws_secret_access_key = partialSecretValue\n" } },
-      .code = ERR_CONFIG, .has = { "aws_access_key_id" }, .lacks = { "partialSecretValue" } },
+      .code = ERR_CONFIG,
+      .has = { "aws_access_key_id" },
+      .lacks = { "partialSecretValue" } },
     { .name = "file: a malformed line is named by number, not quoted",
       .files = { { ".aws/credentials", "[default]\naws_secret_access_key = malformedSecret\n"
                                        "malformedSecret is not a key line\n" } },
-      .code = ERR_INVALID, .has = { "line 3" }, .lacks = { "malformedSecret" } },
+      .code = ERR_INVALID,
+      .has = { "line 3" },
+      .lacks = { "malformedSecret" } },
 };
 
 /* With the stand-in: IMDS is enabled and both endpoints point at it. */
@@ -353,7 +385,8 @@ static const t_case t_server_cases[] = {
       .cmds = { "auth Bearer envAuthToken123" },
       .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:@PORT@/creds/full" },
                { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer envAuthToken123" } },
-      .key_id = "ASIACONTAINER0001", .source = "container",
+      .key_id = "ASIACONTAINER0001",
+      .source = "container",
       .stats = { { "unauthorized", 0 }, { "container", 1 } } },
     { .name = "container: the token file wins over the variable",
       .cmds = { "auth fileAuthToken456" },
@@ -361,27 +394,35 @@ static const t_case t_server_cases[] = {
       .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:@PORT@/creds/full" },
                { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "envAuthTokenWrong" },
                { "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "@HOME@/token" } },
-      .key_id = "ASIACONTAINER0001", .source = "container",
+      .key_id = "ASIACONTAINER0001",
+      .source = "container",
       .stats = { { "unauthorized", 0 } } },
     { .name = "container: a wrong token is an error that does not quote it",
       .cmds = { "auth rightToken" },
       .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" },
                { "AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrongSecretToken789" } },
-      .code = ERR_SERVICE, .has = { "HTTP 401" }, .lacks = { "wrongSecretToken789" },
+      .code = ERR_SERVICE,
+      .has = { "HTTP 401" },
+      .lacks = { "wrongSecretToken789" },
       .stats = { { "unauthorized", 1 } } },
     { .name = "container: a token with a line break is refused before any request",
       .files = { { "token", "firstHalfSecret\nX-Injected: yes\n" } },
       .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" },
                { "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "@HOME@/token" } },
-      .code = ERR_CONFIG, .has = { "line break" }, .lacks = { "firstHalfSecret" },
+      .code = ERR_CONFIG,
+      .has = { "line break" },
+      .lacks = { "firstHalfSecret" },
       .stats = { { "requests", 0 } } },
     { .name = "container: a full URI off loopback is refused at once, without a request",
       .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1:@PORT@/creds/full" } },
-      .code = ERR_CONFIG, .has = { "refused", "192.0.2.1" }, .max_ms = 500,
+      .code = ERR_CONFIG,
+      .has = { "refused", "192.0.2.1" },
+      .max_ms = 500,
       .stats = { { "requests", 0 } } },
     { .name = "container: 0.0.0.0 is not loopback by the rule",
       .env = { { "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://0.0.0.0:@PORT@/creds/full" } },
-      .code = ERR_CONFIG, .stats = { { "requests", 0 } } },
+      .code = ERR_CONFIG,
+      .stats = { { "requests", 0 } } },
     { .name = "container: an answer that is not JSON is a clear error",
       .cmds = { "mode container garbage" },
       .env = { { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds/x" } },
@@ -430,8 +471,9 @@ static const char *t_expand(const char *s)
     while (*s) {
         char port[16];
         snprintf(port, sizeof port, "%d", t_port);
-        const char *with = strncmp(s, "@HOME@", 6) == 0 ? t_home
-                           : strncmp(s, "@PORT@", 6) == 0 ? port : NULL;
+        const char *with = strncmp(s, "@HOME@", 6) == 0   ? t_home
+                           : strncmp(s, "@PORT@", 6) == 0 ? port
+                                                          : NULL;
         if (with) {
             n += (size_t)snprintf(o + n, 1024 - n, "%s", with);
             s += 6;
@@ -450,8 +492,7 @@ static void t_run(const t_case *tc)
 {
     long before[2] = { 0, 0 };
     for (int i = 0; i < 2 && tc->cmds[i]; i++)
-        ck_assert_msg(strcmp(t_cmd("%s", tc->cmds[i]), "ok") == 0, "%s: %s", tc->name,
-                      tc->cmds[i]);
+        ck_assert_msg(strcmp(t_cmd("%s", tc->cmds[i]), "ok") == 0, "%s: %s", tc->name, tc->cmds[i]);
     for (int i = 0; i < 5 && tc->env[i][0]; i++)
         t_setenv(tc->env[i][0], "%s", t_expand(tc->env[i][1]));
     for (int i = 0; i < 3 && tc->files[i][0]; i++)
@@ -489,8 +530,8 @@ static void t_run(const t_case *tc)
                           tc->code, e.msg);
         for (int i = 0; i < 3 && tc->has[i]; i++) {
             const char *part = t_expand(tc->has[i]);
-            ck_assert_msg(strstr(e.msg, part) != NULL, "%s: \"%s\" lacks \"%s\"", tc->name,
-                          e.msg, part);
+            ck_assert_msg(strstr(e.msg, part) != NULL, "%s: \"%s\" lacks \"%s\"", tc->name, e.msg,
+                          part);
         }
         for (int i = 0; i < 2 && tc->lacks[i]; i++)
             ck_assert_msg(strstr(e.msg, tc->lacks[i]) == NULL, "%s: \"%s\" contains \"%s\"",
@@ -564,14 +605,12 @@ START_TEST(ini_parser_bounds_and_edges)
     ck_assert_int_eq(creds_ini_profile(STRV("[a]\nx=1\0y\n"), "a", false, &p, &e), -1);
     T_ASSERT_HAS(e.msg, "NUL");
     /* Sections by form: [profile a] only counts in the config file. */
-    ck_assert_int_eq(creds_ini_profile(STRV("[profile a]\naws_access_key_id=K\n"), "a", false, &p,
-                                       &e),
-                     0);
+    ck_assert_int_eq(
+        creds_ini_profile(STRV("[profile a]\naws_access_key_id=K\n"), "a", false, &p, &e), 0);
     ck_assert(!p.found);
     creds_profile_cleanup(&p);
-    ck_assert_int_eq(creds_ini_profile(STRV("[profile a]\naws_access_key_id=K\n"), "a", true, &p,
-                                       &e),
-                     0);
+    ck_assert_int_eq(
+        creds_ini_profile(STRV("[profile a]\naws_access_key_id=K\n"), "a", true, &p, &e), 0);
     ck_assert(p.found);
     ck_assert_str_eq(p.access_key_id, "K");
     creds_profile_cleanup(&p);
@@ -582,18 +621,36 @@ END_TEST
 START_TEST(full_uri_rule)
 {
     static const char *const allowed[] = {
-        "http://127.0.0.1/creds", "http://127.1.2.3:8080/x?y=1", "http://localhost:51679/",
-        "HTTP://LOCALHOST/x", "http://[::1]:80/creds", "http://169.254.170.2/v2/creds",
-        "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials",
-        "https://creds.example.com/path", "https://10.0.0.5:8443/x",
+        "http://127.0.0.1/creds",
+        "http://127.1.2.3:8080/x?y=1",
+        "http://localhost:51679/",
+        "HTTP://LOCALHOST/x",
+        "http://[::1]:80/creds",
+        "http://169.254.170.2/v2/creds",
+        "http://169.254.170.23/v1/credentials",
+        "http://[fd00:ec2::23]/v1/credentials",
+        "https://creds.example.com/path",
+        "https://10.0.0.5:8443/x",
     };
     static const char *const refused[] = {
-        "http://192.0.2.1/creds", "http://10.0.0.5/creds", "http://0.0.0.0:80/creds",
-        "http://169.254.169.254/latest", "http://169.254.170.3/", "http://127.0.0.1.evil.example/",
-        "http://127.0.0.1@evil.example/", "http://evil.example#@127.0.0.1/",
-        "http://localhost.evil.example/", "http://[::2]/", "http://[::1/", "http://127.0.0.1:x/",
-        "ftp://127.0.0.1/", "/relative/only", "http:///nohost", "http://127.0.0.1/a b",
-        "http://0177.0.0.1/", "http://2130706433/",
+        "http://192.0.2.1/creds",
+        "http://10.0.0.5/creds",
+        "http://0.0.0.0:80/creds",
+        "http://169.254.169.254/latest",
+        "http://169.254.170.3/",
+        "http://127.0.0.1.evil.example/",
+        "http://127.0.0.1@evil.example/",
+        "http://evil.example#@127.0.0.1/",
+        "http://localhost.evil.example/",
+        "http://[::2]/",
+        "http://[::1/",
+        "http://127.0.0.1:x/",
+        "ftp://127.0.0.1/",
+        "/relative/only",
+        "http:///nohost",
+        "http://127.0.0.1/a b",
+        "http://0177.0.0.1/",
+        "http://2130706433/",
     };
     errinfo e;
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -615,27 +672,31 @@ START_TEST(answer_reader_validates)
     } bad[] = {
         { "[1]", false, "not a JSON object" },
         { "{\"AccessKeyId\":7,\"SecretAccessKey\":\"jsonSecret1\","
-          "\"Expiration\":\"2030-01-01T00:00:00Z\"}", false, "AccessKeyId is not a string" },
+          "\"Expiration\":\"2030-01-01T00:00:00Z\"}",
+          false, "AccessKeyId is not a string" },
         { "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"jsonSecret1\"}", false,
           "missing Expiration" },
         { "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"jsonSecret1\",\"Expiration\":\"soon\"}",
           false, "Expiration is not" },
         { "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"jsonSecret1\",\"Token\":\"T\","
-          "\"Expiration\":\"2030-01-01T00:00:00Z\"}", true, "Code" },
+          "\"Expiration\":\"2030-01-01T00:00:00Z\"}",
+          true, "Code" },
         { "{\"Code\":\"Success\",\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"jsonSecret1\","
-          "\"Expiration\":\"2030-01-01T00:00:00Z\"}", true, "missing Token" },
+          "\"Expiration\":\"2030-01-01T00:00:00Z\"}",
+          true, "missing Token" },
         { "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"jsonSecret1 x\","
-          "\"Expiration\":\"2030-01-01T00:00:00Z\"}", false, "SecretAccessKey: contains a space" },
+          "\"Expiration\":\"2030-01-01T00:00:00Z\"}",
+          false, "SecretAccessKey: contains a space" },
         { "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"jsonSecret1\\u0001\","
-          "\"Expiration\":\"2030-01-01T00:00:00Z\"}", false, "control character" },
+          "\"Expiration\":\"2030-01-01T00:00:00Z\"}",
+          false, "control character" },
         { "{\"AccessKeyId\":\"AK\",\"AccessKeyId\":\"AK2\"}", false, "invalid JSON" },
     };
     creds_value v;
     errinfo e;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(creds_parse_json(bad[i].json, strlen(bad[i].json), bad[i].imds, "test",
-                                          &v, &e),
-                         -1);
+        ck_assert_int_eq(
+            creds_parse_json(bad[i].json, strlen(bad[i].json), bad[i].imds, "test", &v, &e), -1);
         T_ASSERT_HAS(e.msg, bad[i].want);
         T_ASSERT_LACKS(e.msg, "jsonSecret1");
         ck_assert_ptr_null(v.access_key_id);
@@ -752,11 +813,11 @@ START_TEST(imds_refresh_window_with_a_fake_clock)
     errinfo e;
     ck_assert_int_eq(creds_get(c, &v, &e), 0);
     ck_assert_str_eq(v->access_key_id, "ASIAIMDS0001");
-    t_now += 3000;  /* 600 s left: still cached */
+    t_now += 3000; /* 600 s left: still cached */
     ck_assert_int_eq(creds_get(c, &v, &e), 0);
     ck_assert_str_eq(v->access_key_id, "ASIAIMDS0001");
     ck_assert_int_eq(t_stat("imds_creds"), 1);
-    t_now += 400;   /* 200 s left: inside refresh_before_s */
+    t_now += 400; /* 200 s left: inside refresh_before_s */
     ck_assert_int_eq(creds_get(c, &v, &e), 0);
     ck_assert_str_eq(v->access_key_id, "ASIAIMDS0002");
     creds_free(c);
@@ -773,14 +834,14 @@ START_TEST(imds_refresh_failure_keeps_valid_credentials)
     ck_assert_int_eq(creds_get(c, &v, &e), 0);
     ck_assert_str_eq(v->access_key_id, "ASIAIMDS0001");
     ck_assert_str_eq(t_cmd("mode imds error500"), "ok");
-    t_now += 3400;  /* 200 s left: the refresh fails, the old ones stay */
+    t_now += 3400; /* 200 s left: the refresh fails, the old ones stay */
     ck_assert_int_eq(creds_get(c, &v, &e), 0);
     ck_assert_str_eq(v->access_key_id, "ASIAIMDS0001");
     ck_assert_str_eq(v->secret_access_key, "imdsSecret0001/abcDEF+ghiJKL");
     ck_assert_int_eq(t_stat("imds_creds"), 2);
-    ck_assert_int_eq(creds_get(c, &v, &e), 0);  /* no retry at once */
+    ck_assert_int_eq(creds_get(c, &v, &e), 0); /* no retry at once */
     ck_assert_int_eq(t_stat("imds_creds"), 2);
-    t_now += 250;   /* expired: the failure is an error now */
+    t_now += 250; /* expired: the failure is an error now */
     ck_assert_int_eq(creds_get(c, &v, &e), -1);
     ck_assert_ptr_null(v);
     T_ASSERT_HAS(e.msg, "expired");

@@ -44,9 +44,9 @@ START_TEST(a_failed_condition_is_not_retried)
     ck_assert_int_eq(err.http_status, 400);
     ck_assert_int_eq(err.attempts, 1);
     ck_assert_uint_eq(ddbscript_calls(s), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(ddbscript_body(s, 0),
-                                                       "ConditionExpression")),
-                     "attribute_not_exists(pk)");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(ddbscript_body(s, 0), "ConditionExpression")),
+        "attribute_not_exists(pk)");
     json_decref(it);
     ddbscript_free(s);
 }

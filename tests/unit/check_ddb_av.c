@@ -69,7 +69,10 @@ static const char *text_of(const json_t *av, const char *key)
 START_TEST(rt_s)
 {
     static const char *const cases[] = {
-        "hello", "", "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9d\x84\x9e", "quote \" and \\ and \n",
+        "hello",
+        "",
+        "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9d\x84\x9e",
+        "quote \" and \\ and \n",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *item = item_of(wire_round_trip(ddb_av_s(cases[i])));
@@ -103,13 +106,24 @@ START_TEST(rt_n)
     json_decref(av);
 
     static const char *const texts[] = {
-        "12.5", "-0.001", "1E+125", "-3.25e-7", "007", "+5", ".5", "5.", "0", "-0",
+        "12.5",
+        "-0.001",
+        "1E+125",
+        "-3.25e-7",
+        "007",
+        "+5",
+        ".5",
+        "5.",
+        "0",
+        "-0",
         "12345678901234567890123456789012345678",
         "9.9999999999999999999999999999999999999E+125",
         "-9.9999999999999999999999999999999999999E+125",
-        "1E-130", "-1e-130", "0.0000000000000000000000000000000000000000001",
-        "100000000000000000000000000000000000000000000000000",   /* 1 significant digit */
-        "0e999999999999999999999",                              /* zero: any exponent */
+        "1E-130",
+        "-1e-130",
+        "0.0000000000000000000000000000000000000000001",
+        "100000000000000000000000000000000000000000000000000", /* 1 significant digit */
+        "0e999999999999999999999",                             /* zero: any exponent */
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         json_t *n = ddb_av_n_str(texts[i]);
@@ -177,9 +191,9 @@ START_TEST(rt_nested_l_m)
 {
     /* M{ "a": L[ M{ "b": L[ S "deep", N 7, NULL ] }, BOOL true ], "e": M{} } */
     json_t *inner = json_object();
-    json_object_set_new(inner, "b",
-                        ddb_av_l_new(json_pack("[o,o,o]", ddb_av_s("deep"), ddb_av_n_i64(7),
-                                               ddb_av_null())));
+    json_object_set_new(
+        inner, "b",
+        ddb_av_l_new(json_pack("[o,o,o]", ddb_av_s("deep"), ddb_av_n_i64(7), ddb_av_null())));
     json_t *list = json_array();
     json_array_append_new(list, ddb_av_m_new(inner));
     json_array_append_new(list, ddb_av_bool(true));
@@ -268,7 +282,7 @@ START_TEST(constructors_refuse_bad_input)
 
     ck_assert_ptr_null(ddb_av_s(NULL));
     ck_assert_ptr_null(ddb_av_s("\xff"));
-    ck_assert_ptr_null(ddb_av_s_len("\xc0\x80", 2));          /* overlong NUL */
+    ck_assert_ptr_null(ddb_av_s_len("\xc0\x80", 2)); /* overlong NUL */
     ck_assert_ptr_null(ddb_av_n_str(NULL));
     ck_assert_ptr_null(ddb_av_n_str("1e"));
     ck_assert_ptr_null(ddb_av_n_str("1E126"));
@@ -297,15 +311,24 @@ START_TEST(type_of_and_names)
         const char *wire;
         ddb_av_type t;
     } cases[] = {
-        { "{\"S\":\"x\"}", DDB_AV_S },       { "{\"N\":\"1\"}", DDB_AV_N },
-        { "{\"B\":\"\"}", DDB_AV_B },        { "{\"BOOL\":false}", DDB_AV_BOOL },
-        { "{\"NULL\":true}", DDB_AV_NULL },  { "{\"L\":[]}", DDB_AV_L },
-        { "{\"M\":{}}", DDB_AV_M },          { "{\"SS\":[\"a\"]}", DDB_AV_SS },
-        { "{\"NS\":[\"1\"]}", DDB_AV_NS },   { "{\"BS\":[\"AA==\"]}", DDB_AV_BS },
-        { "{\"NULL\":false}", DDB_AV_INVALID }, { "{\"N\":1}", DDB_AV_INVALID },
-        { "{\"S\":\"x\",\"N\":\"1\"}", DDB_AV_INVALID }, { "{}", DDB_AV_INVALID },
-        { "{\"s\":\"x\"}", DDB_AV_INVALID }, { "\"x\"", DDB_AV_INVALID },
-        { "{\"L\":{}}", DDB_AV_INVALID },    { "{\"BOOL\":null}", DDB_AV_INVALID },
+        { "{\"S\":\"x\"}", DDB_AV_S },
+        { "{\"N\":\"1\"}", DDB_AV_N },
+        { "{\"B\":\"\"}", DDB_AV_B },
+        { "{\"BOOL\":false}", DDB_AV_BOOL },
+        { "{\"NULL\":true}", DDB_AV_NULL },
+        { "{\"L\":[]}", DDB_AV_L },
+        { "{\"M\":{}}", DDB_AV_M },
+        { "{\"SS\":[\"a\"]}", DDB_AV_SS },
+        { "{\"NS\":[\"1\"]}", DDB_AV_NS },
+        { "{\"BS\":[\"AA==\"]}", DDB_AV_BS },
+        { "{\"NULL\":false}", DDB_AV_INVALID },
+        { "{\"N\":1}", DDB_AV_INVALID },
+        { "{\"S\":\"x\",\"N\":\"1\"}", DDB_AV_INVALID },
+        { "{}", DDB_AV_INVALID },
+        { "{\"s\":\"x\"}", DDB_AV_INVALID },
+        { "\"x\"", DDB_AV_INVALID },
+        { "{\"L\":{}}", DDB_AV_INVALID },
+        { "{\"BOOL\":null}", DDB_AV_INVALID },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *v = load(cases[i].wire);
@@ -365,10 +388,10 @@ static const struct {
     { "{\"a\":{\"N\":\"1 \"}}", "attribute \"a\": ", "is not a number" },
     { "{\"a\":{\"N\":\"1,5\"}}", "attribute \"a\": ", "is not a number" },
     { "{\"a\":{\"N\":\"1\\u0000\"}}", "attribute \"a\": ", "is not a number" },
-    { "{\"a\":{\"N\":\"123456789012345678901234567890123456789\"}}", "attribute \"a\": ",
-      "has more than 38 significant digits" },
-    { "{\"a\":{\"N\":\"1.00000000000000000000000000000000000001\"}}", "attribute \"a\": ",
-      "has more than 38 significant digits" },
+    { "{\"a\":{\"N\":\"123456789012345678901234567890123456789\"}}",
+      "attribute \"a\": ", "has more than 38 significant digits" },
+    { "{\"a\":{\"N\":\"1.00000000000000000000000000000000000001\"}}",
+      "attribute \"a\": ", "has more than 38 significant digits" },
     { "{\"a\":{\"N\":\"1E126\"}}", "attribute \"a\": ", "is out of range" },
     { "{\"a\":{\"N\":\"-10E125\"}}", "attribute \"a\": ", "is out of range" },
     { "{\"a\":{\"N\":\"1E-131\"}}", "attribute \"a\": ", "is out of range" },
@@ -391,26 +414,26 @@ static const struct {
     { "{\"a\":{\"SS\":[]}}", "attribute \"a\": ", "SS must not be empty" },
     { "{\"a\":{\"NS\":[]}}", "attribute \"a\": ", "NS must not be empty" },
     { "{\"a\":{\"BS\":[]}}", "attribute \"a\": ", "BS must not be empty" },
-    { "{\"tags\":{\"SS\":[\"a\",\"b\",\"a\"]}}", "attribute \"tags\".SS[2]: ",
-      "\"a\" duplicates element [0]" },
-    { "{\"a\":{\"NS\":[\"1\",\"2\",\"1.0\"]}}", "attribute \"a\".NS[2]: ",
-      "\"1.0\" duplicates element [0]" },
+    { "{\"tags\":{\"SS\":[\"a\",\"b\",\"a\"]}}",
+      "attribute \"tags\".SS[2]: ", "\"a\" duplicates element [0]" },
+    { "{\"a\":{\"NS\":[\"1\",\"2\",\"1.0\"]}}",
+      "attribute \"a\".NS[2]: ", "\"1.0\" duplicates element [0]" },
     { "{\"a\":{\"NS\":[\"-0\",\"0e5\"]}}", "attribute \"a\".NS[1]: ", "duplicates element [0]" },
     { "{\"a\":{\"NS\":[\"100\",\"1e2\"]}}", "attribute \"a\".NS[1]: ", "duplicates element [0]" },
-    { "{\"a\":{\"BS\":[\"Zm9v\",\"AA==\",\"Zm9v\"]}}", "attribute \"a\".BS[2]: ",
-      "duplicates element [0]" },
+    { "{\"a\":{\"BS\":[\"Zm9v\",\"AA==\",\"Zm9v\"]}}",
+      "attribute \"a\".BS[2]: ", "duplicates element [0]" },
     { "{\"a\":{\"SS\":[\"a\",1]}}", "attribute \"a\".SS[1]: ", "SS element is not a string" },
     { "{\"a\":{\"NS\":[\"1\",\"x\"]}}", "attribute \"a\".NS[1]: ", "\"x\" is not a number" },
     { "{\"a\":{\"BS\":[\"A\"]}}", "attribute \"a\".BS[0]: ", "\"A\" is not valid base64" },
     /* paths into nested values */
     { "{\"msg\":{\"L\":[{\"S\":\"a\"},{\"S\":\"b\"},{\"S\":\"c\"},{\"N\":\"1e\"}]}}",
       "attribute \"msg\".L[3]: ", "N \"1e\" is not a number" },
-    { "{\"m\":{\"M\":{\"k\":{\"BOOL\":\"yes\"}}}}", "attribute \"m\".M.\"k\": ",
-      "BOOL value must be true or false" },
+    { "{\"m\":{\"M\":{\"k\":{\"BOOL\":\"yes\"}}}}",
+      "attribute \"m\".M.\"k\": ", "BOOL value must be true or false" },
     { "{\"m\":{\"M\":{\"x\":{\"L\":[{\"NULL\":true},{\"M\":{\"q\\\"\":{\"NULL\":false}}}]}}}}",
       "attribute \"m\".M.\"x\".L[1].M.\"q\\\"\": ", "NULL must be true" },
-    { "{\"ok\":{\"S\":\"x\"},\"bad\":{\"SS\":[\"x\",\"x\"]}}", "attribute \"bad\".SS[1]: ",
-      "duplicates" },
+    { "{\"ok\":{\"S\":\"x\"},\"bad\":{\"SS\":[\"x\",\"x\"]}}",
+      "attribute \"bad\".SS[1]: ", "duplicates" },
     /* names */
     { "{\"\":{\"S\":\"x\"}}", "attribute \"\": ", "attribute name is empty" },
     { "[]", "item: ", "not a JSON object" },
@@ -425,8 +448,7 @@ START_TEST(invalid_item_cases)
     ck_assert_msg(ddb_av_validate_item(item, &e) == -1, "accepted %s", wire);
     ck_assert_int_eq(e.code, ERR_INVALID);
     ck_assert_msg(strncmp(e.msg, invalid_items[_i].path, strlen(invalid_items[_i].path)) == 0,
-                  "%s: message '%s' does not start with '%s'", wire, e.msg,
-                  invalid_items[_i].path);
+                  "%s: message '%s' does not start with '%s'", wire, e.msg, invalid_items[_i].path);
     ck_assert_msg(strstr(e.msg, invalid_items[_i].reason) != NULL,
                   "%s: message '%s' does not say '%s'", wire, e.msg, invalid_items[_i].reason);
     /* the plain conversion refuses the same input */
@@ -520,7 +542,7 @@ START_TEST(accessors_message_item)
     ck_assert_str_eq(ddb_av_get_s(item, "sk"), "2026-11-21T09:30:00.123456+00:00");
     ck_assert_str_eq(ddb_av_get_s(item, "user_handle"), "andrewbrown");
     ck_assert_str_eq(ddb_av_get_s(item, "message"), "Hello — see you at 10? \xf0\x9f\x91\x8b");
-    ck_assert_ptr_null(ddb_av_get_s(item, "message_group_uuid"));   /* sparse: absent */
+    ck_assert_ptr_null(ddb_av_get_s(item, "message_group_uuid")); /* sparse: absent */
     ck_assert_ptr_null(ddb_av_get_s(NULL, "pk"));
     ck_assert_ptr_null(ddb_av_get_s(item, NULL));
 
@@ -547,13 +569,25 @@ START_TEST(accessors_numbers)
         int ok;
         int64_t v;
     } cases[] = {
-        { "42", 0, 42 }, { "-42", 0, -42 }, { "0", 0, 0 }, { "-0", 0, 0 },
-        { "007", 0, 7 }, { "+7", 0, 7 }, { "7.0", 0, 7 }, { "1e3", 0, 1000 },
-        { "1.5E1", 0, 15 }, { "12300e-2", 0, 123 },
-        { "9223372036854775807", 0, INT64_MAX }, { "-9223372036854775808", 0, INT64_MIN },
+        { "42", 0, 42 },
+        { "-42", 0, -42 },
+        { "0", 0, 0 },
+        { "-0", 0, 0 },
+        { "007", 0, 7 },
+        { "+7", 0, 7 },
+        { "7.0", 0, 7 },
+        { "1e3", 0, 1000 },
+        { "1.5E1", 0, 15 },
+        { "12300e-2", 0, 123 },
+        { "9223372036854775807", 0, INT64_MAX },
+        { "-9223372036854775808", 0, INT64_MIN },
         { "9.223372036854775807E18", 0, INT64_MAX },
-        { "9223372036854775808", -1, 0 }, { "-9223372036854775809", -1, 0 },
-        { "1e19", -1, 0 }, { "1e125", -1, 0 }, { "1.5", -1, 0 }, { "1e-3", -1, 0 },
+        { "9223372036854775808", -1, 0 },
+        { "-9223372036854775809", -1, 0 },
+        { "1e19", -1, 0 },
+        { "1e125", -1, 0 },
+        { "1.5", -1, 0 },
+        { "1e-3", -1, 0 },
         { "1e", -1, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -561,8 +595,8 @@ START_TEST(accessors_numbers)
         int64_t got = 12345;
         int rc = ddb_av_get_i64(item, "x", &got);
         ck_assert_msg(rc == cases[i].ok, "get_i64(%s) = %d", cases[i].n, rc);
-        ck_assert_msg(got == (rc == 0 ? cases[i].v : 12345), "get_i64(%s) gave %lld",
-                      cases[i].n, (long long)got);
+        ck_assert_msg(got == (rc == 0 ? cases[i].v : 12345), "get_i64(%s) gave %lld", cases[i].n,
+                      (long long)got);
         json_decref(item);
     }
     json_t *item = load("{\"s\":{\"S\":\"5\"},\"b\":{\"BOOL\":true}}");
@@ -705,7 +739,7 @@ START_TEST(plain_numbers_and_refusals)
 
     v = json_real(0.1);
     av = ddb_av_from_plain(v);
-    ck_assert_str_eq(text_of(av, "N"), "0.1");        /* shortest text, not 0.1000...01 */
+    ck_assert_str_eq(text_of(av, "N"), "0.1"); /* shortest text, not 0.1000...01 */
     p = ddb_av_to_plain(av);
     ck_assert_str_eq(json_string_value(p), "0.1");
     json_decref(p);
@@ -747,11 +781,11 @@ START_TEST(nul_escapes_in_replies_become_replacement_characters)
         size_t count;
     } cases[] = {
         { "{\"m\":{\"S\":\"a\\u0000b\"}}", "{\"m\":{\"S\":\"a\\uFFFDb\"}}", 1 },
-        { "\"\\\\u0000\"", "\"\\\\u0000\"", 0 },               /* a backslash, then u0000 */
-        { "\"\\\\\\u0000\"", "\"\\\\\\uFFFD\"", 1 },          /* a backslash, then NUL */
+        { "\"\\\\u0000\"", "\"\\\\u0000\"", 0 },     /* a backslash, then u0000 */
+        { "\"\\\\\\u0000\"", "\"\\\\\\uFFFD\"", 1 }, /* a backslash, then NUL */
         { "\"\\u00001\\u0000\"", "\"\\uFFFD1\\uFFFD\"", 2 },
         { "\"\\u0001\\u000\"", "\"\\u0001\\u000\"", 0 },
-        { "\\u000", "\\u000", 0 },                            /* cut short */
+        { "\\u000", "\\u000", 0 }, /* cut short */
         { "\\", "\\", 0 },
         { "", "", 0 },
     };

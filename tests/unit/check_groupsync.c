@@ -22,16 +22,15 @@
 /* A record in GetRecords' shape; keys and image are stolen (either may be NULL). */
 static json_t *record(const char *event, json_t *keys, json_t *image)
 {
-    json_t *dyn = json_pack("{s:f, s:s, s:i, s:s}", "ApproximateCreationDateTime",
-                            1795253400.0, "SequenceNumber", "000000000000000000042",
-                            "SizeBytes", 120, "StreamViewType", "NEW_IMAGE");
+    json_t *dyn = json_pack("{s:f, s:s, s:i, s:s}", "ApproximateCreationDateTime", 1795253400.0,
+                            "SequenceNumber", "000000000000000000042", "SizeBytes", 120,
+                            "StreamViewType", "NEW_IMAGE");
     if (keys)
         json_object_set_new(dyn, "Keys", keys);
     if (image)
         json_object_set_new(dyn, "NewImage", image);
-    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o}", "eventID", "e1b2c3", "eventVersion",
-                          "1.1", "eventSource", "aws:dynamodb", "awsRegion", "ddblocal",
-                          "dynamodb", dyn);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o}", "eventID", "e1b2c3", "eventVersion", "1.1",
+                          "eventSource", "aws:dynamodb", "awsRegion", "ddblocal", "dynamodb", dyn);
     if (event)
         json_object_set_new(r, "eventName", json_string(event));
     ck_assert_ptr_nonnull(r);
@@ -45,8 +44,8 @@ static json_t *key(const char *pk, const char *sk)
 
 static json_t *msg_image(const char *pk, const char *sk, const char *text)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk",
-                     ddb_av_s(sk), "message", ddb_av_s(text), "message_uuid",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk),
+                     "message", ddb_av_s(text), "message_uuid",
                      ddb_av_s("5f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"), "user_uuid",
                      ddb_av_s("11111111-2222-4333-8444-555555555555"), "user_display_name",
                      ddb_av_s("Alice A"), "user_handle", ddb_av_s("alice"));
@@ -108,13 +107,12 @@ START_TEST(insert_of_a_message_is_a_message)
     ck_assert(m.is_message);
     ck_assert_str_eq(m.group, GROUP);
     ck_assert_str_eq(m.created_at, TS);
-    ck_assert_ptr_eq(m.message,
-                     json_object_get(json_object_get(json_object_get(r, "dynamodb"),
-                                                     "NewImage"),
-                                     "message"));
-    ck_assert_str_eq(ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "NewImage"),
-                                  "message"),
-                     SECRET);
+    ck_assert_ptr_eq(
+        m.message,
+        json_object_get(json_object_get(json_object_get(r, "dynamodb"), "NewImage"), "message"));
+    ck_assert_str_eq(
+        ddb_av_get_s(json_object_get(json_object_get(r, "dynamodb"), "NewImage"), "message"),
+        SECRET);
     ck_assert_str_eq(m.sender, "11111111-2222-4333-8444-555555555555");
     json_decref(r);
     /* the sender is optional: missing, not a string or not a uuid leaves it empty */
@@ -197,9 +195,8 @@ START_TEST(group_rows_and_other_items_are_ignored)
                             ddb_av_s("Bob"), "user_handle", ddb_av_s("bob"));
     json_t *k = key("GRP#11111111-2222-4333-8444-555555555555", TS);
     expect_ignored(record("INSERT", k, grp));
-    expect_ignored(record("MODIFY", key("GRP#x", TS), json_pack("{s:o, s:o}", "pk",
-                                                               ddb_av_s("GRP#x"), "sk",
-                                                               ddb_av_s(TS))));
+    expect_ignored(record("MODIFY", key("GRP#x", TS),
+                          json_pack("{s:o, s:o}", "pk", ddb_av_s("GRP#x"), "sk", ddb_av_s(TS))));
     /* idempotency records of the API, and anything else */
     json_t *idem = json_pack("{s:o, s:o, s:o}", "pk", ddb_av_s("IDEM#abc#def"), "sk",
                              ddb_av_s("IDEM"), "ttl", ddb_av_n_i64(1795253400));
@@ -235,8 +232,7 @@ START_TEST(records_that_are_not_records_are_bad)
     expect_bad(record("MODIFY", json_object(), json_object()), "no pk");
     expect_bad(record("INSERT", json_pack("{s:{s:s}}", "pk", "N", "1"), NULL),
                "pk is not a string");
-    expect_bad(record("INSERT", json_pack("{s:{s:i}}", "pk", "S", 1), NULL),
-               "pk is not a string");
+    expect_bad(record("INSERT", json_pack("{s:{s:i}}", "pk", "S", 1), NULL), "pk is not a string");
     expect_bad(record("INSERT", json_pack("{s:{s:s, s:s}}", "pk", "S", "MSG#x", "N", "1"), NULL),
                "pk is not a string");
     expect_bad(record("INSERT", key("MSG#" GROUP, TS),
@@ -269,8 +265,7 @@ START_TEST(message_items_without_a_usable_image_are_bad)
                "not an ISO-8601");
     expect_bad(record("INSERT", NULL, msg_image("MSG#" GROUP, "", SECRET)), "not an ISO-8601");
     expect_bad(record("INSERT", NULL,
-                      msg_image("MSG#" GROUP, "2026-11-21T09:30:00.123456789012345+00:00",
-                                SECRET)),
+                      msg_image("MSG#" GROUP, "2026-11-21T09:30:00.123456789012345+00:00", SECRET)),
                "not an ISO-8601");
     img = msg_image("MSG#" GROUP, TS, SECRET);
     json_object_set_new(img, "sk", json_pack("{s:s#}", "S", TS "\0x", (int)sizeof TS + 1));
@@ -345,8 +340,8 @@ END_TEST
 /* A group row of user at sk of group (NULL: no message_group_uuid). */
 static json_t *grow(const char *pk, const char *sk, const char *group)
 {
-    json_t *r = json_pack("{s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk),
-                          "message", ddb_av_s("older text"), "user_uuid", ddb_av_s(UB));
+    json_t *r = json_pack("{s:o, s:o, s:o, s:o}", "pk", ddb_av_s(pk), "sk", ddb_av_s(sk), "message",
+                          ddb_av_s("older text"), "user_uuid", ddb_av_s(UB));
     if (group)
         json_object_set_new(r, "message_group_uuid", ddb_av_s(group));
     return r;
@@ -359,7 +354,7 @@ typedef struct row_spec {
 typedef struct plan_case {
     const char *name;
     row_spec rows[4];
-    const char *skip;                /* one pk not to try, or NULL */
+    const char *skip; /* one pk not to try, or NULL */
     groupsync_verdict want[4];
     int usable, moves, deletes;
 } plan_case;
@@ -368,35 +363,71 @@ START_TEST(plan_rows_table)
 {
     static const plan_case cases[] = {
         { "forward only: an older message moves nothing",
-          { { "GRP#" UA, T9, GROUP }, { "GRP#" UB, T9, GROUP } }, NULL,
-          { GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_CURRENT }, 2, 0, 0 },
+          { { "GRP#" UA, T9, GROUP }, { "GRP#" UB, T9, GROUP } },
+          NULL,
+          { GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_CURRENT },
+          2,
+          0,
+          0 },
         { "a row at the message's own timestamp is current",
-          { { "GRP#" UA, TS, GROUP }, { "GRP#" UB, TS, GROUP } }, NULL,
-          { GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_CURRENT }, 2, 0, 0 },
+          { { "GRP#" UA, TS, GROUP }, { "GRP#" UB, TS, GROUP } },
+          NULL,
+          { GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_CURRENT },
+          2,
+          0,
+          0 },
         { "one row behind",
-          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, TS, GROUP } }, NULL,
-          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT }, 2, 1, 0 },
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, TS, GROUP } },
+          NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT },
+          2,
+          1,
+          0 },
         { "both behind",
-          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, T0, GROUP } }, NULL,
-          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_MOVE }, 2, 2, 0 },
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, T0, GROUP } },
+          NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_MOVE },
+          2,
+          2,
+          0 },
         { "a stale duplicate beside its twin at the message",
           { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, TS, GROUP }, { "GRP#" UB, T0, GROUP } },
-          NULL, { GROUPSYNC_ROW_DELETE, GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_MOVE }, 3, 1, 1 },
+          NULL,
+          { GROUPSYNC_ROW_DELETE, GROUPSYNC_ROW_CURRENT, GROUPSYNC_ROW_MOVE },
+          3,
+          1,
+          1 },
         { "a twin past the message is no reason to delete (only one at it)",
-          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, T9, GROUP } }, NULL,
-          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT }, 2, 1, 0 },
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, T9, GROUP } },
+          NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT },
+          2,
+          1,
+          0 },
         { "another conversation's row at the message is no twin",
-          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, TS, OTHER } }, NULL,
-          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT }, 2, 1, 0 },
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UA, TS, OTHER } },
+          NULL,
+          { GROUPSYNC_ROW_MOVE, GROUPSYNC_ROW_CURRENT },
+          2,
+          1,
+          0 },
         { "a row whose target collided is not tried again",
-          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, T0, GROUP } }, "GRP#" UA,
-          { GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_MOVE }, 1, 1, 0 },
+          { { "GRP#" UA, T0, GROUP }, { "GRP#" UB, T0, GROUP } },
+          "GRP#" UA,
+          { GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_MOVE },
+          1,
+          1,
+          0 },
         { "malformed rows are skipped",
-          { { "MSG#" UA, T0, GROUP }, { "GRP#", T0, GROUP },
+          { { "MSG#" UA, T0, GROUP },
+            { "GRP#", T0, GROUP },
             { "GRP#" UA "-and-far-too-long-for-any-key-of-the-table", T0, GROUP },
             { "GRP#" UB, NULL, GROUP } },
-          NULL, { GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP,
-                  GROUPSYNC_ROW_SKIP }, 0, 0, 0 },
+          NULL,
+          { GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP, GROUPSYNC_ROW_SKIP },
+          0,
+          0,
+          0 },
         { "no rows at all", { { NULL } }, NULL, { 0 }, 0, 0, 0 },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -404,8 +435,8 @@ START_TEST(plan_rows_table)
         json_t *rows = json_array();
         size_t n = 0;
         for (; n < 4 && pc->rows[n].pk; n++) {
-            json_t *r = grow(pc->rows[n].pk, pc->rows[n].sk ? pc->rows[n].sk : "x",
-                             pc->rows[n].group);
+            json_t *r =
+                grow(pc->rows[n].pk, pc->rows[n].sk ? pc->rows[n].sk : "x", pc->rows[n].group);
             if (!pc->rows[n].sk)
                 json_object_set_new(r, "sk", ddb_av_n_i64(5)); /* not an S */
             json_array_append_new(rows, r);
@@ -418,10 +449,8 @@ START_TEST(plan_rows_table)
         for (size_t i = 0; i < n; i++)
             ck_assert_msg(p.verdict[i] == pc->want[i], "%s: row %zu: %d, want %d", pc->name, i,
                           (int)p.verdict[i], (int)pc->want[i]);
-        ck_assert_msg(p.usable == pc->usable && p.moves == pc->moves &&
-                          p.deletes == pc->deletes,
-                      "%s: usable %d moves %d deletes %d", pc->name, p.usable, p.moves,
-                      p.deletes);
+        ck_assert_msg(p.usable == pc->usable && p.moves == pc->moves && p.deletes == pc->deletes,
+                      "%s: usable %d moves %d deletes %d", pc->name, p.usable, p.moves, p.deletes);
         json_decref(rows);
     }
 }
@@ -467,8 +496,8 @@ START_TEST(plan_target_table)
 END_TEST
 
 typedef struct failure_case {
-    const char *type;                /* the service error's short type; "" none */
-    const char *reasons;             /* codes, comma separated; NULL none */
+    const char *type;    /* the service error's short type; "" none */
+    const char *reasons; /* codes, comma separated; NULL none */
     groupsync_next want;
 } failure_case;
 
@@ -492,7 +521,7 @@ START_TEST(plan_failure_table)
         { "ValidationException", NULL, GROUPSYNC_NEXT_BAD },
         { "ProvisionedThroughputExceededException", NULL, GROUPSYNC_NEXT_RETRY },
         { "InternalServerError", NULL, GROUPSYNC_NEXT_RETRY },
-        { "", NULL, GROUPSYNC_NEXT_RETRY },   /* a transport failure */
+        { "", NULL, GROUPSYNC_NEXT_RETRY }, /* a transport failure */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         ddb_error err;
@@ -503,9 +532,8 @@ START_TEST(plan_failure_table)
         for (char *save = NULL, *code = strtok_r(codes, ",", &save); code;
              code = strtok_r(NULL, ",", &save))
             err.reasons[err.nreasons++] = (unsigned char)aws_reason_parse(code);
-        ck_assert_msg(groupsync_plan_failure(&err) == cases[c].want, "%s [%s]: %d",
-                      cases[c].type, cases[c].reasons ? cases[c].reasons : "",
-                      (int)groupsync_plan_failure(&err));
+        ck_assert_msg(groupsync_plan_failure(&err) == cases[c].want, "%s [%s]: %d", cases[c].type,
+                      cases[c].reasons ? cases[c].reasons : "", (int)groupsync_plan_failure(&err));
     }
     ck_assert_int_eq(groupsync_plan_failure(NULL), GROUPSYNC_NEXT_RETRY);
 }
@@ -527,8 +555,8 @@ END_TEST
 /* A Query answer holding these rows (stolen). */
 static void reply_rows(ddbscript *s, json_t *rows)
 {
-    json_t *body = json_pack("{s:o, s:I}", "Items", rows, "Count",
-                             (json_int_t)json_array_size(rows));
+    json_t *body =
+        json_pack("{s:o, s:I}", "Items", rows, "Count", (json_int_t)json_array_size(rows));
     char *text = json_dumps(body, JSON_COMPACT);
     ddbscript_ok(s, "Query", text);
     free(text);
@@ -559,11 +587,9 @@ static const char *deleted_pk(const ddbscript *s, size_t i)
     const json_t *b = ddbscript_body(s, i);
     const json_t *key = json_object_get(b, "Key");
     if (!key)
-        key = json_object_get(json_object_get(json_array_get(json_object_get(b,
-                                                                             "TransactItems"),
-                                                             0),
-                                              "Delete"),
-                              "Key");
+        key = json_object_get(
+            json_object_get(json_array_get(json_object_get(b, "TransactItems"), 0), "Delete"),
+            "Key");
     return ddb_av_get_s(key, "pk");
 }
 
@@ -586,11 +612,11 @@ START_TEST(a_cancelled_move_reads_its_target_then_rereads)
 {
     ddbscript *s = ddbscript_new(0);
     reply_two(s, T0, T0);
-    ddbscript_cancel(s, "ConditionalCheckFailed,None");   /* A's row changed under us */
-    ddbscript_ok(s, "GetItem", "{}");                      /* nothing at the target: a race */
-    ddbscript_ok(s, "TransactWriteItems", NULL);           /* B moves */
+    ddbscript_cancel(s, "ConditionalCheckFailed,None"); /* A's row changed under us */
+    ddbscript_ok(s, "GetItem", "{}");                   /* nothing at the target: a race */
+    ddbscript_ok(s, "TransactWriteItems", NULL);        /* B moves */
     reply_two(s, T0, TS);
-    ddbscript_ok(s, "TransactWriteItems", NULL);           /* A moves on the re-read */
+    ddbscript_ok(s, "TransactWriteItems", NULL); /* A moves on the re-read */
     groupsync_result res;
     ddb_error err;
     ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
@@ -598,8 +624,9 @@ START_TEST(a_cancelled_move_reads_its_target_then_rereads)
     ck_assert_int_eq(res.moved, 2);
     ck_assert_int_eq(res.races, 1);
     ck_assert_int_eq(res.removed, 0);
-    static const char *const ops[] = { "Query", "TransactWriteItems", "GetItem",
-                                       "TransactWriteItems", "Query", "TransactWriteItems" };
+    static const char *const ops[] = { "Query",   "TransactWriteItems",
+                                       "GetItem", "TransactWriteItems",
+                                       "Query",   "TransactWriteItems" };
     expect_ops(s, ops, 6);
     ck_assert_str_eq(deleted_pk(s, 1), "GRP#" UA);
     ck_assert_str_eq(deleted_pk(s, 3), "GRP#" UB);
@@ -616,9 +643,9 @@ START_TEST(a_collision_is_read_then_left_alone)
 {
     ddbscript *s = ddbscript_new(0);
     reply_two(s, T0, T0);
-    ddbscript_cancel(s, "None,ConditionalCheckFailed");    /* A's target key is taken */
-    reply_item(s, grow("GRP#" UA, TS, OTHER));             /* by A's row of another group */
-    ddbscript_ok(s, "TransactWriteItems", NULL);           /* B still moves */
+    ddbscript_cancel(s, "None,ConditionalCheckFailed"); /* A's target key is taken */
+    reply_item(s, grow("GRP#" UA, TS, OTHER));          /* by A's row of another group */
+    ddbscript_ok(s, "TransactWriteItems", NULL);        /* B still moves */
     groupsync_result res;
     ddb_error err;
     ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_BAD);
@@ -639,8 +666,8 @@ END_TEST
 START_TEST(a_stale_duplicate_in_the_read_is_deleted_directly)
 {
     ddbscript *s = ddbscript_new(0);
-    reply_rows(s, json_pack("[o, o, o]", grow("GRP#" UA, T0, GROUP),
-                            grow("GRP#" UA, TS, GROUP), grow("GRP#" UB, TS, GROUP)));
+    reply_rows(s, json_pack("[o, o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UA, TS, GROUP),
+                            grow("GRP#" UB, TS, GROUP)));
     ddbscript_ok(s, "DeleteItem", NULL);
     groupsync_result res;
     ddb_error err;
@@ -663,7 +690,7 @@ START_TEST(a_duplicate_found_at_the_target_is_deleted)
     ddbscript *s = ddbscript_new(0);
     reply_two(s, T0, TS);
     ddbscript_cancel(s, "None,ConditionalCheckFailed");
-    reply_item(s, grow("GRP#" UA, TS, GROUP));             /* A's row of this group is there */
+    reply_item(s, grow("GRP#" UA, TS, GROUP)); /* A's row of this group is there */
     ddbscript_error(s, "DeleteItem", "ConditionalCheckFailedException"); /* ...changed again */
     reply_two(s, T0, TS);
     ddbscript_cancel(s, "None,ConditionalCheckFailed");
@@ -675,9 +702,8 @@ START_TEST(a_duplicate_found_at_the_target_is_deleted)
     ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
     ck_assert_int_eq(res.removed, 1);
     ck_assert_int_eq(res.races, 1);
-    static const char *const ops[] = { "Query",   "TransactWriteItems", "GetItem",
-                                       "DeleteItem", "Query",           "TransactWriteItems",
-                                       "GetItem", "DeleteItem" };
+    static const char *const ops[] = { "Query", "TransactWriteItems", "GetItem", "DeleteItem",
+                                       "Query", "TransactWriteItems", "GetItem", "DeleteItem" };
     expect_ops(s, ops, 8);
     ddbscript_free(s);
 }

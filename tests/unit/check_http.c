@@ -29,12 +29,12 @@ typedef struct hc_case {
     char name[128];
     bool head, eof;
     size_t max;
-    int expect;                   /* http1_status */
+    int expect; /* http1_status */
     long status;
-    int close;                    /* -1: not checked; 2: yes when fed whole */
-    buf body;                     /* expected */
+    int close; /* -1: not checked; 2: yes when fed whole */
+    buf body;  /* expected */
     char crc32[16], request_id[80];
-    buf raw;                      /* the answer bytes */
+    buf raw; /* the answer bytes */
 } hc_case;
 
 static const char *hc_srcdir(void)
@@ -130,9 +130,11 @@ static void hc_load(const char *path, const char *name, hc_case *c)
             ck_assert_msg(sscanf(v, "%63s %zu %c", fill_tok, &fill_n, &fill_c) == 3,
                           "%s: fill: TOKEN COUNT CHAR", name);
         else if (strcmp(line, "expect") == 0)
-            c->expect = strcmp(v, "done") == 0 ? HTTP1_DONE : strcmp(v, "more") == 0 ? HTTP1_MORE
-                        : strcmp(v, "bad") == 0 ? HTTP1_BAD : strcmp(v, "big") == 0 ? HTTP1_BIG
-                        : -1;
+            c->expect = strcmp(v, "done") == 0   ? HTTP1_DONE
+                        : strcmp(v, "more") == 0 ? HTTP1_MORE
+                        : strcmp(v, "bad") == 0  ? HTTP1_BAD
+                        : strcmp(v, "big") == 0  ? HTTP1_BIG
+                                                 : -1;
         else
             ck_abort_msg("%s: unknown key %s", name, line);
     }
@@ -173,8 +175,11 @@ static int hc_feed(const hc_case *c, size_t step, http1_parse *st, http_response
 
 static const char *hc_verdict(int r)
 {
-    return r == HTTP1_DONE ? "done" : r == HTTP1_MORE ? "more" : r == HTTP1_BAD ? "bad"
-           : r == HTTP1_BIG ? "big" : "?";
+    return r == HTTP1_DONE   ? "done"
+           : r == HTTP1_MORE ? "more"
+           : r == HTTP1_BAD  ? "bad"
+           : r == HTTP1_BIG  ? "big"
+                             : "?";
 }
 
 static void hc_check(const hc_case *c)
@@ -189,11 +194,11 @@ static void hc_check(const hc_case *c)
         if (r == HTTP1_DONE) {
             ck_assert_msg(st.status == c->status, "%s: status %ld, expected %ld", c->name,
                           st.status, c->status);
-            ck_assert_msg(resp.body.len == c->body.len &&
-                              (c->body.len == 0 ||
-                               memcmp(resp.body.data, c->body.data, c->body.len) == 0),
-                          "%s (pieces of %zu): body \"%s\", expected \"%s\"", c->name,
-                          steps[i], buf_cstr(&resp.body), buf_cstr((buf *)&c->body));
+            ck_assert_msg(
+                resp.body.len == c->body.len &&
+                    (c->body.len == 0 || memcmp(resp.body.data, c->body.data, c->body.len) == 0),
+                "%s (pieces of %zu): body \"%s\", expected \"%s\"", c->name, steps[i],
+                buf_cstr(&resp.body), buf_cstr((buf *)&c->body));
             if (c->close == 0 || c->close == 1 || (c->close == 2 && steps[i] == 0)) {
                 bool want = c->close != 0;
                 ck_assert_msg(st.close == want, "%s (pieces of %zu): close %d, expected %d",
@@ -201,8 +206,8 @@ static void hc_check(const hc_case *c)
             }
             ck_assert_msg(strcmp(resp.amz_crc32, c->crc32) == 0, "%s: crc32 %s", c->name,
                           resp.amz_crc32);
-            ck_assert_msg(strcmp(resp.request_id, c->request_id) == 0, "%s: request id %s",
-                          c->name, resp.request_id);
+            ck_assert_msg(strcmp(resp.request_id, c->request_id) == 0, "%s: request id %s", c->name,
+                          resp.request_id);
         }
         http_response_cleanup(&resp);
     }
@@ -283,8 +288,8 @@ typedef struct ht_server {
     int port;
     pthread_t thread;
     volatile int stop;
-    volatile int accepts;         /* connections accepted */
-    char last_request[8192];      /* the last request's bytes */
+    volatile int accepts;    /* connections accepted */
+    char last_request[8192]; /* the last request's bytes */
     volatile size_t last_len;
 } ht_server;
 
@@ -460,8 +465,7 @@ static int ht_req(const char *method, const char *path, const char *const *heade
 START_TEST(request_bytes_are_what_libcurl_would_send)
 {
     errinfo e;
-    const char *hdr[] = { "Content-Type: application/x-amz-json-1.0", "X-Drop:",
-                          "X-Empty;", NULL };
+    const char *hdr[] = { "Content-Type: application/x-amz-json-1.0", "X-Drop:", "X-Empty;", NULL };
     ck_assert_int_eq(ht_req("POST", "/echo?a=1", hdr, "{\"k\":1}", &e), 0);
     char want[256];
     snprintf(want, sizeof want,

@@ -35,7 +35,8 @@ static void jd_same(jdoc_val v, const json_t *j)
         ck_assert_uint_eq(n, jdoc_size(v));
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)j, k, m) {
+        json_object_foreach((json_t *)j, k, m)
+        {
             jd_same(jdoc_get(v, k), m);
         }
         break;
@@ -69,15 +70,9 @@ static void jd_same(jdoc_val v, const json_t *j)
         ck_assert(jdoc_real(v) == json_real_value(j));
         ck_assert(jdoc_int(v) == 0);
         break;
-    case JSON_TRUE:
-        ck_assert_int_eq(jdoc_type_of(v), JDOC_TRUE);
-        break;
-    case JSON_FALSE:
-        ck_assert_int_eq(jdoc_type_of(v), JDOC_FALSE);
-        break;
-    case JSON_NULL:
-        ck_assert_int_eq(jdoc_type_of(v), JDOC_NULL);
-        break;
+    case JSON_TRUE: ck_assert_int_eq(jdoc_type_of(v), JDOC_TRUE); break;
+    case JSON_FALSE: ck_assert_int_eq(jdoc_type_of(v), JDOC_FALSE); break;
+    case JSON_NULL: ck_assert_int_eq(jdoc_type_of(v), JDOC_NULL); break;
     }
 }
 
@@ -175,9 +170,10 @@ static unsigned jd_below(unsigned n)
 
 static void jd_gen_string(buf *b)
 {
-    static const char *const parts[] = { "a", "pk", "S", "N", "\\n", "\\\"", "\\u00e9",
-                                         "\\ud83d\\ude00", "\xc3\xa9", "\xe2\x82\xac", " ",
-                                         "\\/", "MSG#", "0" };
+    static const char *const parts[] = {
+        "a",        "pk",           "S", "N",   "\\n",  "\\\"", "\\u00e9", "\\ud83d\\ude00",
+        "\xc3\xa9", "\xe2\x82\xac", " ", "\\/", "MSG#", "0"
+    };
     buf_putc(b, '"');
     for (unsigned i = jd_below(6); i > 0; i--)
         buf_append_str(b, parts[jd_below(sizeof parts / sizeof parts[0])]);
@@ -186,9 +182,16 @@ static void jd_gen_string(buf *b)
 
 static void jd_gen_value(buf *b, int depth)
 {
-    static const char *const nums[] = { "0", "-1", "42", "9223372036854775807",
-                                        "-9223372036854775808", "9223372036854775808", "1.5",
-                                        "-0.25e3", "1E400", "6.02e23" };
+    static const char *const nums[] = { "0",
+                                        "-1",
+                                        "42",
+                                        "9223372036854775807",
+                                        "-9223372036854775808",
+                                        "9223372036854775808",
+                                        "1.5",
+                                        "-0.25e3",
+                                        "1E400",
+                                        "6.02e23" };
     if (jd_below(3) == 0)
         buf_putc(b, ' ');
     switch (jd_below(depth >= 5 ? 5 : 7)) {
@@ -222,9 +225,10 @@ static void jd_gen_value(buf *b, int depth)
 
 START_TEST(random_and_damaged_documents_agree_with_jparse)
 {
-    static const unsigned char special[] = { '"', '\\', '{', '}', '[', ']', ',', ':', 0x00,
-                                             0x1f, 0x80, 0xc3, 0xed, 0xff, 'u', 'e', '.', '-',
-                                             '0', ' ' };
+    static const unsigned char special[] = {
+        '"',  '\\', '{',  '}',  '[', ']', ',', ':', 0x00, 0x1f,
+        0x80, 0xc3, 0xed, 0xff, 'u', 'e', '.', '-', '0',  ' '
+    };
     buf b;
     buf_init(&b, 1 << 20);
     unsigned char mut[1 << 14];

@@ -144,11 +144,10 @@ static int jt_agree(const unsigned char *p, size_t n, jt_diffs *d)
     if (a && j) {
         ck_assert_msg(json_equal(a, j), "values differ for <%s>", jt_show(p, n));
     } else if (a) {
-        ck_assert_msg(json_error_code(&je) == json_error_numeric_overflow
-                          && strncmp(je.text, "too big", 7) == 0,
+        ck_assert_msg(json_error_code(&je) == json_error_numeric_overflow &&
+                          strncmp(je.text, "too big", 7) == 0,
                       "jparse accepts, Jansson rejects (%s): <%s>", je.text, jt_show(p, n));
-        json_t *r = json_loadb((const char *)p, n, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
-                               NULL);
+        json_t *r = json_loadb((const char *)p, n, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
         ck_assert_msg(r != NULL, "not only a big integer: <%s>", jt_show(p, n));
         json_decref(r);
         d->bigint++;
@@ -156,8 +155,8 @@ static int jt_agree(const unsigned char *p, size_t n, jt_diffs *d)
         /* Jansson's lexer loses a NUL byte it puts back after a number or a literal, so it
          * takes "[1\0]" for "[1]"; jparse must stop at that NUL, and agree without it. */
         long off = jt_offset(&e);
-        ck_assert_msg(off > 0 && (size_t)off < n && p[off] == 0
-                          && strchr("0123456789aelrsu", p[off - 1]) != NULL,
+        ck_assert_msg(off > 0 && (size_t)off < n && p[off] == 0 &&
+                          strchr("0123456789aelrsu", p[off - 1]) != NULL,
                       "jparse rejects (%s), Jansson accepts: <%s>", e.msg, jt_show(p, n));
         unsigned char *fixed = malloc(n);
         ck_assert_ptr_nonnull(fixed);
@@ -452,7 +451,11 @@ END_TEST
 START_TEST(input_is_not_read_past_n)
 {
     /* a text cut inside each kind of token, from exact-size blocks (ASan checks the rest) */
-    const char *texts[] = { "true", "false", "null", "-12.5e+7", "\"ab\\u00e9\\uD83D\\uDE00\"",
+    const char *texts[] = { "true",
+                            "false",
+                            "null",
+                            "-12.5e+7",
+                            "\"ab\\u00e9\\uD83D\\uDE00\"",
                             "\"\xf0\x9f\x98\x80 plain text long enough for eight\"",
                             "{\"key\\n\" : [1, 2.5, \"x\"] }" };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
@@ -598,8 +601,9 @@ static void jt_gen_string(jt_rng *r, buf *b, int key)
             buf_printf(b, "\\u%04X\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
             break;
         case 3: {
-            static const unsigned ranges[][2] = { { 0x80, 0x7ff }, { 0x800, 0xd7ff },
-                                                  { 0xe000, 0xffff }, { 0x10000, 0x10ffff } };
+            static const unsigned ranges[][2] = {
+                { 0x80, 0x7ff }, { 0x800, 0xd7ff }, { 0xe000, 0xffff }, { 0x10000, 0x10ffff }
+            };
             unsigned k = jt_below(r, 4);
             if (jt_below(r, 16) == 0) /* raw bytes, mostly not UTF-8, now and then */
                 for (k = 1 + jt_below(r, 4); k > 0; k--)
@@ -621,10 +625,20 @@ static void jt_gen_string(jt_rng *r, buf *b, int key)
 
 static void jt_gen_number(jt_rng *r, buf *b)
 {
-    static const char *edges[] = { "9223372036854775807", "-9223372036854775808",
-                                   "9223372036854775808", "-9223372036854775809",
-                                   "18446744073709551616", "-0", "0", "-0.0", "1e308",
-                                   "1e309", "-1e400", "4.9e-324", "1e-400", "2.5E+3" };
+    static const char *edges[] = { "9223372036854775807",
+                                   "-9223372036854775808",
+                                   "9223372036854775808",
+                                   "-9223372036854775809",
+                                   "18446744073709551616",
+                                   "-0",
+                                   "0",
+                                   "-0.0",
+                                   "1e308",
+                                   "1e309",
+                                   "-1e400",
+                                   "4.9e-324",
+                                   "1e-400",
+                                   "2.5E+3" };
     if (jt_below(r, 6) == 0) {
         buf_append_str(b, edges[jt_below(r, sizeof edges / sizeof *edges)]);
         return;
@@ -689,10 +703,10 @@ static void jt_gen_value(jt_rng *r, buf *b, int depth)
 /* One random damage to d[0..*n) (capacity cap): flip, truncate, insert or delete. */
 static void jt_mutate(jt_rng *r, unsigned char *d, size_t *n, size_t cap)
 {
-    static const unsigned char special[] = { '"', '\\', '{', '}', '[', ']', ',', ':', 0x00,
-                                             0x1f, 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe0, 0xed,
-                                             0xf0, 0xf4, 0xf5, 0xff, 'u', 'e', '.', '-', '0',
-                                             '+', ' ', 'D', '8' };
+    static const unsigned char special[] = { '"',  '\\', '{',  '}',  '[',  ']',  ',',  ':',
+                                             0x00, 0x1f, 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe0,
+                                             0xed, 0xf0, 0xf4, 0xf5, 0xff, 'u',  'e',  '.',
+                                             '-',  '0',  '+',  ' ',  'D',  '8' };
     size_t at = *n ? jt_below(r, (unsigned)*n) : 0;
     switch (jt_below(r, 5)) {
     case 0:
@@ -703,9 +717,7 @@ static void jt_mutate(jt_rng *r, unsigned char *d, size_t *n, size_t cap)
         if (*n)
             d[at] = special[jt_below(r, sizeof special)];
         break;
-    case 2:
-        *n = at;
-        break;
+    case 2: *n = at; break;
     case 3:
         if (*n < cap) {
             memmove(d + at + 1, d + at, *n - at);

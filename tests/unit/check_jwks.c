@@ -77,7 +77,8 @@ static jwks *cache_for(const char *source)
 static jwks *cache_for_server(const server *s)
 {
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/us-east-1_DevPool1/.well-known/jwks.json", s->port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/us-east-1_DevPool1/.well-known/jwks.json",
+             s->port);
     return cache_for(url);
 }
 
@@ -148,10 +149,10 @@ START_TEST(parse_keeps_good_keys_and_skips_the_rest)
 {
     json_t *keys = json_array();
     json_array_append_new(keys, jwk_of(g_a));
-    json_array_append_new(keys, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "kid", "ec",
-                                          "crv", "P-256", "x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                                          "y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-                                          "use", "sig"));
+    json_array_append_new(
+        keys, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "kid", "ec", "crv", "P-256",
+                        "x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y",
+                        "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "use", "sig"));
     json_array_append_new(keys, jwk_variant(g_b, "enc", "use", json_string("enc")));
     json_array_append_new(keys, jwk_variant(g_b, "rs512", "alg", json_string("RS512")));
     json_array_append_new(keys, jwk_variant(g_b, "small", "n", b64_of_bytes(0xc3, 128)));
@@ -161,7 +162,8 @@ START_TEST(parse_keeps_good_keys_and_skips_the_rest)
     json_array_append_new(keys, jwk_variant(g_b, "e-big", "e", json_string("AQAAAAE")));
     json_array_append_new(keys, jwk_variant(g_b, "n-bad", "n", json_string("not base64!")));
     json_array_append_new(keys, jwk_variant(g_b, "n-missing", "n", NULL));
-    json_array_append_new(keys, jwk_variant(g_b, devkey_kid(g_a), "use", json_string("sig"))); /* dup */
+    json_array_append_new(keys,
+                          jwk_variant(g_b, devkey_kid(g_a), "use", json_string("sig"))); /* dup */
     json_t *nokid = jwk_of(g_b);
     json_object_del(nokid, "kid");
     json_array_append_new(keys, nokid);
@@ -182,14 +184,16 @@ START_TEST(parse_keeps_good_keys_and_skips_the_rest)
     ck_assert(has_key(k, devkey_kid(g_a)));
     ck_assert(has_key(k, "e3"));
     ck_assert(has_key(k, "bare"));
-    const char *skipped[] = { "ec", "enc", "rs512", "small", "huge", "e1", "e-even", "e-big",
-                              "n-bad", "n-missing" };
+    const char *skipped[] = { "ec", "enc",    "rs512", "small", "huge",
+                              "e1", "e-even", "e-big", "n-bad", "n-missing" };
     for (size_t j = 0; j < sizeof skipped / sizeof skipped[0]; j++)
         ck_assert_msg(!has_key(k, skipped[j]), "kept %s", skipped[j]);
 
     /* the key built from n/e verifies A's tokens */
-    devkey_claims c = { .sub = "0b6f3a8e-5c1d-4f3e-9a77-1c2d3e4f5a61", .issuer = ISS,
-                        .client_id = CLIENT, .iat_s = 1790000000 };
+    devkey_claims c = { .sub = "0b6f3a8e-5c1d-4f3e-9a77-1c2d3e4f5a61",
+                        .issuer = ISS,
+                        .client_id = CLIENT,
+                        .iat_s = 1790000000 };
     buf t;
     buf_init(&t, 0);
     ck_assert_int_eq(devkey_mint(g_a, &c, &t, &e), 0);
@@ -275,9 +279,15 @@ END_TEST
 
 START_TEST(sources_are_checked)
 {
-    const char *bad[] = { "", "jwks.json", "relative/jwks.json", "ftp://example.com/jwks.json",
-                          "file://host/jwks.json", "http://", "http:///jwks.json",
-                          "https://user:secret@example.com/jwks.json", "http://a b/jwks.json",
+    const char *bad[] = { "",
+                          "jwks.json",
+                          "relative/jwks.json",
+                          "ftp://example.com/jwks.json",
+                          "file://host/jwks.json",
+                          "http://",
+                          "http:///jwks.json",
+                          "https://user:secret@example.com/jwks.json",
+                          "http://a b/jwks.json",
                           "http://example.com/\njwks.json" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jwks_options o = { .source = bad[i] };
@@ -318,12 +328,14 @@ START_TEST(url_for_pool)
     buf_init(&b, 0);
     errinfo e;
     ck_assert_int_eq(jwks_url_for_pool("us-east-1", "us-east-1_AbC123", &b, &e), 0);
-    ck_assert_str_eq(buf_cstr(&b),
-                     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json");
+    ck_assert_str_eq(
+        buf_cstr(&b),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json");
     buf_reset(&b);
     ck_assert_int_eq(jwks_url_for_pool(NULL, "eu-central-1_X", &b, &e), 0);
-    ck_assert_str_eq(buf_cstr(&b),
-                     "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_X/.well-known/jwks.json");
+    ck_assert_str_eq(
+        buf_cstr(&b),
+        "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_X/.well-known/jwks.json");
     buf_reset(&b);
     ck_assert_int_eq(jwks_url_for_pool("us-east-1", "no-underscore", &b, &e), -1);
     ck_assert_int_eq(e.code, ERR_CONFIG);
@@ -561,8 +573,16 @@ int main(void)
     int rc = tap_run(jwks_suite());
     devkey_free(g_a);
     devkey_free(g_b);
-    const char *files[] = { "a/dev-key.pem", "a/jwks.json", "b/dev-key.pem", "b/jwks.json",
-                            "a.json", "ab.json", "b.json", "a", "b", "" };
+    const char *files[] = { "a/dev-key.pem",
+                            "a/jwks.json",
+                            "b/dev-key.pem",
+                            "b/jwks.json",
+                            "a.json",
+                            "ab.json",
+                            "b.json",
+                            "a",
+                            "b",
+                            "" };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[160];
         snprintf(p, sizeof p, "%s/%s", g_dir, files[i]);

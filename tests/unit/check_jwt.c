@@ -104,7 +104,8 @@ static char *assemble(const char *hdr, const char *pl, const char *sig_b64)
 static char *hs256_token(const unsigned char *secret, size_t n)
 {
     char hdr[256];
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"kid\":\"%s\",\"typ\":\"JWT\"}", devkey_kid(g_key));
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+             devkey_kid(g_key));
     json_t *pl = base_payload();
     char *ps = json_dumps(pl, JSON_COMPACT);
     char *h = b64(hdr, strlen(hdr)), *p = b64(ps, strlen(ps));
@@ -113,8 +114,8 @@ static char *hs256_token(const unsigned char *secret, size_t n)
     buf_printf(&in, "%s.%s", h, p);
     unsigned char mac[32];
     unsigned int maclen = 0;
-    ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)n, (const unsigned char *)in.data, in.len,
-                               mac, &maclen));
+    ck_assert_ptr_nonnull(
+        HMAC(EVP_sha256(), secret, (int)n, (const unsigned char *)in.data, in.len, mac, &maclen));
     char *s = b64(mac, maclen);
     buf_printf(&in, ".%s", s);
     free(s);
@@ -135,8 +136,12 @@ static int verify_at(const char *tok, size_t len, int64_t now, jwt_claims *c, er
 
 START_TEST(valid_minted_token_verifies)
 {
-    devkey_claims c = { .sub = SUB, .username = "andrew", .issuer = ISS, .client_id = CLIENT,
-                        .iat_s = NOW - 10, .ttl_s = 3600 };
+    devkey_claims c = { .sub = SUB,
+                        .username = "andrew",
+                        .issuer = ISS,
+                        .client_id = CLIENT,
+                        .iat_s = NOW - 10,
+                        .ttl_s = 3600 };
     buf t;
     buf_init(&t, 0);
     errinfo e;
@@ -169,16 +174,20 @@ START_TEST(minted_token_is_cognito_shaped)
     ck_assert_int_eq(devkey_mint(g_key, &c, &t, &e), 0);
     const char *d1 = strchr(t.data, '.');
     const char *d2 = strchr(d1 + 1, '.');
-    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ t.data, (size_t)(d1 - t.data) }, &raw, &e), 0);
+    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ t.data, (size_t)(d1 - t.data) }, &raw, &e),
+                     0);
     char want[128];
     snprintf(want, sizeof want, "{\"kid\":\"%s\",\"alg\":\"RS256\"}", devkey_kid(g_key));
     ck_assert_str_eq(raw.data, want);
     buf_reset(&raw);
-    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ d1 + 1, (size_t)(d2 - d1 - 1) }, &raw, &e), 0);
+    ck_assert_int_eq(base64_decode(BASE64_URL, (strv){ d1 + 1, (size_t)(d2 - d1 - 1) }, &raw, &e),
+                     0);
     json_t *pl = json_loads(raw.data, 0, NULL);
     ck_assert_ptr_nonnull(pl);
-    const char *keys[] = { "sub", "iss", "client_id", "origin_jti", "event_id", "token_use",
-                           "scope", "auth_time", "exp", "iat", "jti", "username" };
+    const char *keys[] = {
+        "sub",   "iss",       "client_id", "origin_jti", "event_id", "token_use",
+        "scope", "auth_time", "exp",       "iat",        "jti",      "username"
+    };
     ck_assert_uint_eq(json_object_size(pl), sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         ck_assert_msg(json_object_get(pl, keys[i]) != NULL, "missing %s", keys[i]);
@@ -207,7 +216,7 @@ END_TEST
 typedef struct reject_case {
     const char *name;
     char *(*make)(void);
-    const char *reason;  /* a substring of the expected reason */
+    const char *reason; /* a substring of the expected reason */
 } reject_case;
 
 static char *tok_with(json_t *pl)
@@ -241,7 +250,8 @@ static char *mk_iat_future(void)
 static char *mk_wrong_issuer(void)
 {
     json_t *pl = base_payload();
-    json_object_set_new(pl, "iss", json_string("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Evil"));
+    json_object_set_new(pl, "iss",
+                        json_string("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Evil"));
     return tok_with(pl);
 }
 
@@ -302,7 +312,8 @@ static char *mk_hs256_jwk_n(void)
     snprintf(path, sizeof path, "%s/%s", g_dir, DEVKEY_JWKS_NAME);
     json_t *doc = json_load_file(path, 0, NULL);
     ck_assert_ptr_nonnull(doc);
-    const char *n = json_string_value(json_object_get(json_array_get(json_object_get(doc, "keys"), 0), "n"));
+    const char *n =
+        json_string_value(json_object_get(json_array_get(json_object_get(doc, "keys"), 0), "n"));
     ck_assert_ptr_nonnull(n);
     buf raw;
     buf_init(&raw, 0);
@@ -567,8 +578,8 @@ static void assert_no_leak(const char *tok, const char *msg)
             break;
         p = d + 1;
     }
-    const char *values[] = { devkey_kid(g_key), devkey_kid(g_other), SUB, ISS, CLIENT,
-                             "us-east-1_Evil", "someotherclient", "etc/passwd", "andrew" };
+    const char *values[] = { devkey_kid(g_key), devkey_kid(g_other), SUB,          ISS,     CLIENT,
+                             "us-east-1_Evil",  "someotherclient",   "etc/passwd", "andrew" };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         ck_assert_msg(strstr(msg, values[i]) == NULL, "reason quotes a token value: %s", msg);
 }
@@ -796,14 +807,15 @@ START_TEST(b64url_round_trip_and_strictness)
         buf_cleanup(&enc);
         buf_cleanup(&dec);
     }
-    const char *bad[] = { "QQ==", "QQ=", "Q", "QR", "QUF", "QUJ", "a b", "ab+c", "ab/c", "YWJj\n",
-                          "YW.J" };
+    const char *bad[] = { "QQ==", "QQ=",  "Q",    "QR",     "QUF", "QUJ",
+                          "a b",  "ab+c", "ab/c", "YWJj\n", "YW.J" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf dec;
         buf_init(&dec, 0);
         buf_append_str(&dec, "keep");
         errinfo e;
-        ck_assert_msg(base64_decode(BASE64_URL, strv_from(bad[i]), &dec, &e) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(base64_decode(BASE64_URL, strv_from(bad[i]), &dec, &e) == -1, "accepted %s",
+                      bad[i]);
         ck_assert_int_eq(e.code, ERR_INVALID);
         ck_assert_str_eq(buf_cstr(&dec), "keep");
         buf_cleanup(&dec);
@@ -833,10 +845,11 @@ START_TEST(issuer_for_pool)
     ck_assert_str_eq(buf_cstr(&b), ISS);
     buf_reset(&b);
     ck_assert_int_eq(jwt_issuer_for_pool(NULL, "eu-west-2_AbCdEf123", &b, &e), 0);
-    ck_assert_str_eq(buf_cstr(&b), "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_AbCdEf123");
+    ck_assert_str_eq(buf_cstr(&b),
+                     "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_AbCdEf123");
     buf_reset(&b);
-    const char *bad_pools[] = { "", "nounderscore", "_x", "us-east-1_", "us-east-1_a/b",
-                                "us-east-1_a b" };
+    const char *bad_pools[] = { "",           "nounderscore",  "_x",
+                                "us-east-1_", "us-east-1_a/b", "us-east-1_a b" };
     for (size_t i = 0; i < sizeof bad_pools / sizeof bad_pools[0]; i++) {
         ck_assert_int_eq(jwt_issuer_for_pool(NULL, bad_pools[i], &b, &e), -1);
         ck_assert_int_eq(e.code, ERR_CONFIG);

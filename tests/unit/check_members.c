@@ -25,7 +25,8 @@ static ddb_error err;
 static void setup(void)
 {
     s = ddbscript_new(1);
-    st = (messaging_store){ .db = ddbscript_ddb(s), .table = "t",
+    st = (messaging_store){ .db = ddbscript_ddb(s),
+                            .table = "t",
                             .cache = messaging_member_cache_new() };
     ck_assert_ptr_nonnull(st.cache);
 }
@@ -48,7 +49,8 @@ static void rows(const char *u1, const char *u2)
         if (us[i])
             snprintf(one[n++], sizeof one[0],
                      "{\"pk\":{\"S\":\"GRP#%s\"},\"sk\":{\"S\":\"2026\"},"
-                     "\"message_group_uuid\":{\"S\":\"" GROUP "\"}}", us[i]);
+                     "\"message_group_uuid\":{\"S\":\"" GROUP "\"}}",
+                     us[i]);
     snprintf(body, sizeof body, "{\"Items\":[%s%s%s],\"Count\":%d}", one[0], n > 1 ? "," : "",
              one[1], n);
     ddbscript_ok(s, "Query", body);
@@ -70,8 +72,9 @@ END_TEST
 START_TEST(a_gsi_not_yet_showing_me_falls_back_to_a_consistent_read)
 {
     rows(YOU, NULL);
-    ddbscript_ok(s, "Query", "{\"Items\":[{\"pk\":{\"S\":\"GRP#" ME "\"},\"sk\":{\"S\":\"2026\"},"
-                             "\"message_group_uuid\":{\"S\":\"" GROUP "\"}}],\"Count\":1}");
+    ddbscript_ok(s, "Query",
+                 "{\"Items\":[{\"pk\":{\"S\":\"GRP#" ME "\"},\"sk\":{\"S\":\"2026\"},"
+                 "\"message_group_uuid\":{\"S\":\"" GROUP "\"}}],\"Count\":1}");
     ck_assert_int_eq(messaging_members_check(&st, ME, GROUP, &err), MESSAGING_MEMBER);
     ck_assert_uint_eq(ddbscript_calls(s), 2);
     const json_t *q = ddbscript_body(s, 1);
@@ -79,8 +82,7 @@ START_TEST(a_gsi_not_yet_showing_me_falls_back_to_a_consistent_read)
     ck_assert_ptr_null(json_object_get(q, "IndexName"));
     ck_assert_str_eq(ddb_av_get_s(json_object_get(q, "ExpressionAttributeValues"), ":pk"),
                      "GRP#" ME);
-    ck_assert_str_eq(ddb_av_get_s(json_object_get(q, "ExpressionAttributeValues"), ":f"),
-                     GROUP);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(q, "ExpressionAttributeValues"), ":f"), GROUP);
 }
 END_TEST
 
@@ -106,8 +108,7 @@ END_TEST
 START_TEST(an_unreachable_store_fails_the_check)
 {
     ddbscript_error(s, "Query", "ResourceNotFoundException");
-    ck_assert_int_eq(messaging_members_check(&st, ME, GROUP, &err),
-                     MESSAGING_MEMBERSHIP_FAILED);
+    ck_assert_int_eq(messaging_members_check(&st, ME, GROUP, &err), MESSAGING_MEMBERSHIP_FAILED);
     ck_assert(ddb_error_is(&err, "ResourceNotFoundException"));
 }
 END_TEST
@@ -146,8 +147,9 @@ END_TEST
 
 START_TEST(a_pair_item_names_the_conversation)
 {
-    ddbscript_ok(s, "GetItem", "{\"Item\":{\"pk\":{\"S\":\"PAIR#x\"},\"sk\":{\"S\":\"PAIR\"},"
-                               "\"pair_group_uuid\":{\"S\":\"" GROUP "\"}}}");
+    ddbscript_ok(s, "GetItem",
+                 "{\"Item\":{\"pk\":{\"S\":\"PAIR#x\"},\"sk\":{\"S\":\"PAIR\"},"
+                 "\"pair_group_uuid\":{\"S\":\"" GROUP "\"}}}");
     char g[UUID_BUF];
     ck_assert_int_eq(messaging_members_pair_find(&st, ME, YOU, g, &err), MESSAGING_PAIR_FOUND);
     ck_assert_str_eq(g, GROUP);
@@ -158,9 +160,10 @@ END_TEST
 START_TEST(a_legacy_conversation_is_found_and_gets_its_pair_item)
 {
     ddbscript_ok(s, "GetItem", NULL);
-    ddbscript_ok(s, "Query", "{\"Items\":[{\"pk\":{\"S\":\"GRP#" ME "\"},\"sk\":{\"S\":\"2026\"},"
-                             "\"user_uuid\":{\"S\":\"" YOU "\"},"
-                             "\"message_group_uuid\":{\"S\":\"" GROUP "\"}}],\"Count\":1}");
+    ddbscript_ok(s, "Query",
+                 "{\"Items\":[{\"pk\":{\"S\":\"GRP#" ME "\"},\"sk\":{\"S\":\"2026\"},"
+                 "\"user_uuid\":{\"S\":\"" YOU "\"},"
+                 "\"message_group_uuid\":{\"S\":\"" GROUP "\"}}],\"Count\":1}");
     ddbscript_ok(s, "PutItem", NULL);
     char g[UUID_BUF];
     ck_assert_int_eq(messaging_members_pair_find(&st, ME, YOU, g, &err), MESSAGING_PAIR_FOUND);
@@ -189,12 +192,11 @@ START_TEST(the_pair_put_replaces_only_the_stale_item)
 {
     json_t *fresh = messaging_members_pair_put("t", ME, YOU, GROUP, "2026", NULL);
     json_t *repl = messaging_members_pair_put("t", ME, YOU, GROUP, "2026", THIRD);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(fresh, "Put"),
-                                                       "ConditionExpression")),
-                     "attribute_not_exists(pk)");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(fresh, "Put"), "ConditionExpression")),
+        "attribute_not_exists(pk)");
     const json_t *put = json_object_get(repl, "Put");
-    ck_assert_str_eq(json_string_value(json_object_get(put, "ConditionExpression")),
-                     "#g = :old");
+    ck_assert_str_eq(json_string_value(json_object_get(put, "ConditionExpression")), "#g = :old");
     ck_assert_str_eq(ddb_av_get_s(json_object_get(put, "ExpressionAttributeValues"), ":old"),
                      THIRD);
     ck_assert_ptr_null(messaging_members_pair_put(NULL, ME, YOU, GROUP, "2026", NULL));

@@ -16,8 +16,7 @@
 #include "messaging/seed.h"
 #include "tap.h"
 
-static const messaging_user alice = { "11111111-2222-4333-8444-555555555555", "Alice A",
-                                      "alice" };
+static const messaging_user alice = { "11111111-2222-4333-8444-555555555555", "Alice A", "alice" };
 static const messaging_user bob = { "66666666-7777-4888-9999-aaaaaaaaaaaa", "Bob B", "bob" };
 
 /* Asserts item has exactly the attributes names (NULL-terminated), each of type S. */
@@ -34,12 +33,12 @@ static void assert_shape(const json_t *item, const char *const *names)
     ck_assert_msg(ddb_av_validate_item(item, &e) == 0, "%s", e.msg);
 }
 
-static const char *const message_names[] = { "pk", "sk", "message", "message_uuid",
-                                             "user_uuid", "user_display_name", "user_handle",
-                                             NULL };
-static const char *const group_names[] = { "pk", "sk", "message_group_uuid", "message",
-                                           "user_uuid", "user_display_name", "user_handle",
-                                           NULL };
+static const char *const message_names[] = { "pk",           "sk",        "message",
+                                             "message_uuid", "user_uuid", "user_display_name",
+                                             "user_handle",  NULL };
+static const char *const group_names[] = { "pk",          "sk",        "message_group_uuid",
+                                           "message",     "user_uuid", "user_display_name",
+                                           "user_handle", NULL };
 
 static bool is_uuid(const char *s)
 {
@@ -70,8 +69,8 @@ END_TEST
 
 START_TEST(message_item_matches_original)
 {
-    json_t *m = messaging_message_item("g-1", "2026-11-21T09:30:00.123456+00:00", "m-1", &alice,
-                                       "hello");
+    json_t *m =
+        messaging_message_item("g-1", "2026-11-21T09:30:00.123456+00:00", "m-1", &alice, "hello");
     ck_assert_ptr_nonnull(m);
     assert_shape(m, message_names);
     ck_assert_str_eq(ddb_av_get_s(m, "pk"), "MSG#g-1");
@@ -208,7 +207,10 @@ END_TEST
 
 static seed_bulk *bulk(long u, long g, long m, uint64_t seed)
 {
-    seed_bulk_options o = { .users = u, .groups = g, .messages = m, .seed = seed,
+    seed_bulk_options o = { .users = u,
+                            .groups = g,
+                            .messages = m,
+                            .seed = seed,
                             .end_us = (int64_t)1795253400 * 1000000 };
     errinfo e;
     seed_bulk *b = seed_bulk_new(&o, &e);
@@ -219,11 +221,16 @@ static seed_bulk *bulk(long u, long g, long m, uint64_t seed)
 START_TEST(bulk_refuses_bad_options)
 {
     const long cases[][3] = {
-        { 1, 1, 1 }, { 2, 0, 1 }, { 10, 20, 19 }, { 10, 1, 0 },
-        { SEED_BULK_USERS_MAX + 1, 1, 1 }, { 2, 1, SEED_BULK_MESSAGES_MAX + 1 },
+        { 1, 1, 1 },
+        { 2, 0, 1 },
+        { 10, 20, 19 },
+        { 10, 1, 0 },
+        { SEED_BULK_USERS_MAX + 1, 1, 1 },
+        { 2, 1, SEED_BULK_MESSAGES_MAX + 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        seed_bulk_options o = { .users = cases[i][0], .groups = cases[i][1],
+        seed_bulk_options o = { .users = cases[i][0],
+                                .groups = cases[i][1],
                                 .messages = cases[i][2] };
         errinfo e;
         ck_assert_ptr_null(seed_bulk_new(&o, &e));
@@ -253,8 +260,8 @@ START_TEST(bulk_has_the_promised_shape)
     }
     ck_assert_int_eq(seed_bulk_user(b, U, &p), -1);
 
-    json_t *msgs = json_object();   /* pk -> last message item */
-    json_t *keys = json_object();   /* pk|sk -> true: every key unique */
+    json_t *msgs = json_object(); /* pk -> last message item */
+    json_t *keys = json_object(); /* pk|sk -> true: every key unique */
     const char *prev = "";
     json_t *items = json_array();
     for (size_t i = 0; i < total; i++) {
@@ -286,7 +293,8 @@ START_TEST(bulk_has_the_promised_shape)
      * group's last message; every sender is one of the two */
     const char *gpk;
     json_t *lastm;
-    json_object_foreach(msgs, gpk, lastm) {
+    json_object_foreach(msgs, gpk, lastm)
+    {
         const char *gid = gpk + 4;
         json_t *rows[2] = { NULL, NULL };
         int nrows = 0;
@@ -362,10 +370,10 @@ START_TEST(text_chars_counts_and_refuses)
         { "\xc2\xa0\xe3\x80\x80\xe2\x80\x8b\xef\xbb\xbf", 11, 4, true },
         { "\xe2\x80\xa8 x", 5, 3, false },
         { "\xf0\x9f\x98\x80", 4, 1, false },
-        { "a\0b", 3, -1, false },                 /* NUL */
-        { "\xc3", 1, -1, false },                 /* truncated */
-        { "\xed\xa0\x80", 3, -1, false },         /* surrogate */
-        { "\xc0\xaf", 2, -1, false },             /* overlong */
+        { "a\0b", 3, -1, false },         /* NUL */
+        { "\xc3", 1, -1, false },         /* truncated */
+        { "\xed\xa0\x80", 3, -1, false }, /* surrogate */
+        { "\xc0\xaf", 2, -1, false },     /* overlong */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         bool blank = !cases[i].blank;

@@ -13,12 +13,11 @@
 #include "messaging/post.h"
 #include "tap.h"
 
-#define T0 1764680000000000LL   /* the fixed "now" of every test, in microseconds */
+#define T0 1764680000000000LL /* the fixed "now" of every test, in microseconds */
 #define GROUP "0a0a0a0a-1111-4222-8333-444444444444"
 #define OTHER_GROUP "0b0b0b0b-1111-4222-8333-444444444444"
 
-static const messaging_user alice = { "11111111-2222-4333-8444-555555555555", "Alice A",
-                                      "alice" };
+static const messaging_user alice = { "11111111-2222-4333-8444-555555555555", "Alice A", "alice" };
 static const messaging_user bob = { "66666666-7777-4888-9999-aaaaaaaaaaaa", "Bob B", "bob" };
 static const char *const carol_pk = "GRP#77777777-7777-4888-9999-aaaaaaaaaaaa";
 
@@ -64,7 +63,8 @@ static void rows(const char *g, const char *pk1, const char *pk2)
         if (pks[i])
             snprintf(one[n++], sizeof one[0],
                      "{\"pk\":{\"S\":\"%s\"},\"sk\":{\"S\":\"2026\"},"
-                     "\"message_group_uuid\":{\"S\":\"%s\"}}", pks[i], g);
+                     "\"message_group_uuid\":{\"S\":\"%s\"}}",
+                     pks[i], g);
     snprintf(body, sizeof body, "{\"Items\":[%s%s%s],\"Count\":%d}", one[0], n > 1 ? "," : "",
              one[1], n);
     ddbscript_ok(s, "Query", body);
@@ -84,8 +84,8 @@ static const char *s_of(const json_t *item, const char *attr)
 static const json_t *action(size_t call, size_t i)
 {
     ck_assert_str_eq(ddbscript_op(s, call), "TransactWriteItems");
-    return json_object_get(json_array_get(json_object_get(ddbscript_body(s, call),
-                                                          "TransactItems"), i), "Put");
+    return json_object_get(
+        json_array_get(json_object_get(ddbscript_body(s, call), "TransactItems"), i), "Put");
 }
 
 /* ---- C ------------------------------------------------------------------------------------ */
@@ -173,12 +173,13 @@ START_TEST(c_with_a_key_writes_message_and_record_together)
     ts(T0, now);
     snprintf(want, sizeof want,
              "{\"uuid\":\"%s\",\"display_name\":\"Alice A\",\"handle\":\"alice\","
-             "\"message\":\"hi\",\"created_at\":\"%s\"}", s_of(msg, "message_uuid"), now);
+             "\"message\":\"hi\",\"created_at\":\"%s\"}",
+             s_of(msg, "message_uuid"), now);
     ck_assert_str_eq(s_of(rec, "result"), want);
     ck_assert_str_eq(json_string_value(json_object_get(action(1, 1), "ConditionExpression")),
                      "attribute_not_exists(pk) OR #ttl < :now");
-    const char *token = json_string_value(json_object_get(ddbscript_body(s, 1),
-                                                          "ClientRequestToken"));
+    const char *token =
+        json_string_value(json_object_get(ddbscript_body(s, 1), "ClientRequestToken"));
     ck_assert_ptr_nonnull(token);
     ck_assert_uint_eq(strlen(token), 36);
 }
@@ -191,7 +192,8 @@ START_TEST(idempotent_replay_answers_the_stored_result)
     snprintf(body, sizeof body,
              "{\"Item\":{\"pk\":{\"S\":\"IDEM#x\"},\"sk\":{\"S\":\"k-1\"},\"kind\":{\"S\":\"C\"},"
              "\"fingerprint\":{\"S\":\"%s\"},\"result\":{\"S\":\"{\\\"uuid\\\":\\\"u-1\\\"}\"},"
-             "\"ttl\":{\"N\":\"%lld\"}}}", fp, (long long)(clock_real_us() / 1000000 + 60));
+             "\"ttl\":{\"N\":\"%lld\"}}}",
+             fp, (long long)(clock_real_us() / 1000000 + 60));
     ddbscript_ok(s, "GetItem", body);
     messaging_post p = { .me = &alice, .message = "hi", .idem_key = "k-1", .fingerprint = fp };
     ck_assert_int_eq(messaging_post_replay(&st, &p, &res), 0);
@@ -212,7 +214,8 @@ START_TEST(the_same_key_with_another_body_is_reused)
     ck_assert_str_ne(fp, other);
     snprintf(body, sizeof body,
              "{\"Item\":{\"pk\":{\"S\":\"IDEM#x\"},\"sk\":{\"S\":\"k-1\"},"
-             "\"fingerprint\":{\"S\":\"%s\"},\"result\":{\"S\":\"{}\"}}}", other);
+             "\"fingerprint\":{\"S\":\"%s\"},\"result\":{\"S\":\"{}\"}}}",
+             other);
     ddbscript_ok(s, "GetItem", body);
     messaging_post p = { .me = &alice, .message = "hi", .idem_key = "k-1", .fingerprint = fp };
     ck_assert_int_eq(messaging_post_replay(&st, &p, &res), 0);
@@ -282,7 +285,8 @@ static void pair_item(const char *g)
     char body[512];
     snprintf(body, sizeof body,
              "{\"Item\":{\"pk\":{\"S\":\"PAIR#x\"},\"sk\":{\"S\":\"PAIR\"},"
-             "\"pair_group_uuid\":{\"S\":\"%s\"}}}", g);
+             "\"pair_group_uuid\":{\"S\":\"%s\"}}}",
+             g);
     ddbscript_ok(s, "GetItem", body);
 }
 
@@ -315,8 +319,7 @@ START_TEST(d_creates_with_the_pair_item)
     ck_assert_str_eq(json_string_value(json_object_get(action(2, 3), "ConditionExpression")),
                      "attribute_not_exists(pk)");
     /* without a key, the token is the first message's uuid */
-    ck_assert_str_eq(json_string_value(json_object_get(ddbscript_body(s, 2),
-                                                       "ClientRequestToken")),
+    ck_assert_str_eq(json_string_value(json_object_get(ddbscript_body(s, 2), "ClientRequestToken")),
                      s_of(json_object_get(action(2, 2), "Item"), "message_uuid"));
 }
 END_TEST
@@ -332,8 +335,7 @@ START_TEST(d_loses_the_pair_and_joins_the_winner)
     ck_assert_int_eq(messaging_start(&st, &p, &alice, &res), 0);
     ck_assert_int_eq(res.outcome, MESSAGING_POST_JOINED);
     ck_assert_str_eq(res.group, GROUP);
-    ck_assert_str_eq(json_string_value(json_object_get(res.answer, "message_group_uuid")),
-                     GROUP);
+    ck_assert_str_eq(json_string_value(json_object_get(res.answer, "message_group_uuid")), GROUP);
     ck_assert_str_eq(s_of(json_object_get(ddbscript_body(s, 5), "Item"), "pk"), "MSG#" GROUP);
 }
 END_TEST
@@ -349,10 +351,8 @@ START_TEST(d_replaces_a_stale_pair_item)
     ck_assert_int_eq(res.outcome, MESSAGING_POST_CREATED);
     ck_assert_str_ne(res.group, OTHER_GROUP);
     const json_t *put = action(3, 3);
-    ck_assert_str_eq(json_string_value(json_object_get(put, "ConditionExpression")),
-                     "#g = :old");
-    ck_assert_str_eq(s_of(json_object_get(put, "ExpressionAttributeValues"), ":old"),
-                     OTHER_GROUP);
+    ck_assert_str_eq(json_string_value(json_object_get(put, "ConditionExpression")), "#g = :old");
+    ck_assert_str_eq(s_of(json_object_get(put, "ExpressionAttributeValues"), ":old"), OTHER_GROUP);
     ck_assert_str_eq(s_of(json_object_get(put, "Item"), "pair_group_uuid"), res.group);
 }
 END_TEST

@@ -9,10 +9,13 @@
 
 START_TEST(transient_service_errors_are_retried)
 {
-    const char *yes[] = { "ThrottlingException", "ProvisionedThroughputExceededException",
-                          "RequestLimitExceeded", "InternalServerError",
+    const char *yes[] = { "ThrottlingException",
+                          "ProvisionedThroughputExceededException",
+                          "RequestLimitExceeded",
+                          "InternalServerError",
                           "com.amazonaws.dynamodb.v20120810#ThrottlingException",
-                          "LimitExceededException", "TransactionInProgressException" };
+                          "LimitExceededException",
+                          "TransactionInProgressException" };
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         ck_assert_msg(retry_is_retryable(400, yes[i], HTTP_FAIL_NONE), "%s", yes[i]);
     ck_assert(retry_is_retryable(500, "", HTTP_FAIL_NONE));
@@ -23,11 +26,15 @@ END_TEST
 
 START_TEST(caller_errors_are_never_retried)
 {
-    const char *no[] = { "ValidationException", "ConditionalCheckFailedException",
-                         "ResourceNotFoundException", "TransactionCanceledException",
+    const char *no[] = { "ValidationException",
+                         "ConditionalCheckFailedException",
+                         "ResourceNotFoundException",
+                         "TransactionCanceledException",
                          "com.amazonaws.dynamodb.v20120810#ValidationException",
-                         "AccessDeniedException", "UnrecognizedClientException",
-                         "ExpiredIteratorException", "TrimmedDataAccessException" };
+                         "AccessDeniedException",
+                         "UnrecognizedClientException",
+                         "ExpiredIteratorException",
+                         "TrimmedDataAccessException" };
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         ck_assert_msg(!retry_is_retryable(400, no[i], HTTP_FAIL_NONE), "%s", no[i]);
     ck_assert(!retry_is_retryable(404, NULL, HTTP_FAIL_NONE));

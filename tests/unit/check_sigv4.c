@@ -92,9 +92,9 @@ static int read_file(const char *path, buf *b)
 /* One case: request.txt and context.json parsed into the signer's inputs. */
 typedef struct fixture {
     const char *name;
-    buf raw;            /* request.txt */
-    buf values;         /* header values, continuation lines joined by a space */
-    buf path;           /* scratch for file names */
+    buf raw;    /* request.txt */
+    buf values; /* header values, continuation lines joined by a space */
+    buf path;   /* scratch for file names */
     sigv4_header headers[SIGV4_MAX_HEADERS];
     size_t voff[SIGV4_MAX_HEADERS], vlen[SIGV4_MAX_HEADERS];
     size_t nheaders;
@@ -207,8 +207,7 @@ static void fixture_load(fixture *f, const char *name)
     buf_init(&f->values, 0);
     buf_init(&f->path, 0);
     suite_path(&f->path, name, "request.txt");
-    ck_assert_msg(read_file(buf_cstr(&f->path), &f->raw) == 0, "%s: cannot read request.txt",
-                  name);
+    ck_assert_msg(read_file(buf_cstr(&f->path), &f->raw) == 0, "%s: cannot read request.txt", name);
     parse_request(f);
     parse_context(f);
 }
@@ -226,8 +225,7 @@ static void expect_file(fixture *f, const char *file, strv got, const char *mode
     buf want;
     buf_init(&want, 0);
     suite_path(&f->path, f->name, file);
-    ck_assert_msg(read_file(buf_cstr(&f->path), &want) == 0, "%s: cannot read %s", f->name,
-                  file);
+    ck_assert_msg(read_file(buf_cstr(&f->path), &want) == 0, "%s: cannot read %s", f->name, file);
     ck_assert_msg(strv_eq(buf_view(&want), got),
                   "%s (%s signing): %s differs\n--- expected\n%s\n--- got\n%.*s", f->name, mode,
                   file, buf_cstr(&want), (int)got.len, got.ptr);
@@ -294,8 +292,10 @@ START_TEST(suite_has_all_cases)
 {
     char names[MAX_CASES][NAME_MAX_LEN];
     int n = list_cases(names, MAX_CASES);
-    ck_assert_msg(n == SUITE_CASES, "expected %d case folders under %s/tests/data/"
-                  "aws-sigv4-test-suite/v4, found %d", SUITE_CASES, srcdir(), n);
+    ck_assert_msg(n == SUITE_CASES,
+                  "expected %d case folders under %s/tests/data/"
+                  "aws-sigv4-test-suite/v4, found %d",
+                  SUITE_CASES, srcdir(), n);
 }
 END_TEST
 
@@ -335,20 +335,22 @@ static void expect_uri(const char *path, bool normalize, const char *want)
     buf_init(&b, 0);
     ck_assert_msg(sigv4_canonical_uri(&b, strv_from(path), normalize, &e) == 0, "%s: %s", path,
                   e.msg);
-    ck_assert_msg(strcmp(buf_cstr(&b), want) == 0, "path \"%s\" (normalize %d): want \"%s\", "
-                  "got \"%s\"", path, normalize, want, buf_cstr(&b));
+    ck_assert_msg(strcmp(buf_cstr(&b), want) == 0,
+                  "path \"%s\" (normalize %d): want \"%s\", "
+                  "got \"%s\"",
+                  path, normalize, want, buf_cstr(&b));
     buf_cleanup(&b);
 }
 
 START_TEST(query_encoding)
 {
     expect_query("", "");
-    expect_query("q=a b", "q=a%20b");         /* space is %20, never '+' */
-    expect_query("q=a%20b", "q=a%20b");       /* decoded, then encoded again */
-    expect_query("q=a+b", "q=a%2Bb");         /* a '+' is a plus sign */
-    expect_query("t=~x&u=%7E", "t=~x&u=~");   /* '~' is unreserved */
-    expect_query("p=/a/b", "p=%2Fa%2Fb");     /* '/' is encoded in the query */
-    expect_query("k=a=b", "k=a%3Db");         /* the first '=' splits */
+    expect_query("q=a b", "q=a%20b");       /* space is %20, never '+' */
+    expect_query("q=a%20b", "q=a%20b");     /* decoded, then encoded again */
+    expect_query("q=a+b", "q=a%2Bb");       /* a '+' is a plus sign */
+    expect_query("t=~x&u=%7E", "t=~x&u=~"); /* '~' is unreserved */
+    expect_query("p=/a/b", "p=%2Fa%2Fb");   /* '/' is encoded in the query */
+    expect_query("k=a=b", "k=a%3Db");       /* the first '=' splits */
     expect_query("a=", "a=");
     expect_query("a", "a=");
     expect_query("b&a=", "a=&b=");
@@ -356,7 +358,7 @@ START_TEST(query_encoding)
     expect_query("k=%e1%88%b4", "k=%E1%88%B4"); /* uppercase hex out */
     expect_query("k=b&k=a&k=c", "k=a&k=b&k=c"); /* repeated keys by value */
     expect_query("b=1&a=2&a=1", "a=1&a=2&b=1");
-    expect_query("B=1&a=1", "B=1&a=1");         /* byte order: uppercase first */
+    expect_query("B=1&a=1", "B=1&a=1"); /* byte order: uppercase first */
     expect_query("&&a=1&", "a=1");
     expect_query("a=%zz&b=%4", "a=%25zz&b=%254"); /* a stray '%' is a percent sign */
     expect_query("-._~=-._~", "-._~=-._~");
@@ -424,8 +426,11 @@ static const sigv4_header vanilla_headers[] = {
 
 static sigv4_request vanilla_request(void)
 {
-    return (sigv4_request){ .method = STRV("GET"), .path = STRV("/"), .query = STRV_EMPTY,
-                            .headers = vanilla_headers, .nheaders = 1 };
+    return (sigv4_request){ .method = STRV("GET"),
+                            .path = STRV("/"),
+                            .query = STRV_EMPTY,
+                            .headers = vanilla_headers,
+                            .nheaders = 1 };
 }
 
 static sigv4_credentials vanilla_cred(void)
@@ -435,8 +440,11 @@ static sigv4_credentials vanilla_cred(void)
 
 static sigv4_options vanilla_opt(void)
 {
-    return (sigv4_options){ .region = "us-east-1", .service = "service", .time_s = SUITE_TIME_S,
-                            .normalize_path = true, .expires_s = 3600 };
+    return (sigv4_options){ .region = "us-east-1",
+                            .service = "service",
+                            .time_s = SUITE_TIME_S,
+                            .normalize_path = true,
+                            .expires_s = 3600 };
 }
 
 START_TEST(signs_vanilla_request)
@@ -563,13 +571,13 @@ START_TEST(bad_inputs_are_refused)
     buf_init(&big, 0);
     sigv4_result_init(&r);
 
-#define REFUSE(code_)                                                                        \
-    do {                                                                                     \
-        ck_assert_int_eq(sigv4_sign(s, &req, &cred, &opt, &r, &e), -1);                      \
-        ck_assert_msg(e.code == (code_), "got %s: %s", errinfo_code_name(e.code), e.msg);    \
-        req = vanilla_request();                                                             \
-        cred = vanilla_cred();                                                               \
-        opt = vanilla_opt();                                                                 \
+#define REFUSE(code_)                                                                              \
+    do {                                                                                           \
+        ck_assert_int_eq(sigv4_sign(s, &req, &cred, &opt, &r, &e), -1);                            \
+        ck_assert_msg(e.code == (code_), "got %s: %s", errinfo_code_name(e.code), e.msg);          \
+        req = vanilla_request();                                                                   \
+        cred = vanilla_cred();                                                                     \
+        opt = vanilla_opt();                                                                       \
     } while (0)
 
     req = vanilla_request();

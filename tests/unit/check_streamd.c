@@ -136,9 +136,9 @@ START_TEST(children_wait_for_their_parents_to_end)
     lease v[3] = { mk("P", "", 0, "100", NULL), mk("C1", "", 0, LEASE_TRIM_HORIZON, "P"),
                    mk("R", "", 0, LEASE_TRIM_HORIZON, "gone") };
     const char *ids[] = { "P", "C1", "R" };
-    ck_assert(plan_parents_done(&v[0], v, 3, ids, 3));     /* no parent */
-    ck_assert(!plan_parents_done(&v[1], v, 3, ids, 3));    /* parent not at its end */
-    ck_assert(plan_parents_done(&v[2], v, 3, ids, 3));     /* parent trimmed away */
+    ck_assert(plan_parents_done(&v[0], v, 3, ids, 3));  /* no parent */
+    ck_assert(!plan_parents_done(&v[1], v, 3, ids, 3)); /* parent not at its end */
+    ck_assert(plan_parents_done(&v[2], v, 3, ids, 3));  /* parent trimmed away */
     snprintf(v[0].checkpoint, sizeof v[0].checkpoint, "%s", LEASE_SHARD_END);
     ck_assert(plan_parents_done(&v[1], v, 3, ids, 3));
     /* a listed parent without a lease yet is not read */
@@ -150,21 +150,21 @@ END_TEST
 
 static json_t *rec(const char *ev, const char *pk, const char *sk)
 {
-    return json_pack("{s:s, s:{s:{s:{s:s}, s:{s:s}}}}", "eventName", ev, "dynamodb", "Keys",
-                     "pk", "S", pk, "sk", "S", sk);
+    return json_pack("{s:s, s:{s:{s:{s:s}, s:{s:s}}}}", "eventName", ev, "dynamodb", "Keys", "pk",
+                     "S", pk, "sk", "S", sk);
 }
 
 START_TEST(a_batch_applies_the_newest_message_of_each_conversation)
 {
     json_t *r = json_array();
-    json_array_append_new(r, rec("INSERT", "MSG#g1", "2026-01-01T00:00:02"));   /* 0 */
-    json_array_append_new(r, rec("INSERT", "MSG#g2", "2026-01-01T00:00:01"));   /* 1 */
-    json_array_append_new(r, rec("INSERT", "GRP#u1", "2026-01-01T00:00:03"));   /* 2 */
-    json_array_append_new(r, rec("INSERT", "MSG#g1", "2026-01-01T00:00:05"));   /* 3 */
-    json_array_append_new(r, rec("INSERT", "MSG#g1", "2026-01-01T00:00:04"));   /* 4 */
-    json_array_append_new(r, rec("REMOVE", "MSG#g2", "2026-01-01T00:00:09"));   /* 5 */
-    json_array_append_new(r, rec("MODIFY", "MSG#g2", "2026-01-01T00:00:01"));   /* 6 */
-    json_array_append_new(r, json_string("garbage"));                           /* 7 */
+    json_array_append_new(r, rec("INSERT", "MSG#g1", "2026-01-01T00:00:02")); /* 0 */
+    json_array_append_new(r, rec("INSERT", "MSG#g2", "2026-01-01T00:00:01")); /* 1 */
+    json_array_append_new(r, rec("INSERT", "GRP#u1", "2026-01-01T00:00:03")); /* 2 */
+    json_array_append_new(r, rec("INSERT", "MSG#g1", "2026-01-01T00:00:05")); /* 3 */
+    json_array_append_new(r, rec("INSERT", "MSG#g1", "2026-01-01T00:00:04")); /* 4 */
+    json_array_append_new(r, rec("REMOVE", "MSG#g2", "2026-01-01T00:00:09")); /* 5 */
+    json_array_append_new(r, rec("MODIFY", "MSG#g2", "2026-01-01T00:00:01")); /* 6 */
+    json_array_append_new(r, json_string("garbage"));                         /* 7 */
     bool apply[8];
     long fb[8];
     ck_assert_int_eq(plan_batch(r, apply, fb), 5);
@@ -200,10 +200,9 @@ START_TEST(dead_letters_are_stored_without_message_text)
     json_t *rec = json_pack(
         "{s:s, s:{s:{s:{s:s}, s:{s:s}}, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}, "
         "s:{s:{s:s}}, s:s}}",
-        "eventName", "INSERT", "dynamodb", "Keys", "pk", "S", "MSG#g", "sk", "S", "t1",
-        "NewImage", "pk", "S", "MSG#g", "sk", "S", "t1", "message", "S", "secret words",
-        "user_uuid", "S", "u", "OldImage", "message", "S", "older secret", "SequenceNumber",
-        "42");
+        "eventName", "INSERT", "dynamodb", "Keys", "pk", "S", "MSG#g", "sk", "S", "t1", "NewImage",
+        "pk", "S", "MSG#g", "sk", "S", "t1", "message", "S", "secret words", "user_uuid", "S", "u",
+        "OldImage", "message", "S", "older secret", "SequenceNumber", "42");
     ck_assert_ptr_nonnull(rec);
     json_t *r = deadletter_redact(rec);
     ck_assert_ptr_nonnull(r);
@@ -214,8 +213,8 @@ START_TEST(dead_letters_are_stored_without_message_text)
     ck_assert_ptr_nonnull(strstr(text, "\"SequenceNumber\":\"42\""));
     free(text);
     /* the record itself is untouched */
-    ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(rec, "dynamodb"),
-                                                          "NewImage"), "message"));
+    ck_assert_ptr_nonnull(
+        json_object_get(json_object_get(json_object_get(rec, "dynamodb"), "NewImage"), "message"));
     json_decref(r);
     /* records of other shapes pass through */
     json_t *odd = json_pack("{s:i}", "dynamodb", 3);
@@ -251,7 +250,7 @@ START_TEST(notify_addresses_are_paths_or_abstract_names)
     setenv("WATCHDOG_USEC", "30000000", 1);
     unsetenv("WATCHDOG_PID");
     ck_assert_int_eq(notify_watchdog_usec(), 30000000);
-    setenv("WATCHDOG_PID", "1", 1);   /* meant for another process */
+    setenv("WATCHDOG_PID", "1", 1); /* meant for another process */
     ck_assert_int_eq(notify_watchdog_usec(), 0);
     unsetenv("WATCHDOG_PID");
     setenv("WATCHDOG_USEC", "abc", 1);
@@ -262,7 +261,7 @@ END_TEST
 
 /* ---- one sync (plan_sync, plan_creates) ------------------------------------------------ */
 
-#define T_MS 9000    /* the lease timeout of the sync cases: a renewal is due after 3000 */
+#define T_MS 9000 /* the lease timeout of the sync cases: a renewal is due after 3000 */
 
 typedef struct lspec {
     const char *id, *owner;
@@ -286,71 +285,189 @@ typedef struct sync_case {
     lspec leases[6];
     const char *shards[6];
     hspec held[3];
-    int64_t seen_ms, now_ms;   /* leases first seen (plan_observe), then the sync */
+    int64_t seen_ms, now_ms; /* leases first seen (plan_observe), then the sync */
     bool take_all;
     aspec want[8];
     size_t target, others;
 } sync_case;
 
-#define LS(...) { __VA_ARGS__ }
+#define LS(...)                                                                                    \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
 
 static const sync_case sync_cases[] = {
     { "a free lease is taken",
-      { LS("s1", "", 0, "TRIM_HORIZON", NULL) }, { "s1" }, { { NULL } }, 0, 0, false,
-      { { PLAN_TAKE, "s1" } }, 1, 0 },
+      { LS("s1", "", 0, "TRIM_HORIZON", NULL) },
+      { "s1" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { PLAN_TAKE, "s1" } },
+      1,
+      0 },
     { "another owner's lease is not taken before the timeout by our clock",
-      { LS("s1", "x", 5, "1", NULL) }, { "s1" }, { { NULL } }, 1000, 1000 + T_MS - 1, false,
-      { { 0, NULL } }, 1, 1 },
+      { LS("s1", "x", 5, "1", NULL) },
+      { "s1" },
+      { { NULL } },
+      1000,
+      1000 + T_MS - 1,
+      false,
+      { { 0, NULL } },
+      1,
+      1 },
     { "another owner's lease is taken once its counter stood still for the timeout",
-      { LS("s1", "x", 5, "1", NULL) }, { "s1" }, { { NULL } }, 1000, 1000 + T_MS, false,
-      { { PLAN_TAKE, "s1" } }, 1, 1 },
+      { LS("s1", "x", 5, "1", NULL) },
+      { "s1" },
+      { { NULL } },
+      1000,
+      1000 + T_MS,
+      false,
+      { { PLAN_TAKE, "s1" } },
+      1,
+      1 },
     { "the target spreads the leases over the live owners",
       { LS("a", "x", 1, "1", NULL), LS("b", "y", 1, "1", NULL), LS("c", "", 0, "1", NULL),
         LS("d", "", 0, "1", NULL), LS("e", "", 0, "1", NULL), LS("f", "", 0, "1", NULL) },
-      { "a", "b", "c", "d", "e", "f" }, { { NULL } }, 0, 0, false,
-      { { PLAN_TAKE, "c" }, { PLAN_TAKE, "d" }, { PLAN_TAKE, "e" }, { PLAN_TAKE, "f" } }, 2,
+      { "a", "b", "c", "d", "e", "f" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { PLAN_TAKE, "c" }, { PLAN_TAKE, "d" }, { PLAN_TAKE, "e" }, { PLAN_TAKE, "f" } },
+      2,
       2 },
     { "--once takes everything available",
       { LS("a", "x", 1, "1", NULL), LS("b", "", 0, "1", NULL), LS("c", "", 0, "1", NULL) },
-      { "a", "b", "c" }, { { NULL } }, 0, 0, true,
-      { { PLAN_TAKE, "b" }, { PLAN_TAKE, "c" } }, 64, 1 },
+      { "a", "b", "c" },
+      { { NULL } },
+      0,
+      0,
+      true,
+      { { PLAN_TAKE, "b" }, { PLAN_TAKE, "c" } },
+      64,
+      1 },
     { "a finished shard gone from the stream is deleted; its child is ready",
       { LS("P", "", 4, LEASE_SHARD_END, NULL), LS("C", "", 0, "TRIM_HORIZON", "P") },
-      { "C" }, { { NULL } }, 0, 0, false,
-      { { PLAN_DELETE, "P" }, { PLAN_TAKE, "C" } }, 1, 0 },
+      { "C" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { PLAN_DELETE, "P" }, { PLAN_TAKE, "C" } },
+      1,
+      0 },
     { "a finished shard still listed is kept; its child is ready",
       { LS("P", "", 4, LEASE_SHARD_END, NULL), LS("C", "", 0, "TRIM_HORIZON", "P") },
-      { "P", "C" }, { { NULL } }, 0, 0, false, { { PLAN_TAKE, "C" } }, 1, 0 },
+      { "P", "C" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { PLAN_TAKE, "C" } },
+      1,
+      0 },
     { "a finished shard someone still holds is not deleted",
-      { LS("P", "x", 4, LEASE_SHARD_END, NULL) }, { NULL }, { { NULL } }, 0, 0, false,
-      { { 0, NULL } }, 0, 0 },
+      { LS("P", "x", 4, LEASE_SHARD_END, NULL) },
+      { NULL },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { 0, NULL } },
+      0,
+      0 },
     { "a child waits while its parent is not read to its end",
-      { LS("P", "x", 4, "17", NULL), LS("C", "", 0, "TRIM_HORIZON", "P") }, { "P", "C" },
-      { { NULL } }, 0, 0, false, { { 0, NULL } }, 1, 1 },
+      { LS("P", "x", 4, "17", NULL), LS("C", "", 0, "TRIM_HORIZON", "P") },
+      { "P", "C" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { 0, NULL } },
+      1,
+      1 },
     { "a child waits while its listed parent has no lease yet",
-      { LS("C", "", 0, "TRIM_HORIZON", "P") }, { "P", "C" }, { { NULL } }, 0, 0, false,
-      { { 0, NULL } }, 1, 0 },
+      { LS("C", "", 0, "TRIM_HORIZON", "P") },
+      { "P", "C" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { 0, NULL } },
+      1,
+      0 },
     { "a lease we hold that another owner took is dropped",
-      { LS("s1", "x", 4, "1", NULL) }, { "s1" }, { { "s1", 3, 0, false } }, 0, 0, false,
-      { { PLAN_DROP, "s1" } }, 1, 1 },
+      { LS("s1", "x", 4, "1", NULL) },
+      { "s1" },
+      { { "s1", 3, 0, false } },
+      0,
+      0,
+      false,
+      { { PLAN_DROP, "s1" } },
+      1,
+      1 },
     { "a lease we hold that a write found lost is dropped",
-      { LS("s1", "me", 3, "1", NULL) }, { "s1" }, { { "s1", 3, 0, true } }, 0, 0, false,
-      { { PLAN_DROP, "s1" }, { PLAN_RESUME, "s1" } }, 1, 0 },
+      { LS("s1", "me", 3, "1", NULL) },
+      { "s1" },
+      { { "s1", 3, 0, true } },
+      0,
+      0,
+      false,
+      { { PLAN_DROP, "s1" }, { PLAN_RESUME, "s1" } },
+      1,
+      0 },
     { "a lease we hold that is gone from the table is dropped",
-      { { NULL } }, { "s1" }, { { "s1", 3, 0, false } }, 0, 0, false,
-      { { PLAN_DROP, "s1" } }, 0, 0 },
+      { { NULL } },
+      { "s1" },
+      { { "s1", 3, 0, false } },
+      0,
+      0,
+      false,
+      { { PLAN_DROP, "s1" } },
+      0,
+      0 },
     { "a lease we hold is renewed when a third of the timeout passed",
-      { LS("s1", "me", 3, "1", NULL) }, { "s1" }, { { "s1", 3, 1000, false } }, 0,
-      1000 + T_MS / 3, false, { { PLAN_RENEW, "s1" } }, 1, 0 },
+      { LS("s1", "me", 3, "1", NULL) },
+      { "s1" },
+      { { "s1", 3, 1000, false } },
+      0,
+      1000 + T_MS / 3,
+      false,
+      { { PLAN_RENEW, "s1" } },
+      1,
+      0 },
     { "a lease we hold is left alone before that",
-      { LS("s1", "me", 3, "1", NULL) }, { "s1" }, { { "s1", 3, 1000, false } }, 0,
-      1000 + T_MS / 3 - 1, false, { { 0, NULL } }, 1, 0 },
+      { LS("s1", "me", 3, "1", NULL) },
+      { "s1" },
+      { { "s1", 3, 1000, false } },
+      0,
+      1000 + T_MS / 3 - 1,
+      false,
+      { { 0, NULL } },
+      1,
+      0 },
     { "a lease naming us that we do not hold is resumed without a write",
-      { LS("s1", "me", 2, "1", NULL) }, { "s1" }, { { NULL } }, 0, 0, false,
-      { { PLAN_RESUME, "s1" } }, 1, 0 },
+      { LS("s1", "me", 2, "1", NULL) },
+      { "s1" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { PLAN_RESUME, "s1" } },
+      1,
+      0 },
     { "a finished lease is never taken",
-      { LS("s1", "", 0, LEASE_SHARD_END, NULL) }, { "s1" }, { { NULL } }, 0, 0, false,
-      { { 0, NULL } }, 0, 0 },
+      { LS("s1", "", 0, LEASE_SHARD_END, NULL) },
+      { "s1" },
+      { { NULL } },
+      0,
+      0,
+      false,
+      { { 0, NULL } },
+      0,
+      0 },
 };
 
 START_TEST(sync_plans)
@@ -367,14 +484,25 @@ START_TEST(sync_plans)
     plan_held h[3];
     size_t nh = 0;
     for (; nh < 3 && c->held[nh].id; nh++)
-        h[nh] = (plan_held){ .shard_id = c->held[nh].id, .counter = c->held[nh].counter,
-                             .renewed_ms = c->held[nh].renewed_ms, .lost = c->held[nh].lost };
+        h[nh] = (plan_held){ .shard_id = c->held[nh].id,
+                             .counter = c->held[nh].counter,
+                             .renewed_ms = c->held[nh].renewed_ms,
+                             .lost = c->held[nh].lost };
     plan_obs obs[8];
     size_t nobs = 0;
     ck_assert_int_eq(plan_observe(obs, &nobs, 8, v, n, c->seen_ms), 0);
-    plan_sync_in in = { .leases = v, .nleases = n, .shard_ids = c->shards, .nshards = ns,
-                        .held = h, .nheld = nh, .me = "me", .obs = obs, .nobs = nobs,
-                        .now_ms = c->now_ms, .timeout_ms = T_MS, .max_held = 64,
+    plan_sync_in in = { .leases = v,
+                        .nleases = n,
+                        .shard_ids = c->shards,
+                        .nshards = ns,
+                        .held = h,
+                        .nheld = nh,
+                        .me = "me",
+                        .obs = obs,
+                        .nobs = nobs,
+                        .now_ms = c->now_ms,
+                        .timeout_ms = T_MS,
+                        .max_held = 64,
                         .take_all = c->take_all };
     plan_sync_out out;
     ck_assert_int_eq(plan_sync(&in, &out), 0);
@@ -384,18 +512,18 @@ START_TEST(sync_plans)
     char got[512] = "";
     for (size_t i = 0; i < out.nactions; i++) {
         const plan_action *a = &out.actions[i];
-        const char *id = a->op == PLAN_DROP || a->op == PLAN_RENEW ? h[a->held].shard_id
-                                                                   : v[a->lease].shard_id;
+        const char *id =
+            a->op == PLAN_DROP || a->op == PLAN_RENEW ? h[a->held].shard_id : v[a->lease].shard_id;
         size_t len = strlen(got);
         snprintf(got + len, sizeof got - len, "%s %s; ", plan_op_name(a->op), id);
     }
     ck_assert_msg(out.nactions == nw, "%s: %s", c->name, got);
     for (size_t i = 0; i < nw; i++) {
         const plan_action *a = &out.actions[i];
-        const char *id = a->op == PLAN_DROP || a->op == PLAN_RENEW ? h[a->held].shard_id
-                                                                   : v[a->lease].shard_id;
-        ck_assert_msg(a->op == c->want[i].op && strcmp(id, c->want[i].id) == 0, "%s: %s",
-                      c->name, got);
+        const char *id =
+            a->op == PLAN_DROP || a->op == PLAN_RENEW ? h[a->held].shard_id : v[a->lease].shard_id;
+        ck_assert_msg(a->op == c->want[i].op && strcmp(id, c->want[i].id) == 0, "%s: %s", c->name,
+                      got);
     }
     ck_assert_msg(out.target == c->target, "%s: target %zu", c->name, out.target);
     ck_assert_msg(out.others_hold == c->others, "%s: others %zu", c->name, out.others_hold);
@@ -418,29 +546,29 @@ END_TEST
 
 START_TEST(new_shards_get_leases_parents_first)
 {
-    json_t *shards = json_pack(
-        "[{s:s}, {s:s, s:s}, {s:s, s:s}, {s:s}, {s:s}, {s:s}, {s:s, s:s}, {s:i}]", "ShardId",
-        "root", "ShardId", "child", "ParentShardId", "root", "ShardId", "orphan",
-        "ParentShardId", "trimmed", "ShardId", "has", "ShardId", "", "ShardId", "root",
-        "ShardId", "late", "ParentShardId", "has", "ShardId", 7);
+    json_t *shards =
+        json_pack("[{s:s}, {s:s, s:s}, {s:s, s:s}, {s:s}, {s:s}, {s:s}, {s:s, s:s}, {s:i}]",
+                  "ShardId", "root", "ShardId", "child", "ParentShardId", "root", "ShardId",
+                  "orphan", "ParentShardId", "trimmed", "ShardId", "has", "ShardId", "", "ShardId",
+                  "root", "ShardId", "late", "ParentShardId", "has", "ShardId", 7);
     lease have = mk("has", "x", 3, "5", NULL);
     for (int latest = 0; latest <= 1; latest++) {
         lease *out = NULL;
         size_t n = 0;
         ck_assert_int_eq(plan_creates(shards, &have, 1, "arn:s", latest, &out, &n), 0);
-        ck_assert_uint_eq(n, 4);   /* root (once), child, orphan, late */
+        ck_assert_uint_eq(n, 4); /* root (once), child, orphan, late */
         ck_assert_str_eq(out[0].shard_id, "root");
         ck_assert_int_eq(out[0].nparents, 0);
         ck_assert_str_eq(out[0].checkpoint, latest ? LEASE_LATEST : LEASE_TRIM_HORIZON);
         ck_assert_str_eq(out[0].stream_arn, "arn:s");
         ck_assert_str_eq(out[0].owner, "");
-        ck_assert_str_eq(out[1].shard_id, "child");   /* parent listed: from its beginning */
+        ck_assert_str_eq(out[1].shard_id, "child"); /* parent listed: from its beginning */
         ck_assert_str_eq(out[1].parents[0], "root");
         ck_assert_str_eq(out[1].checkpoint, LEASE_TRIM_HORIZON);
-        ck_assert_str_eq(out[2].shard_id, "orphan");  /* parent unknown: a root for us */
+        ck_assert_str_eq(out[2].shard_id, "orphan"); /* parent unknown: a root for us */
         ck_assert_str_eq(out[2].parents[0], "trimmed");
         ck_assert_str_eq(out[2].checkpoint, latest ? LEASE_LATEST : LEASE_TRIM_HORIZON);
-        ck_assert_str_eq(out[3].shard_id, "late");    /* parent known by its lease */
+        ck_assert_str_eq(out[3].shard_id, "late"); /* parent known by its lease */
         ck_assert_str_eq(out[3].checkpoint, LEASE_TRIM_HORIZON);
         free(out);
     }

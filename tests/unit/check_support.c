@@ -26,8 +26,8 @@ START_TEST(env_list_sets_and_unsets)
     setenv("CR_SUPPORT_A", "old", 1);
     setenv("CR_SUPPORT_B", "old", 1);
     unsetenv("CR_SUPPORT_C");
-    support_env_apply((const char *const[]){ "CR_SUPPORT_A=new=x", "CR_SUPPORT_B=",
-                                             "CR_SUPPORT_C=c", NULL });
+    support_env_apply(
+        (const char *const[]){ "CR_SUPPORT_A=new=x", "CR_SUPPORT_B=", "CR_SUPPORT_C=c", NULL });
     ck_assert_str_eq(getenv("CR_SUPPORT_A"), "new=x");
     ck_assert_ptr_null(getenv("CR_SUPPORT_B"));
     ck_assert_str_eq(getenv("CR_SUPPORT_C"), "c");
@@ -172,7 +172,7 @@ END_TEST
 START_TEST(a_missing_variable_skips)
 {
     unsetenv("CRUDDUR_LIVE");
-    setenv("CR_SUPPORT_NEEDED", "", 1); /* empty counts as missing */
+    setenv("CR_SUPPORT_NEEDED", "", 1);                       /* empty counts as missing */
     ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout)); /* its TAP skip line */
     live_require_env("CR_SUPPORT_NEEDED");
 }

@@ -50,8 +50,8 @@ static void tls_ext(X509 *x, X509 *issuer, int nid, const char *value)
 
 /* A certificate for key, signed by (ca, ca_key) or self-signed when ca is NULL; valid from
  * from_s to to_s seconds from now; san NULL for a CA. */
-static X509 *tls_cert(EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key, const char *cn,
-                      const char *san, long from_s, long to_s)
+static X509 *tls_cert(EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key, const char *cn, const char *san,
+                      long from_s, long to_s)
 {
     static long serial = 1;
     X509 *x = X509_new();
@@ -90,8 +90,8 @@ static void tls_write(const char *path, X509 *x, EVP_PKEY *k)
 
 /* The DynamoDB and JWKS stand-in: POST (any path) answers a ListTables reply, POST /close
  * then closes the connection; GET of a path ending in jwks.json an empty key set; else 404. */
-static void srv_handle(void *shared, const char *method, const char *target,
-                       const char *headers, loopsrv_reply *rp)
+static void srv_handle(void *shared, const char *method, const char *target, const char *headers,
+                       loopsrv_reply *rp)
 {
     (void)shared;
     (void)headers;
@@ -110,7 +110,12 @@ static void srv_handle(void *shared, const char *method, const char *target,
     }
 }
 
-enum { SRV_GOOD, SRV_WRONG_HOST, SRV_EXPIRED, SRV_N };
+enum {
+    SRV_GOOD,
+    SRV_WRONG_HOST,
+    SRV_EXPIRED,
+    SRV_N
+};
 static loopsrv *g_srv[SRV_N];
 static int g_port[SRV_N];
 
@@ -199,8 +204,8 @@ static int list_tables(int i, const char *host, http_fail *fail, char *msg, size
     ddb_error_clear(&err);
     int rc = ddb_list_tables(d, 10, &names, &err);
     *fail = err.fail;
-    snprintf(msg, msglen, "%s", rc == 0 ? json_string_value(json_array_get(names, 0))
-                                        : err.info.msg);
+    snprintf(msg, msglen, "%s",
+             rc == 0 ? json_string_value(json_array_get(names, 0)) : err.info.msg);
     json_decref(names);
     ddb_free(d);
     return rc;
@@ -224,7 +229,7 @@ START_TEST(the_bundle_is_trusted_and_nothing_else)
     setenv("AWS_CA_BUNDLE", g_other_ca, 1);
     ck_assert_int_eq(list_tables(SRV_GOOD, "127.0.0.1", &f, msg, sizeof msg), -1);
     ck_assert_msg(f == HTTP_FAIL_TLS, "%s: %s", http_fail_name(f), msg);
-    ck_assert_int_eq(srv_count(g_srv[SRV_GOOD]), before + 2);   /* nothing was sent */
+    ck_assert_int_eq(srv_count(g_srv[SRV_GOOD]), before + 2); /* nothing was sent */
     unsetenv("AWS_CA_BUNDLE");
 }
 END_TEST
@@ -250,8 +255,10 @@ START_TEST(ca_bundle_of_the_profile_in_the_shared_config)
     snprintf(conf, sizeof conf, "%s/config", g_dir);
     FILE *f = fopen(conf, "w");
     ck_assert_ptr_nonnull(f);
-    snprintf(text, sizeof text, "[default]\nregion = us-east-1\nca_bundle = %s\n\n"
-             "[profile other]\nca_bundle = %s\n", g_other_ca, g_ca);
+    snprintf(text, sizeof text,
+             "[default]\nregion = us-east-1\nca_bundle = %s\n\n"
+             "[profile other]\nca_bundle = %s\n",
+             g_other_ca, g_ca);
     fputs(text, f);
     fclose(f);
     setenv("AWS_CONFIG_FILE", conf, 1);
@@ -275,7 +282,7 @@ START_TEST(ca_bundle_of_the_profile_in_the_shared_config)
     setenv("HOME", "/home/someone", 1);
     ck_assert_int_eq(creds_ca_bundle(out, sizeof out, &e), 0);
     ck_assert_str_eq(out, "/home/someone/certs/ca.pem");
-    ck_assert_int_eq(creds_ca_bundle(out, 8, &e), -1);   /* too long for the room */
+    ck_assert_int_eq(creds_ca_bundle(out, 8, &e), -1); /* too long for the room */
     unsetenv("AWS_CA_BUNDLE");
     ck_assert_int_eq(creds_ca_bundle(out, sizeof out, &e), 0);
     ck_assert_str_eq(out, "");
@@ -333,8 +340,7 @@ END_TEST
 START_TEST(the_jwks_fetch_trusts_the_same_bundle)
 {
     char url[128];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/pool/.well-known/jwks.json",
-             g_port[SRV_GOOD]);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/pool/.well-known/jwks.json", g_port[SRV_GOOD]);
     jwks_options o = { .source = url };
     errinfo e;
     /* The stand-in serves {"keys": []}: fetched, then refused for its content. */

@@ -19,10 +19,10 @@ START_TEST(handle_rule)
         { "andrewbrown", true },
         { "A_b_9", true },
         { "_", true },
-        { "andrew.brown", true },     /* what Cognito pools hold as preferred_username */
+        { "andrew.brown", true }, /* what Cognito pools hold as preferred_username */
         { "mary-jane", true },
         { "a~b", true },
-        { "abcdefghijklmnopqrstuvwxyz01234", true },  /* 31: over the old limit of 30 */
+        { "abcdefghijklmnopqrstuvwxyz01234", true }, /* 31: over the old limit of 30 */
         { "", false },
         { "@andrew", false },
         { "andrew brown", false },

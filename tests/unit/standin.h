@@ -15,8 +15,8 @@
 
 typedef struct standin {
     pid_t pid;
-    FILE *in;   /* commands */
-    FILE *out;  /* answers */
+    FILE *in;  /* commands */
+    FILE *out; /* answers */
     int port;
 } standin;
 
