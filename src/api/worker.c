@@ -105,7 +105,7 @@ worker *worker_new(const worker_options *o, errinfo *e)
     if (!w->ctx.keys)
         goto fail;
     jwt_expect_init(&w->ctx.expect, buf_cstr(&w->issuer), client);
-    w->ctx.table = env_str_or("CRUDDUR_DDB_TABLE", MESSAGING_TABLE_DEFAULT);
+    w->ctx.table = messaging_table();
     size_t n = 0;
     const char *fe = env_str("FRONTEND_URL"), *be = env_str("BACKEND_URL");
     if (fe)

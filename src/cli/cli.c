@@ -14,7 +14,7 @@
 
 const char *cli_table(void)
 {
-    return env_str_or("CRUDDUR_DDB_TABLE", MESSAGING_TABLE_DEFAULT);
+    return messaging_table();
 }
 
 const char *cli_local_endpoint(void)

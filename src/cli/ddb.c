@@ -26,8 +26,8 @@
 static const char ddbcli_usage[] =
     "Usage: cruddur ddb SUBCOMMAND [OPTIONS] [ARGS]\n"
     "\n"
-    "The DynamoDB table of Cruddur messaging. The table is CRUDDUR_DDB_TABLE "
-    "(default\n" MESSAGING_TABLE_DEFAULT
+    "The DynamoDB table of Cruddur messaging. The table is CRUDDUR_DDB_TABLE (else\n"
+    "DDB_MESSAGE_TABLE, the original's name; default " MESSAGING_TABLE_DEFAULT
     "). The endpoint is AWS_ENDPOINT_URL (default: DynamoDB Local at\n"
     "http://127.0.0.1:8000) unless --prod, which talks to real AWS (AWS_DEFAULT_REGION and\n"
     "the usual credential variables).\n"

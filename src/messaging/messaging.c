@@ -9,7 +9,16 @@
 
 #include "aws/ddb_av.h"
 #include "base/clock.h"
+#include "base/env.h"
 #include "base/utf8.h"
+
+const char *messaging_table(void)
+{
+    const char *t = env_str("CRUDDUR_DDB_TABLE");
+    if (!t)
+        t = env_str("DDB_MESSAGE_TABLE");
+    return t ? t : MESSAGING_TABLE_DEFAULT;
+}
 
 /* ---- keys and items ------------------------------------------------------------------------ */
 

@@ -35,7 +35,12 @@
 #include "aws/ddb.h"
 #include "base/buf.h"
 
-#define MESSAGING_TABLE_DEFAULT "cruddur-messages" /* when CRUDDUR_DDB_TABLE is unset */
+#define MESSAGING_TABLE_DEFAULT "cruddur-messages" /* when no variable names the table */
+
+/* The table the programs use: CRUDDUR_DDB_TABLE, else DDB_MESSAGE_TABLE (the name the
+ * original Cruddur's prod branch reads), else MESSAGING_TABLE_DEFAULT. Static storage
+ * (the environment's). */
+const char *messaging_table(void);
 #define MESSAGING_GSI "message-group-sk-index"
 #define MESSAGING_PAGE_DEFAULT 20 /* pattern A's page, as in the original */
 #define MESSAGING_KEY_MAX 64      /* "MSG#" / "GRP#" / "IDEM#" + a UUID, with room */

@@ -47,7 +47,8 @@ static const char main_usage[] =
     "  dead-letters delete        drop dead letters without applying them\n"
     "\n"
     "Environment:\n"
-    "  CRUDDUR_DDB_TABLE          messages table (default " MESSAGING_TABLE_DEFAULT ")\n"
+    "  CRUDDUR_DDB_TABLE          messages table (else DDB_MESSAGE_TABLE; "
+    "default " MESSAGING_TABLE_DEFAULT ")\n"
     "  CRUDDUR_LEASE_TABLE        lease table (default <table>-leases)\n"
     "  CRUDDUR_STREAM_ARN         stream to read (default: the table's latest stream)\n"
     "  CRUDDUR_POLL_MS            pause before polling a caught-up shard again (default 250)\n"
@@ -76,7 +77,7 @@ typedef struct main_config {
 
 static int main_config_read(main_config *c, errinfo *e)
 {
-    c->table = env_str_or("CRUDDUR_DDB_TABLE", MESSAGING_TABLE_DEFAULT);
+    c->table = messaging_table();
     const char *lt = env_str("CRUDDUR_LEASE_TABLE");
     int n = lt ? snprintf(c->lease_table, sizeof c->lease_table, "%s", lt)
                : snprintf(c->lease_table, sizeof c->lease_table, "%s-leases", c->table);

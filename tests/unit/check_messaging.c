@@ -54,6 +54,24 @@ static bool is_uuid(const char *s)
 
 /* ---- keys and items ------------------------------------------------------------------------ */
 
+/* The table: CRUDDUR_DDB_TABLE wins over DDB_MESSAGE_TABLE (the original's prod branch),
+ * which wins over the default. */
+START_TEST(table_name_from_either_variable)
+{
+    unsetenv("CRUDDUR_DDB_TABLE");
+    unsetenv("DDB_MESSAGE_TABLE");
+    ck_assert_str_eq(messaging_table(), "cruddur-messages");
+    setenv("DDB_MESSAGE_TABLE", "cruddur-messages-prod", 1);
+    ck_assert_str_eq(messaging_table(), "cruddur-messages-prod");
+    setenv("CRUDDUR_DDB_TABLE", "mine", 1);
+    ck_assert_str_eq(messaging_table(), "mine");
+    setenv("CRUDDUR_DDB_TABLE", "", 1); /* empty is unset, as for every variable */
+    ck_assert_str_eq(messaging_table(), "cruddur-messages-prod");
+    unsetenv("CRUDDUR_DDB_TABLE");
+    unsetenv("DDB_MESSAGE_TABLE");
+}
+END_TEST
+
 START_TEST(keys_are_prefixed)
 {
     char k[MESSAGING_KEY_MAX];
@@ -404,6 +422,7 @@ static Suite *messaging_suite(void)
 {
     Suite *s = suite_create("messaging");
     TCase *t = tcase_create("items");
+    tcase_add_test(t, table_name_from_either_variable);
     tcase_add_test(t, keys_are_prefixed);
     tcase_add_test(t, message_item_matches_original);
     tcase_add_test(t, group_item_names_the_other_person);
