@@ -14,6 +14,7 @@
 #include "messaging/messaging.h"
 #include "streamd/deadletter.h"
 #include "streamd/lease.h"
+#include "streamd/sdmetrics.h"
 #include "streamd/streamd.h"
 
 enum {
@@ -61,6 +62,8 @@ static const char main_usage[] =
     "  CRUDDUR_DEADLETTER_TTL_DAYS  days a dead letter is kept, 1..3650 (default 14)\n"
     "  AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB_STREAMS, AWS_DEFAULT_REGION, AWS_*\n"
     "                             credentials: DynamoDB as for cruddur\n"
+    "  CRUDDUR_METRICS_LISTEN     HOST:PORT for Prometheus (GET /metrics), e.g. 127.0.0.1:9464;\n"
+    "                             unset: no metrics listener\n"
     "  CRUDDUR_LOG_LEVEL          debug|info|warn|error|off (default info)\n"
     "\n"
     "Under systemd (Type=notify) it reports READY, WATCHDOG pings and a STATUS line with its\n"
@@ -127,13 +130,32 @@ static int main_run(ddb *d, const main_config *c, bool once, long give_up_s, boo
         .batch_limit = (int)c->batch_limit,
     };
     errinfo e;
+    /* Metrics for Prometheus on CRUDDUR_METRICS_LISTEN (off when unset). */
+    sdmetrics *mx = NULL;
+    const char *listen_at = env_str("CRUDDUR_METRICS_LISTEN");
+    if (listen_at) {
+        if (!(mx = sdmetrics_new())) {
+            fprintf(stderr, "cruddur-streamd: out of memory\n");
+            return MAIN_FAIL;
+        }
+        if (sdmetrics_listen(mx, listen_at, &e) != 0) {
+            fprintf(stderr, "cruddur-streamd: %s\n", e.msg);
+            sdmetrics_free(mx);
+            return MAIN_FAIL;
+        }
+        log_fields(LOG_INFO, "metrics_listening",
+                   json_pack("{s:s, s:i}", "address", listen_at, "port", sdmetrics_port(mx)));
+        o.metrics = mx;
+    }
     streamd *s = streamd_new(&o, &e);
     if (!s) {
         fprintf(stderr, "cruddur-streamd: %s\n", e.msg);
+        sdmetrics_free(mx);
         return MAIN_FAIL;
     }
     int rc = streamd_run(s, &e);
     streamd_free(s);
+    sdmetrics_free(mx);
     if (rc != 0) {
         log_msg(LOG_ERROR, "failed", "%s", e.msg);
         fprintf(stderr, "cruddur-streamd: %s\n", e.msg);

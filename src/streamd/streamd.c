@@ -59,6 +59,7 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     s->once = o->once;
     s->give_up_ms = o->give_up_ms > 0 ? o->give_up_ms : STREAMD_GIVE_UP_MS;
     s->poll_ms = o->poll_ms;
+    s->metrics = o->metrics;
     s->lease_timeout_ms = o->lease_timeout_ms;
     s->record_attempts = o->record_attempts;
     s->deadletter_ttl_s =
@@ -138,8 +139,23 @@ static void streamd_nap(int64_t ms)
     }
 }
 
-void streamd_log_error(const char *event, const char *shard, const ddb_error *err)
+void streamd_log_error(streamd *s, const char *event, const char *shard, const ddb_error *err)
 {
+    static const struct {
+        const char *event;
+        sdmetrics_error kind;
+    } kinds[] = {
+        { "get_records_failed", SDMETRICS_ERR_GET_RECORDS },
+        { "iterator_failed", SDMETRICS_ERR_ITERATOR },
+        { "checkpoint_failed", SDMETRICS_ERR_CHECKPOINT },
+        { "renew_failed", SDMETRICS_ERR_LEASE },
+        { "release_failed", SDMETRICS_ERR_LEASE },
+        { "sync_failed", SDMETRICS_ERR_SYNC },
+        { "startup_waiting", SDMETRICS_ERR_SYNC },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(event, kinds[i].event) == 0)
+            sdmetrics_count_error(s->metrics, kinds[i].kind);
     json_t *f =
         json_pack("{s:s, s:s, s:s, s:I}", "shard", shard ? shard : "", "error", err->info.msg,
                   "type", err->type, "http_status", (json_int_t)err->http_status);
@@ -167,7 +183,7 @@ static void streamd_release_all(streamd *s)
         ddb_error err;
         ddb_error_clear(&err);
         if (lease_release(s->d, s->lease_table, &sh->l, &err) == LEASE_ERROR)
-            streamd_log_error("release_failed", sh->l.shard_id, &err);
+            streamd_log_error(s, "release_failed", sh->l.shard_id, &err);
         streamd_drop(s, sh, "stopping");
     }
 }
@@ -192,7 +208,7 @@ int streamd_run(streamd *s, errinfo *e)
             errinfo_set(e, ERR_SERVICE, "%s", err.info.msg);
             return -1;
         }
-        streamd_log_error("startup_waiting", NULL, &err);
+        streamd_log_error(s, "startup_waiting", NULL, &err);
         notify_send("STATUS=waiting for the table, its stream and the lease table");
         streamd_nap(5000);
     }
@@ -209,7 +225,7 @@ int streamd_run(streamd *s, errinfo *e)
             s->sync_again = false;
             ddb_error_clear(&err);
             if (streamd_sync(s, now, &err) != 0) {
-                streamd_log_error("sync_failed", NULL, &err);
+                streamd_log_error(s, "sync_failed", NULL, &err);
                 if (s->once && ++sync_failures >= 5) {
                     errinfo_set(e, ERR_SERVICE, "%s", err.info.msg);
                     streamd_release_all(s);

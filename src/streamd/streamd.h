@@ -13,21 +13,22 @@
 #include "base/errinfo.h"
 
 typedef struct streamd_options {
-    ddb *d;                  /* borrowed */
-    const char *table;       /* the messages table */
-    const char *lease_table; /* created when missing */
-    const char *stream_arn;  /* NULL: the table's LatestStreamArn */
-    const char *owner;       /* this daemon's lease owner name; NULL: host:pid:random
+    ddb *d;                    /* borrowed */
+    const char *table;         /* the messages table */
+    const char *lease_table;   /* created when missing */
+    const char *stream_arn;    /* NULL: the table's LatestStreamArn */
+    const char *owner;         /* this daemon's lease owner name; NULL: host:pid:random
                                     (host:1 as PID 1, a container's main process) */
-    bool latest;             /* new root shards start at LATEST, not TRIM_HORIZON */
-    bool once;               /* drain every available shard to its current end, exit */
-    long give_up_ms;         /* with once: fail when a shard has failed this long in a
+    bool latest;               /* new root shards start at LATEST, not TRIM_HORIZON */
+    bool once;                 /* drain every available shard to its current end, exit */
+    long give_up_ms;           /* with once: fail when a shard has failed this long in a
                                     row (an outage); 0: STREAMD_GIVE_UP_MS */
-    long poll_ms;            /* pause between polls of a shard that is caught up */
-    long lease_timeout_ms;   /* a lease whose counter stays put this long is taken over */
-    int record_attempts;     /* tries of a record before it becomes a dead letter */
-    long deadletter_ttl_s;   /* a dead letter expires this long after it is made */
-    int batch_limit;         /* GetRecords Limit, 1..1000 */
+    long poll_ms;              /* pause between polls of a shard that is caught up */
+    long lease_timeout_ms;     /* a lease whose counter stays put this long is taken over */
+    int record_attempts;       /* tries of a record before it becomes a dead letter */
+    long deadletter_ttl_s;     /* a dead letter expires this long after it is made */
+    int batch_limit;           /* GetRecords Limit, 1..1000 */
+    struct sdmetrics *metrics; /* borrowed: counted into (sdmetrics.h); NULL: none */
 } streamd_options;
 
 #define STREAMD_GIVE_UP_MS 120000

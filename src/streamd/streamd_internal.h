@@ -12,6 +12,7 @@
 #include "base/errinfo.h"
 #include "streamd/lease.h"
 #include "streamd/plan.h"
+#include "streamd/sdmetrics.h"
 #include "streamd/streamd.h"
 
 #define STREAMD_MAX_SHARDS 4096 /* leases and shards tracked; far above any table's */
@@ -51,10 +52,12 @@ struct streamd {
     size_t others_hold; /* unfinished leases other owners hold (last sync) */
     int64_t wd_every_ms, next_wd_ms;
     streamd_stats stats;
+    sdmetrics *metrics; /* borrowed; NULL: none */
 };
 
-/* Logs a failed call (event, shard or NULL, the error's message, type and HTTP status). */
-void streamd_log_error(const char *event, const char *shard, const ddb_error *err);
+/* Logs a failed call (event, shard or NULL, the error's message, type and HTTP status) and
+ * counts it in the metrics by its kind. */
+void streamd_log_error(streamd *s, const char *event, const char *shard, const ddb_error *err);
 
 /* The stream's ARN into s->arn: the option, else the table's LatestStreamArn (logged when
  * it changes). 0, or -1 with err (no stream: ERR_CONFIG saying how to enable it). */
@@ -67,6 +70,8 @@ int streamd_sync(streamd *s, int64_t now, ddb_error *err);
 
 /* Forgets sh (logs lease_dropped with why); the last slot moves into sh's. */
 void streamd_drop(streamd *s, streamd_shard *sh, const char *why);
+/* streamd_drop for a lease another owner took: counted as lost. */
+void streamd_lose(streamd *s, streamd_shard *sh, const char *why);
 
 /* Pings the watchdog and renews the leases that are due; a lease found taken is marked
  * lost (dropped by the caller once the batch in hand is done). */

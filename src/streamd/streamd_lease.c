@@ -60,6 +60,13 @@ void streamd_drop(streamd *s, streamd_shard *sh, const char *why)
     size_t i = (size_t)(sh - s->held);
     s->held[i] = s->held[s->nheld - 1];
     s->nheld--;
+    sdmetrics_leases_held(s->metrics, s->nheld);
+}
+
+void streamd_lose(streamd *s, streamd_shard *sh, const char *why)
+{
+    sdmetrics_lease_event(s->metrics, SDMETRICS_LEASE_LOST);
+    streamd_drop(s, sh, why);
 }
 
 static void streamd_hold(streamd *s, const lease *l, int64_t now)
@@ -69,6 +76,8 @@ static void streamd_hold(streamd *s, const lease *l, int64_t now)
     sh->l = *l;
     sh->next_poll_ms = now;
     sh->renewed_ms = now;
+    sdmetrics_lease_event(s->metrics, SDMETRICS_LEASE_TAKEN);
+    sdmetrics_leases_held(s->metrics, s->nheld);
     log_fields(LOG_INFO, "lease_taken",
                json_pack("{s:s, s:s, s:I}", "shard", l->shard_id, "checkpoint", l->checkpoint,
                          "counter", (json_int_t)l->counter));
@@ -165,7 +174,7 @@ static int streamd_do(streamd *s, const plan_sync_in *in, const plan_sync_out *p
     }
     case PLAN_DROP:
         if (sh)
-            streamd_drop(s, sh, "taken by another owner");
+            streamd_lose(s, sh, "taken by another owner");
         return 0;
     case PLAN_RENEW: {
         if (!sh)
@@ -175,7 +184,7 @@ static int streamd_do(streamd *s, const plan_sync_in *in, const plan_sync_out *p
             ddb_error_clear(err);
             if (lost->n < lost->cap)
                 snprintf(lost->ids[lost->n++], LEASE_ID_MAX, "%s", sh->l.shard_id);
-            streamd_drop(s, sh, "lost on renewal");
+            streamd_lose(s, sh, "lost on renewal");
             return 0;
         }
         if (r == LEASE_ERROR)
@@ -308,7 +317,7 @@ void streamd_keepalive(streamd *s)
         if (r == LEASE_LOST)
             sh->lost = true;
         else if (r == LEASE_ERROR)
-            streamd_log_error("renew_failed", sh->l.shard_id, &err);
+            streamd_log_error(s, "renew_failed", sh->l.shard_id, &err);
         else
             sh->renewed_ms = now;
     }

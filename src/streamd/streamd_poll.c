@@ -110,6 +110,7 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
         return seq && lease_is_seq(seq) ? -1 : 0;
     }
     s->stats.dead_letters++;
+    sdmetrics_dead_letter(s->metrics);
     json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:i}", "shard", sh->l.shard_id, "sequence", seq,
                           "group", res->group, "reason", err.info.msg, "attempts", attempt);
     log_fields(LOG_ERROR, "dead_letter", f);
@@ -239,6 +240,7 @@ static int streamd_acquire(streamd *s, streamd_shard *sh, int64_t now)
     if (rc != 0 && ddb_error_is(&err, "TrimmedDataAccessException")) {
         /* The records after our checkpoint are gone (past the 24 h retention): say what
          * could not be read and go on from the oldest record there is. */
+        sdmetrics_count_error(s->metrics, SDMETRICS_ERR_GAP);
         log_fields(LOG_ERROR, "gap",
                    json_pack("{s:s, s:s, s:s}", "shard", sh->l.shard_id, "after_sequence", cp,
                              "reason",
@@ -249,7 +251,7 @@ static int streamd_acquire(streamd *s, streamd_shard *sh, int64_t now)
                                  &sh->iterator, &err);
     }
     if (rc != 0) {
-        streamd_log_error("iterator_failed", sh->l.shard_id, &err);
+        streamd_log_error(s, "iterator_failed", sh->l.shard_id, &err);
         streamd_backoff(s, sh, now, err.info.msg);
         return -1;
     }
@@ -271,6 +273,7 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
     ddb_error_clear(&err);
     json_t *records = NULL;
     char *next = NULL;
+    sdmetrics_get_records(s->metrics, sh->l.shard_id);
     if (ddbstreams_records(s->d, sh->iterator, s->batch_limit, &records, &next, &err) != 0) {
         if (ddb_error_is(&err, "ExpiredIteratorException")) {
             log_fields(
@@ -281,6 +284,7 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
             return;
         }
         if (ddb_error_is(&err, "TrimmedDataAccessException")) {
+            sdmetrics_count_error(s->metrics, SDMETRICS_ERR_GAP);
             log_fields(LOG_ERROR, "gap",
                        json_pack("{s:s, s:s, s:s}", "shard", sh->l.shard_id, "after_sequence",
                                  sh->l.checkpoint, "reason",
@@ -291,12 +295,12 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
             ddb_error_clear(&err);
             if (ddbstreams_iterator(s->d, s->arn, sh->l.shard_id, DDBSTREAMS_TRIM_HORIZON, NULL,
                                     &sh->iterator, &err) != 0) {
-                streamd_log_error("iterator_failed", sh->l.shard_id, &err);
+                streamd_log_error(s, "iterator_failed", sh->l.shard_id, &err);
                 streamd_backoff(s, sh, now, err.info.msg);
             }
             return;
         }
-        streamd_log_error("get_records_failed", sh->l.shard_id, &err);
+        streamd_log_error(s, "get_records_failed", sh->l.shard_id, &err);
         streamd_backoff(s, sh, now, err.info.msg);
         return;
     }
@@ -306,13 +310,14 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
         /* Not applied in full: read again from the checkpoint after a pause. */
         free(sh->iterator);
         sh->iterator = NULL;
+        sdmetrics_count_error(s->metrics, SDMETRICS_ERR_APPLY);
         streamd_backoff(s, sh, now,
                         "the batch could not be applied: the messages table does "
                         "not answer");
         goto out;
     }
     if (sh->lost) {
-        streamd_drop(s, sh, "taken by another owner during the batch");
+        streamd_lose(s, sh, "taken by another owner during the batch");
         goto out;
     }
     const char *last =
@@ -323,13 +328,13 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
     if (cp) {
         lease_status r = lease_checkpoint(s->d, s->lease_table, &sh->l, cp, &err);
         if (r == LEASE_LOST) {
-            streamd_drop(s, sh, "lost at checkpoint");
+            streamd_lose(s, sh, "lost at checkpoint");
             goto out;
         }
         if (r == LEASE_ERROR) {
             /* Applied but not recorded: the next checkpoint covers it, or a replay does no
              * harm (pattern E is idempotent). */
-            streamd_log_error("checkpoint_failed", sh->l.shard_id, &err);
+            streamd_log_error(s, "checkpoint_failed", sh->l.shard_id, &err);
         } else {
             sh->renewed_ms = clock_mono_ms();
         }
@@ -349,7 +354,7 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
         if (strcmp(sh->l.checkpoint, LEASE_SHARD_END) == 0) {
             ddb_error_clear(&err);
             if (lease_release(s->d, s->lease_table, &sh->l, &err) == LEASE_ERROR)
-                streamd_log_error("release_failed", sh->l.shard_id, &err);
+                streamd_log_error(s, "release_failed", sh->l.shard_id, &err);
             s->sync_again = true;
             streamd_drop(s, sh, "shard end");
         } else {
@@ -364,6 +369,7 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
     } else {
         sh->drained = false;
     }
+    sdmetrics_batch(s->metrics, sh->l.shard_id, n, sh->lag_ms);
     sh->next_poll_ms = (long)n >= s->batch_limit ? now : now + s->poll_ms;
 out:
     free(next);

@@ -8,12 +8,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 
 #include "aws/ddb_av.h"
 #include "streamd/deadletter.h"
 #include "streamd/lease.h"
 #include "streamd/notify.h"
 #include "streamd/plan.h"
+#include "streamd/sdmetrics.h"
 #include "tap.h"
 
 static lease mk(const char *id, const char *owner, int64_t counter, const char *cp,
@@ -583,6 +587,102 @@ START_TEST(new_shards_get_leases_parents_first)
 }
 END_TEST
 
+/* ---- metrics ------------------------------------------------------------------------- */
+
+static double sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+START_TEST(metrics_count_what_the_loop_reports)
+{
+    sdmetrics *m = sdmetrics_new();
+    ck_assert_ptr_nonnull(m);
+    sdmetrics_get_records(m, "shardId-1");
+    sdmetrics_get_records(m, "shardId-1");
+    sdmetrics_get_records(m, "shardId-2");
+    sdmetrics_batch(m, "shardId-1", 7, 2500);
+    sdmetrics_batch(m, "shardId-2", 3, 400);
+    sdmetrics_batch(m, "shardId-2", 0, 0); /* caught up */
+    sdmetrics_dead_letter(m);
+    sdmetrics_lease_event(m, SDMETRICS_LEASE_TAKEN);
+    sdmetrics_lease_event(m, SDMETRICS_LEASE_TAKEN);
+    sdmetrics_lease_event(m, SDMETRICS_LEASE_LOST);
+    sdmetrics_leases_held(m, 1);
+    sdmetrics_count_error(m, SDMETRICS_ERR_GET_RECORDS);
+    sdmetrics_count_error(m, SDMETRICS_NERRORS); /* out of range: ignored */
+    buf out;
+    buf_init(&out, 0);
+    ck_assert_int_eq(sdmetrics_render(m, &out), 0);
+    const char *t = buf_cstr(&out);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_get_records_total{shard=\"shardId-1\"}"), 2);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_records_total{shard=\"shardId-1\"}"), 7);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_batches_total{shard=\"shardId-2\"}"), 1);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_lag_seconds{shard=\"shardId-1\"}"), 2.5);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_lag_seconds{shard=\"shardId-2\"}"), 0);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_dead_letters_total"), 1);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_leases_held"), 1);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_lease_events_total{event=\"taken\"}"), 2);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_lease_events_total{event=\"lost\"}"), 1);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_errors_total{kind=\"get_records\"}"), 1);
+    ck_assert_double_eq(sample(t, "cruddur_streamd_errors_total{kind=\"apply\"}"), 0);
+    buf_cleanup(&out);
+    sdmetrics_free(m);
+    /* no metrics kept: every call is a no-op */
+    sdmetrics_batch(NULL, "x", 1, 1);
+    sdmetrics_free(NULL);
+}
+END_TEST
+
+/* Sends req to 127.0.0.1:port and returns the whole answer (static buffer). */
+static const char *ask(int port, const char *req)
+{
+    static char got[65536];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof got - 1 && (r = recv(fd, got + n, sizeof got - 1 - n, 0)) > 0)
+        n += (size_t)r;
+    got[n] = '\0';
+    close(fd);
+    return got;
+}
+
+START_TEST(metrics_listener_answers_get_metrics_only)
+{
+    sdmetrics *m = sdmetrics_new();
+    errinfo e;
+    ck_assert_int_eq(sdmetrics_listen(m, "127.0.0.1:0", &e), 0);
+    int port = sdmetrics_port(m);
+    ck_assert_int_gt(port, 0);
+    sdmetrics_batch(m, "shardId-9", 4, 100);
+    const char *r = ask(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert_msg(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", r);
+    ck_assert_ptr_nonnull(strstr(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+    ck_assert_ptr_nonnull(strstr(r, "cruddur_streamd_records_total{shard=\"shardId-9\"} 4\n"));
+    r = ask(port, "GET /other HTTP/1.1\r\n\r\n");
+    ck_assert_msg(strncmp(r, "HTTP/1.1 404", 12) == 0, "%s", r);
+    r = ask(port, "POST /metrics HTTP/1.1\r\n\r\n");
+    ck_assert_msg(strncmp(r, "HTTP/1.1 405", 12) == 0, "%s", r);
+    sdmetrics_free(m); /* stops the thread */
+    m = sdmetrics_new();
+    ck_assert_int_eq(sdmetrics_listen(m, "localhost:9464", &e), -1);
+    ck_assert_int_eq(e.code, ERR_CONFIG);
+    ck_assert_int_eq(sdmetrics_listen(m, "127.0.0.1", &e), -1);
+    ck_assert_int_eq(sdmetrics_listen(m, "127.0.0.1:99999", &e), -1);
+    sdmetrics_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("streamd");
@@ -594,6 +694,10 @@ static Suite *suite(void)
     tcase_add_test(tc, a_batch_applies_the_newest_message_of_each_conversation);
     tcase_add_test(tc, notify_addresses_are_paths_or_abstract_names);
     tcase_add_test(tc, dead_letters_are_stored_without_message_text);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("metrics");
+    tcase_add_test(tc, metrics_count_what_the_loop_reports);
+    tcase_add_test(tc, metrics_listener_answers_get_metrics_only);
     suite_add_tcase(s, tc);
     tc = tcase_create("sync");
     tcase_add_loop_test(tc, sync_plans, 0, (int)(sizeof sync_cases / sizeof sync_cases[0]));
