@@ -115,6 +115,7 @@ END_TEST
 
 START_TEST(without_a_cache_every_check_asks)
 {
+    messaging_member_cache_free(st.cache);
     st.cache = NULL;
     rows(ME, YOU);
     rows(ME, YOU);
