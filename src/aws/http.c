@@ -1,13 +1,14 @@
 /* http.c — HTTP requests over one reused libcurl easy handle, failures classified.
  *
- * Two paths. Plain-http URLs with no proxy in the way (the DynamoDB Local and credential
- * endpoints on loopback, where the client's own CPU is most of a round trip) take the raw
- * path (http_raw.c: libcurl opens and keeps the connection, the request goes out as one
- * curl_easy_send of bytes written by http1.c, the answer is read with curl_easy_recv and
- * parsed by http1.c), three system calls a round trip. libcurl's full transfer machinery
- * costs about 25 us of CPU per request more (URL parsing, connection-cache checks, five
- * polls, a 16 KB buffer allocated per transfer). Everything else — https, proxies — takes
- * libcurl's own HTTP path, here. */
+ * Two paths. http and https URLs with no proxy in the way (DynamoDB, Streams, Cognito, the
+ * JWKS and credential endpoints) take the raw path (http_raw.c: libcurl opens and keeps the
+ * connection — for https the TLS handshake, verified, the session kept for a resumed
+ * reconnect — the request goes out as one curl_easy_send of bytes written by http1.c, the
+ * answer is read with curl_easy_recv and parsed by http1.c), three system calls a round
+ * trip. libcurl's full transfer machinery costs about 25 us of CPU per request more (URL
+ * parsing, connection-cache checks, five polls, a 16 KB buffer allocated per transfer).
+ * Everything else — proxies, URLs the raw path does not take — uses libcurl's own HTTP
+ * path, here. */
 #include "config.h"
 #include "aws/http.h"
 
@@ -108,8 +109,8 @@ http *http_new(const http_options *opts, errinfo *e)
     if (h->opts.max_response_bytes == 0)
         h->opts.max_response_bytes = (size_t)16 << 20;
     h->curl = curl_easy_init();
-    h->raw =
-        http_raw_new(h->opts.connect_timeout_ms, h->opts.timeout_ms, h->opts.max_response_bytes);
+    h->raw = http_raw_new(h->opts.connect_timeout_ms, h->opts.timeout_ms,
+                          h->opts.max_response_bytes, h->ca_bundle);
     if (!h->curl || !h->raw) {
         if (h->curl)
             curl_easy_cleanup(h->curl);
@@ -189,7 +190,7 @@ int http_request(http *h, const char *method, const char *url, const char *const
     if (h->opts.transport)
         return h->opts.transport(h->opts.transport_arg, method, url, headers, body, body_len, resp,
                                  e);
-    if (h->raw_ok && strncmp(url, "http://", 7) == 0) {
+    if (h->raw_ok && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)) {
         int r = http_raw_request(h->raw, method, url, headers, body, body_len, resp, e);
         if (r != HTTP_RAW_UNSUPPORTED)
             return r == HTTP_RAW_OK ? 0 : -1;
@@ -270,4 +271,9 @@ const char *http_fail_name(http_fail f)
     case HTTP_FAIL_OTHER: return "other";
     }
     return "other";
+}
+
+long http_connections(const http *h)
+{
+    return h ? http_raw_connections(h->raw) : 0;
 }

@@ -1,12 +1,14 @@
 /* http.h — an HTTP client over one reused libcurl easy handle (keep-alive), with connect
  * and total timeouts, a cap on the response size, and transport failures classified.
  *
- * Which path a request takes: a plain http:// URL with no proxy configured (none of
+ * Which path a request takes: an http:// or https:// URL with no proxy configured (none of
  * http_proxy, HTTP_PROXY, all_proxy, ALL_PROXY set, or no_proxy in the options) — DynamoDB
- * Local, the container and IMDS credential endpoints — takes the raw HTTP/1.1 keep-alive
- * path (http_raw.c, parsed by http1.c), unless the URL has user info, a fragment or bytes
- * at or below ' '. Everything else — https:// (Cognito, DynamoDB, the JWKS), proxies — takes
- * libcurl's own HTTP path. Both give the same http_response and failure classes. */
+ * and DynamoDB Local, Streams, Cognito, the JWKS, the container and IMDS credential
+ * endpoints — takes the raw HTTP/1.1 keep-alive path (http_raw.c, parsed by http1.c; for
+ * https the TLS of libcurl's CONNECT_ONLY handshake: the same verification, CA bundle and
+ * timeouts, the TLS session resumed on a reconnect), unless the URL has user info, a
+ * fragment or bytes at or below ' '. Everything else — proxies — takes libcurl's own HTTP
+ * path. Both give the same http_response and failure classes. */
 #ifndef CR_HTTP_H
 #define CR_HTTP_H
 
@@ -68,6 +70,10 @@ void http_free(http *h); /* accepts NULL */
  * -1 with resp->fail and e set when none did. resp is reset first. */
 int http_request(http *h, const char *method, const char *url, const char *const *headers,
                  const void *body, size_t body_len, http_response *resp, errinfo *e);
+
+/* Connections the raw path opened (tests and benches: one for many requests means no
+ * handshake per request). */
+long http_connections(const http *h);
 
 /* Whether the failure class is worth retrying (connect, timeout, reset). */
 bool http_fail_retryable(http_fail f);

@@ -1,5 +1,7 @@
 /* http_raw.c — the raw path's socket loop: libcurl opens the connection
- * (CURLOPT_CONNECT_ONLY: name resolution, connect timeout, TCP options) and keeps it; the
+ * (CURLOPT_CONNECT_ONLY: name resolution, connect timeout, TCP options; for https the TLS
+ * handshake with peer and host verification and the CA bundle, the TLS session kept in a
+ * share so a reconnect resumes it) and keeps it; the
  * request (written by http1_request_write) goes out with curl_easy_send, the answer is read
  * with curl_easy_recv and fed to http1_parse_bytes; a kept connection the server closed is
  * retried once on a new one. */
@@ -23,9 +25,12 @@ struct http_raw {
     long connect_timeout_ms, timeout_ms;
     size_t max_response_bytes;
     char curl_err[CURL_ERROR_SIZE];
-    CURL *conn; /* CONNECT_ONLY handle owning the open connection, or NULL */
+    char ca_bundle[4096]; /* "" : the system's trust store */
+    CURLSH *tls_share;    /* TLS sessions kept across reconnects; NULL: none yet */
+    long connects;        /* connections opened */
+    CURL *conn;           /* CONNECT_ONLY handle owning the open connection, or NULL */
     curl_socket_t sock;
-    char origin[HTTP_RAW_ORIGIN_MAX]; /* "http://host:port" that conn is connected to */
+    char origin[HTTP_RAW_ORIGIN_MAX]; /* "http[s]://host:port" that conn is connected to */
     buf out;                          /* the request bytes */
     char *in;                         /* the answer bytes */
     size_t in_len, in_cap;
@@ -36,11 +41,17 @@ enum {
     HTTP_RAW_STALE = HTTP_RAW_UNSUPPORTED + 1
 };
 
-http_raw *http_raw_new(long connect_timeout_ms, long timeout_ms, size_t max_response_bytes)
+http_raw *http_raw_new(long connect_timeout_ms, long timeout_ms, size_t max_response_bytes,
+                       const char *ca_bundle)
 {
     http_raw *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
+    if (ca_bundle &&
+        snprintf(h->ca_bundle, sizeof h->ca_bundle, "%s", ca_bundle) >= (int)sizeof h->ca_bundle) {
+        free(h);
+        return NULL;
+    }
     h->connect_timeout_ms = connect_timeout_ms;
     h->timeout_ms = timeout_ms;
     h->max_response_bytes = max_response_bytes;
@@ -55,9 +66,16 @@ void http_raw_free(http_raw *h)
         return;
     if (h->conn)
         curl_easy_cleanup(h->conn);
+    if (h->tls_share)
+        curl_share_cleanup(h->tls_share);
     buf_cleanup_wipe(&h->out);
     free(h->in);
     free(h);
+}
+
+long http_raw_connections(const http_raw *h)
+{
+    return h ? h->connects : 0;
 }
 
 http_fail http_raw_classify(CURLcode rc)
@@ -89,19 +107,29 @@ static void http_raw_close(http_raw *h)
     h->origin[0] = '\0';
 }
 
-/* Splits an http:// URL into origin ("http://host:port") and request target ("/path?q");
- * -1 for what the raw path leaves to libcurl (user info, odd bytes, over-long parts). */
+/* The length of the URL's scheme and "://" when http or https, else 0. */
+static size_t http_raw_scheme(const char *url)
+{
+    return strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
+}
+
+/* Splits an http:// or https:// URL into origin ("http://host:port") and request target
+ * ("/path?q"); -1 for what the raw path leaves to libcurl (user info, odd bytes, over-long
+ * parts). */
 static int http_raw_split(const char *url, char *origin, size_t olen, const char **target)
 {
-    const char *auth = url + 7; /* after "http://" */
+    size_t sl = http_raw_scheme(url);
+    if (sl == 0)
+        return -1;
+    const char *auth = url + sl;
     size_t alen = strcspn(auth, "/?#");
-    if (alen == 0 || alen + 7 >= olen || memchr(auth, '@', alen))
+    if (alen == 0 || alen + sl >= olen || memchr(auth, '@', alen))
         return -1;
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#')
             return -1;
-    memcpy(origin, url, alen + 7);
-    origin[alen + 7] = '\0';
+    memcpy(origin, url, alen + sl);
+    origin[alen + sl] = '\0';
     *target = auth + alen;
     return 0;
 }
@@ -150,10 +178,21 @@ static int http_raw_connect(http_raw *h, const char *origin, int64_t deadline_us
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_PROXY, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
+    if (origin[4] == 's') {
+        /* as libcurl's own path: verification always on, the configured CA bundle */
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (h->ca_bundle[0])
+            curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
+        if (!h->tls_share && (h->tls_share = curl_share_init()) != NULL)
+            curl_share_setopt(h->tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        if (h->tls_share)
+            curl_easy_setopt(c, CURLOPT_SHARE, h->tls_share);
+    }
     curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(c, CURLOPT_URL, target);
     CURLcode cc = curl_easy_perform(c);
@@ -169,6 +208,7 @@ static int http_raw_connect(http_raw *h, const char *origin, int64_t deadline_us
     }
     h->conn = c;
     h->sock = sock;
+    h->connects++;
     snprintf(h->origin, sizeof h->origin, "%s", origin);
     return HTTP_RAW_OK;
 }
@@ -273,7 +313,8 @@ int http_raw_request(http_raw *h, const char *method, const char *url, const cha
     const char *target;
     if (http_raw_split(url, origin, sizeof origin, &target) != 0)
         return HTTP_RAW_UNSUPPORTED;
-    if (http1_request_write(&h->out, method, origin + 7, target, headers, body, body_len, e) != 0)
+    if (http1_request_write(&h->out, method, origin + http_raw_scheme(origin), target, headers,
+                            body, body_len, e) != 0)
         return HTTP_RAW_FAILED;
     int64_t deadline_us = clock_mono_us() + (int64_t)h->timeout_ms * 1000;
     if (h->conn && strcmp(h->origin, origin) != 0)

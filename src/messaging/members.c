@@ -135,7 +135,10 @@ out:
 messaging_membership messaging_members_check(const messaging_store *st, const char *me,
                                              const char *group, ddb_error *err)
 {
-    if (messaging_members_cached(st->cache, me, group))
+    bool hit = messaging_members_cached(st->cache, me, group);
+    if (st->cache && st->cache_observe)
+        st->cache_observe(st->cache_observe_arg, hit);
+    if (hit)
         return MESSAGING_MEMBER;
     char mine[MESSAGING_KEY_MAX], first_other[MESSAGING_KEY_MAX] = "";
     if (messaging_grp_pk(mine, sizeof mine, me) != 0) {

@@ -22,6 +22,9 @@ typedef struct messaging_store {
     ddb *db;
     const char *table;
     messaging_member_cache *cache;
+    /* Told of every lookup of the cache (hit: the membership was there); NULL: nobody. */
+    void (*cache_observe)(void *arg, bool hit);
+    void *cache_observe_arg;
 } messaging_store;
 
 typedef enum messaging_membership {

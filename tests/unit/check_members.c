@@ -56,8 +56,17 @@ static void rows(const char *u1, const char *u2)
     ddbscript_ok(s, "Query", body);
 }
 
+/* The cache's lookups as the store's observer hears them: [0] misses, [1] hits. */
+static int g_lookups[2];
+static void count_lookup(void *arg, bool hit)
+{
+    ((int *)arg)[hit]++;
+}
+
 START_TEST(a_row_of_mine_in_the_gsi_decides_and_is_cached)
 {
+    st.cache_observe = count_lookup;
+    st.cache_observe_arg = g_lookups;
     rows(YOU, ME);
     ck_assert_int_eq(messaging_members_check(&st, ME, GROUP, &err), MESSAGING_MEMBER);
     ck_assert_uint_eq(ddbscript_calls(s), 1);
@@ -66,6 +75,9 @@ START_TEST(a_row_of_mine_in_the_gsi_decides_and_is_cached)
     /* asked again: the cache answers, no request */
     ck_assert_int_eq(messaging_members_check(&st, ME, GROUP, &err), MESSAGING_MEMBER);
     ck_assert_uint_eq(ddbscript_calls(s), 1);
+    /* one miss, then one hit, for the metrics */
+    ck_assert_int_eq(g_lookups[0], 1);
+    ck_assert_int_eq(g_lookups[1], 1);
 }
 END_TEST
 

@@ -331,6 +331,8 @@ START_TEST(https_keeps_its_connection_and_resumes_the_session)
     srv_conns(g_srv[SRV_GOOD], &c1, &r1);
     ck_assert_int_eq(c1 - c0, 2);
     ck_assert_msg(r1 - r0 == 1, "resumed %ld of %ld", r1 - r0, c1 - c0);
+    /* and https took the raw keep-alive path, as plain http does */
+    ck_assert_int_eq(http_connections(h), 2);
     http_response_cleanup(&resp);
     http_free(h);
     unsetenv("AWS_CA_BUNDLE");
