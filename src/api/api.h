@@ -44,6 +44,10 @@ typedef struct api_ctx {
     } health;
     /* Metrics (metrics.h): the shared block and this worker's slot in it (NULL: none), and
      * who besides loopback may read them (CRUDDUR_METRICS_ALLOW, CIDRs). */
+    /* Users provisioned just in time (provision.h): the Cognito client (NULL: off) and the
+     * subs it refused lately. */
+    struct cognito *cognito;
+    struct api_provision_misses *provision_misses;
     struct metrics *metrics;
     struct metrics_slot *metrics_slot;
     const char *metrics_allow;

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "api/metrics.h"
 #include "api/members.h"
+#include "api/provision.h"
 #include "api/tokcache.h"
 
 #include <stdio.h>
@@ -37,6 +38,7 @@ void api_user_cache_free(api_ctx *ctx)
     free(ctx->user_cache);
     ctx->user_cache = NULL;
     api_members_cache_free(ctx);
+    api_provision_free(ctx);
 }
 
 /* The cached user for sub, or NULL. */
@@ -141,7 +143,12 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
         req->me = *cached;
     } else if (users_by_cognito_sub(ctx->pg, claims.sub, &req->me, &e) == 0) {
         api_user_cache_put(ctx, claims.sub, &req->me, now_ms);
-    } else if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID) {
+    } else if (e.code == ERR_NOTFOUND) {
+        /* a user who signed up since the last sync: provisioned now, when Cognito knows them */
+        if (api_provision(ctx, tok.ptr, claims.sub, &req->me, resp) != 0)
+            return -1;
+        api_user_cache_put(ctx, claims.sub, &req->me, now_ms);
+    } else if (e.code == ERR_INVALID) {
         return api_unauthorized(resp, "no Cruddur user has this sign-in");
     } else {
         metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);

@@ -15,6 +15,7 @@
 
 #include "api/metrics.h"
 #include "api/router.h"
+#include "aws/cognito.h"
 #include "base/clock.h"
 #include "base/env.h"
 #include "base/log.h"
@@ -142,6 +143,21 @@ worker *worker_new(const worker_options *o, errinfo *e)
     w->ctx.health_allow = env_str("CRUDDUR_HEALTH_ALLOW");
     if (env_long("CRUDDUR_HEALTH_CACHE_MS", 0, 60000, 5000, &w->ctx.health_cache_ms, e) != 0)
         goto fail;
+    /* Users provisioned just in time (provision.c). Off with CRUDDUR_PROVISION_USERS=0, and
+     * off for development tokens (CRUDDUR_JWKS_URL set) unless a Cognito endpoint override
+     * (a local stand-in) is set: the real Cognito cannot know such a token, and a local
+     * stack must send nothing there. */
+    long prov;
+    if (env_long("CRUDDUR_PROVISION_USERS", 0, 1, 1, &prov, e) != 0)
+        goto fail;
+    if (prov && (!src || env_str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"))) {
+        cognito_options co = { .pool_id = pool,
+                               .connect_timeout_ms = 1000,
+                               .timeout_ms = 2000,
+                               .retry = { .max_attempts = 2, .base_ms = 25, .cap_ms = 100 } };
+        if (!(w->ctx.cognito = cognito_new(&co, e)))
+            goto fail;
+    }
     if (w->connect)
         worker_pg_try(w, true);
     return w;
@@ -158,6 +174,7 @@ void worker_free(worker *w)
     users_close(w->ctx.pg);
     ddb_free(w->ctx.db);
     ddb_free(w->ctx.health_db);
+    cognito_free(w->ctx.cognito);
     creds_free(w->aws_creds);
     jwks_free(w->ctx.keys);
     buf_cleanup(&w->issuer);

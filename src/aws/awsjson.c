@@ -37,6 +37,7 @@ struct awsjson {
     buf hdr[6];
     aws_observe_fn observe;
     void *observe_arg;
+    bool anonymous;
 };
 
 /* ---- endpoints ------------------------------------------------------------------------------ */
@@ -114,20 +115,21 @@ awsjson *awsjson_new(const awsjson_options *o, errinfo *e)
     c->retry = o->retry;
     c->observe = o->observe;
     c->observe_arg = o->observe_arg;
+    c->anonymous = o->anonymous;
     if (c->retry.max_attempts <= 0)
         c->retry.max_attempts = RETRY_POLICY_DEFAULT.max_attempts;
     if (c->retry.base_ms <= 0)
         c->retry.base_ms = RETRY_POLICY_DEFAULT.base_ms;
     if (c->retry.cap_ms <= 0)
         c->retry.cap_ms = RETRY_POLICY_DEFAULT.cap_ms;
-    if (o->credentials) {
+    if (o->credentials || o->anonymous) {
         c->credentials = o->credentials;
     } else {
         c->credentials = creds_new(NULL);
         c->owns_credentials = true;
     }
     c->signer = sigv4_signer_new();
-    if (!c->credentials || !c->signer) {
+    if ((!c->credentials && !c->anonymous) || !c->signer) {
         errinfo_nomem(e);
         goto fail;
     }
@@ -264,6 +266,20 @@ static int awsjson_dump_cb(const char *p, size_t n, void *ud)
 static int awsjson_sign(awsjson *d, const awsjson_endpoint *ep, const char *target,
                         const char **lines, errinfo *e)
 {
+    if (d->anonymous) {
+        static const char *const names[] = { "Host: ", "Content-Type: ", "X-Amz-Target: " };
+        const char *values[] = { ep->authority, d->content_type, target };
+        for (size_t i = 0; i < 3; i++) {
+            buf_reset(&d->hdr[i]);
+            buf_append_str(&d->hdr[i], names[i]);
+            buf_append_str(&d->hdr[i], values[i]);
+            if (d->hdr[i].failed)
+                return errinfo_set(e, ERR_TOOBIG, "request header too long");
+            lines[i] = buf_cstr(&d->hdr[i]);
+        }
+        lines[3] = NULL;
+        return 0;
+    }
     const creds_value *cv;
     if (creds_get(d->credentials, &cv, e) != 0)
         return -1;

@@ -90,6 +90,8 @@ typedef struct awsjson_options {
     creds *credentials;     /* borrowed; NULL: the client owns a default chain */
     aws_observe_fn observe; /* NULL: none */
     void *observe_arg;
+    bool anonymous; /* unsigned calls (Cognito's GetUser takes the user's own access
+                       token): no credentials, no SigV4 */
 } awsjson_options;
 
 typedef struct awsjson awsjson;

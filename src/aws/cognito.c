@@ -17,6 +17,8 @@ struct cognito {
     char region[64];
     awsjson_endpoint ep;
     awsjson *client;
+    awsjson *anon; /* unsigned calls (GetUser); made on first use */
+    awsjson_options anon_opts;
 };
 
 /* ---- the user list ----------------------------------------------------------------------- */
@@ -131,7 +133,8 @@ static const cognito_attr cognito_attrs[] = {
 #define COGNITO_NATTRS (sizeof cognito_attrs / sizeof cognito_attrs[0])
 
 /* Fills u from one element of Users. 0, or -1 with reason set. */
-static int cognito_user_from(const json_t *j, cognito_user *u, char *reason, size_t rcap)
+static int cognito_user_from(const json_t *j, const char *attrs_key, cognito_user *u, char *reason,
+                             size_t rcap)
 {
     memset(u, 0, sizeof *u);
     if (!json_is_object(j)) {
@@ -151,9 +154,9 @@ static int cognito_user_from(const json_t *j, cognito_user *u, char *reason, siz
     }
     u->enabled = json_is_true(en);
 
-    const json_t *attrs = json_object_get(j, "Attributes");
+    const json_t *attrs = json_object_get(j, attrs_key);
     if (attrs && !json_is_array(attrs)) {
-        snprintf(reason, rcap, "Attributes is not an array");
+        snprintf(reason, rcap, "%s is not an array", attrs_key);
         return -1;
     }
     bool seen[COGNITO_NATTRS] = { false };
@@ -225,7 +228,7 @@ int cognito_parse_list_users(const json_t *reply, cognito_user_list *l, char *ne
             return errinfo_nomem(e);
         char reason[sizeof l->skipped->reason];
         cognito_user *u = &l->users[l->n];
-        if (cognito_user_from(j, u, reason, sizeof reason) == 0) {
+        if (cognito_user_from(j, "Attributes", u, reason, sizeof reason) == 0) {
             l->n++;
             continue;
         }
@@ -354,6 +357,10 @@ cognito *cognito_new(const cognito_options *opts, errinfo *e)
     };
     if (!(c->client = awsjson_new(&ao, e)))
         goto fail;
+    c->anon_opts = ao;
+    c->anon_opts.anonymous = true;
+    c->anon_opts.credentials = NULL;
+    c->anon_opts.region = c->region;
     return c;
 fail:
     cognito_free(c);
@@ -365,6 +372,7 @@ void cognito_free(cognito *c)
     if (!c)
         return;
     awsjson_free(c->client);
+    awsjson_free(c->anon);
     free(c);
 }
 
@@ -433,4 +441,43 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
                                "repeated its PaginationToken");
         }
     }
+}
+
+/* ---- GetUser -------------------------------------------------------------------------------- */
+
+int cognito_parse_get_user(const json_t *reply, cognito_user *u, errinfo *e)
+{
+    char reason[96];
+    if (cognito_user_from(reply, "UserAttributes", u, reason, sizeof reason) != 0)
+        return errinfo_set(e, ERR_INVALID, "GetUser: %s", reason);
+    u->enabled = true; /* GetUser answers for an enabled, signed-in user only */
+    return 0;
+}
+
+int cognito_get_user(cognito *c, const char *access_token, cognito_user *u, aws_error *err)
+{
+    aws_error scratch;
+    if (!err)
+        err = &scratch;
+    aws_error_clear(err);
+    if (!c->anon && !(c->anon = awsjson_new(&c->anon_opts, &err->info)))
+        return -1;
+    json_t *req = json_pack("{s:s}", "AccessToken", access_token);
+    if (!req)
+        return errinfo_nomem(&err->info);
+    json_t *resp = NULL;
+    int rc =
+        awsjson_call(c->anon, &c->ep, COGNITO_TARGET_PREFIX "GetUser", "GetUser", req, &resp, err);
+    json_decref(req);
+    if (rc != 0)
+        return -1;
+    errinfo pe;
+    rc = cognito_parse_get_user(resp, u, &pe);
+    json_decref(resp);
+    if (rc != 0) {
+        aws_error_clear(err);
+        errinfo_set(&err->info, pe.code, "Cognito %s", pe.msg);
+        return -1;
+    }
+    return 0;
 }

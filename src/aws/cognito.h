@@ -97,4 +97,14 @@ const char *cognito_pool_id(const cognito *c);
  * holds the pages read so far. */
 int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err);
 
+/* Pure: the user of one GetUser reply ({"Username", "UserAttributes": [{"Name", "Value"}]}),
+ * validated as ListUsers' users are (sub required). 0, or -1 with e (ERR_INVALID). */
+int cognito_parse_get_user(const json_t *reply, cognito_user *u, errinfo *e);
+
+/* GetUser: who the access token belongs to. Unsigned (the token is the credential: no AWS
+ * credentials needed), with the client's timeouts and retries. 0 with *u filled, or -1 with
+ * err (NotAuthorizedException for a token Cognito refuses; a transport failure when the
+ * service is unreachable). The token is never logged. */
+int cognito_get_user(cognito *c, const char *access_token, cognito_user *u, aws_error *err);
+
 #endif

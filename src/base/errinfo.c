@@ -38,6 +38,7 @@ const char *errinfo_code_name(enum err_code code)
     case ERR_SERVICE: return "service";
     case ERR_NOTFOUND: return "notfound";
     case ERR_INTERNAL: return "internal";
+    case ERR_CONFLICT: return "conflict";
     }
     return "unknown";
 }

@@ -13,6 +13,7 @@ enum err_code {
     ERR_SERVICE,  /* a remote service answered with an error */
     ERR_NOTFOUND, /* the thing asked for does not exist */
     ERR_INTERNAL, /* a bug or a library failure */
+    ERR_CONFLICT, /* the thing is already someone else's (a unique key taken) */
 };
 
 typedef struct errinfo {

@@ -64,6 +64,8 @@ users *cli_users_open(void);
  * Postgres: database, schema and seed when missing; DynamoDB: the table when missing and
  * the sample conversation when the table is empty. Each returns an enum cli_status. */
 int cli_db_setup_step(void);
+/* `cruddur cognito sync-user-ids` as a step (cruddur db setup with a pool configured). */
+int cli_cognito_sync_ids(void);
 int cli_ddb_setup_step(bool prod);
 
 /* The command groups: argv[0] is the group name. Each returns an enum cli_status. */

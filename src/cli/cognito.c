@@ -23,6 +23,8 @@ static const char cli_cognito_usage[] =
     "  list-users      list every user of the pool (all pages): handle, sub, email, status\n"
     "  sync-user-ids   write each user's sub into users.cognito_user_id in PostgreSQL,\n"
     "                  matching Cognito preferred_username to users.handle\n"
+    "  sync-users      the same, and insert the users PostgreSQL does not have yet (the\n"
+    "                  original's post-confirmation Lambda, for a whole pool at once)\n"
     "\n"
     "Environment:\n"
     "  AWS_COGNITO_USER_POOL_ID  the user pool id, <region>_<id> (required)\n"
@@ -81,6 +83,24 @@ static const char cli_cognito_sync_usage[] =
     "Exit status: 0 ok (also when some Cognito users have no PostgreSQL user), 1 runtime\n"
     "error (unreachable endpoint or database, service error, a conflict or failed update,\n"
     "missing AWS_COGNITO_USER_POOL_ID), 2 usage error (unknown option, malformed pool id).\n";
+
+static const char cli_cognito_sync_users_usage[] =
+    "Usage: cruddur cognito sync-users [--dry-run]\n"
+    "\n"
+    "As sync-user-ids, and a Cognito user (enabled, confirmed) whose preferred_username no\n"
+    "PostgreSQL user has as a handle is inserted: handle = preferred_username, display name\n"
+    "= name (else the handle), email, cognito_user_id = sub. Lines as for sync-user-ids,\n"
+    "plus:\n"
+    "  created         the user was inserted (\"would create\" with --dry-run)\n"
+    "  not created     disabled or not confirmed, a handle outside the rule, or no email\n"
+    "The API does the same for one user on that user's first request (just in time).\n"
+    "\n"
+    "Options:\n"
+    "  --dry-run   report what would change; change nothing\n"
+    "  -h, --help  show this help\n"
+    "\n"
+    "Environment: see 'cruddur cognito --help'.\n"
+    "Exit status: as for sync-user-ids.\n";
 
 static bool cli_cognito_is_help(const char *a)
 {
@@ -307,14 +327,52 @@ static int cli_cognito_find_duplicates(const cognito_user_list *l, bool *dup)
 }
 
 typedef struct cli_cognito_tally {
-    size_t updated, unchanged, no_user, no_handle, skipped, failed;
+    size_t updated, unchanged, no_user, no_handle, skipped, failed, created, not_created;
 } cli_cognito_tally;
+
+/* sync-users: inserts the Cognito user cu that no PostgreSQL user stands for; prints its
+ * line. CLI_OK, or CLI_FAIL when the database is gone. */
+static int cli_cognito_create(users *db, const cognito_user *cu, bool dry_run, int width,
+                              cli_cognito_tally *t)
+{
+    const char *h = cu->preferred_username;
+    const char *why = !cu->enabled ? "the Cognito user is disabled"
+                      : (cu->status[0] && strcmp(cu->status, "CONFIRMED") != 0 &&
+                         strcmp(cu->status, "EXTERNAL_PROVIDER") != 0)
+                          ? "the Cognito user is not confirmed"
+                      : !users_handle_valid(h, strlen(h)) ? "preferred_username is not a handle"
+                      : !cu->email[0]                     ? "the Cognito user has no email"
+                                                          : NULL;
+    if (why) {
+        t->not_created++;
+        cli_cognito_head("not created", h, width);
+        printf("%s (Cognito user '%s')\n", why, cu->username);
+        return CLI_OK;
+    }
+    if (!dry_run) {
+        user made;
+        errinfo e;
+        if (users_provision(db, h, cu->name[0] ? cu->name : h, cu->email, cu->sub, &made, &e) !=
+            0) {
+            if (e.code == ERR_IO)
+                return cli_fail("PostgreSQL: inserting %s: %s", h, e.msg);
+            t->failed++;
+            cli_cognito_head("failed", h, width);
+            printf("%s\n", e.msg);
+            return CLI_OK;
+        }
+    }
+    t->created++;
+    cli_cognito_head(dry_run ? "would create" : "created", h, width);
+    printf("sub %s\n", cu->sub);
+    return CLI_OK;
+}
 
 /* Syncs one Cognito user (dup: its handle is not unique in the pool); prints its line.
  * CLI_OK, or CLI_FAIL when the database is gone (the caller stops). An ambiguous handle, a
  * conflict or a failed update is counted in t->failed. */
 static int cli_cognito_sync_one(users *db, const cognito_user *cu, bool dup, bool dry_run,
-                                int width, cli_cognito_tally *t)
+                                bool create, int width, cli_cognito_tally *t)
 {
     const char *h = cu->preferred_username;
     if (!h[0]) {
@@ -333,6 +391,8 @@ static int cli_cognito_sync_one(users *db, const cognito_user *cu, bool dup, boo
     user pg;
     errinfo e;
     if (users_by_handle(db, h, &pg, &e) != 0) {
+        if (create && e.code == ERR_NOTFOUND)
+            return cli_cognito_create(db, cu, dry_run, width, t);
         if (e.code == ERR_NOTFOUND || e.code == ERR_INVALID) {
             t->no_user++;
             cli_cognito_head("no such handle", h, width);
@@ -372,11 +432,13 @@ static int cli_cognito_sync_one(users *db, const cognito_user *cu, bool dup, boo
     return CLI_OK;
 }
 
-static int cli_cognito_sync(int argc, char **argv)
+static int cli_cognito_sync(int argc, char **argv, bool create)
 {
-    static const char cmd[] = "cognito sync-user-ids";
+    const char *cmd = create ? "cognito sync-users" : "cognito sync-user-ids";
     bool dry_run = false;
-    int rc = cli_cognito_options(argc, argv, cmd, cli_cognito_sync_usage, "--dry-run", &dry_run);
+    int rc = cli_cognito_options(argc, argv, cmd,
+                                 create ? cli_cognito_sync_users_usage : cli_cognito_sync_usage,
+                                 "--dry-run", &dry_run);
     if (rc != CLI_OK)
         return cli_exit_status(rc);
     cognito_user_list l;
@@ -403,7 +465,7 @@ static int cli_cognito_sync(int argc, char **argv)
         if (cli_cognito_width(cli_cognito_skip_name(&l.skipped[i])) > width)
             width = cli_cognito_width(cli_cognito_skip_name(&l.skipped[i]));
     for (size_t i = 0; i < l.n && rc == CLI_OK; i++)
-        rc = cli_cognito_sync_one(db, &l.users[i], dup[i], dry_run, width, &t);
+        rc = cli_cognito_sync_one(db, &l.users[i], dup[i], dry_run, create, width, &t);
     if (rc != CLI_OK)
         goto out;
     for (size_t i = 0; i < l.nskipped; i++) {
@@ -411,10 +473,14 @@ static int cli_cognito_sync(int argc, char **argv)
         cli_cognito_head("skipped", cli_cognito_skip_name(&l.skipped[i]), width);
         printf("%s\n", l.skipped[i].reason);
     }
+    if (create)
+        printf("%s%zu %s, %zu not created, ", dry_run ? "dry run: " : "", t.created,
+               dry_run ? "would be created" : "created", t.not_created);
     printf("%s%zu %s, %zu unchanged, %zu without a PostgreSQL user, %zu without a handle, "
            "%zu skipped, %zu failed (pool %s)\n",
-           dry_run ? "dry run: " : "", t.updated, dry_run ? "would be updated" : "updated",
-           t.unchanged, t.no_user, t.no_handle, t.skipped, t.failed, cognito_pool_id(c));
+           dry_run && !create ? "dry run: " : "", t.updated,
+           dry_run ? "would be updated" : "updated", t.unchanged, t.no_user, t.no_handle, t.skipped,
+           t.failed, cognito_pool_id(c));
     if (dry_run)
         printf("dry run: nothing was changed\n");
     if (t.failed)
@@ -430,18 +496,28 @@ out:
     return rc;
 }
 
+int cli_cognito_sync_ids(void)
+{
+    char *argv[] = { (char *)"sync-user-ids", NULL };
+    printf("cognito: the users' Cognito ids (pool %s)\n", env_str("AWS_COGNITO_USER_POOL_ID"));
+    return cli_cognito_sync(1, argv, false);
+}
+
 /* ---- the group ------------------------------------------------------------------------------ */
 
 int cli_cognito(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error("cognito", "which command? list-users or sync-user-ids");
+        return cli_usage_error("cognito", "which command? list-users, sync-user-ids or sync-users");
     const char *sub = argv[1];
     if (cli_cognito_is_help(sub) || strcmp(sub, "help") == 0)
         return fputs(cli_cognito_usage, stdout), CLI_OK;
     if (strcmp(sub, "list-users") == 0)
         return cli_cognito_list(argc - 1, argv + 1);
     if (strcmp(sub, "sync-user-ids") == 0)
-        return cli_cognito_sync(argc - 1, argv + 1);
-    return cli_usage_error("cognito", "unknown command '%.64s' (list-users, sync-user-ids)", sub);
+        return cli_cognito_sync(argc - 1, argv + 1, false);
+    if (strcmp(sub, "sync-users") == 0)
+        return cli_cognito_sync(argc - 1, argv + 1, true);
+    return cli_usage_error("cognito",
+                           "unknown command '%.64s' (list-users, sync-user-ids, sync-users)", sub);
 }

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/display.h"
+#include "base/env.h"
 
 /* The database every command connects to for creating and dropping. */
 #define DB_MAINTENANCE "postgres"
@@ -124,7 +125,9 @@ static const char db_setup_usage[] =
     "Usage: cruddur db setup\n"
     "\n"
     "Creates the database named in CONNECTION_URL when it is missing, loads the schema and\n"
-    "the sample users: 'create' + 'schema-load' + 'seed' in one idempotent step.\n"
+    "the sample users: 'create' + 'schema-load' + 'seed' in one idempotent step. With a\n"
+    "Cognito pool configured (AWS_COGNITO_USER_POOL_ID, and --prod or a Cognito endpoint\n"
+    "override), then 'cruddur cognito sync-user-ids', as the original bin/db/setup did.\n"
     "\n"
     "Options:\n"
     "  -h, --help  show this help\n";
@@ -152,8 +155,11 @@ static const char *db_maintenance(const char *dbname)
 
 /* --prod: the production database. The commands read CONNECTION_URL (users_open), so it
  * becomes PROD_CONNECTION_URL for this process. CLI_OK or CLI_FAIL after saying why. */
+static bool db_prod; /* --prod was given: real AWS is meant */
+
 static int db_use_prod(const char *cmd)
 {
+    db_prod = true;
     const char *u = getenv("PROD_CONNECTION_URL");
     if (!u || !*u)
         return cli_fail("%s --prod: PROD_CONNECTION_URL is not set (the production "
@@ -502,6 +508,12 @@ int cli_db_setup_step(void)
                present);
     }
     users_close(u);
+    /* As the original's bin/db/setup: the users' Cognito ids, when a pool is configured —
+     * with --prod (real Cognito), or a Cognito endpoint override (a local stand-in); a
+     * local stack never sends its made-up pool to AWS. */
+    if (rc == CLI_OK && env_str("AWS_COGNITO_USER_POOL_ID") &&
+        (db_prod || env_str("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")))
+        rc = cli_cognito_sync_ids();
     return rc;
 }
 

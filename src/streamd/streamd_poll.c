@@ -370,7 +370,13 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
         sh->drained = false;
     }
     sdmetrics_batch(s->metrics, sh->l.shard_id, n, sh->lag_ms);
-    sh->next_poll_ms = (long)n >= s->batch_limit ? now : now + s->poll_ms;
+    /* A full batch: a backlog, read on at once. Some records: more are likely on their way,
+     * so the shard is read again as soon as AWS's 5 GetRecords per second per shard allow
+     * (STREAMD_POLL_MIN_MS after this call began; at once when applying took longer).
+     * Caught up: poll_ms. */
+    sh->next_poll_ms = (long)n >= s->batch_limit ? now
+                       : n > 0                   ? now + STREAMD_POLL_MIN_MS
+                                                 : now + s->poll_ms;
 out:
     free(next);
     json_decref(records);

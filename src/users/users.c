@@ -469,6 +469,32 @@ int users_by_cognito_sub(users *u, const char *sub, user *out, errinfo *e)
     return users_find(u, "sql/users/by_cognito_sub.sql", sub, what, out, e);
 }
 
+int users_provision(users *u, const char *handle, const char *display_name, const char *email,
+                    const char *sub, user *out, errinfo *e)
+{
+    if (!users_handle_ok(handle))
+        return users_invalid_handle(handle, e);
+    if (!users_sub_ok(sub))
+        return users_invalid_sub(e);
+    size_t dl = display_name ? strlen(display_name) : 0, el = email ? strlen(email) : 0;
+    if (dl == 0 || dl > 127 || el < 3 || el > 255 || !strchr(email, '@'))
+        return errinfo_set(e, ERR_INVALID,
+                           "a user needs a display name (1-127 bytes) and an "
+                           "email address");
+    const char *file = "sql/users/provision.sql";
+    const char *params[4] = { handle, display_name, email, sub };
+    PGresult *res = users_exec(u, file, 4, params, e);
+    if (!res)
+        return -1;
+    PQclear(res);
+    /* whoever won (this call, a racing worker, a claimed seeded row): the row by sub */
+    if (users_by_cognito_sub(u, sub, out, e) == 0)
+        return 0;
+    if (e && e->code == ERR_NOTFOUND)
+        errinfo_set(e, ERR_CONFLICT, "the handle @%s belongs to another user", handle);
+    return -1;
+}
+
 int users_set_cognito_sub(users *u, const char *handle, const char *sub, errinfo *e)
 {
     if (!users_handle_ok(handle))

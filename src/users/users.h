@@ -50,6 +50,13 @@ bool users_handle_valid(const char *h, size_t n);
 int users_by_handle(users *u, const char *handle, user *out, errinfo *e);
 /* The user with this Cognito sub ([A-Za-z0-9._:-]{1,63}); as users_by_handle. */
 int users_by_cognito_sub(users *u, const char *sub, user *out, errinfo *e);
+/* The Cruddur user of a Cognito user seen for the first time (sql/users/provision.sql): a
+ * seeded row with this handle and no Cognito id is claimed, else a row is inserted; racing
+ * callers for one sub all end with the same row. 0 with *out, or -1 with e: ERR_INVALID for
+ * a handle, sub, display name or email the table refuses, ERR_CONFLICT when the handle is
+ * another user's, ERR_IO when the connection failed. */
+int users_provision(users *u, const char *handle, const char *display_name, const char *email,
+                    const char *sub, user *out, errinfo *e);
 /* Sets users.cognito_user_id for the user whose handle is handle; ERR_NOTFOUND when no
  * user has that handle, ERR_INVALID for a malformed handle or sub, or a sub another user
  * already has (nothing changed then). */

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "api/cursor.h"
 #include "api/members.h"
 #include "auth/devkey.h"
+#include "aws/cognito.h"
 #include "aws/ddb_av.h"
 #include "base/base64.h"
 #include "base/clock.h"
@@ -879,6 +881,159 @@ static int status_with_token(const char *tok)
     return status_with(h);
 }
 
+/* ---- users provisioned just in time (api/provision.c) ----------------------------------- */
+
+/* GetUser requests the Cognito stand-in on port has answered so far. */
+static long getusers(int port)
+{
+    json_t *st = support_server_ctl(port, "stats", NULL);
+    long n = (long)json_integer_value(json_object_get(st, "get_users"));
+    json_decref(st);
+    return n;
+}
+
+typedef struct race_arg {
+    const char *sub;
+    user u;
+    int rc;
+} race_arg;
+
+static void *race_provision(void *p)
+{
+    race_arg *a = p;
+    errinfo e;
+    users *u = users_open(g_url, &e);
+    a->rc = u ? users_provision(u, "racer.one", "Racer One", "racer@example.com", a->sub, &a->u, &e)
+              : -1;
+    users_close(u);
+    return NULL;
+}
+
+START_TEST(a_new_sign_up_is_provisioned_just_in_time)
+{
+    char known[37], stranger[37], badhandle[37], taken[37], later[37];
+    rnd_uuid4(known);
+    rnd_uuid4(stranger);
+    rnd_uuid4(badhandle);
+    rnd_uuid4(taken);
+    rnd_uuid4(later);
+    char users_file[512];
+    snprintf(users_file, sizeof users_file, "%s/cognito-users.json", g_keydir);
+    FILE *f = fopen(users_file, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "[{\"username\":\"andrew\",\"sub\":\"%s\",\"preferred_username\":\"andrew.brown\","
+            "\"email\":\"andrew@example.com\",\"name\":\"Andrew Brown\"},"
+            "{\"username\":\"bad\",\"sub\":\"%s\",\"preferred_username\":\"bad handle!\","
+            "\"email\":\"bad@example.com\"},"
+            "{\"username\":\"imposter\",\"sub\":\"%s\",\"preferred_username\":\"mira\","
+            "\"email\":\"imposter@example.com\",\"name\":\"Not Mira\"},"
+            "{\"username\":\"later\",\"sub\":\"%s\",\"preferred_username\":\"late-comer\","
+            "\"email\":\"later@example.com\"}]",
+            known, badhandle, taken, later);
+    fclose(f);
+    setenv("COGNITO_SERVER_USERS", users_file, 1);
+    setenv("COGNITO_SERVER_POOL", POOL_ID, 1);
+    support_server cs;
+    ck_assert_int_eq(support_server_start(&cs, "tests/tools/cognito_server.py"), 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/", cs.port);
+    cognito_options co = { .pool_id = POOL_ID,
+                           .endpoint = ep,
+                           .timeout_ms = 2000,
+                           .retry = { .max_attempts = 2, .base_ms = 5, .cap_ms = 10 } };
+    errinfo e;
+    g_ctx.cognito = cognito_new(&co, &e);
+    ck_assert_msg(g_ctx.cognito != NULL, "%s", e.msg);
+    devkey *k = load_key();
+    buf t;
+    buf_init(&t, 0);
+    char h[4200];
+
+    /* signed up after the last sync: the first request makes the user, the rest find it */
+    mint(k, known, CLIENT_ID, 600, &t);
+    snprintf(h, sizeof h, "Bearer %s", buf_cstr(&t));
+    ck_assert_int_eq(status_with(h), 200);
+    user u;
+    ck_assert_msg(users_by_cognito_sub(g_ctx.pg, known, &u, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(u.handle, "andrew.brown");
+    ck_assert_str_eq(u.display_name, "Andrew Brown");
+    ck_assert_str_eq(u.email, "andrew@example.com");
+    long asked = getusers(cs.port);
+    ck_assert_int_eq(asked, 1);
+    ck_assert_int_eq(status_with(h), 200);
+    ck_assert_int_eq(getusers(cs.port), asked); /* known now: Cognito is not asked again */
+    res r = req(-1, "GET", "/api/users/@andrew.brown/short", NULL, NULL, NULL);
+    assert_status(r, 200);
+    ck_assert_str_eq(jstr(r.json, "uuid"), u.uuid);
+
+    /* a sub Cognito does not know: 401, remembered (not asked again within the minute) */
+    mint(k, stranger, CLIENT_ID, 600, &t);
+    snprintf(h, sizeof h, "Bearer %s", buf_cstr(&t));
+    ck_assert_int_eq(status_with(h), 401);
+    asked = getusers(cs.port);
+    ck_assert_int_eq(status_with(h), 401);
+    ck_assert_int_eq(getusers(cs.port), asked);
+
+    /* a preferred_username that is no handle: 401 saying so, nothing inserted */
+    mint(k, badhandle, CLIENT_ID, 600, &t);
+    snprintf(h, sizeof h, "Bearer %s", buf_cstr(&t));
+    r = req_auth("GET", "/api/message_groups", NULL, NULL, NULL, h);
+    assert_status(r, 401);
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "message"), "preferred_username"));
+    ck_assert_int_eq(users_by_cognito_sub(g_ctx.pg, badhandle, &u, &e), -1);
+    ck_assert_int_eq(e.code, ERR_NOTFOUND);
+
+    /* a handle that is another user's: 409, the other user untouched */
+    mint(k, taken, CLIENT_ID, 600, &t);
+    snprintf(h, sizeof h, "Bearer %s", buf_cstr(&t));
+    r = req_auth("GET", "/api/message_groups", NULL, NULL, NULL, h);
+    assert_status(r, 409);
+    ck_assert_str_eq(jstr(r.json, "error"), "conflict");
+    ck_assert_msg(users_by_handle(g_ctx.pg, "mira", &u, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(u.cognito_user_id, g_user[MIRA].cognito_user_id);
+
+    /* Cognito failing or down: 503 (never 500), nothing remembered, it works once back */
+    support_server_stop(&cs);
+    mint(k, later, CLIENT_ID, 600, &t);
+    snprintf(h, sizeof h, "Bearer %s", buf_cstr(&t));
+    r = req_auth("GET", "/api/message_groups", NULL, NULL, NULL, h);
+    assert_status(r, 503);
+    ck_assert_str_eq(jstr(r.json, "error"), "unavailable");
+    ck_assert_int_eq(support_server_start(&cs, "tests/tools/cognito_server.py"), 0);
+    cognito_free(g_ctx.cognito);
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/", cs.port);
+    g_ctx.cognito = cognito_new(&co, &e);
+    ck_assert_msg(g_ctx.cognito != NULL, "%s", e.msg);
+    ck_assert_int_eq(status_with(h), 200);
+    ck_assert_msg(users_by_cognito_sub(g_ctx.pg, later, &u, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(u.handle, "late-comer");
+    ck_assert_str_eq(u.display_name, "late-comer"); /* no name: the handle */
+
+    /* racing workers provision one row: both get the same user */
+    char racer[37];
+    rnd_uuid4(racer);
+    race_arg a[2] = { { .sub = racer }, { .sub = racer } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_provision, &a[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(a[0].rc, 0);
+    ck_assert_int_eq(a[1].rc, 0);
+    ck_assert_str_eq(a[0].u.uuid, a[1].u.uuid);
+
+    cognito_free(g_ctx.cognito);
+    g_ctx.cognito = NULL;
+    api_user_cache_free(&g_ctx);
+    support_server_stop(&cs);
+    unsetenv("COGNITO_SERVER_USERS");
+    unsetenv("COGNITO_SERVER_POOL");
+    buf_cleanup(&t);
+    devkey_free(k);
+}
+END_TEST
+
 START_TEST(tokens_that_get_401)
 {
     devkey *k = load_key();
@@ -1171,6 +1326,7 @@ static Suite *handlers_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, ctx_open, ctx_close);
     tcase_add_test(tc, tokens_that_get_401);
+    tcase_add_test(tc, a_new_sign_up_is_provisioned_just_in_time);
     tcase_add_test(tc, backends_down_503);
     tcase_add_test(tc, cli_token_mints_a_token_the_api_accepts);
     suite_add_tcase(s, tc);

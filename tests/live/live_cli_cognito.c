@@ -19,7 +19,7 @@
 #include "tap.h"
 
 #define POOL "us-east-1_TestPool1"
-#define NDBS 2
+#define NDBS 3
 
 static char db_names[NDBS][64]; /* made in main, dropped by the parent after the tests */
 
@@ -449,6 +449,88 @@ START_TEST(sync_user_ids_sets_subs_by_handle)
 }
 END_TEST
 
+/* sync-users: the users PostgreSQL lacks are inserted, the seeded ones get their sub, and
+ * those that cannot be users are said so; a second run finds nothing to do. */
+START_TEST(sync_users_inserts_the_missing_users)
+{
+    char url[1024], var[1100];
+    fresh_db(2, url, sizeof url, var, sizeof var);
+    PGconn *pg = pg_connect(url);
+    PGresult *res = PQexec(pg, "SELECT handle FROM users ORDER BY handle LIMIT 1");
+    ck_assert_int_eq(PQntuples(res), 1);
+    char seeded[64], ssub[37];
+    snprintf(seeded, sizeof seeded, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    rnd_uuid4(ssub);
+    json_t *a = json_array();
+    json_array_append_new(a, user_json("cog-seeded", ssub, seeded, NULL, 1));
+    json_t *andrew = user_json("andrew", "a1a1a1a1-0000-4000-8000-0000000000a1", "andrew.brown",
+                               "andrew@example.com", 1);
+    json_object_set_new(andrew, "name", json_string("Andrew Brown"));
+    json_array_append_new(a, andrew);
+    json_array_append_new(a, user_json("mary", "b2b2b2b2-0000-4000-8000-0000000000b2", "mary-jane",
+                                       "mary@example.com", 1));
+    json_array_append_new(a, user_json("off", "c3c3c3c3-0000-4000-8000-0000000000c3",
+                                       "switched.off", "off@example.com", 0));
+    json_array_append_new(
+        a, user_json("mailless", "d4d4d4d4-0000-4000-8000-0000000000d4", "no.mail", NULL, 1));
+    stand_in s;
+    stand_in_start(&s, a, 0);
+    cli_result r;
+    cli_run(&r, RUN_ENV(&s, var, NULL), NULL, "cognito", "sync-users", "--dry-run", NULL);
+    cli_assert_status(&r, 0);
+    const char *out = buf_cstr(&r.out);
+    ck_assert_msg(count_lines(out, "would create") == 2, "%s", out);
+    ck_assert_msg(count_lines(out, "not created") == 2, "%s", out);
+    char now[64];
+    sub_of(pg, "andrew.brown", now);
+    ck_assert_str_eq(now, "?"); /* nothing inserted */
+    cli_result_cleanup(&r);
+
+    /* cruddur db setup with a pool configured syncs the ids, as bin/db/setup did */
+    cli_run(&r, RUN_ENV(&s, var, NULL), NULL, "db", "setup", NULL);
+    cli_assert_status(&r, 0);
+    out = buf_cstr(&r.out);
+    ck_assert_msg(strstr(out, "cognito: the users' Cognito ids") && strstr(out, "1 updated"), "%s",
+                  out);
+    sub_of(pg, seeded, now);
+    ck_assert_str_eq(now, ssub);
+    cli_result_cleanup(&r);
+
+    cli_run(&r, RUN_ENV(&s, var, NULL), NULL, "cognito", "sync-users", NULL);
+    cli_assert_status(&r, 0);
+    out = buf_cstr(&r.out);
+    ck_assert_msg(strstr(out, "2 created, 2 not created, 0 updated, 1 unchanged") != NULL, "%s",
+                  out);
+    ck_assert_msg(strstr(out, "disabled") && strstr(out, "no email"), "%s", out);
+    sub_of(pg, "andrew.brown", now);
+    ck_assert_str_eq(now, "a1a1a1a1-0000-4000-8000-0000000000a1");
+    sub_of(pg, "mary-jane", now);
+    ck_assert_str_eq(now, "b2b2b2b2-0000-4000-8000-0000000000b2");
+    sub_of(pg, seeded, now);
+    ck_assert_str_eq(now, ssub);
+    sub_of(pg, "switched.off", now);
+    ck_assert_str_eq(now, "?");
+    res = PQexec(pg, "SELECT display_name, email FROM users WHERE handle = 'andrew.brown'");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "Andrew Brown");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "andrew@example.com");
+    PQclear(res);
+    res = PQexec(pg, "SELECT display_name FROM users WHERE handle = 'mary-jane'");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "mary-jane"); /* no name: the handle */
+    PQclear(res);
+    cli_result_cleanup(&r);
+
+    cli_run(&r, RUN_ENV(&s, var, NULL), NULL, "cognito", "sync-users", NULL);
+    cli_assert_status(&r, 0);
+    out = buf_cstr(&r.out);
+    ck_assert_msg(strstr(out, "0 created, 2 not created, 0 updated, 3 unchanged") != NULL, "%s",
+                  out);
+    cli_result_cleanup(&r);
+    PQfinish(pg);
+    stand_in_stop(&s);
+}
+END_TEST
+
 START_TEST(sync_user_ids_reports_conflicts_and_database_errors)
 {
     char url[1024], var[1100];
@@ -544,6 +626,7 @@ int main(void)
         tcase_set_timeout(tc, 180);
         tcase_add_unchecked_fixture(tc, NULL, drop_dbs);
         tcase_add_test(tc, sync_user_ids_sets_subs_by_handle);
+        tcase_add_test(tc, sync_users_inserts_the_missing_users);
         tcase_add_test(tc, sync_user_ids_reports_conflicts_and_database_errors);
         suite_add_tcase(s, tc);
     } else {

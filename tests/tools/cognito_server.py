@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""cognito_server.py — a local stand-in for the Cognito user-pool endpoint (ListUsers only).
+"""cognito_server.py — a local stand-in for the Cognito user-pool endpoint (ListUsers, GetUser).
 
 Binds 127.0.0.1 on an ephemeral port, prints the port on its first stdout line, and serves
 until its stdin closes or 120 s pass. It checks each request as the service would: POST /,
@@ -19,6 +19,13 @@ before starting it; the command line wins):
   --page-size N      users per page [COGNITO_SERVER_PAGE_SIZE], default 2
   --throttle N       answer the first N requests with 400 TooManyRequestsException
                      [COGNITO_SERVER_THROTTLE], default 0
+  --fail-get-user N  answer the first N GetUser requests with 500 InternalErrorException
+                     [COGNITO_SERVER_FAIL_GET_USER], default 0
+GetUser (AWSCognitoIdentityProviderService.GetUser) takes no SigV4, only {"AccessToken"}: the
+stand-in reads the token's sub from its payload (it does not verify the signature: the API
+did that) and answers that user's Username and UserAttributes, or 400 NotAuthorizedException
+for a sub it does not hold; a signed GetUser is refused as the service refuses it.
+GET /_control/stats answers {"requests", "get_users"} (the tests' view of what was asked).
 A wrong pool gets 400 ResourceNotFoundException, a bad request 400 InvalidParameterException
 or the protocol errors the service sends (UnknownOperationException, ...).
 """
@@ -94,6 +101,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(status, {"__type": typ, "message": msg})
 
     def do_GET(self):
+        if self.path == "/_control/stats":
+            with State.lock:
+                self.send_json(200, {"requests": State.requests, "get_users": State.get_users})
+            return
         self.error(400, "UnknownOperationException", "only POST / is served")
 
     def do_POST(self):
@@ -109,6 +120,9 @@ class Handler(BaseHTTPRequestHandler):
                        "Content-Type must be application/x-amz-json-1.1")
             return
         target = self.headers.get("X-Amz-Target", "")
+        if target == TARGET_PREFIX + "GetUser":
+            self.get_user(raw)
+            return
         if target != TARGET_PREFIX + "ListUsers":
             self.error(400, "UnknownOperationException", "unknown target %r" % target)
             return
@@ -169,6 +183,50 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, reply)
 
 
+def token_sub(token):
+    """The sub claim of a JWT's payload, unverified; None when it has none."""
+    import base64
+    try:
+        part = token.split(".")[1]
+        part += "=" * (-len(part) % 4)
+        return json.loads(base64.urlsafe_b64decode(part)).get("sub")
+    except (IndexError, ValueError, AttributeError):
+        return None
+
+
+def _get_user(self, raw):
+    with State.lock:
+        State.get_users += 1
+        n = State.get_users
+        fail = State.fail_get_user_left > 0
+        if fail:
+            State.fail_get_user_left -= 1
+    sys.stderr.write("getuser %d\n" % n)
+    sys.stderr.flush()
+    if self.headers.get("Authorization"):
+        self.error(400, "NotAuthorizedException", "GetUser takes no AWS signature")
+        return
+    if fail:
+        self.error(500, "InternalErrorException", "scripted failure")
+        return
+    try:
+        req = json.loads(raw)
+        token = req["AccessToken"]
+    except (ValueError, KeyError, TypeError):
+        self.error(400, "InvalidParameterException", "AccessToken is required")
+        return
+    sub = token_sub(token) if isinstance(token, str) else None
+    for u in self.server.users:
+        attrs = {a["Name"]: a.get("Value") for a in u.get("Attributes", [])}
+        if sub and attrs.get("sub") == sub:
+            self.send_json(200, {"Username": u["Username"], "UserAttributes": u["Attributes"]})
+            return
+    self.error(400, "NotAuthorizedException", "Invalid Access Token")
+
+
+Handler.get_user = _get_user
+
+
 def main():
     env = os.environ.get
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -183,6 +241,8 @@ def main():
     else:
         users = SAMPLE_USERS
     State.throttle_left = args.throttle
+    State.get_users = 0
+    State.fail_get_user_left = int(env("COGNITO_SERVER_FAIL_GET_USER") or 0)
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
