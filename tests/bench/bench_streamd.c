@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,6 +216,63 @@ static bool phase(int rate, int seconds, const char *label)
     return left == 0 && p99 < 1000000 && achieved >= rate * 0.9;
 }
 
+/* ---- the daemon's GetRecords calls, from its metrics (CRUDDUR_METRICS_LISTEN) ------------ */
+
+static int g_metrics_port;
+
+/* A free loopback port for the daemon's metrics (bound, read, released). */
+static int bench_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    int port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* The sum of cruddur_streamd_get_records_total over the shards, and their number; -1 when
+ * the metrics cannot be read. */
+static long bench_get_records(int *shards)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g_metrics_port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
+        close(fd);
+        return -1;
+    }
+    static char text[1 << 20];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof text - 1 && (r = read(fd, text + n, sizeof text - 1 - n)) > 0)
+        n += (size_t)r;
+    text[n] = '\0';
+    close(fd);
+    long sum = 0;
+    *shards = 0;
+    const char key[] = "cruddur_streamd_get_records_total{";
+    for (const char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
+        const char *v = strchr(p, '}');
+        if (!v)
+            break;
+        sum += strtol(v + 1, NULL, 10);
+        (*shards)++;
+    }
+    return sum;
+}
+
 static int setup_table(ddb *d)
 {
     size_t len;
@@ -295,11 +355,15 @@ int main(int argc, char **argv)
     char exe[1024], log[128];
     snprintf(exe, sizeof exe, "%s/src/streamd/cruddur-streamd", bd && *bd ? bd : ".");
     snprintf(log, sizeof log, "/tmp/%s.log", g_table);
+    g_metrics_port = bench_free_port();
     pid_t daemon = fork();
     if (daemon == 0) {
         setenv("CRUDDUR_DDB_TABLE", g_table, 1);
         setenv("AWS_ENDPOINT_URL", g_endpoint, 1);
         setenv("CRUDDUR_LOG_LEVEL", "warn", 1);
+        char listen_at[32];
+        snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", g_metrics_port);
+        setenv("CRUDDUR_METRICS_LISTEN", listen_at, 1);
         if (!freopen(log, "a", stderr))
             _exit(127);
         execl(exe, "cruddur-streamd", (char *)NULL);
@@ -313,7 +377,18 @@ int main(int argc, char **argv)
     pthread_create(&ct, NULL, checker, NULL);
     for (int i = 0; i < BENCH_WRITERS; i++)
         pthread_create(&wt[i], NULL, writer, (void *)(intptr_t)i);
+    int shards = 0;
+    long calls0 = bench_get_records(&shards);
+    int64_t c0 = clock_mono_ms();
     bool ok = phase(rate, seconds, "steady");
+    long calls1 = bench_get_records(&shards);
+    double secs = (double)(clock_mono_ms() - c0) / 1000.0;
+    if (calls0 >= 0 && calls1 >= calls0 && shards > 0)
+        printf("GetRecords: %.2f calls per shard per second during the steady phase (%d shard%s; "
+               "AWS allows 5)\n",
+               (double)(calls1 - calls0) / shards / secs, shards, shards == 1 ? "" : "s");
+    else
+        printf("GetRecords: the daemon's metrics could not be read\n");
     int best = ok ? rate : 0;
     if (ramp)
         for (int r = 100; r <= 800; r *= 2) {
