@@ -33,8 +33,9 @@ static const char main_usage[] =
     "  CRUDDUR_FCGI_LISTEN   TCP address, e.g. 127.0.0.1:9000\n"
     "\n"
     "Environment:\n"
-    "  CRUDDUR_WORKERS                  worker processes (default: 4 per core; each waits on\n"
-    "                                   DynamoDB and Postgres most of a request)\n"
+    "  CRUDDUR_WORKERS                  worker processes (default: 8 per core; each waits on\n"
+    "                                   DynamoDB and Postgres most of a request, milliseconds\n"
+    "                                   when DynamoDB is a few ms away as on AWS)\n"
     "  AWS_COGNITO_USER_POOL_ID         the user pool whose access tokens are accepted\n"
     "  AWS_COGNITO_USER_POOL_CLIENT_ID  the app client id tokens must carry\n"
     "  CRUDDUR_JWKS_URL                 the key set, URL or file (default: the pool's JWKS)\n"
@@ -139,7 +140,10 @@ int main(int argc, char **argv)
     errinfo e;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     long workers;
-    long dflt = 4 * (ncpu > 0 ? ncpu : 2);
+    /* 8 per core: with DynamoDB ~2 ms away each way (AWS), 4 per core gave 0.48 of the
+     * loopback throughput and 8 per core 0.77 (tests/bench/api/run's delay point); RSS per
+     * worker stays ~8.7 MB, and each holds one Postgres connection. */
+    long dflt = 8 * (ncpu > 0 ? ncpu : 2);
     if (dflt > MASTER_MAX_WORKERS)
         dflt = MASTER_MAX_WORKERS;
     if (env_long("CRUDDUR_WORKERS", 1, MASTER_MAX_WORKERS, dflt, &workers, &e) != 0) {

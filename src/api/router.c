@@ -123,31 +123,41 @@ static bool router_match_path(const route_def *r, strv path, strv *params, size_
     }
 }
 
-/* The distinct patterns, in table order (entries of one path are adjacent). */
-int router_pattern_count(void)
+/* The distinct patterns, in table order (entries of one path are adjacent), found once. */
+static const char *router_patterns[ROUTER_N];
+static int router_npatterns = -1;
+
+static void router_patterns_init(void)
 {
+    if (router_npatterns >= 0)
+        return;
     int n = 0;
     for (size_t i = 0; i < ROUTER_N; i++)
-        n += i == 0 || strcmp(router_table[i].pattern, router_table[i - 1].pattern) != 0;
-    return n;
+        if (i == 0 || strcmp(router_table[i].pattern, router_table[i - 1].pattern) != 0)
+            router_patterns[n++] = router_table[i].pattern;
+    router_npatterns = n;
+}
+
+int router_pattern_count(void)
+{
+    router_patterns_init();
+    return router_npatterns;
 }
 
 const char *router_pattern_at(int k)
 {
-    int n = -1;
-    for (size_t i = 0; i < ROUTER_N; i++) {
-        n += i == 0 || strcmp(router_table[i].pattern, router_table[i - 1].pattern) != 0;
-        if (n == k)
-            return router_table[i].pattern;
-    }
-    return NULL;
+    router_patterns_init();
+    return k >= 0 && k < router_npatterns ? router_patterns[k] : NULL;
 }
 
 int router_pattern_index(const char *pattern)
 {
-    int n = router_pattern_count();
-    for (int k = 0; k < n; k++)
-        if (strcmp(router_pattern_at(k), pattern) == 0)
+    router_patterns_init();
+    for (int k = 0; k < router_npatterns; k++) /* router_find's patterns: the same pointers */
+        if (router_patterns[k] == pattern)
+            return k;
+    for (int k = 0; k < router_npatterns; k++)
+        if (strcmp(router_patterns[k], pattern) == 0)
             return k;
     return -1;
 }
