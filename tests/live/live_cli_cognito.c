@@ -595,7 +595,7 @@ static void drop_dbs(void)
     PGconn *c = PQconnectdb(base);
     if (PQstatus(c) == CONNECTION_OK) {
         for (int k = 0; k < NDBS; k++) {
-            char sql[160];
+            char sql[256];
             snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db_names[k]);
             PQclear(PQexec(c, sql));
         }
