@@ -595,6 +595,10 @@ START_TEST(test_worker_killed)
     pid_t before[8], after[8];
     size_t nb = children(g_api.pid, before, 8);
     ck_assert_uint_eq(nb, 2);
+    http_res r;
+    req(&r, "GET", "/metrics", NULL, NULL, 0);
+    double restarts = metric(buf_cstr(&r.body), "cruddur_api_worker_restarts_total");
+    http_res_free(&r);
     ck_assert_int_eq(kill(before[0], SIGKILL), 0);
     stack_sleep_ms(50);
     expect_ok_burst(20);
@@ -606,6 +610,12 @@ START_TEST(test_worker_killed)
     ck_assert_uint_eq(na, 2);
     ck_assert(after[0] != before[0] && after[1] != before[0]);
     expect_ok_burst(20);
+    /* the metrics count the replacement, and the dead worker's counts are kept */
+    req(&r, "GET", "/metrics", NULL, NULL, 0);
+    ck_assert_double_eq(metric(buf_cstr(&r.body), "cruddur_api_worker_restarts_total"),
+                        restarts + 1);
+    ck_assert_double_eq(metric(buf_cstr(&r.body), "cruddur_api_workers"), 2);
+    http_res_free(&r);
 }
 END_TEST
 
