@@ -62,6 +62,9 @@ static int clock_digits(const char *s, int n, int *out)
     return 0;
 }
 
+#define CLOCK_ISO8601_MIN_US (-62167219200LL * 1000000)          /* 0000-01-01T00:00:00Z */
+#define CLOCK_ISO8601_MAX_US (253402300799LL * 1000000 + 999999) /* 9999-12-31T23:59:59.999999Z */
+
 int clock_parse_iso8601_us(const char *s, int64_t *epoch_us)
 {
     int Y, M, D, h, m, sec;
@@ -100,7 +103,12 @@ int clock_parse_iso8601_us(const char *s, int64_t *epoch_us)
     struct tm tm = {
         .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec
     };
-    *epoch_us = ((int64_t)timegm(&tm) - off_s) * 1000000 + us;
+    int64_t t = ((int64_t)timegm(&tm) - off_s) * 1000000 + us;
+    /* The instant must be one clock_iso8601_us can write back: 0000-01-01 to 9999-12-31 in
+     * UTC (an offset can push "0000-01-01T00:00:00+14:00" before year 0). */
+    if (t < CLOCK_ISO8601_MIN_US || t > CLOCK_ISO8601_MAX_US)
+        return -1;
+    *epoch_us = t;
     return 0;
 }
 

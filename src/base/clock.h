@@ -18,7 +18,8 @@ void clock_sleep_ms(int64_t ms);
 int clock_iso8601_us(char *out, size_t outlen, int64_t epoch_us);
 /* Parses an ISO-8601 time ("2026-11-21T09:30:00", optional fraction, then "Z", "+hh:mm",
  * "-hh:mm" or nothing for UTC) into epoch microseconds (fraction digits past 6 ignored).
- * 0, or -1 on a malformed string. */
+ * 0, or -1 on a malformed string or an instant outside 0000-01-01..9999-12-31 UTC (what
+ * clock_iso8601_us can write back). */
 int clock_parse_iso8601_us(const char *s, int64_t *epoch_us);
 /* The same in whole epoch seconds (rounded down). */
 int clock_parse_iso8601(const char *s, int64_t *epoch_s);
