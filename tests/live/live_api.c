@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "stack.h"
 #include "pg.h"
+#include "support_prom.h"
 
 static stack_api g_api;      /* api A: the one behind nginx */
 static stack_api g_api_nodb; /* api B: DynamoDB unreachable */
@@ -262,16 +263,6 @@ static void raw(http_res *r, int port, const char *line, const char *headers)
     buf_cleanup(&q);
 }
 
-/* The value of sample `series` in a /metrics page, or -1 when absent. */
-static double metric(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return -1;
-}
-
 /* GET /metrics through nginx, from loopback: the Prometheus text of both workers summed —
  * five more health checks are five more, whichever worker answered each. */
 START_TEST(test_metrics)
@@ -283,9 +274,9 @@ START_TEST(test_metrics)
     ck_assert(stack_header(&r.head, "Content-Type", v, sizeof v));
     ck_assert_str_eq(v, "text/plain; version=0.0.4; charset=utf-8");
     const char *hc = "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}";
-    double before = metric(buf_cstr(&r.body), hc);
+    double before = support_prom_value(buf_cstr(&r.body), hc);
     ck_assert(before >= 0);
-    ck_assert_double_eq(metric(buf_cstr(&r.body), "cruddur_api_workers"), 2);
+    ck_assert_double_eq(support_prom_value(buf_cstr(&r.body), "cruddur_api_workers"), 2);
     http_res_free(&r);
     for (int i = 0; i < 5; i++) {
         req(&r, "GET", "/api/health-check", NULL, NULL, 0);
@@ -294,10 +285,11 @@ START_TEST(test_metrics)
     }
     req(&r, "GET", "/metrics", NULL, NULL, 0);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_double_eq(metric(buf_cstr(&r.body), hc), before + 5);
+    ck_assert_double_eq(support_prom_value(buf_cstr(&r.body), hc), before + 5);
     /* the first /metrics request is counted too */
-    ck_assert(metric(buf_cstr(&r.body),
-                     "cruddur_api_requests_total{route=\"/metrics\",code=\"200\"}") >= 1);
+    ck_assert(support_prom_value(buf_cstr(&r.body),
+                                 "cruddur_api_requests_total{route=\"/metrics\",code=\"200\"}") >=
+              1);
     http_res_free(&r);
 }
 END_TEST
@@ -597,7 +589,7 @@ START_TEST(test_worker_killed)
     ck_assert_uint_eq(nb, 2);
     http_res r;
     req(&r, "GET", "/metrics", NULL, NULL, 0);
-    double restarts = metric(buf_cstr(&r.body), "cruddur_api_worker_restarts_total");
+    double restarts = support_prom_value(buf_cstr(&r.body), "cruddur_api_worker_restarts_total");
     http_res_free(&r);
     ck_assert_int_eq(kill(before[0], SIGKILL), 0);
     stack_sleep_ms(50);
@@ -612,9 +604,9 @@ START_TEST(test_worker_killed)
     expect_ok_burst(20);
     /* the metrics count the replacement, and the dead worker's counts are kept */
     req(&r, "GET", "/metrics", NULL, NULL, 0);
-    ck_assert_double_eq(metric(buf_cstr(&r.body), "cruddur_api_worker_restarts_total"),
+    ck_assert_double_eq(support_prom_value(buf_cstr(&r.body), "cruddur_api_worker_restarts_total"),
                         restarts + 1);
-    ck_assert_double_eq(metric(buf_cstr(&r.body), "cruddur_api_workers"), 2);
+    ck_assert_double_eq(support_prom_value(buf_cstr(&r.body), "cruddur_api_workers"), 2);
     http_res_free(&r);
 }
 END_TEST

@@ -16,7 +16,7 @@ jwkssrv *jwkssrv_start(void);
 int jwkssrv_port(const jwkssrv *s);
 void jwkssrv_stop(jwkssrv *s); /* accepts NULL; the port refuses connections after */
 
-/* One command, as the Python stand-in (tests/tools/jwks_server.py) takes them on stdin:
+/* One command:
  *   serve PATH   serve PATH's bytes from now on (status 200)
  *   status N     answer with HTTP status N (same body)
  *   garbage      serve a body that is not JSON (status 200)

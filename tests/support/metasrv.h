@@ -1,6 +1,5 @@
 /* metasrv.h — a stand-in for the ECS container credentials endpoint and EC2 IMDSv2 on
- * loopsrv (plain http, in a child process), as tests/tools/metadata_server.py is for the live
- * tests. Endpoints: GET /creds... (container; demands the Authorization set by "auth");
+ * loopsrv (plain http, in a child process). Endpoints: GET /creds... (container; demands the Authorization set by "auth");
  * PUT /latest/api/token (needs X-aws-ec2-metadata-token-ttl-seconds 1..21600: 400 else);
  * GET /latest/meta-data/iam/security-credentials/ (the role, test-role) and .../test-role
  * (the credentials), both needing a token from the PUT in X-aws-ec2-metadata-token (401

@@ -14,6 +14,7 @@
 #include "api/tokcache.h"
 #include "api/worker.h"
 #include "ddbscript.h"
+#include "support_prom.h"
 #include "tap.h"
 
 #define UUID "5f9c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
@@ -577,16 +578,6 @@ END_TEST
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-/* The value of the sample line that starts with `series ` in text, or -1. */
-static double metric_value(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return -1;
-}
-
 START_TEST(test_metrics_sum_every_slot)
 {
     errinfo e;
@@ -613,58 +604,76 @@ START_TEST(test_metrics_sum_every_slot)
     ck_assert_int_eq(metrics_render(m, &out), 0);
     const char *t = buf_cstr(&out);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"200\"}"),
+        support_prom_value(
+            t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"200\"}"),
         2);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"404\"}"),
+        support_prom_value(
+            t, "cruddur_api_requests_total{route=\"/api/messages/{uuid}\",code=\"404\"}"),
         1);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_requests_total{route=\"none\",code=\"404\"}"),
-                        1);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_requests_total{route=\"/api/message_groups\",code=\"other\"}"),
+        support_prom_value(t, "cruddur_api_requests_total{route=\"none\",code=\"404\"}"), 1);
+    ck_assert_double_eq(
+        support_prom_value(
+            t, "cruddur_api_requests_total{route=\"/api/message_groups\",code=\"other\"}"),
         1);
     /* every route lists its 200, even at 0; absent codes are left out */
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}"), 0);
+        support_prom_value(t,
+                           "cruddur_api_requests_total{route=\"/api/health-check\",code=\"200\"}"),
+        0);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_requests_total{route=\"/api/health-check\",code=\"500\"}"),
+        support_prom_value(t,
+                           "cruddur_api_requests_total{route=\"/api/health-check\",code=\"500\"}"),
         -1);
     /* the histogram is cumulative: 0.8 ms and 0.1 ms under 1 ms, the 3 ms one under 5 ms */
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
-                                        "messages/{uuid}\",le=\"0.001\"}"),
-                        2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
-                                        "messages/{uuid}\",le=\"0.0025\"}"),
-                        2);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
-                                        "messages/{uuid}\",le=\"0.005\"}"),
-                        3);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
-                                        "messages/{uuid}\",le=\"+Inf\"}"),
-                        3);
     ck_assert_double_eq(
-        metric_value(t,
-                     "cruddur_api_request_duration_seconds_count{route=\"/api/messages/{uuid}\"}"),
+        support_prom_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                              "messages/{uuid}\",le=\"0.001\"}"),
+        2);
+    ck_assert_double_eq(
+        support_prom_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                              "messages/{uuid}\",le=\"0.0025\"}"),
+        2);
+    ck_assert_double_eq(
+        support_prom_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                              "messages/{uuid}\",le=\"0.005\"}"),
+        3);
+    ck_assert_double_eq(
+        support_prom_value(t, "cruddur_api_request_duration_seconds_bucket{route=\"/api/"
+                              "messages/{uuid}\",le=\"+Inf\"}"),
+        3);
+    ck_assert_double_eq(
+        support_prom_value(
+            t, "cruddur_api_request_duration_seconds_count{route=\"/api/messages/{uuid}\"}"),
         3);
     ck_assert_double_eq_tol(
-        metric_value(t, "cruddur_api_request_duration_seconds_sum{route=\"/api/messages/{uuid}\"}"),
+        support_prom_value(
+            t, "cruddur_api_request_duration_seconds_sum{route=\"/api/messages/{uuid}\"}"),
         0.0039, 1e-9);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"ok\"}"), 1);
-    ck_assert_double_eq(
-        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"throttled\"}"),
+        support_prom_value(t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"ok\"}"),
         1);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"other\",outcome=\"failed\"}"), 1);
+        support_prom_value(
+            t, "cruddur_dynamodb_calls_total{operation=\"Query\",outcome=\"throttled\"}"),
+        1);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_dynamodb_call_duration_seconds_count{operation=\"Query\"}"), 2);
+        support_prom_value(t,
+                           "cruddur_dynamodb_calls_total{operation=\"other\",outcome=\"failed\"}"),
+        1);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"hit\"}"), 2);
+        support_prom_value(t, "cruddur_dynamodb_call_duration_seconds_count{operation=\"Query\"}"),
+        2);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"miss\"}"), 0);
-    ck_assert_double_eq(metric_value(t, "cruddur_postgres_errors_total"), 1);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_workers"), 3);
-    ck_assert_double_eq(metric_value(t, "cruddur_api_worker_restarts_total"), 1);
+        support_prom_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"hit\"}"),
+        2);
+    ck_assert_double_eq(
+        support_prom_value(t, "cruddur_api_cache_lookups_total{cache=\"token\",result=\"miss\"}"),
+        0);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_postgres_errors_total"), 1);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_api_workers"), 3);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_api_worker_restarts_total"), 1);
     ck_assert_ptr_nonnull(strstr(t, "# TYPE cruddur_api_request_duration_seconds histogram\n"));
     buf_cleanup(&out);
     metrics_free(m);
@@ -694,14 +703,16 @@ START_TEST(test_metrics_ddb_outcomes_from_the_client)
     metrics_render(m, &out);
     const char *t = buf_cstr(&out);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"retried\"}"),
+        support_prom_value(
+            t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"retried\"}"),
         1);
     ck_assert_double_eq(
-        metric_value(t,
-                     "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"throttled\"}"),
+        support_prom_value(
+            t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"throttled\"}"),
         1);
     ck_assert_double_eq(
-        metric_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"ok\"}"), 0);
+        support_prom_value(t, "cruddur_dynamodb_calls_total{operation=\"GetItem\",outcome=\"ok\"}"),
+        0);
     buf_cleanup(&out);
     json_decref(key);
     json_decref(item);

@@ -18,6 +18,7 @@
 #include "streamd/notify.h"
 #include "streamd/plan.h"
 #include "streamd/sdmetrics.h"
+#include "support_prom.h"
 #include "tap.h"
 
 static lease mk(const char *id, const char *owner, int64_t counter, const char *cp,
@@ -589,15 +590,6 @@ END_TEST
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
-static double sample(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return -1;
-}
-
 START_TEST(metrics_count_what_the_loop_reports)
 {
     sdmetrics *m = sdmetrics_new();
@@ -619,17 +611,25 @@ START_TEST(metrics_count_what_the_loop_reports)
     buf_init(&out, 0);
     ck_assert_int_eq(sdmetrics_render(m, &out), 0);
     const char *t = buf_cstr(&out);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_get_records_total{shard=\"shardId-1\"}"), 2);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_records_total{shard=\"shardId-1\"}"), 7);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_batches_total{shard=\"shardId-2\"}"), 1);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_lag_seconds{shard=\"shardId-1\"}"), 2.5);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_lag_seconds{shard=\"shardId-2\"}"), 0);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_dead_letters_total"), 1);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_leases_held"), 1);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_lease_events_total{event=\"taken\"}"), 2);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_lease_events_total{event=\"lost\"}"), 1);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_errors_total{kind=\"get_records\"}"), 1);
-    ck_assert_double_eq(sample(t, "cruddur_streamd_errors_total{kind=\"apply\"}"), 0);
+    ck_assert_double_eq(
+        support_prom_value(t, "cruddur_streamd_get_records_total{shard=\"shardId-1\"}"), 2);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_records_total{shard=\"shardId-1\"}"),
+                        7);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_batches_total{shard=\"shardId-2\"}"),
+                        1);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_lag_seconds{shard=\"shardId-1\"}"),
+                        2.5);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_lag_seconds{shard=\"shardId-2\"}"),
+                        0);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_dead_letters_total"), 1);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_leases_held"), 1);
+    ck_assert_double_eq(
+        support_prom_value(t, "cruddur_streamd_lease_events_total{event=\"taken\"}"), 2);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_lease_events_total{event=\"lost\"}"),
+                        1);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_errors_total{kind=\"get_records\"}"),
+                        1);
+    ck_assert_double_eq(support_prom_value(t, "cruddur_streamd_errors_total{kind=\"apply\"}"), 0);
     buf_cleanup(&out);
     sdmetrics_free(m);
     /* no metrics kept: every call is a no-op */
