@@ -204,12 +204,11 @@ void worker_request_id(const char *incoming, char out[40])
             return;
         }
     }
+    /* a correlation id, not a secret: the process's generator, no system call */
     unsigned char r[16];
-    if (rnd_bytes(r, sizeof r) != 0) {
-        uint64_t a = rnd_u64(), b = rnd_u64();
-        memcpy(r, &a, 8);
-        memcpy(r + 8, &b, 8);
-    }
+    uint64_t a = rnd_u64(), b = rnd_u64();
+    memcpy(r, &a, 8);
+    memcpy(r + 8, &b, 8);
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < 16; i++) {
         out[2 * i] = hex[r[i] >> 4];
@@ -281,25 +280,39 @@ static bool worker_header_safe(const char *s)
     return true;
 }
 
+/* Appends "Name: value\r\n". */
+static void worker_header(buf *out, const char *name, const char *value)
+{
+    buf_append_str(out, name);
+    buf_append(out, ": ", 2);
+    buf_append_str(out, value);
+    buf_append(out, "\r\n", 2);
+}
+
 int worker_format_head(const api_ctx *ctx, const api_request *req, const api_response *resp,
                        buf *out)
 {
     int st = resp->status >= 100 && resp->status <= 599 ? resp->status : 500;
-    buf_printf(out, "Status: %d %s\r\n", st, worker_reason(st));
+    char status[48] = { (char)('0' + st / 100), (char)('0' + st / 10 % 10), (char)('0' + st % 10),
+                        ' ' };
+    const char *reason = worker_reason(st); /* a literal of at most 21 characters */
+    memcpy(status + 4, reason, strlen(reason) + 1);
+    worker_header(out, "Status", status);
     if (st != 204)
-        buf_printf(out, "Content-Type: %s\r\n",
-                   resp->content_type ? resp->content_type : "application/json; charset=utf-8");
+        worker_header(out, "Content-Type",
+                      resp->content_type ? resp->content_type : "application/json; charset=utf-8");
     if (req->request_id[0] && worker_header_safe(req->request_id))
-        buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
+        worker_header(out, "X-Request-Id", req->request_id);
     if (resp->next_cursor[0] && worker_header_safe(resp->next_cursor))
-        buf_printf(out, "X-Next-Cursor: %s\r\n", resp->next_cursor);
+        worker_header(out, "X-Next-Cursor", resp->next_cursor);
     if (resp->allow && worker_header_safe(resp->allow))
-        buf_printf(out, "Allow: %s\r\n", resp->allow);
+        worker_header(out, "Allow", resp->allow);
     buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
                         "Cache-Control: no-store\r\n"
                         "Referrer-Policy: no-referrer\r\n");
     if (router_cors_allowed(ctx, req->origin) && worker_header_safe(req->origin)) {
-        buf_printf(out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", req->origin);
+        worker_header(out, "Access-Control-Allow-Origin", req->origin);
+        buf_append_str(out, "Vary: Origin\r\n");
         if (st == 204 && req->method && strcmp(req->method, "OPTIONS") == 0)
             buf_append_str(out, "Access-Control-Allow-Methods: " ROUTER_CORS_METHODS "\r\n"
                                 "Access-Control-Allow-Headers: " ROUTER_CORS_HEADERS "\r\n"
@@ -347,28 +360,34 @@ static bool worker_input_done(FCGX_Stream *in)
     return FCGX_GetStr(&c, 1, in) == 0 && FCGX_HasSeenEOF(in) == EOF;
 }
 
+/* The request line, once per request: written without allocating (log_line). */
 static void worker_log(const api_request *req, const char *pattern, const api_response *resp,
                        int64_t duration_us)
 {
-    json_t *f = json_object();
-    if (!f)
-        return;
-    json_object_set_new(f, "request_id", json_string(req->request_id));
-    json_object_set_new(f, "method", json_string(req->method ? req->method : ""));
-    json_object_set_new(f, "route", json_string(pattern && *pattern ? pattern : "-"));
-    json_object_set_new(f, "status", json_integer(resp->status));
-    json_object_set_new(f, "duration_us", json_integer(duration_us));
-    json_object_set_new(f, "user", resp->user_uuid[0] ? json_string(resp->user_uuid) : json_null());
-    log_fields(LOG_INFO, "request", f);
+    log_line l;
+    log_line_begin(&l, LOG_INFO, "request");
+    log_line_str(&l, "request_id", req->request_id);
+    log_line_str(&l, "method", req->method ? req->method : "");
+    log_line_str(&l, "route", pattern && *pattern ? pattern : "-");
+    log_line_int(&l, "status", resp->status);
+    log_line_int(&l, "duration_us", duration_us);
+    log_line_str(&l, "user", resp->user_uuid[0] ? resp->user_uuid : NULL);
+    log_line_end(&l);
 }
 
-static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
+#define WORKER_REPLY_KEEP (64 * 1024) /* answer buffer kept for the next request, at most */
+
+/* One request: body is the request body's buffer, head the answer head's and reply the
+ * answer body's; all three keep their memory for the next request. */
+static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head, buf *reply)
 {
     int64_t t0 = clock_mono_us();
     api_request req;
     api_response resp;
     memset(&req, 0, sizeof req);
     api_response_init(&resp);
+    resp.body = *reply; /* the memory of the last answer, emptied */
+    buf_reset(&resp.body);
     buf_reset(body);
     buf_reset(head);
 
@@ -440,7 +459,9 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head)
     FCGX_Finish_r(fr);
     metrics_request(w->ctx.metrics_slot, pattern, resp.status, dur);
     worker_log(&req, pattern, &resp, dur);
-    api_response_cleanup(&resp);
+    if (resp.body.cap > WORKER_REPLY_KEEP)
+        api_response_cleanup(&resp);
+    *reply = resp.body;
 }
 
 int worker_run(worker *w, int listen_fd, int ready_fd)
@@ -467,9 +488,12 @@ int worker_run(worker *w, int listen_fd, int ready_fd)
     socklen_t sl = sizeof sa_listen;
     w->unix_listen = getsockname(listen_fd, (struct sockaddr *)&sa_listen, &sl) == 0 &&
                      sa_listen.ss_family == AF_UNIX;
-    buf body, head;
+    buf body, head, reply;
     buf_init(&body, API_BODY_MAX);
     buf_init(&head, 8192);
+    api_response reply_init;
+    api_response_init(&reply_init); /* the answers' cap */
+    reply = reply_init.body;
     if (ready_fd >= 0) {
         ssize_t wr;
         do
@@ -503,11 +527,12 @@ int worker_run(worker *w, int listen_fd, int ready_fd)
         }
         failures = 0;
         sigprocmask(SIG_BLOCK, &term, NULL);
-        worker_handle(w, &fr, &body, &head);
+        worker_handle(w, &fr, &body, &head, &reply);
         sigprocmask(SIG_UNBLOCK, &term, NULL);
     }
     FCGX_Free(&fr, 0);
     buf_cleanup(&body);
     buf_cleanup(&head);
+    buf_cleanup(&reply);
     return rc;
 }

@@ -250,9 +250,11 @@ jdoc_val jdoc_get(jdoc_val obj, const char *key)
     if (!x || x->type != JDOC_OBJECT || !key)
         return hit;
     const jdoc *d = obj.doc;
-    for (uint32_t i = x->size ? obj.i + 1 : 0; i; i = d->nodes[i].next)
-        if (strcmp(d->text + d->nodes[i].key - 1, key) == 0)
+    for (uint32_t i = x->size ? obj.i + 1 : 0; i; i = d->nodes[i].next) {
+        const char *k = d->text + d->nodes[i].key - 1;
+        if (k[0] == key[0] && strcmp(k, key) == 0) /* the first byte settles most */
             hit = (jdoc_val){ d, i };
+    }
     return hit;
 }
 

@@ -2,13 +2,16 @@
 #include "config.h"
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/clock.h"
+#include "base/utf8.h"
 
 static log_level log_threshold = LOG_INFO;
 static bool log_configured;
@@ -54,6 +57,33 @@ bool log_enabled(log_level level)
     return level >= log_threshold && level != LOG_OFF;
 }
 
+/* The time of a line, as clock_iso8601_us writes it; the date and time of day are made once
+ * a second (per thread). */
+static void log_time(char out[40])
+{
+    static _Thread_local int64_t sec = -1;
+    static _Thread_local char head[24]; /* "YYYY-MM-DDTHH:MM:SS." */
+    int64_t now = clock_real_us();
+    int64_t s = now / 1000000;
+    long us = (long)(now % 1000000);
+    if (s != sec) {
+        char full[40];
+        if (now < 0 || clock_iso8601_us(full, sizeof full, s * 1000000) != 0) {
+            clock_iso8601_us(out, 40, now);
+            return;
+        }
+        memcpy(head, full, 20);
+        head[20] = '\0';
+        sec = s;
+    }
+    memcpy(out, head, 20);
+    for (int i = 25; i >= 20; i--) {
+        out[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    memcpy(out + 26, "+00:00", 7);
+}
+
 void log_fields(log_level level, const char *event, json_t *fields)
 {
     if (!log_enabled(level)) {
@@ -61,7 +91,7 @@ void log_fields(log_level level, const char *event, json_t *fields)
         return;
     }
     char ts[40];
-    clock_iso8601_us(ts, sizeof ts, clock_real_us());
+    log_time(ts);
     json_t *o = json_object();
     if (!o) {
         json_decref(fields);
@@ -94,4 +124,136 @@ void log_msg(log_level level, const char *event, const char *fmt, ...)
     if (f)
         json_object_set_new(f, "msg", json_string(msg));
     log_fields(level, event, f);
+}
+
+/* ---- log_line ------------------------------------------------------------------------ */
+
+/* Appends n bytes when they fit, leaving room for the closing "truncated" member. */
+#define LOG_LINE_TAIL sizeof(",\"truncated\":true}\n")
+
+static bool log_line_put(log_line *l, const char *p, size_t n)
+{
+    if (l->len + n + LOG_LINE_TAIL > sizeof l->text)
+        return false;
+    memcpy(l->text + l->len, p, n);
+    l->len += n;
+    return true;
+}
+
+/* Appends s JSON-escaped and quoted; false when it does not fit. */
+static bool log_line_quoted(log_line *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(s);
+    if (!utf8_valid(s, n))
+        return log_line_put(l, "\"\\ufffd\"", 8);
+    if (!log_line_put(l, "\"", 1))
+        return false;
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        char esc[6] = { '\\', (char)c };
+        size_t en = 2;
+        if (c == '\n')
+            esc[1] = 'n';
+        else if (c == '\t')
+            esc[1] = 't';
+        else if (c == '\r')
+            esc[1] = 'r';
+        else if (c < 0x20) {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            en = 6;
+        }
+        if (!log_line_put(l, run, (size_t)(p - run)) || !log_line_put(l, esc, en))
+            return false;
+        run = p + 1;
+    }
+    return log_line_put(l, run, strlen(run)) && log_line_put(l, "\"", 1);
+}
+
+/* Appends ,"key": and then the value written by the caller; on overflow the line goes back
+ * to where the field began and is marked cut. */
+static bool log_line_key(log_line *l, const char *key)
+{
+    return log_line_put(l, ",\"", 2) && log_line_put(l, key, strlen(key)) &&
+           log_line_put(l, "\":", 2);
+}
+
+void log_line_begin(log_line *l, log_level level, const char *event)
+{
+    l->len = 0;
+    l->cut = false;
+    l->on = log_enabled(level);
+    if (!l->on)
+        return;
+    char ts[40];
+    log_time(ts);
+    const char *name = log_level_name(level);
+    log_line_put(l, "{\"time\":\"", 9);
+    log_line_put(l, ts, strlen(ts));
+    log_line_put(l, "\",\"level\":\"", 11);
+    log_line_put(l, name, strlen(name));
+    log_line_put(l, "\",\"event\":", 10);
+    if (!log_line_quoted(l, event ? event : "")) {
+        l->len = 0;
+        l->on = false;
+    }
+}
+
+void log_line_str(log_line *l, const char *key, const char *value)
+{
+    if (!l->on)
+        return;
+    size_t at = l->len;
+    bool ok =
+        log_line_key(l, key) && (value ? log_line_quoted(l, value) : log_line_put(l, "null", 4));
+    if (!ok) {
+        l->len = at;
+        l->cut = true;
+    }
+}
+
+void log_line_int(log_line *l, const char *key, long long value)
+{
+    if (!l->on)
+        return;
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", value);
+    size_t at = l->len;
+    if (!log_line_key(l, key) || !log_line_put(l, num, (size_t)n)) {
+        l->len = at;
+        l->cut = true;
+    }
+}
+
+void log_line_end(log_line *l)
+{
+    if (!l->on)
+        return;
+    /* LOG_LINE_TAIL was kept free by every put */
+    static const char cut[] = ",\"truncated\":true}\n";
+    if (l->cut) {
+        memcpy(l->text + l->len, cut, sizeof cut - 1);
+        l->len += sizeof cut - 1;
+    } else {
+        memcpy(l->text + l->len, "}\n", 2);
+        l->len += 2;
+    }
+    fflush(stderr); /* keeps the order with lines written through stdio */
+    const char *p = l->text;
+    size_t left = l->len;
+    while (left > 0) {
+        ssize_t w = write(STDERR_FILENO, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        left -= (size_t)w;
+    }
+    l->on = false;
 }

@@ -2,6 +2,10 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +14,7 @@
 #include "base/clock.h"
 #include "base/env.h"
 #include "base/errinfo.h"
+#include "base/log.h"
 #include "base/rnd.h"
 #include "base/prom.h"
 #include "base/utf8.h"
@@ -457,6 +462,105 @@ START_TEST(base64_invalid_input_is_rejected)
 }
 END_TEST
 
+/* ---- log ------------------------------------------------------------------------------ */
+
+/* Runs fn with stderr sent to a file; returns what it wrote (malloc'd). */
+static char *log_capture(void (*fn)(void))
+{
+    FILE *f = tmpfile();
+    ck_assert(f != NULL);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    ck_assert(saved >= 0 && dup2(fileno(f), STDERR_FILENO) >= 0);
+    fn();
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    long n = ftell(f);
+    ck_assert(n >= 0);
+    char *out = calloc(1, (size_t)n + 1);
+    ck_assert(out != NULL);
+    rewind(f);
+    ck_assert(fread(out, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    return out;
+}
+
+static void log_line_fields(void)
+{
+    log_set_level(LOG_INFO);
+    log_line l;
+    log_line_begin(&l, LOG_INFO, "request");
+    log_line_str(&l, "route", "/api/messages/{uuid}");
+    log_line_str(&l, "odd", "quote \" backslash \\ nl \n tab \t bell \a end");
+    log_line_str(&l, "bad", "\xff\xfe not utf-8");
+    log_line_str(&l, "user", NULL);
+    log_line_int(&l, "status", 200);
+    log_line_int(&l, "duration_us", -5);
+    log_line_end(&l);
+    /* a debug line when the level is info: nothing */
+    log_line_begin(&l, LOG_DEBUG, "hidden");
+    log_line_str(&l, "k", "v");
+    log_line_end(&l);
+}
+
+START_TEST(log_line_writes_one_json_object)
+{
+    char *out = log_capture(log_line_fields);
+    size_t n = strlen(out);
+    ck_assert_msg(n > 0 && out[n - 1] == '\n' && strchr(out, '\n') == out + n - 1, "%s", out);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    ck_assert_msg(j != NULL, "not JSON: %s (%s)", out, je.text);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "level")), "info");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "event")), "request");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "route")), "/api/messages/{uuid}");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "odd")),
+                     "quote \" backslash \\ nl \n tab \t bell \a end");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "bad")), "\xef\xbf\xbd");
+    ck_assert(json_is_null(json_object_get(j, "user")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "duration_us")), -5);
+    ck_assert(json_object_get(j, "truncated") == NULL);
+    /* the time is what clock_iso8601_us writes, and now */
+    const char *t = json_string_value(json_object_get(j, "time"));
+    int64_t at;
+    ck_assert_msg(t && strlen(t) == 32 && clock_parse_iso8601_us(t, &at) == 0, "%s", t);
+    int64_t d = clock_real_us() - at;
+    ck_assert_msg(d >= 0 && d < 5000000, "%s is %lld us off", t, (long long)d);
+    json_decref(j);
+    free(out);
+}
+END_TEST
+
+static void log_line_long(void)
+{
+    static char big[LOG_LINE_MAX];
+    memset(big, 'x', sizeof big - 1);
+    log_line l;
+    log_line_begin(&l, LOG_WARN, "big");
+    log_line_str(&l, "first", "kept");
+    log_line_str(&l, "huge", big);
+    log_line_int(&l, "after", 7);
+    log_line_end(&l);
+}
+
+START_TEST(log_line_cuts_at_a_field_and_says_so)
+{
+    char *out = log_capture(log_line_long);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    ck_assert_msg(j != NULL, "not JSON: %.200s (%s)", out, je.text);
+    ck_assert(strlen(out) <= LOG_LINE_MAX);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "first")), "kept");
+    ck_assert(json_object_get(j, "huge") == NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "after")), 7);
+    ck_assert(json_is_true(json_object_get(j, "truncated")));
+    json_decref(j);
+    free(out);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -481,6 +585,10 @@ static Suite *base_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("prom");
     tcase_add_test(tc, prom_writes_families_samples_and_histograms);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("log");
+    tcase_add_test(tc, log_line_writes_one_json_object);
+    tcase_add_test(tc, log_line_cuts_at_a_field_and_says_so);
     suite_add_tcase(s, tc);
     tc = tcase_create("base64");
     tcase_add_test(tc, base64_rfc4648_vectors);
