@@ -73,11 +73,25 @@ int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const ch
     int rc = buf_putc(b, '[');
     for (size_t k = 0; k < n && rc == 0; k++) {
         jdoc_val item = items[reversed ? n - 1 - k : k];
+        /* one pass over the item's attributes (the last of a repeated name wins, as in
+         * jdoc_get) */
+        jdoc_val at[5] = { JDOC_VAL_NONE, JDOC_VAL_NONE, JDOC_VAL_NONE, JDOC_VAL_NONE,
+                           JDOC_VAL_NONE };
+        for (jdoc_val m = jdoc_first(item); m.doc; m = jdoc_next(m)) {
+            const char *key = jdoc_key(m);
+            if (!key)
+                continue;
+            for (size_t a = 0; a < 5; a++)
+                if (key[0] == attrs[a][0] && strcmp(key, attrs[a]) == 0) {
+                    at[a] = m;
+                    break;
+                }
+        }
         if (k)
             rc |= buf_putc(b, ',');
         for (size_t a = 0; a < 5 && rc == 0; a++) {
             rc |= buf_append_str(b, names[a]);
-            rc |= api_json_str(b, jdoc_get_str(jdoc_get(item, attrs[a]), "S"));
+            rc |= api_json_str(b, jdoc_get_str(at[a], "S"));
         }
         rc |= buf_putc(b, '}');
     }
