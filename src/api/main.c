@@ -33,7 +33,7 @@ static const char main_usage[] =
     "  CRUDDUR_FCGI_LISTEN   TCP address, e.g. 127.0.0.1:9000\n"
     "\n"
     "Environment:\n"
-    "  CRUDDUR_WORKERS                  worker processes (default: 8 per core; each waits on\n"
+    "  CRUDDUR_WORKERS                  worker processes (default: 12 per core; each waits on\n"
     "                                   DynamoDB and Postgres most of a request, milliseconds\n"
     "                                   when DynamoDB is a few ms away as on AWS)\n"
     "  AWS_COGNITO_USER_POOL_ID         the user pool whose access tokens are accepted\n"
@@ -140,10 +140,13 @@ int main(int argc, char **argv)
     errinfo e;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     long workers;
-    /* 8 per core: with DynamoDB ~2 ms away each way (AWS), 4 per core gave 0.48 of the
-     * loopback throughput and 8 per core 0.77 (tests/bench/api/run's delay point); RSS per
-     * worker stays ~8.7 MB, and each holds one Postgres connection. */
-    long dflt = 8 * (ncpu > 0 ? ncpu : 2);
+    /* 12 per core: with DynamoDB ~2 ms away each way (AWS) a worker spends ~4.5 ms a read,
+     * so 0.8 of the loopback throughput (~2500 reads/s on 2 cores) keeps ~11 workers busy
+     * on average (Little's law); 4 per core gave 0.48 of the loopback throughput, 8 per
+     * core 0.77, 12 per core 0.92 (a median on a busy shared machine; tests/bench/README.md,
+     * session 19). Each worker is ~8.6 MB RSS but ~0.9 MB PSS (the rest is shared), and
+     * holds one Postgres connection. */
+    long dflt = 12 * (ncpu > 0 ? ncpu : 2);
     if (dflt > MASTER_MAX_WORKERS)
         dflt = MASTER_MAX_WORKERS;
     if (env_long("CRUDDUR_WORKERS", 1, MASTER_MAX_WORKERS, dflt, &workers, &e) != 0) {
