@@ -131,11 +131,17 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
     size_t n = jdoc_elements(page->items, items, API_PAGE_MAX);
     resp->next_cursor[0] = '\0';
     if (jdoc_type_of(page->last_key) != JDOC_NONE) {
-        json_t *last = jdoc_to_json(page->last_key);
+        /* {"pk":{"S":..},"sk":{"S":..}} and nothing else, read in place */
+        jdoc_val pk = jdoc_get(page->last_key, "pk"), sk = jdoc_get(page->last_key, "sk");
+        const char *p = jdoc_size(pk) == 1 ? jdoc_get_str(pk, "S") : NULL;
+        const char *s = jdoc_size(sk) == 1 ? jdoc_get_str(sk, "S") : NULL;
         errinfo e;
-        errinfo_nomem(&e);
-        int rc = last ? cursor_encode(last, resp->next_cursor, sizeof resp->next_cursor, &e) : -1;
-        json_decref(last);
+        int rc =
+            jdoc_size(page->last_key) == 2 && p && s
+                ? cursor_encode_pair(p, jdoc_size(jdoc_get(pk, "S")), s,
+                                     jdoc_size(jdoc_get(sk, "S")), resp->next_cursor,
+                                     sizeof resp->next_cursor, &e)
+                : errinfo_set(&e, ERR_INVALID, "cursor: the key is not a pk/sk pair of strings");
         if (rc != 0) {
             log_msg(LOG_ERROR, event, "%s", e.msg);
             return -1;

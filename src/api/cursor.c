@@ -9,6 +9,7 @@
 #include "aws/ddb_av.h"
 #include "base/base64.h"
 #include "base/jparse.h"
+#include "base/utf8.h"
 
 /* The S value of attribute name in key, with its length; NULL when missing or not S. */
 static const char *cursor_key_s(const json_t *key, const char *name, size_t *len)
@@ -21,36 +22,74 @@ static const char *cursor_key_s(const json_t *key, const char *name, size_t *len
     return json_string_value(s);
 }
 
-int cursor_encode(const json_t *last_key, char *out, size_t outlen, errinfo *e)
+/* Appends s[0..n) as a JSON string, escaped as json_dumps escapes (UTF-8 checked by the
+ * caller). */
+static int cursor_json_str(buf *b, const char *s, size_t n)
 {
-    size_t pklen = 0, sklen = 0;
-    const char *pk = cursor_key_s(last_key, "pk", &pklen);
-    const char *sk = cursor_key_s(last_key, "sk", &sklen);
-    if (!pk || !sk || json_object_size(last_key) != 2 || pklen == 0 || sklen == 0 ||
-        pklen > CURSOR_KEY_MAX || sklen > CURSOR_KEY_MAX || strlen(pk) != pklen ||
-        strlen(sk) != sklen)
+    static const char hex[] = "0123456789ABCDEF"; /* as Jansson writes \u001F */
+    int rc = buf_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc |= buf_append(b, s + run, i - run);
+        run = i + 1;
+        char esc[7] = { '\\', (char)c, 0 };
+        switch (c) {
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '"':
+        case '\\': break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+        }
+        rc |= buf_append_str(b, esc);
+    }
+    rc |= buf_append(b, s + run, n - run);
+    return rc | buf_putc(b, '"');
+}
+
+int cursor_encode_pair(const char *pk, size_t pklen, const char *sk, size_t sklen, char *out,
+                       size_t outlen, errinfo *e)
+{
+    if (!pk || !sk || pklen == 0 || sklen == 0 || pklen > CURSOR_KEY_MAX ||
+        sklen > CURSOR_KEY_MAX || memchr(pk, 0, pklen) || memchr(sk, 0, sklen) ||
+        !utf8_valid(pk, pklen) || !utf8_valid(sk, sklen))
         return errinfo_set(e, ERR_INVALID, "cursor: the key is not a pk/sk pair of strings");
-    json_t *plain = json_pack("{s:s%, s:s%}", "pk", pk, pklen, "sk", sk, sklen);
-    char *text = plain ? json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(plain);
-    if (!text)
-        return errinfo_set(e, ERR_NOMEM, "cursor: out of memory");
-    buf raw, enc;
-    buf_init(&raw, CURSOR_MAX_LEN);
+    buf r, enc;
+    buf_init(&r, 16 * CURSOR_KEY_MAX); /* room for both keys, every byte escaped */
     buf_init(&enc, CURSOR_MAX_LEN);
     int rc = -1;
-    if (buf_putc(&raw, CURSOR_VERSION) != 0 || buf_append_str(&raw, text) != 0 ||
-        base64_encode(BASE64_URL, raw.data, raw.len, &enc) != 0 || enc.len >= outlen) {
+    /* {"pk":..,"sk":..}: the compact, sorted text json_dumps wrote before */
+    if (buf_putc(&r, CURSOR_VERSION) != 0 || buf_append_str(&r, "{\"pk\":") != 0 ||
+        cursor_json_str(&r, pk, pklen) != 0 || buf_append_str(&r, ",\"sk\":") != 0 ||
+        cursor_json_str(&r, sk, sklen) != 0 || buf_putc(&r, '}') != 0 ||
+        base64_encode(BASE64_URL, r.data, r.len, &enc) != 0 || enc.len >= outlen) {
         errinfo_set(e, ERR_TOOBIG, "cursor: too long");
         goto out;
     }
     memcpy(out, enc.data, enc.len + 1);
     rc = 0;
 out:
-    free(text);
-    buf_cleanup(&raw);
+    buf_cleanup(&r);
     buf_cleanup(&enc);
     return rc;
+}
+
+int cursor_encode(const json_t *last_key, char *out, size_t outlen, errinfo *e)
+{
+    size_t pklen = 0, sklen = 0;
+    const char *pk = cursor_key_s(last_key, "pk", &pklen);
+    const char *sk = cursor_key_s(last_key, "sk", &sklen);
+    if (!pk || !sk || json_object_size(last_key) != 2)
+        return errinfo_set(e, ERR_INVALID, "cursor: the key is not a pk/sk pair of strings");
+    return cursor_encode_pair(pk, pklen, sk, sklen, out, outlen, e);
 }
 
 int cursor_decode(strv text, const char *expect_pk, json_t **start_key, errinfo *e)

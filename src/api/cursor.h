@@ -20,6 +20,9 @@
  * bytes, NUL-terminated). 0, or -1 with e set (ERR_INVALID: other attributes or types, or
  * a key outside CURSOR_KEY_MAX; ERR_TOOBIG: does not fit in outlen). */
 int cursor_encode(const json_t *last_key, char *out, size_t outlen, errinfo *e);
+/* The same from the key's two strings (pk[0..pklen), sk[0..sklen): UTF-8 without NUL). */
+int cursor_encode_pair(const char *pk, size_t pklen, const char *sk, size_t sklen, char *out,
+                       size_t outlen, errinfo *e);
 
 /* Decodes text into a new ExclusiveStartKey {"pk":{"S":..},"sk":{"S":..}} (caller owns
  * *start_key). The cursor must be at most CURSOR_MAX_LEN bytes of strict base64url, carry

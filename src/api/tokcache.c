@@ -10,11 +10,16 @@
 
 int tokcache_hash(const char *token, size_t len, unsigned char hash[32])
 {
-    static EVP_MD *md; /* fetched once per process (each worker after fork) */
+    /* fetched once per process (each worker after fork) and reused: no allocation per call */
+    static EVP_MD *md;
+    static EVP_MD_CTX *ctx;
     if (!md)
         md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
     unsigned int n = 0;
-    if (!md || EVP_Digest(token, len, hash, &n, md, NULL) != 1 || n != 32)
+    if (!md || !ctx || EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, token, len) != 1 || EVP_DigestFinal_ex(ctx, hash, &n) != 1 || n != 32)
         return -1;
     return 0;
 }

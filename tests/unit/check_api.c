@@ -9,10 +9,12 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "api/cursor.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/tokcache.h"
 #include "api/worker.h"
+#include "base/base64.h"
 #include "ddbscript.h"
 #include "support_prom.h"
 #include "tap.h"
@@ -535,12 +537,98 @@ START_TEST(test_list_reply_escapes_and_orders)
 }
 END_TEST
 
+/* What the cursor was before it was written by hand: base64url(0x01 + json_dumps(compact,
+ * sorted)). */
+static void cursor_reference(const char *pk, const char *sk, char *out, size_t outlen)
+{
+    json_t *o = json_pack("{s:s, s:s}", "pk", pk, "sk", sk);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    buf raw, enc;
+    buf_init(&raw, 0);
+    buf_init(&enc, 0);
+    buf_putc(&raw, CURSOR_VERSION);
+    buf_append_str(&raw, text);
+    ck_assert_int_eq(base64_encode(BASE64_URL, raw.data, raw.len, &enc), 0);
+    snprintf(out, outlen, "%s", buf_cstr(&enc));
+    buf_cleanup(&raw);
+    buf_cleanup(&enc);
+    free(text);
+    json_decref(o);
+}
+
+START_TEST(test_page_cursor_is_the_cursor_json_dumps_wrote)
+{
+    static const char *const keys[][2] = {
+        { "MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399", "2026-12-02T18:00:00.123456+00:00" },
+        { "a \"quoted\" \\ key/x", "tab\there\nnl\r\b\f \x01\x1f" },
+        { "Zo\xc3\xab \xe2\x80\xa8 \xf0\x9f\x98\x80", "\x7f end" },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char want[CURSOR_MAX_LEN + 1], got[CURSOR_MAX_LEN + 1];
+        cursor_reference(keys[i][0], keys[i][1], want, sizeof want);
+        errinfo e;
+        /* from the Query reply's LastEvaluatedKey, read in place */
+        json_t *page = json_pack("{s:[], s:{s:{s:s}, s:{s:s}}}", "Items", "LastEvaluatedKey", "pk",
+                                 "S", keys[i][0], "sk", "S", keys[i][1]);
+        char *text = json_dumps(page, JSON_COMPACT);
+        jdoc *d = jdoc_parse(text, strlen(text), 64, &e);
+        ck_assert_msg(d != NULL, "%s", e.msg);
+        ddb_page_view v = { .items = jdoc_get(jdoc_root(d), "Items"),
+                            .last_key = jdoc_get(jdoc_root(d), "LastEvaluatedKey") };
+        api_response r;
+        api_response_init(&r);
+        ck_assert_int_eq(api_page_reply(&r, &v, "message_uuid", true, "test"), 0);
+        ck_assert_str_eq(r.next_cursor, want);
+        /* and from Jansson values */
+        ck_assert_int_eq(
+            cursor_encode(json_object_get(page, "LastEvaluatedKey"), got, sizeof got, &e), 0);
+        ck_assert_str_eq(got, want);
+        api_response_cleanup(&r);
+        jdoc_free(d);
+        free(text);
+        json_decref(page);
+    }
+    /* not a pk/sk pair of S: no answer */
+    static const char *const bad[] = {
+        "{\"Items\":[],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"a\"}}}",
+        "{\"Items\":[],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"N\":\"1\"}}}",
+        "{\"Items\":[],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"a\"},\"sk\":{\"S\":\"b\"},\"x\":{"
+        "\"S\":\"c\"}}}",
+        "{\"Items\":[],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"a\",\"N\":\"1\"},\"sk\":{\"S\":\"b\"}}"
+        "}",
+        "{\"Items\":[],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"\"},\"sk\":{\"S\":\"b\"}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errinfo e;
+        jdoc *d = jdoc_parse(bad[i], strlen(bad[i]), 64, &e);
+        ck_assert_msg(d != NULL, "%s", e.msg);
+        ddb_page_view v = { .items = jdoc_get(jdoc_root(d), "Items"),
+                            .last_key = jdoc_get(jdoc_root(d), "LastEvaluatedKey") };
+        api_response r;
+        api_response_init(&r);
+        ck_assert_msg(api_page_reply(&r, &v, "message_uuid", true, "test") == -1, "%s", bad[i]);
+        api_response_cleanup(&r);
+        jdoc_free(d);
+    }
+}
+END_TEST
+
 START_TEST(test_token_cache_never_outlives_the_token)
 {
     static tokcache c; /* zeroed: every slot free */
     unsigned char h1[32], h2[32];
     ck_assert_int_eq(tokcache_hash("header.payload.sig1", 19, h1), 0);
     ck_assert_int_eq(tokcache_hash("header.payload.sig2", 19, h2), 0);
+    /* SHA-256 itself (FIPS 180-2's "abc"), the same on every call of the reused context */
+    static const unsigned char abc[32] = { 0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                           0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                           0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                           0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+    for (int i = 0; i < 3; i++) {
+        unsigned char hv[32];
+        ck_assert_int_eq(tokcache_hash("abc", 3, hv), 0);
+        ck_assert(memcmp(hv, abc, 32) == 0);
+    }
     ck_assert(memcmp(h1, h2, 32) != 0);
     char sub[65];
     int64_t now = 1000000;
@@ -774,6 +862,7 @@ static Suite *api_suite(void)
     TCase *tc = tcase_create("routing");
     tcase_add_test(tc, test_routes_found);
     tcase_add_test(tc, test_list_reply_escapes_and_orders);
+    tcase_add_test(tc, test_page_cursor_is_the_cursor_json_dumps_wrote);
     tcase_add_test(tc, test_token_cache_never_outlives_the_token);
     tcase_add_test(tc, test_routes_not_found);
     tcase_add_test(tc, test_routes_bad_method);
