@@ -36,8 +36,8 @@
 #define BENCH_GROUPS 64
 #define BENCH_WRITERS 4
 #define BENCH_MAX_PENDING 100000
-#define BENCH_CHECKERS 4        /* checker threads; group g is read by checker g % BENCH_CHECKERS */
-#define BENCH_CHECK_GAP_US 2000 /* a checker starts a round at most this often */
+#define BENCH_CHECKERS 2        /* checker threads; group g is read by checker g % BENCH_CHECKERS */
+#define BENCH_CHECK_GAP_US 4000 /* a checker starts a round at most this often */
 
 typedef struct pending {
     int group;
@@ -58,7 +58,7 @@ static int64_t *g_delays;
 static size_t g_ndelays;
 static volatile int g_rate, g_stop_writers, g_stop_checker;
 static volatile uint64_t g_written;
-/* what the checkers did: Queries sent, rounds, and the time a round took (us) */
+/* what the checkers did: calls sent, rounds, and the time a round took (us) */
 static uint64_t g_queries, g_rounds;
 static int64_t g_round_us_sum, g_round_us_max;
 static const char *g_daemon_endpoint; /* the daemon's AWS_ENDPOINT_URL (default: ours) */
@@ -127,79 +127,79 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* The newest group row of user u (each bench user has one conversation). */
-static int row_sk(ddb *d, const char *user, char out[64])
-{
-    char pk[MESSAGING_KEY_MAX];
-    messaging_grp_pk(pk, sizeof pk, user);
-    ddb_page page;
-    ddb_page_init(&page);
-    ddb_error err;
-    ddb_error_clear(&err);
-    int rc = messaging_groups_page(d, g_table, user, 1, NULL, &page, &err);
-    if (rc == 0 && json_array_size(page.items) == 1)
-        snprintf(out, 64, "%s", ddb_av_get_s(json_array_get(page.items, 0), "sk"));
-    else
-        rc = -1;
-    ddb_page_cleanup(&page);
-    return rc;
-}
-
-/* One checker: its groups' rows (both users', the base table's GRP# partitions: what a
- * user's list of conversations reads) re-read while messages of them are pending. A message
- * counts as propagated when a read that began after its PutItem returned shows both rows at
- * or past it; its delay runs to the end of that read (an upper bound: at most one round of
- * this checker late). */
+/* One checker: while messages of its groups are pending, one strongly consistent
+ * BatchGetItem a round asks for both group rows of each such group (the base table's GRP#
+ * items: what a user's list of conversations reads) at the newest pending message of the
+ * group. A message counts as propagated when a read that began after its PutItem returned
+ * found both rows at (or, for older pending ones, past) it; its delay runs to the end of
+ * that read: an upper bound, at most one round late. */
 static void *checker(void *arg)
 {
     int id = (int)(intptr_t)arg;
     ddb *d = bench_ddb();
-    char seen[BENCH_GROUPS * 2][64];
-    int64_t read_start[BENCH_GROUPS], read_end[BENCH_GROUPS];
-    memset(seen, 0, sizeof seen);
     int64_t last_round = 0;
     while (!g_stop_checker) {
+        char target[BENCH_GROUPS][MESSAGING_TS_LEN];
         bool want[BENCH_GROUPS] = { false };
         int nwant = 0;
         pthread_mutex_lock(&g_mu);
-        for (size_t i = 0; i < g_qlen[id]; i++)
-            if (!want[g_q[id][i].group]) {
-                want[g_q[id][i].group] = true;
+        for (size_t i = 0; i < g_qlen[id]; i++) {
+            const pending *p = &g_q[id][i];
+            if (!want[p->group]) {
+                want[p->group] = true;
+                memcpy(target[p->group], p->created_at, sizeof target[0]);
                 nwant++;
+            } else if (strcmp(p->created_at, target[p->group]) > 0) {
+                memcpy(target[p->group], p->created_at, sizeof target[0]);
             }
+        }
         pthread_mutex_unlock(&g_mu);
-        int64_t now = clock_mono_us();
-        if (nwant == 0 || now - last_round < BENCH_CHECK_GAP_US) {
+        int64_t start = clock_mono_us();
+        if (nwant == 0 || start - last_round < BENCH_CHECK_GAP_US) {
             clock_sleep_ms(1);
             continue;
         }
-        last_round = now;
-        int queries = 0;
+        last_round = start;
+        json_t *keys = json_array();
         for (int g = 0; g < BENCH_GROUPS; g++)
-            if (want[g]) {
-                read_start[g] = clock_mono_us();
-                row_sk(d, g_users[2 * g], seen[2 * g]);
-                row_sk(d, g_users[2 * g + 1], seen[2 * g + 1]);
-                read_end[g] = clock_mono_us();
-                queries += 2;
+            for (int u = 0; want[g] && u < 2; u++) {
+                char pk[MESSAGING_KEY_MAX];
+                messaging_grp_pk(pk, sizeof pk, g_users[2 * g + u]);
+                json_array_append_new(
+                    keys, json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", pk, "sk", "S", target[g]));
             }
-        int64_t took = clock_mono_us() - now;
+        json_t *req = json_pack("{s:{s:{s:o, s:b}}}", "RequestItems", g_table, "Keys", keys,
+                                "ConsistentRead", 1);
+        json_t *resp = NULL;
+        ddb_error err;
+        ddb_error_clear(&err);
+        int rc = ddb_call(d, "BatchGetItem", req, &resp, &err);
+        int64_t end = clock_mono_us();
+        /* which rows stand at their group's target */
+        bool at[BENCH_GROUPS * 2] = { false };
+        const json_t *items = json_object_get(json_object_get(resp, "Responses"), g_table);
+        for (size_t i = 0; rc == 0 && i < json_array_size(items); i++) {
+            const char *pk = ddb_av_get_s(json_array_get(items, i), "pk");
+            for (int k = 0; pk && k < BENCH_GROUPS * 2; k++)
+                if (strncmp(pk, "GRP#", 4) == 0 && strcmp(pk + 4, g_users[k]) == 0)
+                    at[k] = true;
+        }
+        json_decref(resp);
+        json_decref(req);
         pthread_mutex_lock(&g_mu);
-        g_queries += (uint64_t)queries;
+        g_queries++;
         g_rounds++;
-        g_round_us_sum += took;
-        if (took > g_round_us_max)
-            g_round_us_max = took;
-        /* compact: every message read after it was written with both rows at or past it */
+        g_round_us_sum += end - start;
+        if (end - start > g_round_us_max)
+            g_round_us_max = end - start;
         size_t w = 0;
         for (size_t i = 0; i < g_qlen[id]; i++) {
             pending *p = &g_q[id][i];
             int g = p->group;
-            if (want[g] && p->put_done_us <= read_start[g] &&
-                strcmp(seen[2 * g], p->created_at) >= 0 &&
-                strcmp(seen[2 * g + 1], p->created_at) >= 0) {
+            if (want[g] && p->put_done_us <= start && at[2 * g] && at[2 * g + 1] &&
+                strcmp(target[g], p->created_at) >= 0) {
                 if (g_ndelays < BENCH_MAX_PENDING)
-                    g_delays[g_ndelays++] = read_end[g] - p->put_done_us;
+                    g_delays[g_ndelays++] = end - p->put_done_us;
                 continue;
             }
             g_q[id][w++] = *p;
@@ -470,10 +470,12 @@ int main(int argc, char **argv)
                (double)(calls1 - calls0) / shards / secs, shards, shards == 1 ? "" : "s");
     else
         printf("GetRecords: the daemon's metrics could not be read\n");
-    printf("checker: %d threads, %.0f Queries/s, a round (both rows of each pending group of "
-           "a thread) took %.1f ms on average, %.1f ms at most: the resolution of the delays\n",
+    printf("checker: %d threads, %.0f BatchGetItem/s (each: both rows of every pending group "
+           "of a thread, consistent), a round took %.1f ms on average, %.1f ms at most, one "
+           "starts every %d ms at most: the resolution of the delays\n",
            BENCH_CHECKERS, (double)queries / secs,
-           rounds ? (double)round_sum / (double)rounds / 1000.0 : 0.0, round_max / 1000.0);
+           rounds ? (double)round_sum / (double)rounds / 1000.0 : 0.0, round_max / 1000.0,
+           BENCH_CHECK_GAP_US / 1000);
     if (cpu0 >= 0 && cpu1 >= cpu0) {
         double cpu_us = (double)(cpu1 - cpu0) * 1e6 / (double)sysconf(_SC_CLK_TCK);
         long calls = calls1 - calls0;
