@@ -2,12 +2,13 @@
  * message's PutItem returning to both group rows of its conversation showing it, at a steady
  * rate, and the highest rate the daemon sustains.
  *
- * usage: bench_streamd [--rate N] [--seconds S] [--no-ramp] [--daemon-endpoint URL]
+ * usage: bench_streamd [--rate N] [--seconds S] [--no-ramp] [--warmup S] [--daemon-endpoint URL]
  *   endpoint: CRUDDUR_TEST_DDB_ENDPOINT or AWS_ENDPOINT_URL (use a fresh DynamoDB Local:
  *   its streams slow down as they fill); the daemon: $CR_BUILDDIR/src/streamd/cruddur-streamd
  *   (default ./src/streamd/cruddur-streamd). Default: 50 messages/s for 60 s, then (--ramp,
  *   on by default) 10 s at each of 100, 200, 400, 800 messages/s until one is not sustained
- *   (p99 over 1 s, or messages still unpropagated 3 s after the phase). --daemon-endpoint:
+ *   (p99 over 1 s, or messages still unpropagated 3 s after the phase). --warmup S: S seconds
+ *   at the rate before the steady phase, printed but not counted. --daemon-endpoint:
  *   the daemon's AWS_ENDPOINT_URL (for example a TLS terminator in front of the same
  *   DynamoDB Local, with AWS_CA_BUNDLE in the environment); the bench itself writes and reads
  *   over the plain endpoint. Prints the daemon's CPU per message and per GetRecords call. */
@@ -382,7 +383,7 @@ static int setup_table(ddb *d)
 
 int main(int argc, char **argv)
 {
-    int rate = 50, seconds = 60;
+    int rate = 50, seconds = 60, warmup = 0;
     bool ramp = true;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
@@ -391,16 +392,18 @@ int main(int argc, char **argv)
             seconds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-ramp") == 0)
             ramp = false;
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+            warmup = atoi(argv[++i]);
         else if (strcmp(argv[i], "--daemon-endpoint") == 0 && i + 1 < argc)
             g_daemon_endpoint = argv[++i];
         else {
             fprintf(stderr, "usage: bench_streamd [--rate N] [--seconds S] [--no-ramp] "
-                            "[--daemon-endpoint URL]\n");
+                            "[--warmup S] [--daemon-endpoint URL]\n");
             return 2;
         }
     }
-    if (rate < 1 || rate > 5000 || seconds < 1 || seconds > 600) {
-        fprintf(stderr, "bench: --rate 1..5000, --seconds 1..600\n");
+    if (rate < 1 || rate > 5000 || seconds < 1 || seconds > 600 || warmup < 0 || warmup > 600) {
+        fprintf(stderr, "bench: --rate 1..5000, --seconds 1..600, --warmup 0..600\n");
         return 2;
     }
     g_endpoint = getenv("CRUDDUR_TEST_DDB_ENDPOINT");
@@ -447,6 +450,8 @@ int main(int argc, char **argv)
         pthread_create(&ct[i], NULL, checker, (void *)(intptr_t)i);
     for (int i = 0; i < BENCH_WRITERS; i++)
         pthread_create(&wt[i], NULL, writer, (void *)(intptr_t)i);
+    if (warmup > 0)
+        phase(rate, warmup, "warmup"); /* a fresh DynamoDB Local's JVM is cold: not counted */
     int shards = 0;
     long calls0 = bench_get_records(&shards);
     int64_t c0 = clock_mono_ms();
