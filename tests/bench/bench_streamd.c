@@ -11,7 +11,8 @@
  *   at the rate before the steady phase, printed but not counted. --daemon-endpoint:
  *   the daemon's AWS_ENDPOINT_URL (for example a TLS terminator in front of the same
  *   DynamoDB Local, with AWS_CA_BUNDLE in the environment); the bench itself writes and reads
- *   over the plain endpoint. Prints the daemon's CPU per message and per GetRecords call. */
+ *   over the plain endpoint. Prints the daemon's CPU per message and per GetRecords call.
+ *   BENCH_STREAMD_LOG_LEVEL=info: the daemon logs a line per record (its log: /tmp/<table>.log). */
 #include "config.h"
 
 #include <pthread.h>
@@ -432,7 +433,8 @@ int main(int argc, char **argv)
     if (daemon == 0) {
         setenv("CRUDDUR_DDB_TABLE", g_table, 1);
         setenv("AWS_ENDPOINT_URL", g_daemon_endpoint ? g_daemon_endpoint : g_endpoint, 1);
-        setenv("CRUDDUR_LOG_LEVEL", "warn", 1);
+        const char *lvl = getenv("BENCH_STREAMD_LOG_LEVEL"); /* info: a line per record */
+        setenv("CRUDDUR_LOG_LEVEL", lvl && *lvl ? lvl : "warn", 1);
         char listen_at[32];
         snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", g_metrics_port);
         setenv("CRUDDUR_METRICS_LISTEN", listen_at, 1);
