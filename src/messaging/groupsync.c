@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/rnd.h"
 #include "base/uuid.h"
+#include "messaging/groupsync_cache.h"
 #include "messaging/groupsync_plan.h"
 #include "messaging/messaging.h"
 
@@ -363,58 +364,175 @@ static groupsync_step groupsync_check_target(groupsync_ctx *c, const json_t *row
     return step;
 }
 
-/* One move: Delete old + Put new in one transaction, each conditioned on the state read. */
-static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row)
+/* The condition of a move's Delete: the old key exists and every other attribute holds the
+ * value read (or cached) — a row moved, deleted or changed in any way since cancels the move —
+ * and message is absent when it was. Rows with more than GROUPSYNC_COND_ATTRS other
+ * attributes are held to message_group_uuid and message only (groupsync_old_cond). The
+ * expression is written into expr; names and values are new maps the caller releases. */
+#define GROUPSYNC_COND_ATTRS 16
+static int groupsync_move_cond(const json_t *row, char *expr, size_t cap, ddb_expr *x,
+                               json_t **names, json_t **values)
 {
-    json_t *names = NULL, *values = NULL, *old_key = NULL, *new_item = NULL, *new_key = NULL;
-    json_t *items = NULL;
-    ddb_expr cond = { 0 };
-    groupsync_step step = GS_RETRY;
-    char token[UUID_BUF];
-
-    old_key =
-        json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk", json_object_get(row, "sk"));
-    new_item = json_copy((json_t *)row); /* shallow: the AVs are shared, never changed */
-    json_t *sk = ddb_av_s(c->m->created_at);
-    if (!new_item || !sk || json_object_set_new(new_item, "sk", sk) != 0 ||
-        json_object_set(new_item, "message", (json_t *)c->m->message) != 0) {
-        if (!new_item)
-            json_decref(sk);
-        goto nomem;
+    if (json_object_size(row) > GROUPSYNC_COND_ATTRS + 2)
+        return groupsync_old_cond(row, x, names, values);
+    *names = json_object();
+    *values = json_object();
+    if (!*names || !*values)
+        return -1;
+    size_t len = (size_t)snprintf(expr, cap, "attribute_exists(pk)");
+    int n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)row, k, v)
+    {
+        if (strcmp(k, "pk") == 0 || strcmp(k, "sk") == 0)
+            continue;
+        char nm[16], vl[16];
+        snprintf(nm, sizeof nm, "#a%d", n);
+        snprintf(vl, sizeof vl, ":a%d", n);
+        n++;
+        if (json_object_set_new(*names, nm, json_string(k)) != 0 ||
+            json_object_set(*values, vl, v) != 0)
+            return -1;
+        len += (size_t)snprintf(expr + len, len < cap ? cap - len : 0, " AND %s = %s", nm, vl);
     }
-    new_key = json_pack("{s:O, s:O}", "pk", json_object_get(new_item, "pk"), "sk",
-                        json_object_get(new_item, "sk"));
-    if (!old_key || !new_key || groupsync_old_cond(row, &cond, &names, &values) != 0)
-        goto nomem;
-    items = json_pack("[{s:{s:s, s:O, s:s, s:O, s:O}}, {s:{s:s, s:O, s:s}}]", "Delete", "TableName",
-                      c->table, "Key", old_key, "ConditionExpression", cond.expression,
-                      "ExpressionAttributeNames", names, "ExpressionAttributeValues", values, "Put",
-                      "TableName", c->table, "Item", new_item, "ConditionExpression",
-                      "attribute_not_exists(pk)");
-    if (!items || rnd_uuid4(token) != 0)
-        goto nomem;
+    if (!json_object_get(row, "message")) {
+        if (json_object_set_new(*names, "#m", json_string("message")) != 0)
+            return -1;
+        len += (size_t)snprintf(expr + len, len < cap ? cap - len : 0,
+                                " AND attribute_not_exists(#m)");
+    }
+    if (len >= cap)
+        return -1;
+    x->expression = expr;
+    x->names = *names;
+    x->values = *values;
+    return 0;
+}
+
+/* The parts of one move, built from row (borrowed) and the message. */
+typedef struct groupsync_move_parts {
+    json_t *names, *values, *old_key, *new_item, *new_key;
+    ddb_expr cond;
+    char expr[640];
+} groupsync_move_parts;
+
+static void groupsync_move_parts_cleanup(groupsync_move_parts *p)
+{
+    json_decref(p->names);
+    json_decref(p->values);
+    json_decref(p->old_key);
+    json_decref(p->new_item);
+    json_decref(p->new_key);
+    memset(p, 0, sizeof *p);
+}
+
+/* Builds p and appends the move's two actions (Delete old, Put new) to items. 0, or -1 (no
+ * memory: p holds what was built, for groupsync_move_parts_cleanup). */
+static int groupsync_move_actions(groupsync_ctx *c, const json_t *row, groupsync_move_parts *p,
+                                  json_t *items)
+{
+    memset(p, 0, sizeof *p);
+    p->old_key =
+        json_pack("{s:O, s:O}", "pk", json_object_get(row, "pk"), "sk", json_object_get(row, "sk"));
+    p->new_item = json_copy((json_t *)row); /* shallow: the AVs are shared, never changed */
+    json_t *sk = ddb_av_s(c->m->created_at);
+    if (!p->new_item || !sk || json_object_set_new(p->new_item, "sk", sk) != 0 ||
+        json_object_set(p->new_item, "message", (json_t *)c->m->message) != 0) {
+        if (!p->new_item)
+            json_decref(sk);
+        return -1;
+    }
+    p->new_key = json_pack("{s:O, s:O}", "pk", json_object_get(p->new_item, "pk"), "sk",
+                           json_object_get(p->new_item, "sk"));
+    if (!p->old_key || !p->new_key ||
+        groupsync_move_cond(row, p->expr, sizeof p->expr, &p->cond, &p->names, &p->values) != 0)
+        return -1;
+    return json_array_append_new(items,
+                                 json_pack("{s:{s:s, s:O, s:s, s:O, s:O}}", "Delete", "TableName",
+                                           c->table, "Key", p->old_key, "ConditionExpression",
+                                           p->cond.expression, "ExpressionAttributeNames", p->names,
+                                           "ExpressionAttributeValues", p->values)) != 0 ||
+                   json_array_append_new(items, json_pack("{s:{s:s, s:O, s:s}}", "Put", "TableName",
+                                                          c->table, "Item", p->new_item,
+                                                          "ConditionExpression",
+                                                          "attribute_not_exists(pk)")) != 0
+               ? -1
+               : 0;
+}
+
+/* Sends items as one TransactWriteItems. 0, or -1 with err filled. */
+static int groupsync_transact(groupsync_ctx *c, json_t *items)
+{
+    char token[UUID_BUF];
+    if (rnd_uuid4(token) != 0) {
+        groupsync_nomem(c->err);
+        return -1;
+    }
     /* the token makes the client's own resends of this very transaction idempotent */
-    if (ddb_transact_write(c->d, items, token, c->err) == 0) {
+    return ddb_transact_write(c->d, items, token, c->err);
+}
+
+/* One move: Delete old + Put new in one transaction, each conditioned on the state read.
+ * A failed condition on a row from the cache is a RACE at once (the cache is stale: what
+ * the target key holds is judged after a fresh read). */
+static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row, bool cached)
+{
+    groupsync_move_parts p;
+    memset(&p, 0, sizeof p);
+    groupsync_step step = GS_RETRY;
+    json_t *items = json_array();
+    if (!items || groupsync_move_actions(c, row, &p, items) != 0) {
+        groupsync_nomem(c->err);
+        goto out;
+    }
+    if (groupsync_transact(c, items) == 0) {
         step = GS_DONE;
         goto out;
     }
     switch (groupsync_plan_failure(c->err)) {
-    case GROUPSYNC_NEXT_CHECK: step = groupsync_check_target(c, row, new_key); break;
+    case GROUPSYNC_NEXT_CHECK:
+        step = cached ? GS_RACE : groupsync_check_target(c, row, p.new_key);
+        break;
     case GROUPSYNC_NEXT_REREAD: step = GS_RACE; break;
     case GROUPSYNC_NEXT_BAD: step = GS_BAD; break;
     case GROUPSYNC_NEXT_RETRY: step = GS_RETRY; break;
     }
-    goto out;
-nomem:
-    groupsync_nomem(c->err);
-    step = GS_RETRY;
 out:
     json_decref(items);
-    json_decref(names);
-    json_decref(values);
-    json_decref(new_key);
-    json_decref(new_item);
-    json_decref(old_key);
+    groupsync_move_parts_cleanup(&p);
+    return step;
+}
+
+/* Both rows of the conversation moved in one transaction (groupsync_plan_pair): DONE, RACE
+ * when it was cancelled by a condition or a conflict (the caller falls back to moving row by
+ * row, or re-reads), or RETRY / BAD with err filled. */
+static groupsync_step groupsync_move_pair(groupsync_ctx *c, const json_t *a, const json_t *b)
+{
+    groupsync_move_parts pa, pb;
+    memset(&pa, 0, sizeof pa);
+    memset(&pb, 0, sizeof pb);
+    groupsync_step step = GS_RETRY;
+    json_t *items = json_array();
+    if (!items || groupsync_move_actions(c, a, &pa, items) != 0 ||
+        groupsync_move_actions(c, b, &pb, items) != 0) {
+        groupsync_nomem(c->err);
+        goto out;
+    }
+    if (groupsync_transact(c, items) == 0) {
+        step = GS_DONE;
+        goto out;
+    }
+    switch (groupsync_plan_failure(c->err)) {
+    case GROUPSYNC_NEXT_CHECK:
+    case GROUPSYNC_NEXT_REREAD: step = GS_RACE; break;
+    case GROUPSYNC_NEXT_BAD: step = GS_BAD; break;
+    case GROUPSYNC_NEXT_RETRY: step = GS_RETRY; break;
+    }
+out:
+    json_decref(items);
+    groupsync_move_parts_cleanup(&pa);
+    groupsync_move_parts_cleanup(&pb);
     return step;
 }
 
@@ -422,6 +540,34 @@ out:
 
 groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record,
                                  groupsync_result *res, ddb_error *err)
+{
+    return groupsync_apply_cached(d, table, NULL, record, res, err);
+}
+
+/* The rows of this round: the cache's (round 0, when it holds the group and they are fit to
+ * plan from), else read. *cached tells which. GROUPSYNC_OK, or RETRY / BAD with err. */
+static groupsync_status groupsync_rows_for_round(groupsync_ctx *c, groupsync_cache *cache,
+                                                 int round, json_t **rows, groupsync_plan *plan,
+                                                 bool *cached)
+{
+    *cached = false;
+    json_t *held = round == 0 ? groupsync_cache_get(cache, c->m->group) : NULL;
+    if (held &&
+        groupsync_plan_rows(held, c->m->created_at, c->skip, (size_t)c->ncollided, plan) == 0 &&
+        groupsync_plan_cacheable(held, plan)) {
+        *rows = held;
+        *cached = true;
+        return GROUPSYNC_OK;
+    }
+    if (held) {
+        json_decref(held);
+        groupsync_cache_forget(cache, c->m->group, false);
+    }
+    return groupsync_read_rows(c, rows, plan);
+}
+
+groupsync_status groupsync_apply_cached(ddb *d, const char *table, groupsync_cache *cache,
+                                        const json_t *record, groupsync_result *res, ddb_error *err)
 {
     groupsync_result res_local;
     ddb_error err_local;
@@ -456,37 +602,79 @@ groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record
         }
         json_t *rows = NULL;
         groupsync_plan plan;
-        groupsync_status rc = groupsync_read_rows(&c, &rows, &plan);
-        if (rc != GROUPSYNC_OK)
+        bool cached = false;
+        groupsync_status rc = groupsync_rows_for_round(&c, cache, round, &rows, &plan, &cached);
+        if (rc != GROUPSYNC_OK) {
+            groupsync_cache_forget(cache, m.group, false);
             return rc;
-        bool again = false;
-        for (size_t i = 0; i < plan.nrows; i++) {
+        }
+        res->cached = res->cached || cached;
+        bool again = false, pair_done = false;
+        int moved = 0, removed = 0; /* this round */
+        size_t pa, pb;
+        if (groupsync_plan_pair(rows, &plan, &pa, &pb)) {
+            groupsync_step step =
+                groupsync_move_pair(&c, json_array_get(rows, pa), json_array_get(rows, pb));
+            if (step == GS_DONE) {
+                moved = 2;
+                pair_done = true;
+            } else if (step == GS_RACE && cached) {
+                /* the cached rows are stale: forget them, read them again */
+                groupsync_cache_forget(cache, m.group, true);
+                res->races++;
+                again = true;
+                pair_done = true;
+            } else if (step == GS_RETRY || step == GS_BAD) {
+                json_decref(rows);
+                groupsync_cache_forget(cache, m.group, false);
+                return step == GS_BAD ? GROUPSYNC_BAD : GROUPSYNC_RETRY;
+            }
+            /* a cancelled pair of rows just read: row by row, which tells why */
+        }
+        for (size_t i = 0; !pair_done && i < plan.nrows; i++) {
             const json_t *row = json_array_get(rows, i);
             groupsync_verdict v = plan.verdict[i];
             if (v != GROUPSYNC_ROW_MOVE && v != GROUPSYNC_ROW_DELETE)
                 continue;
             if (groupsync_is_collided(&c, row))
                 continue; /* a row of the same pk collided earlier in this round */
-            groupsync_step step =
-                v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, row) : groupsync_delete_stale(&c, row);
+            groupsync_step step = v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, row, cached)
+                                                          : groupsync_delete_stale(&c, row);
             switch (step) {
-            case GS_DONE: res->moved++; break;
-            case GS_REMOVED: res->removed++; break;
+            case GS_DONE: moved++; break;
+            case GS_REMOVED: removed++; break;
             case GS_RACE:
                 res->races++;
                 again = true;
+                if (cached) {
+                    groupsync_cache_forget(cache, m.group, true);
+                    cached = false;
+                }
                 break;
             case GS_COLLISION: break;
             case GS_RETRY:
             case GS_BAD:
                 json_decref(rows);
+                res->moved += moved;
+                res->removed += removed;
                 if (res->moved > 0 || res->removed > 0)
                     res->action = GROUPSYNC_MOVED;
+                groupsync_cache_forget(cache, m.group, false);
                 return step == GS_BAD ? GROUPSYNC_BAD : GROUPSYNC_RETRY;
             }
         }
-        json_decref(rows);
+        res->moved += moved;
+        res->removed += removed;
         if (!again) {
+            /* Every move of the plan done and nothing else found: the rows now stand as the
+             * plan says, which is what the cache keeps. Anything else: forget them. */
+            if (cache && moved == plan.moves && removed == 0 && c.ncollided == 0 &&
+                (moved > 0 || !cached))
+                groupsync_cache_put(cache, m.group,
+                                    groupsync_plan_after(rows, &plan, m.created_at, m.message));
+            else if (cache && !(cached && moved == 0 && plan.moves == 0))
+                groupsync_cache_forget(cache, m.group, false);
+            json_decref(rows);
             res->action =
                 groupsync_plan_outcome(res->moved, res->removed, plan.usable, c.ncollided);
             ddb_error_clear(err);
@@ -496,7 +684,9 @@ groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record
             }
             return GROUPSYNC_OK;
         }
+        json_decref(rows);
     }
+    groupsync_cache_forget(cache, m.group, false);
     if (res->moved > 0 || res->removed > 0)
         res->action = GROUPSYNC_MOVED;
     ddb_error_clear(err);

@@ -33,6 +33,7 @@ typedef struct groupsync_result {
                             followed by a jittered pause and a re-read */
     int removed;          /* stale duplicate group rows deleted: a row of the same user and
                             group already stood at this message (counts as MOVED) */
+    bool cached;          /* the rows came from the cache (groupsync_apply_cached) */
     char group[UUID_BUF]; /* the message's group uuid, "" when ignored */
     char created_at[40];  /* the message's created_at (its sk), "" when ignored */
 } groupsync_result;
@@ -79,7 +80,7 @@ groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out
  * never mistaken for one without rows.
  *
  * Each move is one TransactWriteItems: Delete of the old key conditioned on
- * attribute_exists(pk), message_group_uuid and message as read, and Put of the same item
+ * attribute_exists(pk) and every other attribute as read (message absent when it was), and Put of the same item
  * (every other attribute copied unchanged, types kept) at sk = created_at with the new
  * message, conditioned on attribute_not_exists(pk). When a failed condition cancels the
  * transaction, the target key is read (GetItem, consistent): a row of the same user and group
@@ -96,6 +97,19 @@ groupsync_status groupsync_parse_record(const json_t *record, groupsync_msg *out
  * may not be seen yet, so NO_GROUP right after a group was created is not proof of absence. */
 groupsync_status groupsync_apply(ddb *d, const char *table, const json_t *record,
                                  groupsync_result *res, ddb_error *err);
+
+struct groupsync_cache;
+
+/* groupsync_apply with a cache of the rows (groupsync_cache.h; NULL: none). The first round
+ * plans from the cached rows when the cache holds two rows of the group, instead of the
+ * Query; a finished call stores the rows as it left them, and forgets them on anything it
+ * did not foresee. A move from cached rows is conditioned on every attribute as cached (as
+ * every move is), and a cancelled one is a lost race: the entry is forgotten and the rows
+ * read again. When the plan moves both rows, they move in one TransactWriteItems (four
+ * actions); a cancelled one from rows just read falls back to moving them one by one. */
+groupsync_status groupsync_apply_cached(ddb *d, const char *table, struct groupsync_cache *cache,
+                                        const json_t *record, groupsync_result *res,
+                                        ddb_error *err);
 
 const char *groupsync_action_name(groupsync_action a); /* "ignored", "moved", ... */
 

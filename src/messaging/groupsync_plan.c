@@ -98,6 +98,57 @@ int groupsync_plan_rows(const json_t *rows, const char *created_at, const char *
     return 0;
 }
 
+bool groupsync_plan_pair(const json_t *rows, const groupsync_plan *p, size_t *a, size_t *b)
+{
+    if (!p || p->moves != 2 || p->deletes != 0 || !json_is_array(rows) ||
+        json_array_size(rows) != p->nrows)
+        return false;
+    size_t idx[2], n = 0;
+    for (size_t i = 0; i < p->nrows && n < 2; i++)
+        if (p->verdict[i] == GROUPSYNC_ROW_MOVE)
+            idx[n++] = i;
+    if (n != 2 || groupsync_plan_same_s(json_object_get(json_array_get(rows, idx[0]), "pk"),
+                                        json_object_get(json_array_get(rows, idx[1]), "pk")))
+        return false;
+    *a = idx[0];
+    *b = idx[1];
+    return true;
+}
+
+bool groupsync_plan_cacheable(const json_t *rows, const groupsync_plan *p)
+{
+    if (!p || p->nrows != 2 || p->usable != 2 || p->deletes != 0 || !json_is_array(rows) ||
+        json_array_size(rows) != 2)
+        return false;
+    const json_t *r0 = json_array_get(rows, 0), *r1 = json_array_get(rows, 1);
+    return !groupsync_plan_same_s(json_object_get(r0, "pk"), json_object_get(r1, "pk")) &&
+           groupsync_plan_same_s(json_object_get(r0, "message_group_uuid"),
+                                 json_object_get(r1, "message_group_uuid"));
+}
+
+json_t *groupsync_plan_after(const json_t *rows, const groupsync_plan *p, const char *created_at,
+                             const json_t *message)
+{
+    if (!created_at || !groupsync_plan_s(message, &(size_t){ 0 }) ||
+        !groupsync_plan_cacheable(rows, p))
+        return NULL;
+    json_t *out = json_array();
+    for (size_t i = 0; out && i < p->nrows; i++) {
+        json_t *row = json_deep_copy(json_array_get(rows, i));
+        bool ok = row != NULL;
+        if (ok && p->verdict[i] == GROUPSYNC_ROW_MOVE)
+            ok = json_object_set_new(row, "sk", ddb_av_s(created_at)) == 0 &&
+                 json_object_set_new(row, "message", json_deep_copy(message)) == 0;
+        if (!ok || json_array_append_new(out, row) != 0) {
+            if (!ok)
+                json_decref(row);
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    return out;
+}
+
 groupsync_target groupsync_plan_target(const json_t *row, const json_t *have)
 {
     if (!have)

@@ -41,6 +41,22 @@ typedef struct groupsync_plan {
 int groupsync_plan_rows(const json_t *rows, const char *created_at, const char *const *skip,
                         size_t nskip, groupsync_plan *out);
 
+/* Whether p's moves go in one transaction (both rows of a conversation at once): exactly two
+ * rows to ROW_MOVE, with different pks, and none to ROW_DELETE; their indexes in *a < *b.
+ * A cancelled pair falls back to moving row by row (which tells races, duplicates and
+ * collisions apart). */
+bool groupsync_plan_pair(const json_t *rows, const groupsync_plan *p, size_t *a, size_t *b);
+
+/* Whether rows (judged in p) may stand in the cache (groupsync_cache.h): exactly two rows,
+ * both usable, of the same message_group_uuid, with different pks. */
+bool groupsync_plan_cacheable(const json_t *rows, const groupsync_plan *p);
+
+/* The rows as they stand once every ROW_MOVE of p moved to sk = created_at with message
+ * (an S AV, borrowed): a new array of deep copies, the other rows as read. NULL when rows
+ * are not cacheable or on ENOMEM. */
+json_t *groupsync_plan_after(const json_t *rows, const groupsync_plan *p, const char *created_at,
+                             const json_t *message);
+
 /* What stands at the target key of a move whose condition failed. */
 typedef enum groupsync_target {
     GROUPSYNC_TARGET_EMPTY,     /* nothing (have is NULL): the old row changed under us —

@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rnd.h"
+#include "messaging/groupsync_cache.h"
 #include "streamd/deadletter.h"
 #include "streamd/lease.h"
 #include "streamd/notify.h"
@@ -92,8 +93,11 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     }
     s->held = calloc(STREAMD_MAX_SHARDS, sizeof *s->held);
     s->obs = calloc(STREAMD_MAX_SHARDS, sizeof *s->obs);
+    if (o->group_cache >= 0)
+        s->cache = groupsync_cache_new(o->group_cache > 0 ? (size_t)o->group_cache
+                                                          : GROUPSYNC_CACHE_GROUPS_DEFAULT);
     if (!s->table || !s->lease_table || (o->stream_arn && !s->arn_option) || !s->owner ||
-        !s->held || !s->obs) {
+        !s->held || !s->obs || (o->group_cache >= 0 && !s->cache)) {
         streamd_free(s);
         goto nomem;
     }
@@ -115,12 +119,18 @@ void streamd_free(streamd *s)
     free(s->lease_table);
     free(s->arn_option);
     free(s->owner);
+    groupsync_cache_free(s->cache);
     free(s);
 }
 
 void streamd_get_stats(const streamd *s, streamd_stats *out)
 {
     *out = s->stats;
+    groupsync_cache_stats cs;
+    groupsync_cache_get_stats(s->cache, &cs);
+    out->cache_hits = cs.hits;
+    out->cache_misses = cs.misses;
+    out->cache_stale = cs.stale;
     out->shards = (int)s->nheld;
     out->lag_ms = 0;
     for (size_t i = 0; i < s->nheld; i++)
@@ -287,8 +297,10 @@ int streamd_run(streamd *s, errinfo *e)
     streamd_stats st;
     streamd_get_stats(s, &st);
     log_fields(LOG_INFO, "stopped",
-               json_pack("{s:I, s:I, s:I, s:I}", "records", (json_int_t)st.records, "moved",
-                         (json_int_t)st.moved, "superseded", (json_int_t)st.superseded,
-                         "dead_letters", (json_int_t)st.dead_letters));
+               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records", (json_int_t)st.records,
+                         "moved", (json_int_t)st.moved, "superseded", (json_int_t)st.superseded,
+                         "dead_letters", (json_int_t)st.dead_letters, "cache_hits",
+                         (json_int_t)st.cache_hits, "cache_misses", (json_int_t)st.cache_misses,
+                         "cache_stale", (json_int_t)st.cache_stale));
     return 0;
 }

@@ -29,6 +29,9 @@ typedef struct streamd_options {
     long deadletter_ttl_s;     /* a dead letter expires this long after it is made */
     int batch_limit;           /* GetRecords Limit, 1..1000 */
     struct sdmetrics *metrics; /* borrowed: counted into (sdmetrics.h); NULL: none */
+    long group_cache;          /* conversations whose group rows are kept between batches
+                                    (groupsync_cache.h); 0: GROUPSYNC_CACHE_GROUPS_DEFAULT,
+                                    -1: none (every record reads its rows) */
 } streamd_options;
 
 #define STREAMD_GIVE_UP_MS 120000
@@ -53,7 +56,8 @@ typedef struct streamd_stats {
     uint64_t superseded;   /* messages skipped for a newer one of the same conversation */
     uint64_t dead_letters; /* records stored as dead letters */
     int64_t lag_ms;        /* age of the newest record processed; 0 when caught up */
-    int shards;            /* shards held */
+    uint64_t cache_hits, cache_misses, cache_stale; /* the group-row cache's lookups */
+    int shards;                                     /* shards held */
 } streamd_stats;
 void streamd_get_stats(const streamd *s, streamd_stats *out);
 

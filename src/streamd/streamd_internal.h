@@ -53,7 +53,8 @@ struct streamd {
     size_t others_hold; /* unfinished leases other owners hold (last sync) */
     int64_t wd_every_ms, next_wd_ms;
     streamd_stats stats;
-    sdmetrics *metrics; /* borrowed; NULL: none */
+    sdmetrics *metrics;            /* borrowed; NULL: none */
+    struct groupsync_cache *cache; /* owned; NULL: none */
 };
 
 /* Logs a failed call (event, shard or NULL, the error's message, type and HTTP status) and

@@ -52,7 +52,7 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
     retry_policy rp = { .max_attempts = s->record_attempts, .base_ms = 100, .cap_ms = 2000 };
     for (attempt = 1; attempt <= s->record_attempts; attempt++) {
         ddb_error_clear(&err);
-        rc = groupsync_apply(s->d, s->table, record, res, &err);
+        rc = groupsync_apply_cached(s->d, s->table, s->cache, record, res, &err);
         if (rc != GROUPSYNC_RETRY)
             break;
         if (attempt < s->record_attempts) {
@@ -72,7 +72,7 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
         /* The table answers: when the failures were an outage that has just ended, one more
          * try settles the record instead of making it a dead letter. */
         ddb_error_clear(&err);
-        rc = groupsync_apply(s->d, s->table, record, res, &err);
+        rc = groupsync_apply_cached(s->d, s->table, s->cache, record, res, &err);
     }
     int64_t age = streamd_record_lag(record);
     groupsync_msg m;
@@ -85,7 +85,7 @@ static int streamd_apply(streamd *s, streamd_shard *sh, const json_t *record, bo
          * that otherwise): look once more before deciding that it has no rows. */
         clock_sleep_ms(STREAMD_NO_GROUP_PAUSE_MS);
         ddb_error_clear(&err);
-        rc = groupsync_apply(s->d, s->table, record, res, &err);
+        rc = groupsync_apply_cached(s->d, s->table, s->cache, record, res, &err);
         if (rc == GROUPSYNC_RETRY)
             rc = GROUPSYNC_OK; /* it had no rows a moment ago: nothing to move then */
     }

@@ -2,12 +2,17 @@
  * message's PutItem returning to both group rows of its conversation showing it, at a steady
  * rate, and the highest rate the daemon sustains.
  *
- * usage: bench_streamd [--rate N] [--seconds S] [--ramp]
+ * usage: bench_streamd [--rate N] [--seconds S] [--no-ramp] [--warmup S] [--daemon-endpoint URL]
  *   endpoint: CRUDDUR_TEST_DDB_ENDPOINT or AWS_ENDPOINT_URL (use a fresh DynamoDB Local:
  *   its streams slow down as they fill); the daemon: $CR_BUILDDIR/src/streamd/cruddur-streamd
  *   (default ./src/streamd/cruddur-streamd). Default: 50 messages/s for 60 s, then (--ramp,
  *   on by default) 10 s at each of 100, 200, 400, 800 messages/s until one is not sustained
- *   (p99 over 1 s, or messages still unpropagated 3 s after the phase). */
+ *   (p99 over 1 s, or messages still unpropagated 3 s after the phase). --warmup S: S seconds
+ *   at the rate before the steady phase, printed but not counted. --daemon-endpoint:
+ *   the daemon's AWS_ENDPOINT_URL (for example a TLS terminator in front of the same
+ *   DynamoDB Local, with AWS_CA_BUNDLE in the environment); the bench itself writes and reads
+ *   over the plain endpoint. Prints the daemon's CPU per message and per GetRecords call.
+ *   BENCH_STREAMD_LOG_LEVEL=info: the daemon logs a line per record (its log: /tmp/<table>.log). */
 #include "config.h"
 
 #include <pthread.h>
@@ -33,6 +38,8 @@
 #define BENCH_GROUPS 64
 #define BENCH_WRITERS 4
 #define BENCH_MAX_PENDING 100000
+#define BENCH_CHECKERS 2        /* checker threads; group g is read by checker g % BENCH_CHECKERS */
+#define BENCH_CHECK_GAP_US 4000 /* a checker starts a round at most this often */
 
 typedef struct pending {
     int group;
@@ -45,14 +52,18 @@ static char g_users[BENCH_GROUPS * 2][37];
 static char g_groups[BENCH_GROUPS][37];
 static const char *g_endpoint;
 
-/* the queue of messages written and not yet seen propagated */
+/* the queues of messages written and not yet seen propagated, one per checker */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pending *g_q;
-static size_t g_qhead, g_qtail;
+static pending *g_q[BENCH_CHECKERS];
+static size_t g_qlen[BENCH_CHECKERS];
 static int64_t *g_delays;
 static size_t g_ndelays;
 static volatile int g_rate, g_stop_writers, g_stop_checker;
 static volatile uint64_t g_written;
+/* what the checkers did: calls sent, rounds, and the time a round took (us) */
+static uint64_t g_queries, g_rounds;
+static int64_t g_round_us_sum, g_round_us_max;
+static const char *g_daemon_endpoint; /* the daemon's AWS_ENDPOINT_URL (default: ours) */
 
 static ddb *bench_ddb(void)
 {
@@ -107,9 +118,10 @@ static void *writer(void *arg)
             continue; /* a same-microsecond clash: skip it */
         pending p = { .group = g, .put_done_us = clock_mono_us() };
         memcpy(p.created_at, ts, sizeof ts);
+        int c = g % BENCH_CHECKERS;
         pthread_mutex_lock(&g_mu);
-        if (g_qtail < BENCH_MAX_PENDING)
-            g_q[g_qtail++] = p;
+        if (g_qlen[c] < BENCH_MAX_PENDING)
+            g_q[c][g_qlen[c]++] = p;
         g_written++;
         pthread_mutex_unlock(&g_mu);
     }
@@ -117,65 +129,97 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* The newest group row of user u (each bench user has one conversation). */
-static int row_sk(ddb *d, const char *user, char out[64])
-{
-    char pk[MESSAGING_KEY_MAX];
-    messaging_grp_pk(pk, sizeof pk, user);
-    ddb_page page;
-    ddb_page_init(&page);
-    ddb_error err;
-    ddb_error_clear(&err);
-    int rc = messaging_groups_page(d, g_table, user, 1, NULL, &page, &err);
-    if (rc == 0 && json_array_size(page.items) == 1)
-        snprintf(out, 64, "%s", ddb_av_get_s(json_array_get(page.items, 0), "sk"));
-    else
-        rc = -1;
-    ddb_page_cleanup(&page);
-    return rc;
-}
-
+/* One checker: while messages of its groups are pending, one strongly consistent
+ * BatchGetItem a round asks for both group rows of each such group (the base table's GRP#
+ * items: what a user's list of conversations reads) at the newest pending message of the
+ * group. A message counts as propagated when a read that began after its PutItem returned
+ * found both rows at (or, for older pending ones, past) it; its delay runs to the end of
+ * that read: an upper bound, at most one round late. */
 static void *checker(void *arg)
 {
-    (void)arg;
+    int id = (int)(intptr_t)arg;
     ddb *d = bench_ddb();
-    char seen[BENCH_GROUPS * 2][64];
-    memset(seen, 0, sizeof seen);
+    int64_t last_round = 0;
     while (!g_stop_checker) {
+        char target[BENCH_GROUPS][MESSAGING_TS_LEN];
+        bool want[BENCH_GROUPS] = { false };
+        int nwant = 0;
         pthread_mutex_lock(&g_mu);
-        size_t head = g_qhead, tail = g_qtail;
+        for (size_t i = 0; i < g_qlen[id]; i++) {
+            const pending *p = &g_q[id][i];
+            if (!want[p->group]) {
+                want[p->group] = true;
+                memcpy(target[p->group], p->created_at, sizeof target[0]);
+                nwant++;
+            } else if (strcmp(p->created_at, target[p->group]) > 0) {
+                memcpy(target[p->group], p->created_at, sizeof target[0]);
+            }
+        }
         pthread_mutex_unlock(&g_mu);
-        if (head == tail) {
-            clock_sleep_ms(2);
+        int64_t start = clock_mono_us();
+        if (nwant == 0 || start - last_round < BENCH_CHECK_GAP_US) {
+            clock_sleep_ms(1);
             continue;
         }
-        /* the groups with pending messages: read their rows once this round */
-        bool want[BENCH_GROUPS] = { false };
-        for (size_t i = head; i < tail; i++)
-            want[g_q[i].group] = true;
+        last_round = start;
+        json_t *keys = json_array();
         for (int g = 0; g < BENCH_GROUPS; g++)
-            if (want[g]) {
-                row_sk(d, g_users[2 * g], seen[2 * g]);
-                row_sk(d, g_users[2 * g + 1], seen[2 * g + 1]);
+            for (int u = 0; want[g] && u < 2; u++) {
+                char pk[MESSAGING_KEY_MAX];
+                messaging_grp_pk(pk, sizeof pk, g_users[2 * g + u]);
+                json_array_append_new(
+                    keys, json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", pk, "sk", "S", target[g]));
             }
-        int64_t now = clock_mono_us();
+        json_t *req = json_pack("{s:{s:{s:o, s:b}}}", "RequestItems", g_table, "Keys", keys,
+                                "ConsistentRead", 1);
+        json_t *resp = NULL;
+        ddb_error err;
+        ddb_error_clear(&err);
+        int rc = ddb_call(d, "BatchGetItem", req, &resp, &err);
+        int64_t end = clock_mono_us();
+        /* which rows stand at their group's target */
+        bool at[BENCH_GROUPS * 2] = { false };
+        const json_t *items = json_object_get(json_object_get(resp, "Responses"), g_table);
+        for (size_t i = 0; rc == 0 && i < json_array_size(items); i++) {
+            const char *pk = ddb_av_get_s(json_array_get(items, i), "pk");
+            for (int k = 0; pk && k < BENCH_GROUPS * 2; k++)
+                if (strncmp(pk, "GRP#", 4) == 0 && strcmp(pk + 4, g_users[k]) == 0)
+                    at[k] = true;
+        }
+        json_decref(resp);
+        json_decref(req);
         pthread_mutex_lock(&g_mu);
-        /* compact: every message both of whose rows are at or past it is done */
-        size_t w = g_qhead;
-        for (size_t i = g_qhead; i < g_qtail; i++) {
-            pending *p = &g_q[i];
-            if (i < tail && strcmp(seen[2 * p->group], p->created_at) >= 0 &&
-                strcmp(seen[2 * p->group + 1], p->created_at) >= 0) {
-                g_delays[g_ndelays++] = now - p->put_done_us;
+        g_queries++;
+        g_rounds++;
+        g_round_us_sum += end - start;
+        if (end - start > g_round_us_max)
+            g_round_us_max = end - start;
+        size_t w = 0;
+        for (size_t i = 0; i < g_qlen[id]; i++) {
+            pending *p = &g_q[id][i];
+            int g = p->group;
+            if (want[g] && p->put_done_us <= start && at[2 * g] && at[2 * g + 1] &&
+                strcmp(target[g], p->created_at) >= 0) {
+                if (g_ndelays < BENCH_MAX_PENDING)
+                    g_delays[g_ndelays++] = end - p->put_done_us;
                 continue;
             }
-            g_q[w++] = *p;
+            g_q[id][w++] = *p;
         }
-        g_qtail = w;
+        g_qlen[id] = w;
         pthread_mutex_unlock(&g_mu);
     }
     ddb_free(d);
     return NULL;
+}
+
+/* Messages pending over all checkers; call with g_mu held. */
+static size_t bench_pending(void)
+{
+    size_t n = 0;
+    for (int c = 0; c < BENCH_CHECKERS; c++)
+        n += g_qlen[c];
+    return n;
 }
 
 /* One phase at rate for seconds; prints its figures; true when sustained. */
@@ -194,7 +238,7 @@ static bool phase(int rate, int seconds, const char *label)
     size_t left = 1;
     for (int i = 0; i < 300 && left; i++) {
         pthread_mutex_lock(&g_mu);
-        left = g_qtail - g_qhead;
+        left = bench_pending();
         pthread_mutex_unlock(&g_mu);
         if (left)
             clock_sleep_ms(10);
@@ -202,11 +246,12 @@ static bool phase(int rate, int seconds, const char *label)
     pthread_mutex_lock(&g_mu);
     size_t n = g_ndelays;
     uint64_t written = g_written - w0;
-    left = g_qtail - g_qhead;
+    left = bench_pending();
     qsort(g_delays, n, sizeof *g_delays, bench_cmp);
     int64_t p50 = n ? g_delays[n / 2] : 0, p99 = n ? g_delays[(n * 99) / 100] : 0;
     int64_t mx = n ? g_delays[n - 1] : 0;
-    g_qtail = g_qhead; /* drop what never arrived */
+    for (int c = 0; c < BENCH_CHECKERS; c++)
+        g_qlen[c] = 0; /* drop what never arrived */
     pthread_mutex_unlock(&g_mu);
     double achieved = (double)written / ((double)(t1 - t0) / 1000.0);
     printf("%-8s target %4d msg/s  written %6.1f msg/s  n %6zu  p50 %5.0f ms  p99 %5.0f ms  "
@@ -273,6 +318,27 @@ static long bench_get_records(int *shards)
     return sum;
 }
 
+/* utime + stime of pid in clock ticks, or -1. */
+static long bench_cpu_ticks(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *p = strrchr(text, ')'); /* the name may hold spaces */
+    if (!p)
+        return -1;
+    long ut = -1, st = -1;
+    /* after ") ": state(3) ... utime is field 14, stime 15 */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
+        return -1;
+    return ut + st;
+}
+
 static int setup_table(ddb *d)
 {
     size_t len;
@@ -318,7 +384,7 @@ static int setup_table(ddb *d)
 
 int main(int argc, char **argv)
 {
-    int rate = 50, seconds = 60;
+    int rate = 50, seconds = 60, warmup = 0;
     bool ramp = true;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
@@ -327,13 +393,18 @@ int main(int argc, char **argv)
             seconds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-ramp") == 0)
             ramp = false;
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+            warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--daemon-endpoint") == 0 && i + 1 < argc)
+            g_daemon_endpoint = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_streamd [--rate N] [--seconds S] [--no-ramp]\n");
+            fprintf(stderr, "usage: bench_streamd [--rate N] [--seconds S] [--no-ramp] "
+                            "[--warmup S] [--daemon-endpoint URL]\n");
             return 2;
         }
     }
-    if (rate < 1 || rate > 5000 || seconds < 1 || seconds > 600) {
-        fprintf(stderr, "bench: --rate 1..5000, --seconds 1..600\n");
+    if (rate < 1 || rate > 5000 || seconds < 1 || seconds > 600 || warmup < 0 || warmup > 600) {
+        fprintf(stderr, "bench: --rate 1..5000, --seconds 1..600, --warmup 0..600\n");
         return 2;
     }
     g_endpoint = getenv("CRUDDUR_TEST_DDB_ENDPOINT");
@@ -345,10 +416,12 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(g_table, sizeof g_table, "bench-streamd-%04x", (unsigned)rnd_below(0x10000));
-    g_q = calloc(BENCH_MAX_PENDING, sizeof *g_q);
+    for (int c = 0; c < BENCH_CHECKERS; c++)
+        if (!(g_q[c] = calloc(BENCH_MAX_PENDING, sizeof *g_q[c])))
+            return 1;
     g_delays = calloc(BENCH_MAX_PENDING, sizeof *g_delays);
     ddb *d = bench_ddb();
-    if (!g_q || !g_delays || setup_table(d) != 0)
+    if (!g_delays || setup_table(d) != 0)
         return 1;
 
     const char *bd = getenv("CR_BUILDDIR");
@@ -359,8 +432,9 @@ int main(int argc, char **argv)
     pid_t daemon = fork();
     if (daemon == 0) {
         setenv("CRUDDUR_DDB_TABLE", g_table, 1);
-        setenv("AWS_ENDPOINT_URL", g_endpoint, 1);
-        setenv("CRUDDUR_LOG_LEVEL", "warn", 1);
+        setenv("AWS_ENDPOINT_URL", g_daemon_endpoint ? g_daemon_endpoint : g_endpoint, 1);
+        const char *lvl = getenv("BENCH_STREAMD_LOG_LEVEL"); /* info: a line per record */
+        setenv("CRUDDUR_LOG_LEVEL", lvl && *lvl ? lvl : "warn", 1);
         char listen_at[32];
         snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", g_metrics_port);
         setenv("CRUDDUR_METRICS_LISTEN", listen_at, 1);
@@ -371,24 +445,52 @@ int main(int argc, char **argv)
     }
     clock_sleep_ms(1500); /* lease table, first sync */
     printf("cruddur-streamd (CRUDDUR_POLL_MS default 250) on table %s; delay = PutItem "
-           "returned -> both group rows show the message (polled)\n",
-           g_table);
-    pthread_t wt[BENCH_WRITERS], ct;
-    pthread_create(&ct, NULL, checker, NULL);
+           "returned -> both group rows show the message (polled by %d checker threads)\n",
+           g_table, BENCH_CHECKERS);
+    pthread_t wt[BENCH_WRITERS], ct[BENCH_CHECKERS];
+    for (int i = 0; i < BENCH_CHECKERS; i++)
+        pthread_create(&ct[i], NULL, checker, (void *)(intptr_t)i);
     for (int i = 0; i < BENCH_WRITERS; i++)
         pthread_create(&wt[i], NULL, writer, (void *)(intptr_t)i);
+    if (warmup > 0)
+        phase(rate, warmup, "warmup"); /* a fresh DynamoDB Local's JVM is cold: not counted */
     int shards = 0;
     long calls0 = bench_get_records(&shards);
     int64_t c0 = clock_mono_ms();
+    long cpu0 = bench_cpu_ticks(daemon);
+    pthread_mutex_lock(&g_mu);
+    uint64_t w0 = g_written, q0 = g_queries, r0 = g_rounds;
+    int64_t rs0 = g_round_us_sum;
+    g_round_us_max = 0;
+    pthread_mutex_unlock(&g_mu);
     bool ok = phase(rate, seconds, "steady");
     long calls1 = bench_get_records(&shards);
+    long cpu1 = bench_cpu_ticks(daemon);
     double secs = (double)(clock_mono_ms() - c0) / 1000.0;
+    pthread_mutex_lock(&g_mu);
+    uint64_t written = g_written - w0, queries = g_queries - q0, rounds = g_rounds - r0;
+    int64_t round_sum = g_round_us_sum - rs0, round_max = g_round_us_max;
+    pthread_mutex_unlock(&g_mu);
     if (calls0 >= 0 && calls1 >= calls0 && shards > 0)
         printf("GetRecords: %.2f calls per shard per second during the steady phase (%d shard%s; "
                "AWS allows 5)\n",
                (double)(calls1 - calls0) / shards / secs, shards, shards == 1 ? "" : "s");
     else
         printf("GetRecords: the daemon's metrics could not be read\n");
+    printf("checker: %d threads, %.0f BatchGetItem/s (each: both rows of every pending group "
+           "of a thread, consistent), a round took %.1f ms on average, %.1f ms at most, one "
+           "starts every %d ms at most: the resolution of the delays\n",
+           BENCH_CHECKERS, (double)queries / secs,
+           rounds ? (double)round_sum / (double)rounds / 1000.0 : 0.0, round_max / 1000.0,
+           BENCH_CHECK_GAP_US / 1000);
+    if (cpu0 >= 0 && cpu1 >= cpu0) {
+        double cpu_us = (double)(cpu1 - cpu0) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+        long calls = calls1 - calls0;
+        printf("daemon CPU (%s): %.0f ms in the steady phase, %.0f us per message written, %.0f "
+               "us per GetRecords call\n",
+               g_daemon_endpoint ? g_daemon_endpoint : g_endpoint, cpu_us / 1000.0,
+               written ? cpu_us / (double)written : 0.0, calls > 0 ? cpu_us / (double)calls : 0.0);
+    }
     int best = ok ? rate : 0;
     if (ramp)
         for (int r = 100; r <= 800; r *= 2) {
@@ -400,7 +502,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < BENCH_WRITERS; i++)
         pthread_join(wt[i], NULL);
     g_stop_checker = 1;
-    pthread_join(ct, NULL);
+    for (int i = 0; i < BENCH_CHECKERS; i++)
+        pthread_join(ct[i], NULL);
     printf("highest sustained rate tried: %d msg/s (p99 < 1 s, all propagated)\n", best);
     kill(daemon, SIGTERM);
     int st;
@@ -412,7 +515,8 @@ int main(int argc, char **argv)
     snprintf(lt, sizeof lt, "%s-leases", g_table);
     ddb_delete_table(d, lt, &err);
     ddb_free(d);
-    free(g_q);
+    for (int c = 0; c < BENCH_CHECKERS; c++)
+        free(g_q[c]);
     free(g_delays);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include "live.h"
 #include "support_server.h"
 #include "messaging/groupsync.h"
+#include "messaging/groupsync_cache.h"
 #include "messaging/messaging.h"
 #include "tap.h"
 
@@ -812,6 +813,70 @@ END_TEST
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
+/* ---- the cache of rows (a second applier moves the rows behind the cache's back) ------------- */
+
+static groupsync_result apply_cached_ok(ddb *d, groupsync_cache *c, const json_t *r,
+                                        groupsync_action want)
+{
+    groupsync_result res;
+    ddb_error err;
+    int rc = groupsync_apply_cached(d, g_table, c, r, &res, &err);
+    ck_assert_msg(rc == GROUPSYNC_OK, "groupsync_apply_cached: %d: %s", rc, err.info.msg);
+    ck_assert_msg(res.action == want, "action %s, want %s", groupsync_action_name(res.action),
+                  groupsync_action_name(want));
+    return res;
+}
+
+START_TEST(a_stale_cache_never_moves_rows_back_nor_writes_stale_attributes)
+{
+    ddb *d = live_ddb();
+    groupsync_cache *c = groupsync_cache_new(64);
+    person a, b;
+    char g[37], t0[MESSAGING_TS_LEN], t1[MESSAGING_TS_LEN], t2[MESSAGING_TS_LEN],
+        t3[MESSAGING_TS_LEN], t4[MESSAGING_TS_LEN];
+    ann_and_bob(d, &a, &b, g, t0);
+    ts(t1, 1, 0);
+    ts(t2, 2, 0);
+    ts(t3, 3, 0);
+    ts(t4, 4, 0);
+    /* the cache learns the rows at t1 */
+    json_t *r1 = msg_record("INSERT", g, t1, &a, "one");
+    ck_assert_int_eq(apply_cached_ok(d, c, r1, GROUPSYNC_MOVED).moved, 2);
+    /* another daemon (no cache) moves them to t3 */
+    json_t *r3 = msg_record("INSERT", g, t3, &b, "three");
+    apply_ok(d, r3, GROUPSYNC_MOVED);
+    /* t2 through the stale cache: the cancelled move re-reads, finds them current */
+    json_t *r2 = msg_record("INSERT", g, t2, &a, "two");
+    groupsync_result res = apply_cached_ok(d, c, r2, GROUPSYNC_CURRENT);
+    ck_assert_int_eq(res.moved, 0);
+    ck_assert_int_eq(res.races, 1);
+    assert_rows_at(d, &a, &b, g, t3, "three");
+    groupsync_cache_stats st;
+    groupsync_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.stale, 1);
+    /* a row replaced by hand (another display name) behind the now fresh cache: t4 moves
+     * the rows as they are, the old name is never written back */
+    snprintf(b.name, sizeof b.name, "Bob Renamed");
+    put_row(d, &a, &b, g, t3, "three", NULL);
+    json_t *r4 = msg_record("INSERT", g, t4, &a, "four");
+    res = apply_cached_ok(d, c, r4, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 2);
+    assert_rows_at(d, &a, &b, g, t4, "four");
+    groupsync_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.stale, 2);
+    /* and the cache now saves the Query: t3 again changes nothing, asks nothing */
+    res = apply_cached_ok(d, c, r3, GROUPSYNC_CURRENT);
+    ck_assert(res.cached);
+    assert_rows_at(d, &a, &b, g, t4, "four");
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(r3);
+    json_decref(r4);
+    groupsync_cache_free(c);
+    ddb_free(d);
+}
+END_TEST
+
 static int table_create(void)
 {
     live_name("gsync", g_table);
@@ -847,6 +912,7 @@ static Suite *groupsync_suite(void)
     tcase_add_test(tc, the_same_record_five_times_is_applied_once);
     tcase_add_test(tc, shuffled_records_end_at_the_newest);
     tcase_add_test(tc, a_stale_duplicate_group_row_is_removed);
+    tcase_add_test(tc, a_stale_cache_never_moves_rows_back_nor_writes_stale_attributes);
     suite_add_tcase(s, tc);
     tc = tcase_create("left alone");
     tcase_set_timeout(tc, 60);

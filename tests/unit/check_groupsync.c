@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "aws/awsjson.h"
 #include "ddbscript.h"
 #include "messaging/groupsync.h"
+#include "messaging/groupsync_cache.h"
 #include "messaging/groupsync_plan.h"
 #include "tap.h"
 
@@ -593,6 +595,12 @@ static const char *deleted_pk(const ddbscript *s, size_t i)
     return ddb_av_get_s(key, "pk");
 }
 
+/* The number of actions in TransactWriteItems request i. */
+static size_t transact_actions(const ddbscript *s, size_t i)
+{
+    return json_array_size(json_object_get(ddbscript_body(s, i), "TransactItems"));
+}
+
 /* Applies msg_record() through the script. */
 static groupsync_status apply_script(ddbscript *s, groupsync_result *res, ddb_error *err)
 {
@@ -612,9 +620,10 @@ START_TEST(a_cancelled_move_reads_its_target_then_rereads)
 {
     ddbscript *s = ddbscript_new(0);
     reply_two(s, T0, T0);
-    ddbscript_cancel(s, "ConditionalCheckFailed,None"); /* A's row changed under us */
-    ddbscript_ok(s, "GetItem", "{}");                   /* nothing at the target: a race */
-    ddbscript_ok(s, "TransactWriteItems", NULL);        /* B moves */
+    ddbscript_cancel(s, "ConditionalCheckFailed,None,None,None"); /* the pair: row by row */
+    ddbscript_cancel(s, "ConditionalCheckFailed,None");           /* A's row changed under us */
+    ddbscript_ok(s, "GetItem", "{}");            /* nothing at the target: a race */
+    ddbscript_ok(s, "TransactWriteItems", NULL); /* B moves */
     reply_two(s, T0, TS);
     ddbscript_ok(s, "TransactWriteItems", NULL); /* A moves on the re-read */
     groupsync_result res;
@@ -624,15 +633,17 @@ START_TEST(a_cancelled_move_reads_its_target_then_rereads)
     ck_assert_int_eq(res.moved, 2);
     ck_assert_int_eq(res.races, 1);
     ck_assert_int_eq(res.removed, 0);
-    static const char *const ops[] = { "Query",   "TransactWriteItems",
-                                       "GetItem", "TransactWriteItems",
-                                       "Query",   "TransactWriteItems" };
-    expect_ops(s, ops, 6);
-    ck_assert_str_eq(deleted_pk(s, 1), "GRP#" UA);
-    ck_assert_str_eq(deleted_pk(s, 3), "GRP#" UB);
-    ck_assert_str_eq(deleted_pk(s, 5), "GRP#" UA);
+    static const char *const ops[] = {
+        "Query", "TransactWriteItems", "TransactWriteItems", "GetItem", "TransactWriteItems",
+        "Query", "TransactWriteItems"
+    };
+    expect_ops(s, ops, 7);
+    ck_assert_uint_eq(transact_actions(s, 1), 4);
+    ck_assert_str_eq(deleted_pk(s, 2), "GRP#" UA);
+    ck_assert_str_eq(deleted_pk(s, 4), "GRP#" UB);
+    ck_assert_str_eq(deleted_pk(s, 6), "GRP#" UA);
     /* the GetItem asked for A's row at the message, strongly consistent */
-    const json_t *g = ddbscript_body(s, 2);
+    const json_t *g = ddbscript_body(s, 3);
     ck_assert_str_eq(ddb_av_get_s(json_object_get(g, "Key"), "sk"), TS);
     ck_assert(json_is_true(json_object_get(g, "ConsistentRead")));
     ddbscript_free(s);
@@ -643,9 +654,10 @@ START_TEST(a_collision_is_read_then_left_alone)
 {
     ddbscript *s = ddbscript_new(0);
     reply_two(s, T0, T0);
-    ddbscript_cancel(s, "None,ConditionalCheckFailed"); /* A's target key is taken */
-    reply_item(s, grow("GRP#" UA, TS, OTHER));          /* by A's row of another group */
-    ddbscript_ok(s, "TransactWriteItems", NULL);        /* B still moves */
+    ddbscript_cancel(s, "None,ConditionalCheckFailed,None,None"); /* the pair */
+    ddbscript_cancel(s, "None,ConditionalCheckFailed");           /* A's target key is taken */
+    reply_item(s, grow("GRP#" UA, TS, OTHER));                    /* by A's row of another group */
+    ddbscript_ok(s, "TransactWriteItems", NULL);                  /* B still moves */
     groupsync_result res;
     ddb_error err;
     ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_BAD);
@@ -655,10 +667,10 @@ START_TEST(a_collision_is_read_then_left_alone)
     ck_assert_ptr_nonnull(strstr(err.info.msg, "not overwritten"));
     ck_assert_ptr_nonnull(strstr(err.info.msg, "conversation " OTHER));
     ck_assert_ptr_null(strstr(err.info.msg, SECRET));
-    static const char *const ops[] = { "Query", "TransactWriteItems", "GetItem",
-                                       "TransactWriteItems" };
-    expect_ops(s, ops, 4);
-    ck_assert_str_eq(deleted_pk(s, 3), "GRP#" UB);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems",
+                                       "GetItem", "TransactWriteItems" };
+    expect_ops(s, ops, 5);
+    ck_assert_str_eq(deleted_pk(s, 4), "GRP#" UB);
     ddbscript_free(s);
 }
 END_TEST
@@ -747,6 +759,427 @@ START_TEST(invalid_and_throttled_transactions)
 }
 END_TEST
 
+/* ---- both rows at once, and the cache of rows ------------------------------------------------ */
+
+#define T5 "2026-11-21T09:30:10.000000+00:00"  /* between TS and T7 */
+#define T7 "2026-11-21T09:30:30.000000+00:00"  /* between TS and T9 */
+#define T11 "2026-11-21T09:32:00.000000+00:00" /* after T9 */
+
+/* A valid INSERT of a message of GROUP at ts. */
+static json_t *msg_record_at(const char *ts)
+{
+    return record("INSERT", key("MSG#" GROUP, ts), msg_image("MSG#" GROUP, ts, SECRET));
+}
+
+static groupsync_status apply_at(ddbscript *s, groupsync_cache *cache, const char *ts,
+                                 groupsync_result *res, ddb_error *err)
+{
+    json_t *r = msg_record_at(ts);
+    groupsync_status rc = groupsync_apply_cached(ddbscript_ddb(s), "t", cache, r, res, err);
+    json_decref(r);
+    return rc;
+}
+
+/* Action k of TransactWriteItems request i: its Delete or Put body. */
+static const json_t *action(const ddbscript *s, size_t i, size_t k, const char *kind)
+{
+    return json_object_get(
+        json_array_get(json_object_get(ddbscript_body(s, i), "TransactItems"), k), kind);
+}
+
+/* Every Put ever sent is conditioned on its key being free (never overwrites a row), and
+ * no Put moves a row to a key at or before the sk its Delete removes (never backwards). */
+static void expect_forward_only(const ddbscript *s)
+{
+    for (size_t i = 0; i < ddbscript_calls(s); i++) {
+        if (strcmp(ddbscript_op(s, i), "TransactWriteItems") != 0)
+            continue;
+        for (size_t k = 0; k + 1 < transact_actions(s, i); k += 2) {
+            const json_t *del = action(s, i, k, "Delete"), *put = action(s, i, k + 1, "Put");
+            ck_assert_ptr_nonnull(del);
+            ck_assert_ptr_nonnull(put);
+            ck_assert_str_eq(json_string_value(json_object_get(put, "ConditionExpression")),
+                             "attribute_not_exists(pk)");
+            const char *old_sk = ddb_av_get_s(json_object_get(del, "Key"), "sk");
+            const char *new_sk = ddb_av_get_s(json_object_get(put, "Item"), "sk");
+            ck_assert_ptr_nonnull(old_sk);
+            ck_assert_ptr_nonnull(new_sk);
+            ck_assert_msg(strcmp(old_sk, new_sk) < 0, "a move from %s back to %s", old_sk, new_sk);
+        }
+    }
+}
+
+/* The value the Delete of action k of request i requires of attribute name. */
+static const char *required(const ddbscript *s, size_t i, size_t k, const char *name)
+{
+    const json_t *del = action(s, i, k, "Delete");
+    const json_t *names = json_object_get(del, "ExpressionAttributeNames");
+    const char *alias;
+    json_t *v;
+    json_object_foreach((json_t *)names, alias, v)
+    {
+        if (strcmp(json_string_value(v), name) != 0)
+            continue;
+        char vk[16];
+        snprintf(vk, sizeof vk, ":%s", alias + 1);
+        return ddb_av_get_s(json_object_get(del, "ExpressionAttributeValues"), vk);
+    }
+    return NULL;
+}
+
+START_TEST(both_rows_move_in_one_transaction)
+{
+    ddbscript *s = ddbscript_new(0);
+    reply_two(s, T0, T0);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_script(s, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 2);
+    ck_assert(!res.cached);
+    static const char *const ops[] = { "Query", "TransactWriteItems" };
+    expect_ops(s, ops, 2);
+    ck_assert_uint_eq(transact_actions(s, 1), 4);
+    ck_assert_str_eq(deleted_pk(s, 1), "GRP#" UA);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, 1, 2, "Delete"), "Key"), "pk"),
+                     "GRP#" UB);
+    /* each Delete requires every attribute as read */
+    ck_assert_str_eq(required(s, 1, 0, "message"), "older text");
+    ck_assert_str_eq(required(s, 1, 0, "user_uuid"), UB);
+    ck_assert_str_eq(required(s, 1, 0, "message_group_uuid"), GROUP);
+    ck_assert_ptr_null(required(s, 1, 0, "pk"));
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, 1, 1, "Put"), "Item"), "message"),
+                     SECRET);
+    expect_forward_only(s);
+    ddbscript_free(s);
+}
+END_TEST
+
+/* Primes cache with GROUP's rows moved from T0 to TS (a Query and one transaction). */
+static void prime(ddbscript *s, groupsync_cache *cache)
+{
+    reply_two(s, T0, T0);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, TS, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.moved, 2);
+}
+
+START_TEST(the_cache_saves_the_query)
+{
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    prime(s, cache);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, T9, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 2);
+    ck_assert(res.cached);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems" };
+    expect_ops(s, ops, 3);
+    /* moved from the rows as the first call left them */
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, 2, 0, "Delete"), "Key"), "sk"), TS);
+    ck_assert_str_eq(required(s, 2, 0, "message"), SECRET);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, 2, 3, "Put"), "Item"), "sk"), T9);
+    /* an older message: current by the cache, nothing asked at all */
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
+    expect_ops(s, ops, 3);
+    groupsync_cache_stats st;
+    groupsync_cache_get_stats(cache, &st);
+    ck_assert_uint_eq(st.hits, 2);
+    ck_assert_uint_eq(st.misses, 1);
+    ck_assert_uint_eq(st.stale, 0);
+    ck_assert_uint_eq(st.entries, 1);
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(stale_cache_rows_moved_past_by_another_daemon)
+{
+    /* Another daemon took the shard and moved both rows past the message: the cancelled
+     * transaction sends us to the Query, which finds them current; nothing is written. */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    prime(s, cache);
+    ddbscript_cancel(s, "ConditionalCheckFailed,None,ConditionalCheckFailed,None");
+    reply_two(s, T9, T9);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
+    ck_assert_int_eq(res.moved, 0);
+    ck_assert_int_eq(res.races, 1);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems",
+                                       "Query" };
+    expect_ops(s, ops, 4);
+    groupsync_cache_stats st;
+    groupsync_cache_get_stats(cache, &st);
+    ck_assert_uint_eq(st.stale, 1);
+    /* the cache now holds what the Query read: T7 again asks nothing */
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
+    expect_ops(s, ops, 4);
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(stale_cache_rows_moved_less_far_are_moved_from_where_they_are)
+{
+    /* Another daemon moved them to T5, short of our T7: moved from T5 (as read), never
+     * from the cached TS. */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    prime(s, cache);
+    ddbscript_cancel(s, "ConditionalCheckFailed,None,ConditionalCheckFailed,None");
+    reply_two(s, T5, T5);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 2);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems", "Query",
+                                       "TransactWriteItems" };
+    expect_ops(s, ops, 5);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, 4, 0, "Delete"), "Key"), "sk"), T5);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, 4, 2, "Delete"), "Key"), "sk"), T5);
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(stale_cache_single_row_goes_to_the_query_not_the_target)
+{
+    /* Cached: A moved to TS, B already at T9. A message at T7 moves A alone; its
+     * cancelled move is a race at once (no GetItem from stale rows), then the Query. */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    reply_two(s, T0, T9);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, TS, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.moved, 1);
+    ddbscript_cancel(s, "ConditionalCheckFailed,None");
+    reply_two(s, T9, T9);
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_CURRENT);
+    ck_assert_int_eq(res.races, 1);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems",
+                                       "Query" };
+    expect_ops(s, ops, 4);
+    ck_assert_uint_eq(transact_actions(s, 2), 2);
+    ck_assert_str_eq(deleted_pk(s, 2), "GRP#" UA);
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(stale_cache_row_deleted)
+{
+    /* A's row was deleted (by hand): the cached move is cancelled, the Query sees only B,
+     * the consistent read through the sender finds no row; nothing is written and the
+     * entry is gone (the next message asks the Query again). */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    prime(s, cache);
+    ddbscript_cancel(s, "ConditionalCheckFailed,None,None,None");
+    reply_rows(s, json_pack("[o]", grow("GRP#" UB, TS, GROUP)));
+    reply_rows(s, json_array()); /* the sender's (A's) rows, consistent */
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.action, GROUPSYNC_NO_GROUP);
+    ck_assert_int_eq(res.moved, 0);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems", "Query",
+                                       "Query" };
+    expect_ops(s, ops, 5);
+    groupsync_cache_stats st;
+    groupsync_cache_get_stats(cache, &st);
+    ck_assert_uint_eq(st.entries, 0);
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(stale_cache_target_taken_by_another_conversation)
+{
+    /* Since the cache was filled, pattern D put another conversation's row of A at the very
+     * key A's row would move to: after the fresh read the move finds it and leaves it alone;
+     * B still moves; the record is bad (as without a cache). */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    prime(s, cache);
+    ddbscript_cancel(s, "None,ConditionalCheckFailed,None,None"); /* from the cache */
+    reply_two(s, TS, TS);
+    ddbscript_cancel(s, "None,ConditionalCheckFailed,None,None"); /* the pair, as read */
+    ddbscript_cancel(s, "None,ConditionalCheckFailed");           /* A alone */
+    reply_item(s, grow("GRP#" UA, T7, OTHER));
+    ddbscript_ok(s, "TransactWriteItems", NULL); /* B */
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_BAD);
+    ck_assert_int_eq(res.action, GROUPSYNC_MOVED);
+    ck_assert_int_eq(res.moved, 1);
+    ck_assert_ptr_nonnull(strstr(err.info.msg, "not overwritten"));
+    static const char *const ops[] = { "Query",   "TransactWriteItems", "TransactWriteItems",
+                                       "Query",   "TransactWriteItems", "TransactWriteItems",
+                                       "GetItem", "TransactWriteItems" };
+    expect_ops(s, ops, 8);
+    ck_assert_str_eq(deleted_pk(s, 7), "GRP#" UB);
+    groupsync_cache_stats st;
+    groupsync_cache_get_stats(cache, &st);
+    ck_assert_uint_eq(st.entries, 0);
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+/* GROUP's two rows at sk, both naming display. */
+static void reply_two_named(ddbscript *s, const char *sk, const char *display)
+{
+    json_t *a = grow("GRP#" UA, sk, GROUP), *b = grow("GRP#" UB, sk, GROUP);
+    json_object_set_new(a, "user_display_name", ddb_av_s(display));
+    json_object_set_new(b, "user_display_name", ddb_av_s(display));
+    reply_rows(s, json_pack("[o, o]", a, b));
+}
+
+START_TEST(stale_cache_row_replaced_is_not_written_back)
+{
+    /* A row whose other attributes changed since it was cached (replaced by hand): the
+     * Delete requires the cached values, so the move is cancelled, and the rows move as
+     * read: the stale attribute is never written back. */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    reply_two_named(s, T0, "Old Name");
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(apply_at(s, cache, TS, &res, &err), GROUPSYNC_OK);
+    ddbscript_cancel(s, "ConditionalCheckFailed,None,ConditionalCheckFailed,None");
+    reply_two_named(s, TS, "New Name");
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    ck_assert_int_eq(apply_at(s, cache, T7, &res, &err), GROUPSYNC_OK);
+    ck_assert_int_eq(res.moved, 2);
+    static const char *const ops[] = { "Query", "TransactWriteItems", "TransactWriteItems", "Query",
+                                       "TransactWriteItems" };
+    expect_ops(s, ops, 5);
+    ck_assert_str_eq(required(s, 2, 0, "user_display_name"), "Old Name");
+    for (size_t k = 1; k < 4; k += 2)
+        ck_assert_str_eq(
+            ddb_av_get_s(json_object_get(action(s, 4, k, "Put"), "Item"), "user_display_name"),
+            "New Name");
+    expect_forward_only(s);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(cache_is_bounded_and_lru)
+{
+    ck_assert_ptr_null(groupsync_cache_new(0));
+    groupsync_cache *c = groupsync_cache_new(GROUPSYNC_CACHE_WAYS); /* one set */
+    char g[GROUPSYNC_CACHE_WAYS + 1][UUID_BUF];
+    for (int i = 0; i <= GROUPSYNC_CACHE_WAYS; i++)
+        snprintf(g[i], sizeof g[i], "%08d-0000-4000-8000-000000000000", i);
+    for (int i = 0; i < GROUPSYNC_CACHE_WAYS; i++)
+        groupsync_cache_put(c, g[i], json_pack("[o]", grow("GRP#" UA, T0, GROUP)));
+    json_decref(groupsync_cache_get(c, g[0])); /* g[1] is now the least recently used */
+    groupsync_cache_put(c, g[GROUPSYNC_CACHE_WAYS], json_pack("[o]", grow("GRP#" UA, T0, GROUP)));
+    json_t *r = groupsync_cache_get(c, g[1]);
+    ck_assert_ptr_null(r);
+    for (int i = 0; i <= GROUPSYNC_CACHE_WAYS; i++) {
+        if (i == 1)
+            continue;
+        r = groupsync_cache_get(c, g[i]);
+        ck_assert_msg(r != NULL, "group %d evicted", i);
+        json_decref(r);
+    }
+    groupsync_cache_stats st;
+    groupsync_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.entries, GROUPSYNC_CACHE_WAYS);
+    /* rows too large are not kept (and replace nothing) */
+    char *big = malloc(GROUPSYNC_CACHE_ENTRY_BYTES_MAX + 1);
+    memset(big, 'x', GROUPSYNC_CACHE_ENTRY_BYTES_MAX);
+    big[GROUPSYNC_CACHE_ENTRY_BYTES_MAX] = '\0';
+    json_t *row = grow("GRP#" UA, T0, GROUP);
+    json_object_set_new(row, "message", ddb_av_s(big));
+    free(big);
+    groupsync_cache_put(c, g[0], json_pack("[o]", row));
+    ck_assert_ptr_null(groupsync_cache_get(c, g[0]));
+    groupsync_cache_forget(c, g[2], true);
+    ck_assert_ptr_null(groupsync_cache_get(c, g[2]));
+    groupsync_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.entries, GROUPSYNC_CACHE_WAYS - 2);
+    ck_assert_uint_eq(st.stale, 1);
+    groupsync_cache_free(c);
+    groupsync_cache_free(NULL);
+}
+END_TEST
+
+START_TEST(plan_pair_cacheable_after_table)
+{
+    static const struct {
+        const char *sk_a, *sk_b, *pk_b, *group_b;
+        bool pair, cacheable;
+    } cases[] = {
+        { T0, T0, "GRP#" UB, GROUP, true, true },   /* both behind: one transaction */
+        { T0, T9, "GRP#" UB, GROUP, false, true },  /* one behind: a single move */
+        { T9, T9, "GRP#" UB, GROUP, false, true },  /* both current */
+        { T0, T0, "GRP#" UA, GROUP, false, false }, /* the same pk twice */
+        { T0, T0, "GRP#" UB, OTHER, true, false },  /* rows of two groups: not kept */
+        { T0, T0, "MSG#" UB, GROUP, false, false }, /* one unusable row */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *rows = json_pack("[o, o]", grow("GRP#" UA, cases[i].sk_a, GROUP),
+                                 grow(cases[i].pk_b, cases[i].sk_b, cases[i].group_b));
+        groupsync_plan p;
+        ck_assert_int_eq(groupsync_plan_rows(rows, TS, NULL, 0, &p), 0);
+        size_t a = 9, b = 9;
+        ck_assert_msg(groupsync_plan_pair(rows, &p, &a, &b) == cases[i].pair, "pair %zu", i);
+        if (cases[i].pair)
+            ck_assert(a == 0 && b == 1);
+        ck_assert_msg(groupsync_plan_cacheable(rows, &p) == cases[i].cacheable, "cache %zu", i);
+        json_t *msg = ddb_av_s("new text");
+        json_t *after = groupsync_plan_after(rows, &p, TS, msg);
+        ck_assert(!after == !cases[i].cacheable);
+        for (size_t k = 0; after && k < 2; k++) {
+            const json_t *was = json_array_get(rows, k), *now = json_array_get(after, k);
+            bool moved = p.verdict[k] == GROUPSYNC_ROW_MOVE;
+            ck_assert_str_eq(ddb_av_get_s(now, "sk"), moved ? TS : ddb_av_get_s(was, "sk"));
+            ck_assert_str_eq(ddb_av_get_s(now, "message"),
+                             moved ? "new text" : ddb_av_get_s(was, "message"));
+            ck_assert_str_eq(ddb_av_get_s(now, "pk"), ddb_av_get_s(was, "pk"));
+        }
+        json_decref(after);
+        json_decref(msg);
+        json_decref(rows);
+    }
+    /* three rows are never a pair nor cached */
+    json_t *rows = json_pack("[o, o, o]", grow("GRP#" UA, T0, GROUP), grow("GRP#" UB, T0, GROUP),
+                             grow("GRP#" UA, TS, GROUP));
+    groupsync_plan p;
+    ck_assert_int_eq(groupsync_plan_rows(rows, TS, NULL, 0, &p), 0);
+    size_t a, b;
+    ck_assert(!groupsync_plan_pair(rows, &p, &a, &b));
+    ck_assert(!groupsync_plan_cacheable(rows, &p));
+    json_decref(rows);
+}
+END_TEST
+
 static Suite *groupsync_suite(void)
 {
     Suite *s = suite_create("groupsync");
@@ -781,6 +1214,18 @@ static Suite *groupsync_suite(void)
     tcase_add_test(tc, a_duplicate_found_at_the_target_is_deleted);
     tcase_add_test(tc, an_older_message_writes_nothing);
     tcase_add_test(tc, invalid_and_throttled_transactions);
+    tcase_add_test(tc, both_rows_move_in_one_transaction);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cache");
+    tcase_add_test(tc, the_cache_saves_the_query);
+    tcase_add_test(tc, stale_cache_rows_moved_past_by_another_daemon);
+    tcase_add_test(tc, stale_cache_rows_moved_less_far_are_moved_from_where_they_are);
+    tcase_add_test(tc, stale_cache_single_row_goes_to_the_query_not_the_target);
+    tcase_add_test(tc, stale_cache_row_deleted);
+    tcase_add_test(tc, stale_cache_target_taken_by_another_conversation);
+    tcase_add_test(tc, stale_cache_row_replaced_is_not_written_back);
+    tcase_add_test(tc, cache_is_bounded_and_lru);
+    tcase_add_test(tc, plan_pair_cacheable_after_table);
     suite_add_tcase(s, tc);
     return s;
 }
