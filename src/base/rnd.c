@@ -7,8 +7,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-static uint64_t rnd_state[4];
-static pid_t rnd_pid;
+static _Thread_local uint64_t rnd_state[4]; /* per thread: streamd's appliers draw at once */
+static _Thread_local pid_t rnd_pid;         /* 0 in a new thread: seeds it */
 
 static uint64_t rnd_rotl(uint64_t x, int k)
 {

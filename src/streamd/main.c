@@ -60,6 +60,8 @@ static const char main_usage[] =
     "  CRUDDUR_RECORD_ATTEMPTS    tries of a failing record before it is a dead letter (5)\n"
     "  CRUDDUR_BATCH_LIMIT        records per GetRecords call, 1..1000 (default 1000)\n"
     "  CRUDDUR_DEADLETTER_TTL_DAYS  days a dead letter is kept, 1..3650 (default 14)\n"
+    "  CRUDDUR_APPLY_THREADS      conversations of a batch applied at once, each thread with\n"
+    "                             its own DynamoDB connection, 1..32 (default 4)\n"
     "  AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB_STREAMS, AWS_DEFAULT_REGION, AWS_*\n"
     "                             credentials: DynamoDB as for cruddur\n"
     "  CRUDDUR_METRICS_LISTEN     HOST:PORT for Prometheus (GET /metrics), e.g. 127.0.0.1:9464;\n"
@@ -75,7 +77,7 @@ static const char main_usage[] =
 typedef struct main_config {
     const char *table;
     char lease_table[256];
-    long poll_ms, lease_timeout_ms, attempts, batch_limit, deadletter_ttl_days;
+    long poll_ms, lease_timeout_ms, attempts, batch_limit, deadletter_ttl_days, apply_threads;
 } main_config;
 
 static int main_config_read(main_config *c, errinfo *e)
@@ -93,7 +95,8 @@ static int main_config_read(main_config *c, errinfo *e)
         env_long("CRUDDUR_RECORD_ATTEMPTS", 1, 100, 5, &c->attempts, e) != 0 ||
         env_long("CRUDDUR_BATCH_LIMIT", 1, 1000, 1000, &c->batch_limit, e) != 0 ||
         env_long("CRUDDUR_DEADLETTER_TTL_DAYS", 1, 3650, DEADLETTER_TTL_DAYS_DEFAULT,
-                 &c->deadletter_ttl_days, e) != 0)
+                 &c->deadletter_ttl_days, e) != 0 ||
+        env_long("CRUDDUR_APPLY_THREADS", 1, STREAMD_APPLIERS_MAX, 4, &c->apply_threads, e) != 0)
         return -1;
     return 0;
 }
@@ -130,38 +133,50 @@ static int main_run(ddb *d, const main_config *c, bool once, long give_up_s, boo
         .batch_limit = (int)c->batch_limit,
     };
     errinfo e;
-    /* Metrics for Prometheus on CRUDDUR_METRICS_LISTEN (off when unset). */
+    int rc = MAIN_FAIL;
     sdmetrics *mx = NULL;
+    streamd *s = NULL;
+    /* Each applier thread gets a client of its own (a client is not thread safe). */
+    ddb *clients[STREAMD_APPLIERS_MAX] = { 0 };
+    int nclients = c->apply_threads > 1 ? (int)c->apply_threads : 0;
+    for (int i = 0; i < nclients; i++)
+        if (!(clients[i] = ddb_new(NULL, &e))) {
+            fprintf(stderr, "cruddur-streamd: %s\n", e.msg);
+            goto out;
+        }
+    o.apply_clients = clients;
+    o.napply_clients = nclients;
+    /* Metrics for Prometheus on CRUDDUR_METRICS_LISTEN (off when unset). */
     const char *listen_at = env_str("CRUDDUR_METRICS_LISTEN");
     if (listen_at) {
         if (!(mx = sdmetrics_new())) {
             fprintf(stderr, "cruddur-streamd: out of memory\n");
-            return MAIN_FAIL;
+            goto out;
         }
         if (sdmetrics_listen(mx, listen_at, &e) != 0) {
             fprintf(stderr, "cruddur-streamd: %s\n", e.msg);
-            sdmetrics_free(mx);
-            return MAIN_FAIL;
+            goto out;
         }
         log_fields(LOG_INFO, "metrics_listening",
                    json_pack("{s:s, s:i}", "address", listen_at, "port", sdmetrics_port(mx)));
         o.metrics = mx;
     }
-    streamd *s = streamd_new(&o, &e);
-    if (!s) {
+    if (!(s = streamd_new(&o, &e))) {
         fprintf(stderr, "cruddur-streamd: %s\n", e.msg);
-        sdmetrics_free(mx);
-        return MAIN_FAIL;
+        goto out;
     }
-    int rc = streamd_run(s, &e);
-    streamd_free(s);
-    sdmetrics_free(mx);
-    if (rc != 0) {
+    if (streamd_run(s, &e) != 0) {
         log_msg(LOG_ERROR, "failed", "%s", e.msg);
         fprintf(stderr, "cruddur-streamd: %s\n", e.msg);
-        return MAIN_FAIL;
+        goto out;
     }
-    return MAIN_OK;
+    rc = MAIN_OK;
+out:
+    streamd_free(s); /* stops the applier threads before their clients go */
+    sdmetrics_free(mx);
+    for (int i = 0; i < nclients; i++)
+        ddb_free(clients[i]);
+    return rc;
 }
 
 static int main_fail(const char *what, const ddb_error *err)

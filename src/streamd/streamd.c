@@ -1,6 +1,7 @@
 /* streamd.c — the stream daemon's loop: sync (shards, leases: streamd_lease.c), then one
- * batch per ready shard (streamd_poll.c), then sleep until the next poll; single-threaded,
- * so a record's retries and a batch's checkpoint never race with each other. */
+ * batch per ready shard (streamd_poll.c), then sleep until the next poll. Only the
+ * conversations of one batch are applied at once (streamd_apply.c); the loop waits for all
+ * of them before it checkpoints, so a batch's checkpoint never races with its records. */
 #include "config.h"
 
 #include "streamd/streamd.h"
@@ -93,13 +94,14 @@ streamd *streamd_new(const streamd_options *o, errinfo *e)
     }
     s->held = calloc(STREAMD_MAX_SHARDS, sizeof *s->held);
     s->obs = calloc(STREAMD_MAX_SHARDS, sizeof *s->obs);
-    if (o->group_cache >= 0)
-        s->cache = groupsync_cache_new(o->group_cache > 0 ? (size_t)o->group_cache
-                                                          : GROUPSYNC_CACHE_GROUPS_DEFAULT);
     if (!s->table || !s->lease_table || (o->stream_arn && !s->arn_option) || !s->owner ||
-        !s->held || !s->obs || (o->group_cache >= 0 && !s->cache)) {
+        !s->held || !s->obs) {
         streamd_free(s);
         goto nomem;
+    }
+    if (streamd_appliers_start(s, o, e) != 0) {
+        streamd_free(s);
+        return NULL;
     }
     return s;
 nomem:
@@ -111,6 +113,7 @@ void streamd_free(streamd *s)
 {
     if (!s)
         return;
+    streamd_appliers_stop(s);
     for (size_t i = 0; i < s->nheld; i++)
         free(s->held[i].iterator);
     free(s->held);
@@ -119,7 +122,6 @@ void streamd_free(streamd *s)
     free(s->lease_table);
     free(s->arn_option);
     free(s->owner);
-    groupsync_cache_free(s->cache);
     free(s);
 }
 
@@ -127,7 +129,7 @@ void streamd_get_stats(const streamd *s, streamd_stats *out)
 {
     *out = s->stats;
     groupsync_cache_stats cs;
-    groupsync_cache_get_stats(s->cache, &cs);
+    streamd_appliers_cache_stats(s, &cs);
     out->cache_hits = cs.hits;
     out->cache_misses = cs.misses;
     out->cache_stale = cs.stale;
@@ -223,8 +225,9 @@ int streamd_run(streamd *s, errinfo *e)
         streamd_nap(5000);
     }
     log_fields(LOG_INFO, "started",
-               json_pack("{s:s, s:s, s:s, s:s, s:b}", "owner", s->owner, "table", s->table,
-                         "lease_table", s->lease_table, "stream", s->arn, "once", s->once));
+               json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "owner", s->owner, "table", s->table,
+                         "lease_table", s->lease_table, "stream", s->arn, "once", s->once,
+                         "apply_threads", s->nappliers));
     notify_send("READY=1");
 
     int sync_failures = 0;

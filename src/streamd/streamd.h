@@ -31,8 +31,15 @@ typedef struct streamd_options {
     struct sdmetrics *metrics; /* borrowed: counted into (sdmetrics.h); NULL: none */
     long group_cache;          /* conversations whose group rows are kept between batches
                                     (groupsync_cache.h); 0: GROUPSYNC_CACHE_GROUPS_DEFAULT,
-                                    -1: none (every record reads its rows) */
+                                    -1: none (every record reads its rows); split
+                                    evenly over the appliers */
+    ddb **apply_clients;       /* borrowed: napply_clients clients, one per applier thread
+                                    (a client is not thread safe), none of them d */
+    int napply_clients;        /* 0 or 1: one applier, inline on d; 2..STREAMD_APPLIERS_MAX:
+                                    that many threads apply a batch's conversations at once */
 } streamd_options;
+
+#define STREAMD_APPLIERS_MAX 32
 
 #define STREAMD_GIVE_UP_MS 120000
 

@@ -1,10 +1,12 @@
 /* streamd_internal.h — what the parts of cruddur-streamd share (not a public contract):
  * the daemon's state, and the functions one part calls in another. streamd.c runs the loop;
  * streamd_lease.c syncs shards and leases (plan_sync's executor) and keeps them alive;
- * streamd_poll.c reads a shard, applies a batch and checkpoints it. */
+ * streamd_poll.c reads a shard and checkpoints it; streamd_apply.c applies a batch, on the
+ * applier threads when there are several. */
 #ifndef CR_STREAMD_INTERNAL_H
 #define CR_STREAMD_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,9 +55,23 @@ struct streamd {
     size_t others_hold; /* unfinished leases other owners hold (last sync) */
     int64_t wd_every_ms, next_wd_ms;
     streamd_stats stats;
-    sdmetrics *metrics;            /* borrowed; NULL: none */
-    struct groupsync_cache *cache; /* owned; NULL: none */
+    sdmetrics *metrics; /* borrowed; NULL: none */
+
+    /* The appliers (streamd_apply.c): one runs inline on the loop's thread and client;
+     * several run on threads of their own, each with its own client, handed one batch at a
+     * time under mu (generation counts the batches handed out, busy those not done). */
+    struct streamd_applier *appliers; /* owned: nappliers, each with its own row cache */
+    int nappliers;
+    bool pool_ready; /* mu, work and done exist (several appliers) */
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    uint64_t generation;
+    int busy;
+    bool quit;
+    const struct streamd_batch *batch;
 };
+
+typedef struct streamd_applier streamd_applier;
 
 /* Logs a failed call (event, shard or NULL, the error's message, type and HTTP status) and
  * counts it in the metrics by its kind. */
@@ -78,6 +94,20 @@ void streamd_lose(streamd *s, streamd_shard *sh, const char *why);
 /* Pings the watchdog and renews the leases that are due; a lease found taken is marked
  * lost (dropped by the caller once the batch in hand is done). */
 void streamd_keepalive(streamd *s);
+
+/* The appliers of o (streamd_options.apply_clients): their caches, and their threads when
+ * there are several. 0, or -1 with e (what was started is stopped by streamd_appliers_stop). */
+int streamd_appliers_start(streamd *s, const streamd_options *o, errinfo *e);
+/* Stops the threads after the batch in hand and frees the appliers; accepts none started. */
+void streamd_appliers_stop(streamd *s);
+/* The row caches' counters, summed over the appliers; only between batches. */
+struct groupsync_cache_stats;
+void streamd_appliers_cache_stats(const streamd *s, struct groupsync_cache_stats *out);
+
+/* Applies a batch of sh's records (stream order): the newest message of each conversation,
+ * falling back to the next-older one when it proves bad; conversations spread over the
+ * appliers. Updates s->stats and sh->lag_ms. 0, or -1 when the batch must be read again. */
+int streamd_apply_batch(streamd *s, streamd_shard *sh, const json_t *records);
 
 /* Reads and applies one batch of sh, then checkpoints it; may drop sh. */
 void streamd_poll(streamd *s, streamd_shard *sh, int64_t now);

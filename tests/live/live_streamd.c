@@ -600,6 +600,81 @@ START_TEST(no_stream_is_a_clear_error_with_once)
 }
 END_TEST
 
+/* One --once run over a batch of 12 conversations, one new message each, with every
+ * TransactWriteItems held 150 ms by a proxy in front of the table: how many of them were in
+ * flight at once. Asserts every conversation ends at its newest message. */
+static long batch_in_flight_peak(const char *threads, int first_user)
+{
+    ddb *d = live_ddb();
+    char t[64], lp[512], gids[12][37];
+    sd_table("sd-par", t);
+    log_path(lp, threads);
+    sd_user a, b[12];
+    sd_user_make(&a, first_user);
+    for (int i = 0; i < 12; i++) {
+        sd_user_make(&b[i], first_user + 1 + i);
+        sd_group(d, t, &a, &b[i], NULL, gids[i]);
+        sd_message(d, t, gids[i], &b[i], "newest", NULL, NULL);
+    }
+    support_server proxy;
+    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
+    ck_assert_int_eq(support_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    json_decref(support_server_ctl(
+        proxy.port, "hold", json_pack("{s:s, s:i}", "operation", "TransactWriteItems", "ms", 150)));
+    char table_url[96], streams_url[600], n_threads[64];
+    snprintf(table_url, sizeof table_url, "AWS_ENDPOINT_URL=http://127.0.0.1:%d", proxy.port);
+    snprintf(streams_url, sizeof streams_url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=%s",
+             live_ddb_endpoint());
+    snprintf(n_threads, sizeof n_threads, "CRUDDUR_APPLY_THREADS=%s", threads);
+    sd_env e;
+    env_make(&e, t, NULL, 3000);
+    const char *env[12];
+    size_t k = 0;
+    for (; e.v[k]; k++)
+        env[k] = e.v[k];
+    env[k++] = table_url;
+    env[k++] = streams_url;
+    env[k++] = n_threads;
+    env[k] = NULL;
+    sd_once(env, lp);
+    json_t *st = support_server_ctl(proxy.port, "stats", NULL);
+    long peak = (long)json_integer_value(json_object_get(st, "peak_in_flight"));
+    ck_assert_int_ge(json_integer_value(json_object_get(st, "held")), 12);
+    json_decref(st);
+    support_server_stop(&proxy);
+    for (int i = 0; i < 12; i++) {
+        char sk[64], text[128];
+        newest(d, t, gids[i], sk, text);
+        ck_assert_str_eq(text, "newest");
+        sd_assert_rows(d, t, gids[i], sk, text);
+    }
+    sd_table_drop(d, t);
+    ddb_free(d);
+    return peak;
+}
+
+START_TEST(the_conversations_of_a_batch_are_applied_at_once)
+{
+    /* CRUDDUR_APPLY_THREADS appliers, each with its own connection: several transactions
+     * at once (the 12 conversations hash over 4 appliers); one applier: one at a time. */
+    long four = batch_in_flight_peak("4", 300);
+    ck_assert_msg(four >= 2, "4 appliers: at most %ld transaction in flight", four);
+    ck_assert_int_le(four, 4);
+    ck_assert_int_eq(batch_in_flight_peak("1", 320), 1);
+    /* A count out of range is a clear error, not a silent default. */
+    const char *bad[] = { "0", "33", "four", NULL };
+    for (int i = 0; bad[i]; i++) {
+        char lp[512], v[64];
+        log_path(lp, "bad-threads");
+        snprintf(v, sizeof v, "CRUDDUR_APPLY_THREADS=%s", bad[i]);
+        const char *env[] = { v, NULL };
+        pid_t pid = sd_start(env, lp, "--once");
+        ck_assert_int_eq(support_server_wait(pid, 30000), 1);
+        ck_assert_msg(sd_file_has(lp, "CRUDDUR_APPLY_THREADS"), "%s: no message naming it", bad[i]);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("streamd");
@@ -615,6 +690,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_record_becomes_a_dead_letter_and_the_shard_moves_on);
     tcase_add_test(tc, crafted_records_never_stop_the_daemon);
     tcase_add_test(tc, no_stream_is_a_clear_error_with_once);
+    tcase_add_test(tc, the_conversations_of_a_batch_are_applied_at_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,10 +8,16 @@ unchanged, except that while lagging it answers each Query with an IndexName as 
 held nothing yet: 200 {"Items": [], "Count": 0, "ScannedCount": 0} with a right x-amz-crc32.
 Table Queries (strongly or eventually consistent) and everything else pass through.
 
+It can also hold every request of one operation for a while before forwarding it, and
+counts how many of them were in flight at once: how a test sees that a client sends calls
+concurrently (cruddur-streamd's appliers), whatever the machine's speed.
+
 Binds 127.0.0.1 on an ephemeral port, prints the port on its first line, and serves until
 its stdin closes or a hard time limit (LAG_PROXY_MAX_S, default 600 s) passes. Control:
   POST /_control/lag    {"on": true|false}   -> {"on": ...}
-  GET  /_control/stats                       -> {"hidden": n, "forwarded": n}
+  POST /_control/hold   {"operation": "TransactWriteItems", "ms": 150}
+                        (ms 0: no hold; resets the counts below)  -> {"operation": ..., "ms": n}
+  GET  /_control/stats  -> {"hidden": n, "forwarded": n, "held": n, "peak_in_flight": n}
 """
 import http.client
 import json
@@ -24,7 +30,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = urllib.parse.urlsplit(os.environ.get("LAG_PROXY_UPSTREAM", "http://127.0.0.1:8000"))
-STATE = {"on": False, "hidden": 0, "forwarded": 0}
+STATE = {"on": False, "hidden": 0, "forwarded": 0, "hold_op": "", "hold_ms": 0,
+         "held": 0, "in_flight": 0, "peak_in_flight": 0}
 LOCK = threading.Lock()
 PASS_HEADERS = ("content-type", "x-amz-crc32", "x-amzn-requestid")
 
@@ -54,9 +61,15 @@ class Handler(BaseHTTPRequestHandler):
             if name == "lag" and self.command == "POST":
                 STATE["on"] = bool(json.loads(body or b"{}").get("on"))
                 return self.reply_json({"on": STATE["on"]})
+            if name == "hold" and self.command == "POST":
+                req = json.loads(body or b"{}")
+                STATE["hold_op"] = str(req.get("operation", ""))
+                STATE["hold_ms"] = max(0, min(int(req.get("ms", 0)), 5000))
+                STATE["held"] = STATE["in_flight"] = STATE["peak_in_flight"] = 0
+                return self.reply_json({"operation": STATE["hold_op"], "ms": STATE["hold_ms"]})
             if name == "stats":
-                return self.reply_json({"hidden": STATE["hidden"],
-                                        "forwarded": STATE["forwarded"]})
+                return self.reply_json({k: STATE[k] for k in
+                                        ("hidden", "forwarded", "held", "peak_in_flight")})
         self.reply(404, b"{}", [("Content-Type", "application/json")])
 
     def forward(self, body):
@@ -74,6 +87,22 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply_json({"Items": [], "Count": 0, "ScannedCount": 0})
         with LOCK:
             STATE["forwarded"] += 1
+            hold = (STATE["hold_ms"] if STATE["hold_op"] and
+                    target.endswith("." + STATE["hold_op"]) else 0)
+            if hold:
+                STATE["held"] += 1
+                STATE["in_flight"] += 1
+                STATE["peak_in_flight"] = max(STATE["peak_in_flight"], STATE["in_flight"])
+        try:
+            if hold:
+                time.sleep(hold / 1000.0)
+            self.pass_on(body)
+        finally:
+            if hold:
+                with LOCK:
+                    STATE["in_flight"] -= 1
+
+    def pass_on(self, body):
         conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=30)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
