@@ -189,10 +189,11 @@ static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *
             if (log_enabled(lvl)) {
                 int64_t lag = streamd_record_lag(cur);
                 log_fields(lvl, "record",
-                           json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "shard", b->shard,
-                                     "sequence", cseq ? cseq : "", "group", res.group, "action",
-                                     groupsync_action_name(res.action), "moved", res.moved,
-                                     "lag_ms", (json_int_t)(lag > 0 ? lag : 0)));
+                           json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "shard", b->shard,
+                                     "sequence", cseq ? cseq : "", "group", res.group, "created_at",
+                                     res.created_at, "action", groupsync_action_name(res.action),
+                                     "moved", res.moved, "lag_ms",
+                                     (json_int_t)(lag > 0 ? lag : 0)));
             }
             return 0;
         }

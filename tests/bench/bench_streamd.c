@@ -45,7 +45,10 @@ typedef struct pending {
     int group;
     char created_at[MESSAGING_TS_LEN];
     int64_t put_done_us;
+    int64_t put_done_real_us; /* the same moment on the wall clock, for the trace */
 } pending;
+
+static FILE *g_trace; /* BENCH_STREAMD_TRACE: a line per propagated message; NULL: none */
 
 static char g_table[64];
 static char g_users[BENCH_GROUPS * 2][37];
@@ -116,7 +119,9 @@ static void *writer(void *arg)
         json_decref(item);
         if (rc != 0)
             continue; /* a same-microsecond clash: skip it */
-        pending p = { .group = g, .put_done_us = clock_mono_us() };
+        pending p = { .group = g,
+                      .put_done_us = clock_mono_us(),
+                      .put_done_real_us = clock_real_us() };
         memcpy(p.created_at, ts, sizeof ts);
         int c = g % BENCH_CHECKERS;
         pthread_mutex_lock(&g_mu);
@@ -176,7 +181,7 @@ static void *checker(void *arg)
         ddb_error err;
         ddb_error_clear(&err);
         int rc = ddb_call(d, "BatchGetItem", req, &resp, &err);
-        int64_t end = clock_mono_us();
+        int64_t end = clock_mono_us(), end_real = clock_real_us();
         /* which rows stand at their group's target */
         bool at[BENCH_GROUPS * 2] = { false };
         const json_t *items = json_object_get(json_object_get(resp, "Responses"), g_table);
@@ -202,6 +207,10 @@ static void *checker(void *arg)
                 strcmp(target[g], p->created_at) >= 0) {
                 if (g_ndelays < BENCH_MAX_PENDING)
                     g_delays[g_ndelays++] = end - p->put_done_us;
+                if (g_trace)
+                    fprintf(g_trace, "%s %s %lld %lld %lld\n", g_groups[g], p->created_at,
+                            (long long)p->put_done_real_us, (long long)(end_real - (end - start)),
+                            (long long)end_real);
                 continue;
             }
             g_q[id][w++] = *p;
@@ -420,6 +429,13 @@ int main(int argc, char **argv)
         if (!(g_q[c] = calloc(BENCH_MAX_PENDING, sizeof *g_q[c])))
             return 1;
     g_delays = calloc(BENCH_MAX_PENDING, sizeof *g_delays);
+    /* BENCH_STREAMD_TRACE=FILE: "group created_at put_done_us read_start_us read_end_us"
+     * (wall clock) per propagated message, to set beside the daemon's record lines. */
+    const char *trace = getenv("BENCH_STREAMD_TRACE");
+    if (trace && *trace && !(g_trace = fopen(trace, "w"))) {
+        perror(trace);
+        return 1;
+    }
     ddb *d = bench_ddb();
     if (!g_delays || setup_table(d) != 0)
         return 1;
@@ -518,5 +534,7 @@ int main(int argc, char **argv)
     for (int c = 0; c < BENCH_CHECKERS; c++)
         free(g_q[c]);
     free(g_delays);
+    if (g_trace)
+        fclose(g_trace);
     return 0;
 }
