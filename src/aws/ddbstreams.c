@@ -8,17 +8,9 @@
 
 #define DDBSTREAMS_MAX_PAGES 10000
 
-static int ddbstreams_nomem(ddb_error *err)
-{
-    ddb_error_clear(err);
-    return errinfo_nomem(err ? &err->info : NULL);
-}
-
 static int ddbstreams_bad_reply(ddb_error *err, const char *op, const char *what)
 {
-    ddb_error_clear(err);
-    return errinfo_set(err ? &err->info : NULL, ERR_SERVICE, "DynamoDB Streams %s: reply %s", op,
-                       what);
+    return aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply %s", op, what);
 }
 
 int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
@@ -27,7 +19,7 @@ int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
     json_t *req = NULL, *resp = NULL;
     *streams = NULL;
     if (!all)
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     for (int page = 0;; page++) {
         if (page >= DDBSTREAMS_MAX_PAGES) {
             ddbstreams_bad_reply(err, "ListStreams", "pages never end");
@@ -59,7 +51,7 @@ int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
     *streams = all;
     return 0;
 nomem:
-    ddbstreams_nomem(err);
+    aws_error_nomem(err);
 fail:
     json_decref(req);
     json_decref(resp);
@@ -119,7 +111,7 @@ int ddbstreams_describe(ddb *d, const char *arn, json_t **desc, json_t **shards,
     *shards = all;
     return 0;
 nomem:
-    ddbstreams_nomem(err);
+    aws_error_nomem(err);
 fail:
     json_decref(req);
     json_decref(resp);
@@ -138,22 +130,17 @@ int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstream
         [DDBSTREAMS_AFTER_SEQUENCE_NUMBER] = "AFTER_SEQUENCE_NUMBER",
     };
     *iterator = NULL;
-    if ((unsigned)pos > DDBSTREAMS_AFTER_SEQUENCE_NUMBER) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "bad shard iterator position");
-    }
+    if ((unsigned)pos > DDBSTREAMS_AFTER_SEQUENCE_NUMBER)
+        return aws_error_set(err, ERR_INVALID, "bad shard iterator position");
     bool needs_seq =
         pos == DDBSTREAMS_AT_SEQUENCE_NUMBER || pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER;
-    if (needs_seq && (!seq || !*seq)) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "%s needs a sequence number",
-                           names[pos]);
-    }
+    if (needs_seq && (!seq || !*seq))
+        return aws_error_set(err, ERR_INVALID, "%s needs a sequence number", names[pos]);
     json_t *req = json_pack("{s:s, s:s, s:s}", "StreamArn", arn, "ShardId", shard_id,
                             "ShardIteratorType", names[pos]);
     if (!req || (needs_seq && json_object_set_new(req, "SequenceNumber", json_string(seq)) != 0)) {
         json_decref(req);
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     json_t *resp = NULL;
     int rc = ddb_streams_call(d, "GetShardIterator", req, &resp, err);
@@ -167,7 +154,7 @@ int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstream
     }
     *iterator = strdup(it);
     json_decref(resp);
-    return *iterator ? 0 : ddbstreams_nomem(err);
+    return *iterator ? 0 : aws_error_nomem(err);
 }
 
 int ddbstreams_records(ddb *d, const char *iterator, int limit, json_t **records, char **next,
@@ -178,7 +165,7 @@ int ddbstreams_records(ddb *d, const char *iterator, int limit, json_t **records
     json_t *req = json_pack("{s:s}", "ShardIterator", iterator);
     if (!req || (limit > 0 && json_object_set_new(req, "Limit", json_integer(limit)) != 0)) {
         json_decref(req);
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     json_t *resp = NULL;
     int rc = ddb_streams_call(d, "GetRecords", req, &resp, err);
@@ -202,12 +189,12 @@ int ddbstreams_records_reply(const json_t *resp, json_t **records, char **next, 
     if (nx && !(*next = strdup(nx))) {
         json_decref(*records);
         *records = NULL;
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     if (!*records) {
         free(*next);
         *next = NULL;
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     return 0;
 }

@@ -200,10 +200,8 @@ int cli_ddb_tables_set_stream(ddbcli *c, const char *view, ddb_error *err)
                                   "StreamSpecification", "StreamEnabled", 1, "StreamViewType", view)
                       : json_pack("{s:s, s:{s:b}}", "TableName", c->table, "StreamSpecification",
                                   "StreamEnabled", 0);
-    if (!req) {
-        ddb_error_clear(err);
-        return errinfo_nomem(&err->info);
-    }
+    if (!req)
+        return aws_error_nomem(err);
     int rc = ddb_update_table(c->d, req, NULL, err);
     json_decref(req);
     if (rc == 0)

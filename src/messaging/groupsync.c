@@ -140,8 +140,7 @@ typedef struct groupsync_ctx {
 
 static groupsync_status groupsync_nomem(ddb_error *err)
 {
-    ddb_error_clear(err);
-    errinfo_set(&err->info, ERR_NOMEM, "groupsync: out of memory");
+    aws_error_set(err, ERR_NOMEM, "groupsync: out of memory");
     return GROUPSYNC_RETRY;
 }
 
@@ -158,10 +157,8 @@ static groupsync_step groupsync_fail(const ddb_error *err)
 static groupsync_status groupsync_add_rows(groupsync_ctx *c, json_t *all, const ddb_page *page)
 {
     if (json_array_size(all) + json_array_size(page->items) > GROUPSYNC_ROWS_MAX) {
-        ddb_error_clear(c->err);
-        errinfo_set(&c->err->info, ERR_INVALID,
-                    "group %s has more than %d group rows: not moving any", c->m->group,
-                    GROUPSYNC_ROWS_MAX);
+        aws_error_set(c->err, ERR_INVALID, "group %s has more than %d group rows: not moving any",
+                      c->m->group, GROUPSYNC_ROWS_MAX);
         return GROUPSYNC_BAD;
     }
     return json_array_extend(all, page->items) == 0 ? GROUPSYNC_OK : groupsync_nomem(c->err);
@@ -689,9 +686,8 @@ groupsync_status groupsync_apply_cached(ddb *d, const char *table, groupsync_cac
     groupsync_cache_forget(cache, m.group, false);
     if (res->moved > 0 || res->removed > 0)
         res->action = GROUPSYNC_MOVED;
-    ddb_error_clear(err);
-    errinfo_set(&err->info, ERR_SERVICE,
-                "group %s: lost the race for its group rows %d times; try again later", m.group,
-                res->races);
+    aws_error_set(err, ERR_SERVICE,
+                  "group %s: lost the race for its group rows %d times; try again later", m.group,
+                  res->races);
     return GROUPSYNC_RETRY;
 }

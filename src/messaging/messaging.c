@@ -176,8 +176,7 @@ static int messaging_query_eq(ddb *d, const char *table, const char *index, cons
     json_t *values = json_object();
     int rc = -1;
     if (!names || !values || json_object_set_new(values, ":v", ddb_av_s(value)) != 0) {
-        ddb_error_clear(err);
-        errinfo_nomem(err ? &err->info : NULL);
+        aws_error_nomem(err);
         goto out;
     }
     ddb_query_options q = {
@@ -201,10 +200,8 @@ int messaging_conversation_page(ddb *d, const char *table, const char *group_uui
                                 const json_t *start_key, ddb_page *page, ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
-    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
-    }
+    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0)
+        return aws_error_set(err, ERR_INVALID, "message group id too long");
     return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, NULL, err);
 }
 
@@ -212,10 +209,8 @@ int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int li
                           const json_t *start_key, ddb_page *page, ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
-    }
+    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0)
+        return aws_error_set(err, ERR_INVALID, "user id too long");
     return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, NULL, err);
 }
 
@@ -231,16 +226,13 @@ int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid, c
                              ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, user_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
-    }
+    if (messaging_grp_pk(pk, sizeof pk, user_uuid) != 0)
+        return aws_error_set(err, ERR_INVALID, "user id too long");
     json_t *names = json_pack("{s:s}", "#f", attr ? attr : "");
     json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value ? value : "");
     int rc = -1;
     if (!names || !values) {
-        ddb_error_clear(err);
-        errinfo_nomem(err ? &err->info : NULL);
+        aws_error_nomem(err);
         goto out;
     }
     ddb_query_options q = {
@@ -263,10 +255,8 @@ int messaging_conversation_view(ddb *d, const char *table, const char *group_uui
                                 const json_t *start_key, ddb_page_view *view, ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
-    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
-    }
+    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0)
+        return aws_error_set(err, ERR_INVALID, "message group id too long");
     return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
 }
 
@@ -274,10 +264,8 @@ int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int li
                           const json_t *start_key, ddb_page_view *view, ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
-    }
+    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0)
+        return aws_error_set(err, ERR_INVALID, "user id too long");
     return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
 }
 

@@ -144,8 +144,7 @@ static int messaging_post_replay_run(const messaging_store *st, const messaging_
 {
     json_t *key = messaging_idem_key(p->me->uuid, p->idem_key), *item = NULL;
     if (!key) {
-        ddb_error_clear(&res->err);
-        errinfo_nomem(&res->err.info);
+        aws_error_nomem(&res->err);
         messaging_post_failed(res, "idempotency_read");
         return -1;
     }
