@@ -13,111 +13,125 @@ static int ddbstreams_bad_reply(ddb_error *err, const char *op, const char *what
     return aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply %s", op, what);
 }
 
-int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
+/* One listing that DynamoDB Streams pages: its operation and the members it pages by. */
+typedef struct ddbstreams_paging {
+    const char *op;    /* "ListStreams", "DescribeStream" */
+    const char *inner; /* the reply's member holding the page (NULL: the reply itself) */
+    const char *items; /* the page's array: "Streams", "Shards" */
+    const char *last;  /* where the next page starts; absent on the last page */
+    const char *start; /* the request member that takes it */
+} ddbstreams_paging;
+
+/* Calls p->op with req (borrowed; p->start is set on it page by page) until a page has no
+ * p->last, appending every page's p->items to all. first, when not NULL, gets a copy of the
+ * first page without p->items and p->last (caller-owned, also after a failure). 0, or -1
+ * with err set (all then holds the pages read). */
+static int ddbstreams_pages(ddb *d, const ddbstreams_paging *p, json_t *req, json_t *all,
+                            json_t **first, ddb_error *err)
 {
-    json_t *all = json_array();
-    json_t *req = NULL, *resp = NULL;
-    *streams = NULL;
-    if (!all)
-        return aws_error_nomem(err);
+    json_t *resp = NULL;
+    int rc = -1;
     for (int page = 0;; page++) {
         if (page >= DDBSTREAMS_MAX_PAGES) {
-            ddbstreams_bad_reply(err, "ListStreams", "pages never end");
-            goto fail;
+            ddbstreams_bad_reply(err, p->op, "pages never end");
+            goto out;
         }
-        if (!req && !(req = json_object()))
-            goto nomem;
-        if (table && json_object_set_new(req, "TableName", json_string(table)) != 0)
-            goto nomem;
-        if (ddb_streams_call(d, "ListStreams", req, &resp, err) != 0)
-            goto fail;
-        json_t *list = json_object_get(resp, "Streams");
+        if (ddb_streams_call(d, p->op, req, &resp, err) != 0)
+            goto out;
+        json_t *held = p->inner ? json_object_get(resp, p->inner) : resp;
+        if (p->inner && !json_is_object(held)) {
+            aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply has no %s", p->op,
+                          p->inner);
+            goto out;
+        }
+        json_t *list = json_object_get(held, p->items);
         if (list && !json_is_array(list)) {
-            ddbstreams_bad_reply(err, "ListStreams", "Streams is not an array");
-            goto fail;
+            aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply %s is not an array", p->op,
+                          p->items);
+            goto out;
         }
         if (list && json_array_extend(all, list) != 0)
             goto nomem;
-        json_t *last = json_object_get(resp, "LastEvaluatedStreamArn");
+        if (first && !*first) {
+            if (!(*first = json_deep_copy(held)))
+                goto nomem;
+            json_object_del(*first, p->items);
+            json_object_del(*first, p->last);
+        }
+        json_t *last = json_object_get(held, p->last);
         if (!json_is_string(last))
             break;
-        if (json_object_set(req, "ExclusiveStartStreamArn", last) != 0)
+        if (json_object_set(req, p->start, last) != 0)
             goto nomem;
         json_decref(resp);
         resp = NULL;
     }
-    json_decref(req);
-    json_decref(resp);
-    *streams = all;
-    return 0;
+    rc = 0;
+    goto out;
 nomem:
     aws_error_nomem(err);
-fail:
-    json_decref(req);
+out:
     json_decref(resp);
-    json_decref(all);
-    return -1;
+    return rc;
+}
+
+int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
+{
+    static const ddbstreams_paging paging = {
+        .op = "ListStreams",
+        .items = "Streams",
+        .last = "LastEvaluatedStreamArn",
+        .start = "ExclusiveStartStreamArn",
+    };
+    json_t *all = json_array();
+    json_t *req = json_object();
+    int rc = -1;
+    *streams = NULL;
+    if (!all || !req || (table && json_object_set_new(req, "TableName", json_string(table)) != 0))
+        aws_error_nomem(err);
+    else
+        rc = ddbstreams_pages(d, &paging, req, all, NULL, err);
+    json_decref(req);
+    if (rc != 0) {
+        json_decref(all);
+        return -1;
+    }
+    *streams = all;
+    return 0;
 }
 
 int ddbstreams_describe(ddb *d, const char *arn, json_t **desc, json_t **shards, ddb_error *err)
 {
+    static const ddbstreams_paging paging = {
+        .op = "DescribeStream",
+        .inner = "StreamDescription",
+        .items = "Shards",
+        .last = "LastEvaluatedShardId",
+        .start = "ExclusiveStartShardId",
+    };
     json_t *all = json_array();
     json_t *req = json_pack("{s:s}", "StreamArn", arn);
-    json_t *resp = NULL, *first = NULL;
+    json_t *first = NULL;
+    int rc = -1;
     if (desc)
         *desc = NULL;
     *shards = NULL;
     if (!all || !req)
-        goto nomem;
-    for (int page = 0;; page++) {
-        if (page >= DDBSTREAMS_MAX_PAGES) {
-            ddbstreams_bad_reply(err, "DescribeStream", "pages never end");
-            goto fail;
-        }
-        if (ddb_streams_call(d, "DescribeStream", req, &resp, err) != 0)
-            goto fail;
-        json_t *sd = json_object_get(resp, "StreamDescription");
-        if (!json_is_object(sd)) {
-            ddbstreams_bad_reply(err, "DescribeStream", "has no StreamDescription");
-            goto fail;
-        }
-        json_t *list = json_object_get(sd, "Shards");
-        if (list && !json_is_array(list)) {
-            ddbstreams_bad_reply(err, "DescribeStream", "Shards is not an array");
-            goto fail;
-        }
-        if (list && json_array_extend(all, list) != 0)
-            goto nomem;
-        if (!first) {
-            if (!(first = json_deep_copy(sd)))
-                goto nomem;
-            json_object_del(first, "Shards");
-            json_object_del(first, "LastEvaluatedShardId");
-        }
-        json_t *last = json_object_get(sd, "LastEvaluatedShardId");
-        if (!json_is_string(last))
-            break;
-        if (json_object_set(req, "ExclusiveStartShardId", last) != 0)
-            goto nomem;
-        json_decref(resp);
-        resp = NULL;
-    }
+        aws_error_nomem(err);
+    else
+        rc = ddbstreams_pages(d, &paging, req, all, &first, err);
     json_decref(req);
-    json_decref(resp);
+    if (rc != 0) {
+        json_decref(first);
+        json_decref(all);
+        return -1;
+    }
     if (desc)
         *desc = first;
     else
         json_decref(first);
     *shards = all;
     return 0;
-nomem:
-    aws_error_nomem(err);
-fail:
-    json_decref(req);
-    json_decref(resp);
-    json_decref(first);
-    json_decref(all);
-    return -1;
 }
 
 int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstreams_position pos,
