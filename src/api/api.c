@@ -149,3 +149,23 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
     }
     return api_list_reply(resp, items, n, uuid_attr, reversed);
 }
+
+int api_store_unavailable(api_response *resp, const char *event, const char *why)
+{
+    log_msg(LOG_ERROR, event, "%s", why);
+    return api_error(resp, 503, "unavailable", "the message store is not reachable");
+}
+
+int api_list_page(api_ctx *ctx, api_response *resp, const api_list_options *o)
+{
+    ddb_page_view page;
+    ddb_page_view_init(&page);
+    ddb_error err;
+    int rc;
+    if (o->read(ctx->db, ctx->table, o->id, o->limit, o->start_key, &page, &err) != 0)
+        rc = api_store_unavailable(resp, o->read_event, err.info.msg);
+    else
+        rc = api_page_reply(resp, &page, o->uuid_attr, o->reversed, o->cursor_event);
+    ddb_page_view_cleanup(&page);
+    return rc;
+}
