@@ -26,6 +26,16 @@ bool strv_eq_cstr(strv a, const char *s)
     return strv_eq(a, strv_from(s));
 }
 
+bool strv_copy(strv v, char *dst, size_t size)
+{
+    if (v.len >= size)
+        return false;
+    if (v.len > 0)
+        memcpy(dst, v.ptr, v.len);
+    dst[v.len] = '\0';
+    return true;
+}
+
 void buf_init(buf *b, size_t max)
 {
     b->data = NULL;

@@ -84,10 +84,8 @@ static bool ddbcli_is_local(const char *url)
     p += 3;
     size_t n = strcspn(p, "/?#");
     char host[256];
-    if (n == 0 || n >= sizeof host)
+    if (n == 0 || !strv_copy((strv){ p, n }, host, sizeof host))
         return false;
-    memcpy(host, p, n);
-    host[n] = '\0';
     char *h = strrchr(host, '@');
     h = h ? h + 1 : host;
     if (*h == '[') {

@@ -77,6 +77,13 @@ START_TEST(strv_compares)
     ck_assert(!strv_eq(STRV("abc"), STRV("abd")));
     ck_assert(strv_eq_cstr(STRV_EMPTY, NULL));
     ck_assert(!strv_eq_cstr(STRV("a"), "ab"));
+    char small[4] = "xyz";
+    ck_assert(strv_copy(STRV("abc"), small, sizeof small));
+    ck_assert_str_eq(small, "abc");
+    ck_assert(!strv_copy(STRV("abcd"), small, sizeof small)); /* no room for the NUL */
+    ck_assert_str_eq(small, "abc");
+    ck_assert(strv_copy(STRV_EMPTY, small, sizeof small));
+    ck_assert_str_eq(small, "");
 }
 END_TEST
 
