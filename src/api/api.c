@@ -156,6 +156,15 @@ int api_store_unavailable(api_response *resp, const char *event, const char *why
     return api_error(resp, 503, "unavailable", "the message store is not reachable");
 }
 
+int api_list_args(api_response *resp, strv query, const char *pk, cursor_page_args *args)
+{
+    errinfo e;
+    if (cursor_page_args_parse(query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, args, &e) == 0)
+        return 0;
+    api_error(resp, 400, "bad_request", "%s", e.msg);
+    return -1;
+}
+
 int api_list_page(api_ctx *ctx, api_response *resp, const api_list_options *o)
 {
     ddb_page_view page;

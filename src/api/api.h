@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api/cursor.h"
 #include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "aws/ddb.h"
@@ -103,6 +104,11 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
 
 /* Logs why under event and answers 503 "the message store is not reachable". Returns 0. */
 int api_store_unavailable(api_response *resp, const char *event, const char *why);
+
+/* The ?limit= (default API_PAGE_DEFAULT, at most API_PAGE_MAX) and ?cursor= of a list
+ * endpoint whose items have partition key pk: 0 with args filled (release with
+ * cursor_page_args_cleanup), or -1 after answering 400 (args empty). */
+int api_list_args(api_response *resp, strv query, const char *pk, cursor_page_args *args);
 
 /* One page of a list endpoint, to read and answer (api_list_page). */
 typedef struct api_list_options {

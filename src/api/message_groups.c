@@ -18,9 +18,8 @@ int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp, 
     if (messaging_grp_pk(pk, sizeof pk, req->me.uuid) != 0)
         return -1;
     cursor_page_args args;
-    errinfo e;
-    if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
-        return api_error(resp, 400, "bad_request", "%s", e.msg);
+    if (api_list_args(resp, req->query, pk, &args) != 0)
+        return 0;
     api_list_options o = {
         .read = messaging_groups_view,
         .id = req->me.uuid,

@@ -55,9 +55,8 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     if (messaging_msg_pk(pk, sizeof pk, group) != 0)
         return -1;
     cursor_page_args args;
-    errinfo e;
-    if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
-        return api_error(resp, 400, "bad_request", "%s", e.msg);
+    if (api_list_args(resp, req->query, pk, &args) != 0)
+        return 0;
     api_list_options o = {
         .read = messaging_conversation_view,
         .id = group,
