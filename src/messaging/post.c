@@ -37,6 +37,7 @@
 
 #include "aws/ddb_av.h"
 #include "base/clock.h"
+#include "base/hex.h"
 #include "base/jparse.h"
 #include "base/log.h"
 #include "base/rnd.h"
@@ -98,12 +99,7 @@ static int messaging_post_sha256(char out[65], const char *const *parts, size_t 
     EVP_MD_CTX_free(md);
     if (!ok)
         return -1;
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = hex[h[i] >> 4];
-        out[2 * i + 1] = hex[h[i] & 15];
-    }
-    out[64] = '\0';
+    hex_encode(h, 32, out);
     return 0;
 }
 
