@@ -156,6 +156,12 @@ int api_store_unavailable(api_response *resp, const char *event, const char *why
     return api_error(resp, 503, "unavailable", "the message store is not reachable");
 }
 
+int api_users_unavailable(api_response *resp, const char *event, const char *why)
+{
+    log_msg(LOG_ERROR, event, "%s", why);
+    return api_error(resp, 503, "unavailable", "the user database is not reachable");
+}
+
 int api_list_args(api_response *resp, strv query, const char *pk, cursor_page_args *args)
 {
     errinfo e;

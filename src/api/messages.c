@@ -23,7 +23,6 @@
 #include "api/cursor.h"
 #include "api/members.h"
 #include "base/jparse.h"
-#include "base/log.h"
 #include "base/uuid.h"
 #include "messaging/messaging.h"
 #include "messaging/post.h"
@@ -133,8 +132,7 @@ static int api_messages_to_handle(api_ctx *ctx, api_response *resp, const messag
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request", "a handle is " USERS_HANDLE_RULE);
-        log_msg(LOG_ERROR, "messages_user_lookup_failed", "%s", e.msg);
-        return api_error(resp, 503, "unavailable", "the user database is not reachable");
+        return api_users_unavailable(resp, "messages_user_lookup_failed", e.msg);
     }
     messaging_user ou = { other.uuid, other.display_name, other.handle };
     messaging_store st = api_members_store(ctx);
