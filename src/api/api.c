@@ -149,3 +149,38 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
     }
     return api_list_reply(resp, items, n, uuid_attr, reversed);
 }
+
+int api_store_unavailable(api_response *resp, const char *event, const char *why)
+{
+    log_msg(LOG_ERROR, event, "%s", why);
+    return api_error(resp, 503, "unavailable", "the message store is not reachable");
+}
+
+int api_users_unavailable(api_response *resp, const char *event, const char *why)
+{
+    log_msg(LOG_ERROR, event, "%s", why);
+    return api_error(resp, 503, "unavailable", "the user database is not reachable");
+}
+
+int api_list_args(api_response *resp, strv query, const char *pk, cursor_page_args *args)
+{
+    errinfo e;
+    if (cursor_page_args_parse(query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, args, &e) == 0)
+        return 0;
+    api_error(resp, 400, "bad_request", "%s", e.msg);
+    return -1;
+}
+
+int api_list_page(api_ctx *ctx, api_response *resp, const api_list_options *o)
+{
+    ddb_page_view page;
+    ddb_page_view_init(&page);
+    ddb_error err;
+    int rc;
+    if (o->read(ctx->db, ctx->table, o->id, o->limit, o->start_key, &page, &err) != 0)
+        rc = api_store_unavailable(resp, o->read_event, err.info.msg);
+    else
+        rc = api_page_reply(resp, &page, o->uuid_attr, o->reversed, o->cursor_event);
+    ddb_page_view_cleanup(&page);
+    return rc;
+}

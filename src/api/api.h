@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api/cursor.h"
 #include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "aws/ddb.h"
@@ -100,6 +101,34 @@ int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const ch
  * (X-Next-Cursor). 0, or -1 (logged under event) when the cursor cannot be made. */
 int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uuid_attr,
                    bool reversed, const char *event);
+
+/* Logs why under event and answers 503 "the message store is not reachable". Returns 0. */
+int api_store_unavailable(api_response *resp, const char *event, const char *why);
+/* The same for PostgreSQL: 503 "the user database is not reachable". Returns 0. */
+int api_users_unavailable(api_response *resp, const char *event, const char *why);
+
+/* The ?limit= (default API_PAGE_DEFAULT, at most API_PAGE_MAX) and ?cursor= of a list
+ * endpoint whose items have partition key pk: 0 with args filled (release with
+ * cursor_page_args_cleanup), or -1 after answering 400 (args empty). */
+int api_list_args(api_response *resp, strv query, const char *pk, cursor_page_args *args);
+
+/* One page of a list endpoint, to read and answer (api_list_page). */
+typedef struct api_list_options {
+    /* the read: messaging_conversation_view (pattern A) or messaging_groups_view (B) */
+    int (*read)(ddb *d, const char *table, const char *id, int limit, const json_t *start_key,
+                ddb_page_view *view, ddb_error *err);
+    const char *id;           /* its group uuid (A) or user uuid (B) */
+    int limit;                /* 1..API_PAGE_MAX */
+    const json_t *start_key;  /* the cursor's key, borrowed; NULL: the first page */
+    const char *uuid_attr;    /* as api_page_reply */
+    bool reversed;            /* as api_page_reply */
+    const char *read_event;   /* logged when the read fails */
+    const char *cursor_event; /* logged when the next cursor cannot be made */
+} api_list_options;
+
+/* Reads the page o names from ctx's table and answers it as api_page_reply does, or 503
+ * (api_store_unavailable) when the read fails. 0, or -1 as api_page_reply. */
+int api_list_page(api_ctx *ctx, api_response *resp, const api_list_options *o);
 
 /* Bearer token → verified Cognito access token → Postgres user by sub (cached briefly).
  * 0 with req->me set; -1 with resp filled: 401 for a missing/bad token or an unknown user,

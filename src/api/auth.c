@@ -152,8 +152,7 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
         return api_unauthorized(resp, "no Cruddur user has this sign-in");
     } else {
         metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
-        log_msg(LOG_ERROR, "auth_user_lookup_failed", "%s", e.msg);
-        api_error(resp, 503, "unavailable", "the user database is not reachable");
+        api_users_unavailable(resp, "auth_user_lookup_failed", e.msg);
         return -1;
     }
     req->authenticated = true;

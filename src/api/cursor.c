@@ -8,6 +8,7 @@
 
 #include "aws/ddb_av.h"
 #include "base/base64.h"
+#include "base/hex.h"
 #include "base/jparse.h"
 #include "base/utf8.h"
 
@@ -136,25 +137,14 @@ out:
 
 /* ---- query parameters ---------------------------------------------------------------------- */
 
-static int cursor_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes v ('+' is a space) into out. 0, or -1 on a bad escape or overflow. */
 static int cursor_unescape(strv v, buf *out)
 {
     for (size_t i = 0; i < v.len; i++) {
         char c = v.ptr[i];
         if (c == '%') {
-            int hi = i + 2 < v.len ? cursor_hexval(v.ptr[i + 1]) : -1;
-            int lo = i + 2 < v.len ? cursor_hexval(v.ptr[i + 2]) : -1;
+            int hi = i + 2 < v.len ? hex_value((unsigned char)v.ptr[i + 1]) : -1;
+            int lo = i + 2 < v.len ? hex_value((unsigned char)v.ptr[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi * 16 + lo);

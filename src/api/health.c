@@ -65,10 +65,8 @@ static bool health_prefix_eq(const unsigned char *a, const unsigned char *b, int
 static bool health_in_cidr(const unsigned char a[16], const char *cidr, size_t len)
 {
     char text[64];
-    if (len == 0 || len >= sizeof text)
+    if (len == 0 || !strv_copy((strv){ cidr, len }, text, sizeof text))
         return false;
-    memcpy(text, cidr, len);
-    text[len] = '\0';
     char *slash = strchr(text, '/');
     long bits = -1;
     if (slash) {

@@ -7,7 +7,6 @@
 
 #include "api/cursor.h"
 #include "aws/ddb_av.h"
-#include "base/log.h"
 #include "messaging/messaging.h"
 
 int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
@@ -19,22 +18,18 @@ int api_message_groups_list(api_ctx *ctx, api_request *req, api_response *resp, 
     if (messaging_grp_pk(pk, sizeof pk, req->me.uuid) != 0)
         return -1;
     cursor_page_args args;
-    errinfo e;
-    if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
-        return api_error(resp, 400, "bad_request", "%s", e.msg);
-    ddb_page_view page;
-    ddb_page_view_init(&page);
-    ddb_error err;
-    int rc = -1;
-    if (messaging_groups_view(ctx->db, ctx->table, req->me.uuid, args.limit, args.start_key, &page,
-                              &err) != 0) {
-        log_msg(LOG_ERROR, "message_groups_query_failed", "%s", err.info.msg);
-        rc = api_error(resp, 503, "unavailable", "the message store is not reachable");
-        goto out;
-    }
-    rc = api_page_reply(resp, &page, "message_group_uuid", false, "message_groups_cursor_failed");
-out:
-    ddb_page_view_cleanup(&page);
+    if (api_list_args(resp, req->query, pk, &args) != 0)
+        return 0;
+    api_list_options o = {
+        .read = messaging_groups_view,
+        .id = req->me.uuid,
+        .limit = args.limit,
+        .start_key = args.start_key,
+        .uuid_attr = "message_group_uuid",
+        .read_event = "message_groups_query_failed",
+        .cursor_event = "message_groups_cursor_failed",
+    };
+    int rc = api_list_page(ctx, resp, &o);
     cursor_page_args_cleanup(&args);
     return rc;
 }

@@ -23,7 +23,6 @@
 #include "api/cursor.h"
 #include "api/members.h"
 #include "base/jparse.h"
-#include "base/log.h"
 #include "base/uuid.h"
 #include "messaging/messaging.h"
 #include "messaging/post.h"
@@ -42,12 +41,6 @@ static int api_messages_reply(api_response *resp, int status, const json_t *v)
     return rc;
 }
 
-static int api_messages_unavailable(api_response *resp, const char *event, const char *why)
-{
-    log_msg(LOG_ERROR, event, "%s", why);
-    return api_error(resp, 503, "unavailable", "the message store is not reachable");
-}
-
 /* ---- GET /api/messages/{uuid} -------------------------------------------------------------- */
 
 int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
@@ -61,32 +54,28 @@ int api_messages_list(api_ctx *ctx, api_request *req, api_response *resp, const 
     if (messaging_msg_pk(pk, sizeof pk, group) != 0)
         return -1;
     cursor_page_args args;
-    errinfo e;
-    if (cursor_page_args_parse(req->query, pk, API_PAGE_DEFAULT, API_PAGE_MAX, &args, &e) != 0)
-        return api_error(resp, 400, "bad_request", "%s", e.msg);
+    if (api_list_args(resp, req->query, pk, &args) != 0)
+        return 0;
+    api_list_options o = {
+        .read = messaging_conversation_view,
+        .id = group,
+        .limit = args.limit,
+        .start_key = args.start_key,
+        .uuid_attr = "message_uuid",
+        .reversed = true, /* newest first from the table; oldest to newest on the wire */
+        .read_event = "messages_query_failed",
+        .cursor_event = "messages_cursor_failed",
+    };
     ddb_error err;
-    ddb_page_view page;
-    ddb_page_view_init(&page);
     messaging_store st = api_members_store(ctx);
-    int rc = 0;
+    int rc;
     switch (messaging_members_check(&st, req->me.uuid, group, &err)) {
-    case MESSAGING_MEMBER: break;
+    case MESSAGING_MEMBER: rc = api_list_page(ctx, resp, &o); break;
     case MESSAGING_NOT_MEMBER:
         rc = api_error(resp, 404, "not_found", "no such conversation");
-        goto out;
-    default:
-        rc = api_messages_unavailable(resp, "messages_membership_failed", err.info.msg);
-        goto out;
+        break;
+    default: rc = api_store_unavailable(resp, "messages_membership_failed", err.info.msg); break;
     }
-    if (messaging_conversation_view(ctx->db, ctx->table, group, args.limit, args.start_key, &page,
-                                    &err) != 0) {
-        rc = api_messages_unavailable(resp, "messages_query_failed", err.info.msg);
-        goto out;
-    }
-    /* newest first from the table; oldest to newest on the wire */
-    rc = api_page_reply(resp, &page, "message_uuid", true, "messages_cursor_failed");
-out:
-    ddb_page_view_cleanup(&page);
     cursor_page_args_cleanup(&args);
     return rc;
 }
@@ -125,7 +114,7 @@ static int api_messages_answer(api_response *resp, const messaging_post_result *
     case MESSAGING_POST_FAILED: {
         char event[64];
         snprintf(event, sizeof event, "messages_%s_failed", res->step ? res->step : "post");
-        return api_messages_unavailable(resp, event, res->err.info.msg);
+        return api_store_unavailable(resp, event, res->err.info.msg);
     }
     case MESSAGING_POST_FRESH: break;
     }
@@ -143,8 +132,7 @@ static int api_messages_to_handle(api_ctx *ctx, api_response *resp, const messag
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request", "a handle is " USERS_HANDLE_RULE);
-        log_msg(LOG_ERROR, "messages_user_lookup_failed", "%s", e.msg);
-        return api_error(resp, 503, "unavailable", "the user database is not reachable");
+        return api_users_unavailable(resp, "messages_user_lookup_failed", e.msg);
     }
     messaging_user ou = { other.uuid, other.display_name, other.handle };
     messaging_store st = api_members_store(ctx);

@@ -121,8 +121,7 @@ int api_provision(api_ctx *ctx, const char *token, const char *sub, user *out, a
             return api_provision_refuse(ctx, sub, now, resp, "provision_refused",
                                         "its name or email cannot be stored");
         metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
-        log_msg(LOG_ERROR, "provision_failed", "%s", e.msg);
-        api_error(resp, 503, "unavailable", "the user database is not reachable");
+        api_users_unavailable(resp, "provision_failed", e.msg);
         return -1;
     }
     log_fields(LOG_INFO, "user_provisioned",

@@ -9,8 +9,6 @@
 
 #include <jansson.h>
 
-#include "base/log.h"
-
 int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const strv *params)
 {
     (void)req;
@@ -26,8 +24,7 @@ int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const st
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request", "malformed handle");
         metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
-        log_msg(LOG_ERROR, "users_short_lookup_failed", "%s", e.msg);
-        return api_error(resp, 503, "unavailable", "the user database is not reachable");
+        return api_users_unavailable(resp, "users_short_lookup_failed", e.msg);
     }
     json_t *o = json_pack("{s:s, s:s, s:s}", "uuid", u.uuid, "handle", u.handle, "display_name",
                           u.display_name);

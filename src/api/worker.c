@@ -18,6 +18,7 @@
 #include "aws/cognito.h"
 #include "base/clock.h"
 #include "base/env.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/rnd.h"
 #include "messaging/messaging.h"
@@ -209,12 +210,7 @@ void worker_request_id(const char *incoming, char out[40])
     uint64_t a = rnd_u64(), b = rnd_u64();
     memcpy(r, &a, 8);
     memcpy(r + 8, &b, 8);
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < 16; i++) {
-        out[2 * i] = hex[r[i] >> 4];
-        out[2 * i + 1] = hex[r[i] & 15];
-    }
-    out[32] = '\0';
+    hex_encode(r, 16, out);
 }
 
 void worker_split_uri(const char *uri, strv *path, strv *query)

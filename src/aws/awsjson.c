@@ -3,6 +3,7 @@
 #include "aws/awsjson.h"
 #include "aws/awsjson_internal.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,22 @@ void aws_error_clear(aws_error *err)
     err->fail = HTTP_FAIL_NONE;
     err->attempts = 0;
     err->nreasons = 0;
+}
+
+int aws_error_set(aws_error *err, enum err_code code, const char *fmt, ...)
+{
+    aws_error_clear(err);
+    va_list ap;
+    va_start(ap, fmt);
+    errinfo_vset(err ? &err->info : NULL, code, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int aws_error_nomem(aws_error *err)
+{
+    aws_error_clear(err);
+    return errinfo_nomem(err ? &err->info : NULL);
 }
 
 bool aws_error_is(const aws_error *err, const char *type)

@@ -53,6 +53,12 @@ const char *aws_reason_name(aws_reason r);
 aws_reason aws_reason_parse(const char *code);
 
 void aws_error_clear(aws_error *err); /* accepts NULL */
+/* A failure on this side of a call (bad arguments, a malformed reply, no memory): clears
+ * err, then sets its code and message (err may be NULL). Returns -1, as errinfo_set does. */
+int aws_error_set(aws_error *err, enum err_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* aws_error_set with ERR_NOMEM "out of memory"; returns -1. */
+int aws_error_nomem(aws_error *err);
 /* Whether err is the service error with this short type. */
 bool aws_error_is(const aws_error *err, const char *type);
 

@@ -401,11 +401,9 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
     char token[COGNITO_TOKEN_MAX + 1] = "";
     char prev[COGNITO_TOKEN_MAX + 1];
     for (int pages = 1;; pages++) {
-        if (pages > COGNITO_PAGES_MAX) {
-            aws_error_clear(err);
-            return errinfo_set(&err->info, ERR_TOOBIG, "Cognito ListUsers: more than %d pages",
-                               COGNITO_PAGES_MAX);
-        }
+        if (pages > COGNITO_PAGES_MAX)
+            return aws_error_set(err, ERR_TOOBIG, "Cognito ListUsers: more than %d pages",
+                                 COGNITO_PAGES_MAX);
         json_t *req =
             json_pack("{s:s, s:i}", "UserPoolId", c->pool_id, "Limit", COGNITO_PAGE_LIMIT);
         if (req && token[0] &&
@@ -413,10 +411,8 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
             json_decref(req);
             req = NULL;
         }
-        if (!req) {
-            aws_error_clear(err);
-            return errinfo_nomem(&err->info);
-        }
+        if (!req)
+            return aws_error_nomem(err);
         json_t *resp = NULL;
         int rc = awsjson_call(c->client, &c->ep, COGNITO_TARGET_PREFIX "ListUsers", "ListUsers",
                               req, &resp, err);
@@ -427,19 +423,14 @@ int cognito_list_users(cognito *c, cognito_user_list *l, aws_error *err)
         errinfo pe;
         rc = cognito_parse_list_users(resp, l, token, &pe);
         json_decref(resp);
-        if (rc != 0) {
-            aws_error_clear(err);
-            errinfo_set(&err->info, pe.code, "Cognito %s", pe.msg);
-            return -1;
-        }
+        if (rc != 0)
+            return aws_error_set(err, pe.code, "Cognito %s", pe.msg);
         if (!token[0])
             return 0;
-        if (strcmp(token, prev) == 0) {
-            aws_error_clear(err);
-            return errinfo_set(&err->info, ERR_SERVICE,
-                               "Cognito ListUsers: the service "
-                               "repeated its PaginationToken");
-        }
+        if (strcmp(token, prev) == 0)
+            return aws_error_set(err, ERR_SERVICE,
+                                 "Cognito ListUsers: the service "
+                                 "repeated its PaginationToken");
     }
 }
 
@@ -474,10 +465,7 @@ int cognito_get_user(cognito *c, const char *access_token, cognito_user *u, aws_
     errinfo pe;
     rc = cognito_parse_get_user(resp, u, &pe);
     json_decref(resp);
-    if (rc != 0) {
-        aws_error_clear(err);
-        errinfo_set(&err->info, pe.code, "Cognito %s", pe.msg);
-        return -1;
-    }
+    if (rc != 0)
+        return aws_error_set(err, pe.code, "Cognito %s", pe.msg);
     return 0;
 }

@@ -178,10 +178,8 @@ static int ddb_simple(ddb *d, const char *op, json_t *req, const char *member, j
     json_t *resp = NULL;
     if (out)
         *out = NULL;
-    if (!req) {
-        ddb_error_clear(err);
-        return errinfo_nomem(err ? &err->info : NULL);
-    }
+    if (!req)
+        return aws_error_nomem(err);
     int rc = ddb_call(d, op, req, &resp, err);
     json_decref(req);
     if (rc == 0 && out && member) {
@@ -243,11 +241,9 @@ int ddb_wait_active(ddb *d, const char *table, long timeout_ms, ddb_error *err)
         json_decref(t);
         if (ok)
             return 0;
-        if (clock_mono_ms() >= deadline) {
-            ddb_error_clear(err);
-            return errinfo_set(err ? &err->info : NULL, ERR_TIMEOUT,
-                               "table %s not ACTIVE after %ld ms", table, timeout_ms);
-        }
+        if (clock_mono_ms() >= deadline)
+            return aws_error_set(err, ERR_TIMEOUT, "table %s not ACTIVE after %ld ms", table,
+                                 timeout_ms);
         clock_sleep_ms(200);
     }
 }
@@ -289,8 +285,7 @@ int ddb_list_tables(ddb *d, int page_limit, json_t **names, ddb_error *err)
     *names = all;
     return 0;
 nomem:
-    ddb_error_clear(err);
-    errinfo_nomem(err ? &err->info : NULL);
+    aws_error_nomem(err);
 fail:
     json_decref(resp);
     json_decref(all);
@@ -399,10 +394,8 @@ static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page
 {
     ddb_page_cleanup(page);
     json_t *req = ddb_read_request(q);
-    if (!req) {
-        ddb_error_clear(err);
-        return errinfo_nomem(err ? &err->info : NULL);
-    }
+    if (!req)
+        return aws_error_nomem(err);
     json_t *resp = NULL;
     int rc = ddb_call(d, op, req, &resp, err);
     json_decref(req);
@@ -465,10 +458,8 @@ static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q, ddb
 {
     ddb_page_view_cleanup(page);
     json_t *req = ddb_read_request(q);
-    if (!req) {
-        ddb_error_clear(err);
-        return errinfo_nomem(err ? &err->info : NULL);
-    }
+    if (!req)
+        return aws_error_nomem(err);
     const char *target =
         strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query" : "DynamoDB_20120810.Scan";
     int rc = awsjson_call_doc(d->client, &d->main, target, op, req, &page->doc, err);
@@ -587,9 +578,7 @@ int ddb_transact_write(ddb *d, const json_t *items, const char *token, ddb_error
     if (req && token && *token) {
         if (strlen(token) > 36) {
             json_decref(req);
-            ddb_error_clear(err);
-            return errinfo_set(err ? &err->info : NULL, ERR_INVALID,
-                               "ClientRequestToken longer than 36 characters");
+            return aws_error_set(err, ERR_INVALID, "ClientRequestToken longer than 36 characters");
         }
         if (json_object_set_new(req, "ClientRequestToken", json_string(token)) != 0) {
             json_decref(req);

@@ -35,7 +35,8 @@ typedef struct ddb_options {
     void *observe_arg;
 } ddb_options;
 
-/* Errors are the AWS JSON client's (aws/awsjson.h). */
+/* Errors are the AWS JSON client's (aws/awsjson.h): a failure on this side of a call is set
+ * with aws_error_set / aws_error_nomem. */
 typedef aws_error ddb_error;
 
 static inline void ddb_error_clear(ddb_error *err)

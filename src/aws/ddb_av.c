@@ -114,11 +114,17 @@ json_t *ddb_av_s_len(const char *s, size_t len)
     return s ? ddb_av_wrap("S", json_stringn(s, len)) : NULL;
 }
 
-json_t *ddb_av_n_i64(int64_t n)
+/* The decimal text of n as a new JSON string, or NULL. */
+static json_t *i64_string(int64_t n)
 {
     char t[24];
     snprintf(t, sizeof t, "%" PRId64, n);
-    return ddb_av_wrap("N", json_string_nocheck(t));
+    return json_string_nocheck(t);
+}
+
+json_t *ddb_av_n_i64(int64_t n)
+{
+    return ddb_av_wrap("N", i64_string(n));
 }
 
 json_t *ddb_av_n_str(const char *number)
@@ -189,16 +195,20 @@ json_t *ddb_av_m_new(json_t *map)
     return ddb_av_wrap("M", map);
 }
 
-/* {type: [strings...]} for SS and NS: every element present, the set validated. */
-static json_t *string_set(const char *type, const char *const *v, size_t n)
+/* Element i of a set (a new JSON string), or NULL when it is missing or memory ran out. */
+typedef json_t *set_element_fn(const void *set, size_t i);
+
+/* {type: [element(set, 0) .. element(set, n - 1)]} for SS, NS and BS: NULL for no elements,
+ * a missing one or no memory; the set validated. */
+static json_t *set_of(const char *type, set_element_fn *element, const void *set, size_t n)
 {
-    if (n == 0 || !v)
+    if (n == 0 || !set)
         return NULL;
     json_t *arr = json_array();
     if (!arr)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!v[i] || json_array_append_new(arr, json_string(v[i])) != 0) {
+        if (json_array_append_new(arr, element(set, i)) != 0) {
             json_decref(arr);
             return NULL;
         }
@@ -206,49 +216,50 @@ static json_t *string_set(const char *type, const char *const *v, size_t n)
     return checked(ddb_av_wrap(type, arr));
 }
 
+static json_t *string_element(const void *set, size_t i)
+{
+    const char *s = ((const char *const *)set)[i];
+    return s ? json_string(s) : NULL;
+}
+
+static json_t *i64_element(const void *set, size_t i)
+{
+    return i64_string(((const int64_t *)set)[i]);
+}
+
+/* The elements of a BS: n buffers and their lengths. */
+typedef struct binary_set {
+    const void *const *p;
+    const size_t *len;
+} binary_set;
+
+static json_t *binary_element(const void *set, size_t i)
+{
+    const binary_set *b = set;
+    return (b->p[i] || b->len[i] == 0) ? b64_string(b->p[i], b->len[i]) : NULL;
+}
+
 json_t *ddb_av_ss(const char *const *v, size_t n)
 {
-    return string_set("SS", v, n);
+    return set_of("SS", string_element, v, n);
 }
 
 json_t *ddb_av_ns_str(const char *const *v, size_t n)
 {
-    return string_set("NS", v, n);
+    return set_of("NS", string_element, v, n);
 }
 
 json_t *ddb_av_ns_i64(const int64_t *v, size_t n)
 {
-    if (n == 0 || !v)
-        return NULL;
-    json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        char t[24];
-        snprintf(t, sizeof t, "%" PRId64, v[i]);
-        if (json_array_append_new(arr, json_string_nocheck(t)) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return checked(ddb_av_wrap("NS", arr));
+    return set_of("NS", i64_element, v, n);
 }
 
 json_t *ddb_av_bs(const void *const *p, const size_t *len, size_t n)
 {
-    if (n == 0 || !p || !len)
+    if (!p || !len)
         return NULL;
-    json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_t *s = (p[i] || len[i] == 0) ? b64_string(p[i], len[i]) : NULL;
-        if (json_array_append_new(arr, s) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return checked(ddb_av_wrap("BS", arr));
+    const binary_set b = { p, len };
+    return set_of("BS", binary_element, &b, n);
 }
 
 /* ---- accessors ------------------------------------------------------------------------- */

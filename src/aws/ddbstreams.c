@@ -8,124 +8,130 @@
 
 #define DDBSTREAMS_MAX_PAGES 10000
 
-static int ddbstreams_nomem(ddb_error *err)
-{
-    ddb_error_clear(err);
-    return errinfo_nomem(err ? &err->info : NULL);
-}
-
 static int ddbstreams_bad_reply(ddb_error *err, const char *op, const char *what)
 {
-    ddb_error_clear(err);
-    return errinfo_set(err ? &err->info : NULL, ERR_SERVICE, "DynamoDB Streams %s: reply %s", op,
-                       what);
+    return aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply %s", op, what);
+}
+
+/* One listing that DynamoDB Streams pages: its operation and the members it pages by. */
+typedef struct ddbstreams_paging {
+    const char *op;    /* "ListStreams", "DescribeStream" */
+    const char *inner; /* the reply's member holding the page (NULL: the reply itself) */
+    const char *items; /* the page's array: "Streams", "Shards" */
+    const char *last;  /* where the next page starts; absent on the last page */
+    const char *start; /* the request member that takes it */
+} ddbstreams_paging;
+
+/* Calls p->op with req (borrowed; p->start is set on it page by page) until a page has no
+ * p->last, appending every page's p->items to all. first, when not NULL, gets a copy of the
+ * first page without p->items and p->last (caller-owned, also after a failure). 0, or -1
+ * with err set (all then holds the pages read). */
+static int ddbstreams_pages(ddb *d, const ddbstreams_paging *p, json_t *req, json_t *all,
+                            json_t **first, ddb_error *err)
+{
+    json_t *resp = NULL;
+    int rc = -1;
+    for (int page = 0;; page++) {
+        if (page >= DDBSTREAMS_MAX_PAGES) {
+            ddbstreams_bad_reply(err, p->op, "pages never end");
+            goto out;
+        }
+        if (ddb_streams_call(d, p->op, req, &resp, err) != 0)
+            goto out;
+        json_t *held = p->inner ? json_object_get(resp, p->inner) : resp;
+        if (p->inner && !json_is_object(held)) {
+            aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply has no %s", p->op,
+                          p->inner);
+            goto out;
+        }
+        json_t *list = json_object_get(held, p->items);
+        if (list && !json_is_array(list)) {
+            aws_error_set(err, ERR_SERVICE, "DynamoDB Streams %s: reply %s is not an array", p->op,
+                          p->items);
+            goto out;
+        }
+        if (list && json_array_extend(all, list) != 0)
+            goto nomem;
+        if (first && !*first) {
+            if (!(*first = json_deep_copy(held)))
+                goto nomem;
+            json_object_del(*first, p->items);
+            json_object_del(*first, p->last);
+        }
+        json_t *last = json_object_get(held, p->last);
+        if (!json_is_string(last))
+            break;
+        if (json_object_set(req, p->start, last) != 0)
+            goto nomem;
+        json_decref(resp);
+        resp = NULL;
+    }
+    rc = 0;
+    goto out;
+nomem:
+    aws_error_nomem(err);
+out:
+    json_decref(resp);
+    return rc;
 }
 
 int ddbstreams_list(ddb *d, const char *table, json_t **streams, ddb_error *err)
 {
+    static const ddbstreams_paging paging = {
+        .op = "ListStreams",
+        .items = "Streams",
+        .last = "LastEvaluatedStreamArn",
+        .start = "ExclusiveStartStreamArn",
+    };
     json_t *all = json_array();
-    json_t *req = NULL, *resp = NULL;
+    json_t *req = json_object();
+    int rc = -1;
     *streams = NULL;
-    if (!all)
-        return ddbstreams_nomem(err);
-    for (int page = 0;; page++) {
-        if (page >= DDBSTREAMS_MAX_PAGES) {
-            ddbstreams_bad_reply(err, "ListStreams", "pages never end");
-            goto fail;
-        }
-        if (!req && !(req = json_object()))
-            goto nomem;
-        if (table && json_object_set_new(req, "TableName", json_string(table)) != 0)
-            goto nomem;
-        if (ddb_streams_call(d, "ListStreams", req, &resp, err) != 0)
-            goto fail;
-        json_t *list = json_object_get(resp, "Streams");
-        if (list && !json_is_array(list)) {
-            ddbstreams_bad_reply(err, "ListStreams", "Streams is not an array");
-            goto fail;
-        }
-        if (list && json_array_extend(all, list) != 0)
-            goto nomem;
-        json_t *last = json_object_get(resp, "LastEvaluatedStreamArn");
-        if (!json_is_string(last))
-            break;
-        if (json_object_set(req, "ExclusiveStartStreamArn", last) != 0)
-            goto nomem;
-        json_decref(resp);
-        resp = NULL;
-    }
+    if (!all || !req || (table && json_object_set_new(req, "TableName", json_string(table)) != 0))
+        aws_error_nomem(err);
+    else
+        rc = ddbstreams_pages(d, &paging, req, all, NULL, err);
     json_decref(req);
-    json_decref(resp);
+    if (rc != 0) {
+        json_decref(all);
+        return -1;
+    }
     *streams = all;
     return 0;
-nomem:
-    ddbstreams_nomem(err);
-fail:
-    json_decref(req);
-    json_decref(resp);
-    json_decref(all);
-    return -1;
 }
 
 int ddbstreams_describe(ddb *d, const char *arn, json_t **desc, json_t **shards, ddb_error *err)
 {
+    static const ddbstreams_paging paging = {
+        .op = "DescribeStream",
+        .inner = "StreamDescription",
+        .items = "Shards",
+        .last = "LastEvaluatedShardId",
+        .start = "ExclusiveStartShardId",
+    };
     json_t *all = json_array();
     json_t *req = json_pack("{s:s}", "StreamArn", arn);
-    json_t *resp = NULL, *first = NULL;
+    json_t *first = NULL;
+    int rc = -1;
     if (desc)
         *desc = NULL;
     *shards = NULL;
     if (!all || !req)
-        goto nomem;
-    for (int page = 0;; page++) {
-        if (page >= DDBSTREAMS_MAX_PAGES) {
-            ddbstreams_bad_reply(err, "DescribeStream", "pages never end");
-            goto fail;
-        }
-        if (ddb_streams_call(d, "DescribeStream", req, &resp, err) != 0)
-            goto fail;
-        json_t *sd = json_object_get(resp, "StreamDescription");
-        if (!json_is_object(sd)) {
-            ddbstreams_bad_reply(err, "DescribeStream", "has no StreamDescription");
-            goto fail;
-        }
-        json_t *list = json_object_get(sd, "Shards");
-        if (list && !json_is_array(list)) {
-            ddbstreams_bad_reply(err, "DescribeStream", "Shards is not an array");
-            goto fail;
-        }
-        if (list && json_array_extend(all, list) != 0)
-            goto nomem;
-        if (!first) {
-            if (!(first = json_deep_copy(sd)))
-                goto nomem;
-            json_object_del(first, "Shards");
-            json_object_del(first, "LastEvaluatedShardId");
-        }
-        json_t *last = json_object_get(sd, "LastEvaluatedShardId");
-        if (!json_is_string(last))
-            break;
-        if (json_object_set(req, "ExclusiveStartShardId", last) != 0)
-            goto nomem;
-        json_decref(resp);
-        resp = NULL;
-    }
+        aws_error_nomem(err);
+    else
+        rc = ddbstreams_pages(d, &paging, req, all, &first, err);
     json_decref(req);
-    json_decref(resp);
+    if (rc != 0) {
+        json_decref(first);
+        json_decref(all);
+        return -1;
+    }
     if (desc)
         *desc = first;
     else
         json_decref(first);
     *shards = all;
     return 0;
-nomem:
-    ddbstreams_nomem(err);
-fail:
-    json_decref(req);
-    json_decref(resp);
-    json_decref(first);
-    json_decref(all);
-    return -1;
 }
 
 int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstreams_position pos,
@@ -138,22 +144,17 @@ int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstream
         [DDBSTREAMS_AFTER_SEQUENCE_NUMBER] = "AFTER_SEQUENCE_NUMBER",
     };
     *iterator = NULL;
-    if ((unsigned)pos > DDBSTREAMS_AFTER_SEQUENCE_NUMBER) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "bad shard iterator position");
-    }
+    if ((unsigned)pos > DDBSTREAMS_AFTER_SEQUENCE_NUMBER)
+        return aws_error_set(err, ERR_INVALID, "bad shard iterator position");
     bool needs_seq =
         pos == DDBSTREAMS_AT_SEQUENCE_NUMBER || pos == DDBSTREAMS_AFTER_SEQUENCE_NUMBER;
-    if (needs_seq && (!seq || !*seq)) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "%s needs a sequence number",
-                           names[pos]);
-    }
+    if (needs_seq && (!seq || !*seq))
+        return aws_error_set(err, ERR_INVALID, "%s needs a sequence number", names[pos]);
     json_t *req = json_pack("{s:s, s:s, s:s}", "StreamArn", arn, "ShardId", shard_id,
                             "ShardIteratorType", names[pos]);
     if (!req || (needs_seq && json_object_set_new(req, "SequenceNumber", json_string(seq)) != 0)) {
         json_decref(req);
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     json_t *resp = NULL;
     int rc = ddb_streams_call(d, "GetShardIterator", req, &resp, err);
@@ -167,7 +168,7 @@ int ddbstreams_iterator(ddb *d, const char *arn, const char *shard_id, ddbstream
     }
     *iterator = strdup(it);
     json_decref(resp);
-    return *iterator ? 0 : ddbstreams_nomem(err);
+    return *iterator ? 0 : aws_error_nomem(err);
 }
 
 int ddbstreams_records(ddb *d, const char *iterator, int limit, json_t **records, char **next,
@@ -178,7 +179,7 @@ int ddbstreams_records(ddb *d, const char *iterator, int limit, json_t **records
     json_t *req = json_pack("{s:s}", "ShardIterator", iterator);
     if (!req || (limit > 0 && json_object_set_new(req, "Limit", json_integer(limit)) != 0)) {
         json_decref(req);
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     json_t *resp = NULL;
     int rc = ddb_streams_call(d, "GetRecords", req, &resp, err);
@@ -202,12 +203,12 @@ int ddbstreams_records_reply(const json_t *resp, json_t **records, char **next, 
     if (nx && !(*next = strdup(nx))) {
         json_decref(*records);
         *records = NULL;
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     if (!*records) {
         free(*next);
         *next = NULL;
-        return ddbstreams_nomem(err);
+        return aws_error_nomem(err);
     }
     return 0;
 }

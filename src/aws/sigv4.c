@@ -20,6 +20,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base/hex.h"
+
 #define MAX_ACCESS_KEY_ID 128
 #define MAX_METHOD 16
 #define MAX_EXPIRES_S 604800
@@ -212,7 +214,7 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
             return errinfo_set(e, ERR_INVALID, "sigv4: the payload is NULL");
         if (sigv4_sha256(s, req->payload, req->payload_len, md) != 0)
             return errinfo_set(e, ERR_INTERNAL, "sigv4: OpenSSL failed hashing the payload");
-        sigv4_hex_encode(md, SIGV4_SHA256_LEN, out->content_sha256);
+        hex_encode(md, SIGV4_SHA256_LEN, out->content_sha256);
     }
 
     /* headers, sorted; the signed-headers list */
@@ -303,7 +305,7 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
     /* string to sign */
     if (sigv4_sha256(s, cr->data, cr->len, md) != 0)
         return errinfo_set(e, ERR_INTERNAL, "sigv4: OpenSSL failed hashing the request");
-    sigv4_hex_encode(md, SIGV4_SHA256_LEN, hex);
+    hex_encode(md, SIGV4_SHA256_LEN, hex);
     buf *sts = &out->string_to_sign;
     buf_append(sts, ALGORITHM, sizeof ALGORITHM - 1);
     buf_putc(sts, '\n');
@@ -321,7 +323,7 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_credential
         return -1;
     if (sigv4_hmac_cached(s, sts->data, sts->len, md) != 0)
         return errinfo_set(e, ERR_INTERNAL, "sigv4: OpenSSL failed computing the signature");
-    sigv4_hex_encode(md, SIGV4_SHA256_LEN, out->signature);
+    hex_encode(md, SIGV4_SHA256_LEN, out->signature);
 
     if (opt->presign) {
         buf *q = &out->presigned_query;

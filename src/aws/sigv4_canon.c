@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char HEX_LOWER[] = "0123456789abcdef";
+#include "base/hex.h"
+
 static const char HEX_UPPER[] = "0123456789ABCDEF";
 
 #define MAX_QPARAMS (SIGV4_MAX_QUERY_PARAMS + 6)
@@ -39,26 +40,6 @@ static bool is_unreserved(unsigned char c)
 static bool sigv4_is_tchar(unsigned char c)
 {
     return sigv4_is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-void sigv4_hex_encode(const unsigned char *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = HEX_LOWER[p[i] >> 4];
-        out[2 * i + 1] = HEX_LOWER[p[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 static void truncate_to(buf *b, size_t len)

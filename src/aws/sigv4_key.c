@@ -13,6 +13,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base/hex.h"
+
 /* ---- digests ------------------------------------------------------------------------------ */
 
 int sigv4_sha256(sigv4_signer *s, const void *p, size_t n, unsigned char out[SIGV4_SHA256_LEN])
@@ -180,7 +182,7 @@ void sigv4_sha256_hex(const void *p, size_t n, char out[65])
         out[0] = '\0';
         return;
     }
-    sigv4_hex_encode(md, SIGV4_SHA256_LEN, out);
+    hex_encode(md, SIGV4_SHA256_LEN, out);
 }
 
 unsigned long sigv4_key_derivations(const sigv4_signer *s)

@@ -49,8 +49,7 @@ typedef struct sigv4_qextra {
 /* ---- small helpers (sigv4_canon.c) ---- */
 bool sigv4_is_alnum(unsigned char c);
 bool sigv4_ok_field_value(unsigned char c); /* no control characters but tab */
-void sigv4_hex_encode(const unsigned char *p, size_t n, char *out); /* lowercase, NUL */
-int sigv4_name_cmp(strv a, strv b); /* header names without case; equal: 0 */
+int sigv4_name_cmp(strv a, strv b);         /* header names without case; equal: 0 */
 size_t sigv4_format_uint(unsigned long long n, char out[24]);   /* decimal, no NUL; length */
 int sigv4_fail_buf(const buf *b, const char *what, errinfo *e); /* ERR_TOOBIG, returns -1 */
 

@@ -9,6 +9,8 @@
 
 #include <openssl/crypto.h>
 
+#include "base/hex.h"
+
 strv strv_from(const char *s)
 {
     if (!s)
@@ -24,6 +26,16 @@ bool strv_eq(strv a, strv b)
 bool strv_eq_cstr(strv a, const char *s)
 {
     return strv_eq(a, strv_from(s));
+}
+
+bool strv_copy(strv v, char *dst, size_t size)
+{
+    if (v.len >= size)
+        return false;
+    if (v.len > 0)
+        memcpy(dst, v.ptr, v.len);
+    dst[v.len] = '\0';
+    return true;
 }
 
 void buf_init(buf *b, size_t max)
@@ -141,16 +153,10 @@ int buf_printf(buf *b, const char *fmt, ...)
 
 int buf_append_hex(buf *b, const unsigned char *p, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     if (n > SIZE_MAX / 2 || buf_reserve(b, n * 2) != 0)
         return -1;
-    char *o = b->data + b->len;
-    for (size_t i = 0; i < n; i++) {
-        *o++ = digits[p[i] >> 4];
-        *o++ = digits[p[i] & 15];
-    }
+    hex_encode(p, n, b->data + b->len);
     b->len += n * 2;
-    b->data[b->len] = '\0';
     return 0;
 }
 

@@ -20,6 +20,9 @@ typedef struct strv {
 strv strv_from(const char *s);
 bool strv_eq(strv a, strv b);
 bool strv_eq_cstr(strv a, const char *s);
+/* Copies v and a NUL into dst (size bytes). false, dst unchanged, when v does not fit
+ * (v.len >= size). */
+bool strv_copy(strv v, char *dst, size_t size);
 
 /* An owning buffer. `max` is the hard cap on `len`; an append past it fails and marks the
  * buffer failed, after which every append fails until buf_reset(). data is NULL until the

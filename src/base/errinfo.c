@@ -5,15 +5,21 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int errinfo_set(errinfo *e, enum err_code code, const char *fmt, ...)
+int errinfo_vset(errinfo *e, enum err_code code, const char *fmt, va_list ap)
 {
     if (e) {
         e->code = code;
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
     }
+    return -1;
+}
+
+int errinfo_set(errinfo *e, enum err_code code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errinfo_vset(e, code, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

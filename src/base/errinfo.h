@@ -2,6 +2,8 @@
 #ifndef CR_ERRINFO_H
 #define CR_ERRINFO_H
 
+#include <stdarg.h>
+
 enum err_code {
     ERR_OK = 0,
     ERR_NOMEM,    /* out of memory */
@@ -26,6 +28,9 @@ int errinfo_nomem(errinfo *e);
 /* Sets *e (when e is not NULL) and returns -1, so callers can `return errinfo_set(...)`. */
 int errinfo_set(errinfo *e, enum err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* errinfo_set with the arguments as a va_list (for wrappers that take their own ...). */
+int errinfo_vset(errinfo *e, enum err_code code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Clears *e to ERR_OK and an empty message. Accepts NULL. */
 void errinfo_clear(errinfo *e);
 /* A short name for a code ("invalid", "timeout", ...). */

@@ -330,6 +330,19 @@ typedef struct cli_cognito_tally {
     size_t updated, unchanged, no_user, no_handle, skipped, failed, created, not_created;
 } cli_cognito_tally;
 
+/* The line of a write to PostgreSQL that failed with e (doing: "inserting", "updating"):
+ * CLI_FAIL when the database is gone, else CLI_OK with the failure counted in t->failed. */
+static int cli_cognito_write_failed(const errinfo *e, const char *doing, const char *h, int width,
+                                    cli_cognito_tally *t)
+{
+    if (e->code == ERR_IO)
+        return cli_fail("PostgreSQL: %s %s: %s", doing, h, e->msg);
+    t->failed++;
+    cli_cognito_head("failed", h, width);
+    printf("%s\n", e->msg);
+    return CLI_OK;
+}
+
 /* sync-users: inserts the Cognito user cu that no PostgreSQL user stands for; prints its
  * line. CLI_OK, or CLI_FAIL when the database is gone. */
 static int cli_cognito_create(users *db, const cognito_user *cu, bool dry_run, int width,
@@ -352,15 +365,8 @@ static int cli_cognito_create(users *db, const cognito_user *cu, bool dry_run, i
     if (!dry_run) {
         user made;
         errinfo e;
-        if (users_provision(db, h, cu->name[0] ? cu->name : h, cu->email, cu->sub, &made, &e) !=
-            0) {
-            if (e.code == ERR_IO)
-                return cli_fail("PostgreSQL: inserting %s: %s", h, e.msg);
-            t->failed++;
-            cli_cognito_head("failed", h, width);
-            printf("%s\n", e.msg);
-            return CLI_OK;
-        }
+        if (users_provision(db, h, cu->name[0] ? cu->name : h, cu->email, cu->sub, &made, &e) != 0)
+            return cli_cognito_write_failed(&e, "inserting", h, width, t);
     }
     t->created++;
     cli_cognito_head(dry_run ? "would create" : "created", h, width);
@@ -418,14 +424,8 @@ static int cli_cognito_sync_one(users *db, const cognito_user *cu, bool dup, boo
     }
     if (e.code != ERR_NOTFOUND && e.code != ERR_INVALID)
         return cli_fail("PostgreSQL: looking up sub %s: %s", cu->sub, e.msg);
-    if (!dry_run && users_set_cognito_sub(db, h, cu->sub, &e) != 0) {
-        if (e.code == ERR_IO)
-            return cli_fail("PostgreSQL: updating %s: %s", h, e.msg);
-        t->failed++;
-        cli_cognito_head("failed", h, width);
-        printf("%s\n", e.msg);
-        return CLI_OK;
-    }
+    if (!dry_run && users_set_cognito_sub(db, h, cu->sub, &e) != 0)
+        return cli_cognito_write_failed(&e, "updating", h, width, t);
     t->updated++;
     cli_cognito_head(dry_run ? "would update" : "updated", h, width);
     printf("sub %s (was %s)\n", cu->sub, pg.cognito_user_id[0] ? pg.cognito_user_id : "empty");

@@ -523,6 +523,20 @@ int cli_db(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    /* run NULL: drop, the one with --force and --yes */
+    static const struct {
+        const char *name, *cmd, *usage;
+        int (*run)(void);
+    } subs[] = {
+        { "create", "db create", db_create_usage, db_create },
+        { "drop", "db drop", db_drop_usage, NULL },
+        { "schema-load", "db schema-load", db_schema_usage, db_schema_load },
+        { "seed", "db seed", db_seed_usage, db_seed },
+        { "setup", "db setup", db_setup_usage, cli_db_setup_step },
+        { "connect", "db connect", db_connect_usage, db_connect },
+        { "check", "db check", db_check_usage, db_check },
+        { "sessions", "db sessions", db_sessions_usage, db_sessions },
+    };
     int c;
     optind = 0;
     opterr = 0;
@@ -537,41 +551,15 @@ int cli_db(int argc, char **argv)
         return cli_usage_error("db", "which subcommand? (create, drop, schema-load, seed, "
                                      "setup, connect, sessions, check)");
     const char *sub = argv[optind];
-    int sargc = argc - optind;
-    char **sargv = argv + optind;
-    bool force = false, yes = false;
-    int rc;
-    if (strcmp(sub, "create") == 0) {
-        rc = db_options("db create", db_create_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_create();
-    }
-    if (strcmp(sub, "drop") == 0) {
-        rc = db_options("db drop", db_drop_usage, sargc, sargv, &force, &yes);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_drop(force, yes);
-    }
-    if (strcmp(sub, "schema-load") == 0) {
-        rc = db_options("db schema-load", db_schema_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_schema_load();
-    }
-    if (strcmp(sub, "seed") == 0) {
-        rc = db_options("db seed", db_seed_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_seed();
-    }
-    if (strcmp(sub, "setup") == 0) {
-        rc = db_options("db setup", db_setup_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : cli_db_setup_step();
-    }
-    if (strcmp(sub, "connect") == 0) {
-        rc = db_options("db connect", db_connect_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_connect();
-    }
-    if (strcmp(sub, "check") == 0) {
-        rc = db_options("db check", db_check_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_check();
-    }
-    if (strcmp(sub, "sessions") == 0) {
-        rc = db_options("db sessions", db_sessions_usage, sargc, sargv, NULL, NULL);
-        return rc != CLI_OK ? cli_exit_status(rc) : db_sessions();
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        if (strcmp(sub, subs[i].name) != 0)
+            continue;
+        bool drop = !subs[i].run, force = false, yes = false;
+        int rc = db_options(subs[i].cmd, subs[i].usage, argc - optind, argv + optind,
+                            drop ? &force : NULL, drop ? &yes : NULL);
+        if (rc != CLI_OK)
+            return cli_exit_status(rc);
+        return drop ? db_drop(force, yes) : subs[i].run();
     }
     return cli_usage_error("db",
                            "unknown subcommand '%s' (create, drop, schema-load, seed, "

@@ -122,8 +122,7 @@ static int ddbcli_collect(ddbcli *c, bool groups, const char *id, long limit, js
     rc = 0;
     goto out;
 nomem:
-    ddb_error_clear(err);
-    errinfo_nomem(&err->info);
+    aws_error_nomem(err);
 out:
     if (rc != 0) {
         json_decref(*all);

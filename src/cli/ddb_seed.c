@@ -146,8 +146,7 @@ int cli_ddb_seed_sample(ddbcli *c, const messaging_user *a, const messaging_user
     rc = ddb_batch_write(c->d, c->table, writes, NULL, err);
     goto out;
 nomem:
-    ddb_error_clear(err);
-    errinfo_nomem(&err->info);
+    aws_error_nomem(err);
 out:
     ddb_page_cleanup(&page);
     json_decref(start);
@@ -231,8 +230,7 @@ static void ddbcli_load_chunks(ddbcli_load_job *j, ddb *d)
         }
         if (!ok) {
             json_decref(reqs);
-            ddb_error_clear(&err);
-            errinfo_nomem(&err.info);
+            aws_error_nomem(&err);
             ddbcli_load_fail(j, &err);
             break;
         }
@@ -254,8 +252,7 @@ static void *ddbcli_load_worker(void *arg)
         ddbcli_load_chunks(j, d);
     } else {
         ddb_error err;
-        ddb_error_clear(&err);
-        errinfo_set(&err.info, ERR_CONFIG, "cannot open another DynamoDB client");
+        aws_error_set(&err, ERR_CONFIG, "cannot open another DynamoDB client");
         ddbcli_load_fail(j, &err);
     }
     ddb_free(d);
@@ -284,8 +281,7 @@ static int ddbcli_load(ddbcli *c, const seed_bulk *b, int connections, ddbcli_pr
         atomic_fetch_sub(&j.running, connections - started);
         if (started == 0) {
             ddb_error e;
-            ddb_error_clear(&e);
-            errinfo_set(&e.info, ERR_INTERNAL, "cannot start a thread");
+            aws_error_set(&e, ERR_INTERNAL, "cannot start a thread");
             ddbcli_load_fail(&j, &e);
         }
     }

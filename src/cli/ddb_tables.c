@@ -84,10 +84,8 @@ static bool ddbcli_is_local(const char *url)
     p += 3;
     size_t n = strcspn(p, "/?#");
     char host[256];
-    if (n == 0 || n >= sizeof host)
+    if (n == 0 || !strv_copy((strv){ p, n }, host, sizeof host))
         return false;
-    memcpy(host, p, n);
-    host[n] = '\0';
     char *h = strrchr(host, '@');
     h = h ? h + 1 : host;
     if (*h == '[') {
@@ -200,10 +198,8 @@ int cli_ddb_tables_set_stream(ddbcli *c, const char *view, ddb_error *err)
                                   "StreamSpecification", "StreamEnabled", 1, "StreamViewType", view)
                       : json_pack("{s:s, s:{s:b}}", "TableName", c->table, "StreamSpecification",
                                   "StreamEnabled", 0);
-    if (!req) {
-        ddb_error_clear(err);
-        return errinfo_nomem(&err->info);
-    }
+    if (!req)
+        return aws_error_nomem(err);
     int rc = ddb_update_table(c->d, req, NULL, err);
     json_decref(req);
     if (rc == 0)

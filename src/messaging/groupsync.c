@@ -140,8 +140,7 @@ typedef struct groupsync_ctx {
 
 static groupsync_status groupsync_nomem(ddb_error *err)
 {
-    ddb_error_clear(err);
-    errinfo_set(&err->info, ERR_NOMEM, "groupsync: out of memory");
+    aws_error_set(err, ERR_NOMEM, "groupsync: out of memory");
     return GROUPSYNC_RETRY;
 }
 
@@ -158,10 +157,8 @@ static groupsync_step groupsync_fail(const ddb_error *err)
 static groupsync_status groupsync_add_rows(groupsync_ctx *c, json_t *all, const ddb_page *page)
 {
     if (json_array_size(all) + json_array_size(page->items) > GROUPSYNC_ROWS_MAX) {
-        ddb_error_clear(c->err);
-        errinfo_set(&c->err->info, ERR_INVALID,
-                    "group %s has more than %d group rows: not moving any", c->m->group,
-                    GROUPSYNC_ROWS_MAX);
+        aws_error_set(c->err, ERR_INVALID, "group %s has more than %d group rows: not moving any",
+                      c->m->group, GROUPSYNC_ROWS_MAX);
         return GROUPSYNC_BAD;
     }
     return json_array_extend(all, page->items) == 0 ? GROUPSYNC_OK : groupsync_nomem(c->err);
@@ -473,16 +470,23 @@ static int groupsync_transact(groupsync_ctx *c, json_t *items)
     return ddb_transact_write(c->d, items, token, c->err);
 }
 
-/* One move: Delete old + Put new in one transaction, each conditioned on the state read.
- * A failed condition on a row from the cache is a RACE at once (the cache is stale: what
- * the target key holds is judged after a fresh read). */
-static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row, bool cached)
+/* Moves rows[0..n) (one row, or both rows of the conversation: groupsync_plan_pair) in one
+ * transaction, each Delete old + Put new conditioned on the state read. DONE; RACE when a
+ * condition or a conflict cancelled it and the rows are to be read again (always for a pair,
+ * which the caller then falls back to moving row by row, and for a row from the cache: the
+ * cache is stale); for one row just read, what its target key holds decides
+ * (groupsync_check_target); or RETRY / BAD with err filled. */
+static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *const *rows, size_t n,
+                                     bool cached)
 {
-    groupsync_move_parts p;
-    memset(&p, 0, sizeof p);
+    groupsync_move_parts p[2];
+    memset(p, 0, sizeof p);
     groupsync_step step = GS_RETRY;
     json_t *items = json_array();
-    if (!items || groupsync_move_actions(c, row, &p, items) != 0) {
+    bool built = items != NULL && n <= 2;
+    for (size_t i = 0; built && i < n; i++)
+        built = groupsync_move_actions(c, rows[i], &p[i], items) == 0;
+    if (!built) {
         groupsync_nomem(c->err);
         goto out;
     }
@@ -492,7 +496,7 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row, bool c
     }
     switch (groupsync_plan_failure(c->err)) {
     case GROUPSYNC_NEXT_CHECK:
-        step = cached ? GS_RACE : groupsync_check_target(c, row, p.new_key);
+        step = n == 1 && !cached ? groupsync_check_target(c, rows[0], p[0].new_key) : GS_RACE;
         break;
     case GROUPSYNC_NEXT_REREAD: step = GS_RACE; break;
     case GROUPSYNC_NEXT_BAD: step = GS_BAD; break;
@@ -500,39 +504,8 @@ static groupsync_step groupsync_move(groupsync_ctx *c, const json_t *row, bool c
     }
 out:
     json_decref(items);
-    groupsync_move_parts_cleanup(&p);
-    return step;
-}
-
-/* Both rows of the conversation moved in one transaction (groupsync_plan_pair): DONE, RACE
- * when it was cancelled by a condition or a conflict (the caller falls back to moving row by
- * row, or re-reads), or RETRY / BAD with err filled. */
-static groupsync_step groupsync_move_pair(groupsync_ctx *c, const json_t *a, const json_t *b)
-{
-    groupsync_move_parts pa, pb;
-    memset(&pa, 0, sizeof pa);
-    memset(&pb, 0, sizeof pb);
-    groupsync_step step = GS_RETRY;
-    json_t *items = json_array();
-    if (!items || groupsync_move_actions(c, a, &pa, items) != 0 ||
-        groupsync_move_actions(c, b, &pb, items) != 0) {
-        groupsync_nomem(c->err);
-        goto out;
-    }
-    if (groupsync_transact(c, items) == 0) {
-        step = GS_DONE;
-        goto out;
-    }
-    switch (groupsync_plan_failure(c->err)) {
-    case GROUPSYNC_NEXT_CHECK:
-    case GROUPSYNC_NEXT_REREAD: step = GS_RACE; break;
-    case GROUPSYNC_NEXT_BAD: step = GS_BAD; break;
-    case GROUPSYNC_NEXT_RETRY: step = GS_RETRY; break;
-    }
-out:
-    json_decref(items);
-    groupsync_move_parts_cleanup(&pa);
-    groupsync_move_parts_cleanup(&pb);
+    for (size_t i = 0; i < 2; i++)
+        groupsync_move_parts_cleanup(&p[i]);
     return step;
 }
 
@@ -613,8 +586,8 @@ groupsync_status groupsync_apply_cached(ddb *d, const char *table, groupsync_cac
         int moved = 0, removed = 0; /* this round */
         size_t pa, pb;
         if (groupsync_plan_pair(rows, &plan, &pa, &pb)) {
-            groupsync_step step =
-                groupsync_move_pair(&c, json_array_get(rows, pa), json_array_get(rows, pb));
+            const json_t *both[2] = { json_array_get(rows, pa), json_array_get(rows, pb) };
+            groupsync_step step = groupsync_move(&c, both, 2, cached);
             if (step == GS_DONE) {
                 moved = 2;
                 pair_done = true;
@@ -638,7 +611,7 @@ groupsync_status groupsync_apply_cached(ddb *d, const char *table, groupsync_cac
                 continue;
             if (groupsync_is_collided(&c, row))
                 continue; /* a row of the same pk collided earlier in this round */
-            groupsync_step step = v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, row, cached)
+            groupsync_step step = v == GROUPSYNC_ROW_MOVE ? groupsync_move(&c, &row, 1, cached)
                                                           : groupsync_delete_stale(&c, row);
             switch (step) {
             case GS_DONE: moved++; break;
@@ -689,9 +662,8 @@ groupsync_status groupsync_apply_cached(ddb *d, const char *table, groupsync_cac
     groupsync_cache_forget(cache, m.group, false);
     if (res->moved > 0 || res->removed > 0)
         res->action = GROUPSYNC_MOVED;
-    ddb_error_clear(err);
-    errinfo_set(&err->info, ERR_SERVICE,
-                "group %s: lost the race for its group rows %d times; try again later", m.group,
-                res->races);
+    aws_error_set(err, ERR_SERVICE,
+                  "group %s: lost the race for its group rows %d times; try again later", m.group,
+                  res->races);
     return GROUPSYNC_RETRY;
 }

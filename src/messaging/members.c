@@ -142,8 +142,7 @@ messaging_membership messaging_members_check(const messaging_store *st, const ch
         return MESSAGING_MEMBER;
     char mine[MESSAGING_KEY_MAX], first_other[MESSAGING_KEY_MAX] = "";
     if (messaging_grp_pk(mine, sizeof mine, me) != 0) {
-        ddb_error_clear(err);
-        errinfo_set(&err->info, ERR_INVALID, "user id too long");
+        aws_error_set(err, ERR_INVALID, "user id too long");
         return MESSAGING_MEMBERSHIP_FAILED;
     }
     ddb_page page;
@@ -210,8 +209,7 @@ messaging_pair messaging_members_pair_find(const messaging_store *st, const char
     json_t *key = messaging_pair_key(a, b);
     json_t *item = NULL;
     if (!key) {
-        ddb_error_clear(err);
-        errinfo_set(&err->info, ERR_INVALID, "user id too long or out of memory");
+        aws_error_set(err, ERR_INVALID, "user id too long or out of memory");
         return MESSAGING_PAIR_FAILED;
     }
     int rc = ddb_get_item(st->db, st->table, key, true, &item, err);

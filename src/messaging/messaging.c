@@ -165,7 +165,6 @@ json_t *messaging_idem_item(const char *user_uuid, const char *key, const char *
 
 /* ---- access patterns ----------------------------------------------------------------------- */
 
-/* Query `key_attr = value` on the table or an index, newest first. */
 /* Query key_attr = value, newest first, into page (a Jansson page) or view (a flat one):
  * exactly one of them is given. */
 static int messaging_query_eq(ddb *d, const char *table, const char *index, const char *key_attr,
@@ -176,8 +175,7 @@ static int messaging_query_eq(ddb *d, const char *table, const char *index, cons
     json_t *values = json_object();
     int rc = -1;
     if (!names || !values || json_object_set_new(values, ":v", ddb_av_s(value)) != 0) {
-        ddb_error_clear(err);
-        errinfo_nomem(err ? &err->info : NULL);
+        aws_error_nomem(err);
         goto out;
     }
     ddb_query_options q = {
@@ -197,26 +195,52 @@ out:
     return rc;
 }
 
+/* The partition key of pattern A (msg: MSG#<group>) or B (GRP#<user>) for id into pk. 0, or
+ * -1 with err set (ERR_INVALID: the id is too long). */
+static int messaging_pattern_pk(char pk[MESSAGING_KEY_MAX], bool msg, const char *id,
+                                ddb_error *err)
+{
+    if (msg ? messaging_msg_pk(pk, MESSAGING_KEY_MAX, id) != 0
+            : messaging_grp_pk(pk, MESSAGING_KEY_MAX, id) != 0)
+        return aws_error_set(err, ERR_INVALID,
+                             msg ? "message group id too long" : "user id too long");
+    return 0;
+}
+
+/* One page of pattern A (msg) or B for id, newest first, into page or view (exactly one of
+ * them is given). */
+static int messaging_pattern_query(ddb *d, const char *table, bool msg, const char *id, int limit,
+                                   const json_t *start_key, ddb_page *page, ddb_page_view *view,
+                                   ddb_error *err)
+{
+    char pk[MESSAGING_KEY_MAX];
+    if (messaging_pattern_pk(pk, msg, id, err) != 0)
+        return -1;
+    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, view, err);
+}
+
 int messaging_conversation_page(ddb *d, const char *table, const char *group_uuid, int limit,
                                 const json_t *start_key, ddb_page *page, ddb_error *err)
 {
-    char pk[MESSAGING_KEY_MAX];
-    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
-    }
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, NULL, err);
+    return messaging_pattern_query(d, table, true, group_uuid, limit, start_key, page, NULL, err);
 }
 
 int messaging_groups_page(ddb *d, const char *table, const char *me_uuid, int limit,
                           const json_t *start_key, ddb_page *page, ddb_error *err)
 {
-    char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
-    }
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, NULL, err);
+    return messaging_pattern_query(d, table, false, me_uuid, limit, start_key, page, NULL, err);
+}
+
+int messaging_conversation_view(ddb *d, const char *table, const char *group_uuid, int limit,
+                                const json_t *start_key, ddb_page_view *view, ddb_error *err)
+{
+    return messaging_pattern_query(d, table, true, group_uuid, limit, start_key, NULL, view, err);
+}
+
+int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int limit,
+                          const json_t *start_key, ddb_page_view *view, ddb_error *err)
+{
+    return messaging_pattern_query(d, table, false, me_uuid, limit, start_key, NULL, view, err);
 }
 
 int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
@@ -231,16 +255,13 @@ int messaging_user_rows_page(ddb *d, const char *table, const char *user_uuid, c
                              ddb_error *err)
 {
     char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, user_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
-    }
+    if (messaging_pattern_pk(pk, false, user_uuid, err) != 0)
+        return -1;
     json_t *names = json_pack("{s:s}", "#f", attr ? attr : "");
     json_t *values = json_pack("{s:{s:s}, s:{s:s}}", ":pk", "S", pk, ":f", "S", value ? value : "");
     int rc = -1;
     if (!names || !values) {
-        ddb_error_clear(err);
-        errinfo_nomem(err ? &err->info : NULL);
+        aws_error_nomem(err);
         goto out;
     }
     ddb_query_options q = {
@@ -257,28 +278,6 @@ out:
     json_decref(names);
     json_decref(values);
     return rc;
-}
-
-int messaging_conversation_view(ddb *d, const char *table, const char *group_uuid, int limit,
-                                const json_t *start_key, ddb_page_view *view, ddb_error *err)
-{
-    char pk[MESSAGING_KEY_MAX];
-    if (messaging_msg_pk(pk, sizeof pk, group_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "message group id too long");
-    }
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
-}
-
-int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int limit,
-                          const json_t *start_key, ddb_page_view *view, ddb_error *err)
-{
-    char pk[MESSAGING_KEY_MAX];
-    if (messaging_grp_pk(pk, sizeof pk, me_uuid) != 0) {
-        ddb_error_clear(err);
-        return errinfo_set(err ? &err->info : NULL, ERR_INVALID, "user id too long");
-    }
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, NULL, view, err);
 }
 
 int messaging_put_message(ddb *d, const char *table, const json_t *message_item, ddb_error *err)

@@ -37,6 +37,7 @@
 
 #include "aws/ddb_av.h"
 #include "base/clock.h"
+#include "base/hex.h"
 #include "base/jparse.h"
 #include "base/log.h"
 #include "base/rnd.h"
@@ -98,12 +99,7 @@ static int messaging_post_sha256(char out[65], const char *const *parts, size_t 
     EVP_MD_CTX_free(md);
     if (!ok)
         return -1;
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = hex[h[i] >> 4];
-        out[2 * i + 1] = hex[h[i] & 15];
-    }
-    out[64] = '\0';
+    hex_encode(h, 32, out);
     return 0;
 }
 
@@ -144,8 +140,7 @@ static int messaging_post_replay_run(const messaging_store *st, const messaging_
 {
     json_t *key = messaging_idem_key(p->me->uuid, p->idem_key), *item = NULL;
     if (!key) {
-        ddb_error_clear(&res->err);
-        errinfo_nomem(&res->err.info);
+        aws_error_nomem(&res->err);
         messaging_post_failed(res, "idempotency_read");
         return -1;
     }
@@ -231,7 +226,93 @@ static int messaging_post_after_idem_lost(const messaging_post_run *r)
     return rc;
 }
 
+/* ---- the microsecond of a post ----------------------------------------------------------- */
+
+/* One try of a post at microsecond us (try t, from 0): *collided set when a row of the same
+ * key already holds it (the next microsecond is tried), otherwise the outcome is set. 0, or
+ * -1 (no memory). arg is the try's own state. */
+typedef int messaging_post_try_fn(const messaging_post_run *r, const void *arg, int t, int64_t us,
+                                  bool *collided);
+
+/* Runs try_at at consecutive microseconds from the request's (p->at_us, else now) while
+ * they collide; after MESSAGING_POST_TS_TRIES of them logs event and ends in busy. */
+static int messaging_post_each_us(const messaging_post_run *r, messaging_post_try_fn *try_at,
+                                  const void *arg, const char *event, messaging_post_outcome busy)
+{
+    int64_t us = r->p->at_us ? r->p->at_us : messaging_now_us();
+    for (int t = 0; t < MESSAGING_POST_TS_TRIES; t++) {
+        bool collided = false;
+        int rc = try_at(r, arg, t, us + t, &collided);
+        if (!collided)
+            return rc;
+    }
+    log_msg(LOG_WARN, event, "%d timestamps taken in a row", MESSAGING_POST_TS_TRIES);
+    return messaging_post_end(r->res, busy, NULL);
+}
+
 /* ---- C ----------------------------------------------------------------------------------- */
+
+/* What every try of pattern C shares. */
+typedef struct messaging_post_c {
+    const char *group;
+    bool answer_group;
+    char msg_uuid[UUID_BUF]; /* the same message on every try */
+} messaging_post_c;
+
+/* One try of C (messaging_post_try_fn): the message item, with the idempotency record in
+ * one transaction when the request has a key. */
+static int messaging_post_to_group_at(const messaging_post_run *r, const void *arg, int attempt,
+                                      int64_t us, bool *collided)
+{
+    const messaging_post_c *c = arg;
+    const messaging_user *me = r->p->me;
+    char ts[MESSAGING_TS_LEN];
+    if (clock_iso8601_us(ts, sizeof ts, us) != 0)
+        return -1;
+    ddb_error *err = &r->res->err;
+    json_t *item = messaging_message_item(c->group, ts, c->msg_uuid, me, r->p->message);
+    json_t *answer = c->answer_group
+                         ? json_pack("{s:s}", "message_group_uuid", c->group)
+                         : json_pack("{s:s, s:s, s:s, s:s, s:s}", "uuid", c->msg_uuid,
+                                     "display_name", me->display_name, "handle", me->handle,
+                                     "message", r->p->message, "created_at", ts);
+    json_t *actions = NULL;
+    int rc = -1;
+    bool lost = false;
+    if (!item || !answer)
+        goto out;
+    if (!r->p->idem_key) {
+        rc = messaging_put_message(r->st->db, r->st->table, item, err);
+        *collided = rc != 0 && ddb_error_is(err, "ConditionalCheckFailedException");
+    } else {
+        char token[37];
+        actions = json_pack("[{s:{s:s, s:O, s:s}}]", "Put", "TableName", r->st->table, "Item", item,
+                            "ConditionExpression", "attribute_not_exists(sk)");
+        if (!actions || messaging_post_add_idem(r, actions, answer, ts) != 0 ||
+            messaging_post_token(r, attempt, ts, token) != 0)
+            goto out;
+        rc = ddb_transact_write(r->st->db, actions, token, err);
+        lost = rc != 0 && messaging_post_idem_lost(err, 2);
+        *collided = rc != 0 && !lost && ddb_error_is(err, "TransactionCanceledException") &&
+                    err->nreasons == 2 && aws_error_reason_is(err, 0, AWS_REASON_CONDITION);
+    }
+    if (rc == 0) {
+        if (c->answer_group)
+            snprintf(r->res->group, sizeof r->res->group, "%s", c->group);
+        rc = messaging_post_end(
+            r->res, c->answer_group ? MESSAGING_POST_JOINED : MESSAGING_POST_POSTED, answer);
+        answer = NULL;
+    } else if (lost) {
+        rc = messaging_post_after_idem_lost(r);
+    } else if (!*collided) {
+        rc = messaging_post_failed(r->res, "put");
+    }
+out:
+    json_decref(item);
+    json_decref(answer);
+    json_decref(actions);
+    return rc;
+}
 
 /* Pattern C: the message into group (I am a member). answer_group: answer
  * {message_group_uuid} and end JOINED (D into an existing conversation) instead of the
@@ -239,62 +320,11 @@ static int messaging_post_after_idem_lost(const messaging_post_run *r)
 static int messaging_post_to_group(const messaging_post_run *r, const char *group,
                                    bool answer_group)
 {
-    const messaging_user *me = r->p->me;
-    char msg_uuid[UUID_BUF], ts[MESSAGING_TS_LEN];
-    if (rnd_uuid4(msg_uuid) != 0)
+    messaging_post_c c = { .group = group, .answer_group = answer_group };
+    if (rnd_uuid4(c.msg_uuid) != 0)
         return -1;
-    int64_t us = r->p->at_us ? r->p->at_us : messaging_now_us();
-    ddb_error *err = &r->res->err;
-    for (int attempt = 0; attempt < MESSAGING_POST_TS_TRIES; attempt++) {
-        if (clock_iso8601_us(ts, sizeof ts, us + attempt) != 0)
-            return -1;
-        json_t *item = messaging_message_item(group, ts, msg_uuid, me, r->p->message);
-        json_t *answer = answer_group
-                             ? json_pack("{s:s}", "message_group_uuid", group)
-                             : json_pack("{s:s, s:s, s:s, s:s, s:s}", "uuid", msg_uuid,
-                                         "display_name", me->display_name, "handle", me->handle,
-                                         "message", r->p->message, "created_at", ts);
-        json_t *actions = NULL;
-        int rc = -1;
-        bool collided = false, lost = false;
-        if (!item || !answer)
-            goto next;
-        if (!r->p->idem_key) {
-            rc = messaging_put_message(r->st->db, r->st->table, item, err);
-            collided = rc != 0 && ddb_error_is(err, "ConditionalCheckFailedException");
-        } else {
-            char token[37];
-            actions = json_pack("[{s:{s:s, s:O, s:s}}]", "Put", "TableName", r->st->table, "Item",
-                                item, "ConditionExpression", "attribute_not_exists(sk)");
-            if (!actions || messaging_post_add_idem(r, actions, answer, ts) != 0 ||
-                messaging_post_token(r, attempt, ts, token) != 0)
-                goto next;
-            rc = ddb_transact_write(r->st->db, actions, token, err);
-            lost = rc != 0 && messaging_post_idem_lost(err, 2);
-            collided = rc != 0 && !lost && ddb_error_is(err, "TransactionCanceledException") &&
-                       err->nreasons == 2 && aws_error_reason_is(err, 0, AWS_REASON_CONDITION);
-        }
-        if (rc == 0) {
-            if (answer_group)
-                snprintf(r->res->group, sizeof r->res->group, "%s", group);
-            rc = messaging_post_end(
-                r->res, answer_group ? MESSAGING_POST_JOINED : MESSAGING_POST_POSTED, answer);
-            answer = NULL;
-        } else if (lost) {
-            rc = messaging_post_after_idem_lost(r);
-        } else if (!collided) {
-            rc = messaging_post_failed(r->res, "put");
-        }
-    next:
-        json_decref(item);
-        json_decref(answer);
-        json_decref(actions);
-        if (!collided)
-            return rc;
-    }
-    log_msg(LOG_WARN, "messages_put_collisions", "%d timestamps taken in a row",
-            MESSAGING_POST_TS_TRIES);
-    return messaging_post_end(r->res, MESSAGING_POST_BUSY, NULL);
+    return messaging_post_each_us(r, messaging_post_to_group_at, &c, "messages_put_collisions",
+                                  MESSAGING_POST_BUSY);
 }
 
 int messaging_post_message(const messaging_store *st, const messaging_post *p, const char *group,
@@ -311,39 +341,49 @@ int messaging_post_message(const messaging_store *st, const messaging_post *p, c
 
 /* ---- D ----------------------------------------------------------------------------------- */
 
-/* One try at D's transaction at microsecond us: both group rows, the first message, the
- * pair item (index 3: the pair's only conversation; replacing the stale pair item naming
+/* What every try of D's transaction for one new group shares. */
+typedef struct messaging_post_d {
+    const messaging_user *ou;
+    int attempt; /* the round of messaging_start, for the token */
+    char group[UUID_BUF];
+    const char *replaces;
+    bool *lost_pair;
+} messaging_post_d;
+
+/* One try of D's transaction (messaging_post_try_fn): both group rows, the first message,
+ * the pair item (index 3: the pair's only conversation; replacing the stale pair item naming
  * `replaces` when not NULL) and the idempotency record (last, with a key). *lost_pair set
  * (nothing decided) when it lost on the pair item, *collided when a group row of the same
  * user already holds this microsecond; otherwise the outcome is set. 0, or -1 (no
  * memory). */
-static int messaging_post_create_at(const messaging_post_run *r, const messaging_user *ou,
-                                    int attempt, const char *group, int64_t us,
-                                    const char *replaces, bool *lost_pair, bool *collided)
+static int messaging_post_create_at(const messaging_post_run *r, const void *arg, int t, int64_t us,
+                                    bool *collided)
 {
-    const messaging_user *mu = r->p->me;
+    (void)t; /* D's token is per round (its timestamp tells the tries apart) */
+    const messaging_post_d *d = arg;
+    const messaging_user *mu = r->p->me, *ou = d->ou;
     char msg_uuid[UUID_BUF], ts[MESSAGING_TS_LEN], token[37];
     if (rnd_uuid4(msg_uuid) != 0 || clock_iso8601_us(ts, sizeof ts, us) != 0)
         return -1;
-    json_t *answer = json_pack("{s:s}", "message_group_uuid", group);
+    json_t *answer = json_pack("{s:s}", "message_group_uuid", d->group);
     json_t *actions =
-        messaging_create_group_actions(r->st->table, group, msg_uuid, ts, mu, ou, r->p->message);
+        messaging_create_group_actions(r->st->table, d->group, msg_uuid, ts, mu, ou, r->p->message);
     ddb_error *err = &r->res->err;
     int rc = -1;
     if (!answer || !actions ||
         json_array_append_new(actions, messaging_members_pair_put(r->st->table, mu->uuid, ou->uuid,
-                                                                  group, ts, replaces)) != 0)
+                                                                  d->group, ts, d->replaces)) != 0)
         goto out;
     if (r->p->idem_key) {
         if (messaging_post_add_idem(r, actions, answer, ts) != 0 ||
-            messaging_post_token(r, MESSAGING_POST_D_TOKEN_BASE + attempt, ts, token) != 0)
+            messaging_post_token(r, MESSAGING_POST_D_TOKEN_BASE + d->attempt, ts, token) != 0)
             goto out;
     } else {
         memcpy(token, msg_uuid, sizeof token);
     }
     bool cancelled = false;
     if (ddb_transact_write(r->st->db, actions, token, err) == 0) {
-        snprintf(r->res->group, sizeof r->res->group, "%s", group);
+        snprintf(r->res->group, sizeof r->res->group, "%s", d->group);
         rc = messaging_post_end(r->res, MESSAGING_POST_CREATED, answer);
         answer = NULL;
     } else if (r->p->idem_key && messaging_post_idem_lost(err, json_array_size(actions))) {
@@ -352,7 +392,7 @@ static int messaging_post_create_at(const messaging_post_run *r, const messaging
                err->nreasons > 3 &&
                (aws_error_reason_is(err, 3, AWS_REASON_CONDITION) ||
                 aws_error_reason_is(err, 3, AWS_REASON_CONFLICT))) {
-        *lost_pair = true;
+        *d->lost_pair = true;
         rc = 0;
     } else if (cancelled && err->nreasons > 2 &&
                (aws_error_reason_is(err, 0, AWS_REASON_CONDITION) ||
@@ -375,20 +415,13 @@ static int messaging_post_create(const messaging_post_run *r, const messaging_us
                                  const char *replaces, bool *lost_pair)
 {
     *lost_pair = false;
-    char group[UUID_BUF];
-    if (rnd_uuid4(group) != 0)
+    messaging_post_d d = {
+        .ou = ou, .attempt = attempt, .replaces = replaces, .lost_pair = lost_pair
+    };
+    if (rnd_uuid4(d.group) != 0)
         return -1;
-    int64_t us = r->p->at_us ? r->p->at_us : messaging_now_us();
-    for (int t = 0; t < MESSAGING_POST_TS_TRIES; t++) {
-        bool collided = false;
-        int rc =
-            messaging_post_create_at(r, ou, attempt, group, us + t, replaces, lost_pair, &collided);
-        if (!collided)
-            return rc;
-    }
-    log_msg(LOG_WARN, "messages_group_collisions", "%d timestamps taken in a row",
-            MESSAGING_POST_TS_TRIES);
-    return messaging_post_end(r->res, MESSAGING_POST_BUSY_CREATING, NULL);
+    return messaging_post_each_us(r, messaging_post_create_at, &d, "messages_group_collisions",
+                                  MESSAGING_POST_BUSY_CREATING);
 }
 
 int messaging_start(const messaging_store *st, const messaging_post *p, const messaging_user *other,

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/env.h"
 #include "base/errinfo.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/rnd.h"
 #include "base/prom.h"
@@ -71,12 +72,37 @@ START_TEST(buf_hex_and_take)
 }
 END_TEST
 
+START_TEST(hex_digits_both_ways)
+{
+    ck_assert_int_eq(hex_value('0'), 0);
+    ck_assert_int_eq(hex_value('9'), 9);
+    ck_assert_int_eq(hex_value('a'), 10);
+    ck_assert_int_eq(hex_value('F'), 15);
+    ck_assert_int_eq(hex_value('g'), -1);
+    ck_assert_int_eq(hex_value('%'), -1);
+    ck_assert_int_eq(hex_value(0), -1);
+    const unsigned char raw[] = { 0x00, 0x7f, 0xa5, 0xff };
+    char out[9];
+    hex_encode(raw, sizeof raw, out);
+    ck_assert_str_eq(out, "007fa5ff");
+    hex_encode(raw, 0, out);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(strv_compares)
 {
     ck_assert(strv_eq(STRV("abc"), strv_from("abc")));
     ck_assert(!strv_eq(STRV("abc"), STRV("abd")));
     ck_assert(strv_eq_cstr(STRV_EMPTY, NULL));
     ck_assert(!strv_eq_cstr(STRV("a"), "ab"));
+    char small[4] = "xyz";
+    ck_assert(strv_copy(STRV("abc"), small, sizeof small));
+    ck_assert_str_eq(small, "abc");
+    ck_assert(!strv_copy(STRV("abcd"), small, sizeof small)); /* no room for the NUL */
+    ck_assert_str_eq(small, "abc");
+    ck_assert(strv_copy(STRV_EMPTY, small, sizeof small));
+    ck_assert_str_eq(small, "");
 }
 END_TEST
 
@@ -569,6 +595,7 @@ static Suite *base_suite(void)
     tcase_add_test(tc, buf_refuses_past_cap_and_keeps_content);
     tcase_add_test(tc, buf_hex_and_take);
     tcase_add_test(tc, strv_compares);
+    tcase_add_test(tc, hex_digits_both_ways);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors-and-config");
     tcase_add_test(tc, errinfo_carries_message);
