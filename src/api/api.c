@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "api/cursor.h"
+#include "api/metrics.h"
 #include "base/log.h"
 
 void api_response_init(api_response *r)
@@ -156,8 +157,9 @@ int api_store_unavailable(api_response *resp, const char *event, const char *why
     return api_error(resp, 503, "unavailable", "the message store is not reachable");
 }
 
-int api_users_unavailable(api_response *resp, const char *event, const char *why)
+int api_users_unavailable(api_ctx *ctx, api_response *resp, const char *event, const char *why)
 {
+    metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
     log_msg(LOG_ERROR, event, "%s", why);
     return api_error(resp, 503, "unavailable", "the user database is not reachable");
 }

@@ -104,8 +104,9 @@ int api_page_reply(api_response *resp, const ddb_page_view *page, const char *uu
 
 /* Logs why under event and answers 503 "the message store is not reachable". Returns 0. */
 int api_store_unavailable(api_response *resp, const char *event, const char *why);
-/* The same for PostgreSQL: 503 "the user database is not reachable". Returns 0. */
-int api_users_unavailable(api_response *resp, const char *event, const char *why);
+/* The same for PostgreSQL: 503 "the user database is not reachable", counted as a Postgres
+ * error in ctx's metrics (cruddur_postgres_errors_total). Returns 0. */
+int api_users_unavailable(api_ctx *ctx, api_response *resp, const char *event, const char *why);
 
 /* The ?limit= (default API_PAGE_DEFAULT, at most API_PAGE_MAX) and ?cursor= of a list
  * endpoint whose items have partition key pk: 0 with args filled (release with

@@ -151,8 +151,7 @@ int api_authenticate(api_ctx *ctx, api_request *req, api_response *resp)
     } else if (e.code == ERR_INVALID) {
         return api_unauthorized(resp, "no Cruddur user has this sign-in");
     } else {
-        metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
-        api_users_unavailable(resp, "auth_user_lookup_failed", e.msg);
+        api_users_unavailable(ctx, resp, "auth_user_lookup_failed", e.msg);
         return -1;
     }
     req->authenticated = true;

@@ -132,7 +132,7 @@ static int api_messages_to_handle(api_ctx *ctx, api_response *resp, const messag
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request", "a handle is " USERS_HANDLE_RULE);
-        return api_users_unavailable(resp, "messages_user_lookup_failed", e.msg);
+        return api_users_unavailable(ctx, resp, "messages_user_lookup_failed", e.msg);
     }
     messaging_user ou = { other.uuid, other.display_name, other.handle };
     messaging_store st = api_members_store(ctx);

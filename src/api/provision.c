@@ -120,8 +120,7 @@ int api_provision(api_ctx *ctx, const char *token, const char *sub, user *out, a
         if (e.code == ERR_INVALID)
             return api_provision_refuse(ctx, sub, now, resp, "provision_refused",
                                         "its name or email cannot be stored");
-        metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
-        api_users_unavailable(resp, "provision_failed", e.msg);
+        api_users_unavailable(ctx, resp, "provision_failed", e.msg);
         return -1;
     }
     log_fields(LOG_INFO, "user_provisioned",

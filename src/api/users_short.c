@@ -23,8 +23,7 @@ int api_users_short(api_ctx *ctx, api_request *req, api_response *resp, const st
             return api_error(resp, 404, "not_found", "no user has this handle");
         if (e.code == ERR_INVALID)
             return api_error(resp, 400, "bad_request", "malformed handle");
-        metrics_count(ctx->metrics_slot, METRICS_PG_ERRORS);
-        return api_users_unavailable(resp, "users_short_lookup_failed", e.msg);
+        return api_users_unavailable(ctx, resp, "users_short_lookup_failed", e.msg);
     }
     json_t *o = json_pack("{s:s, s:s, s:s}", "uuid", u.uuid, "handle", u.handle, "display_name",
                           u.display_name);

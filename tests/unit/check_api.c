@@ -666,6 +666,29 @@ END_TEST
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
+/* Every 503 of the user database counts as a Postgres error, whichever route answers it. */
+START_TEST(test_users_unavailable_counts_a_postgres_error)
+{
+    errinfo e;
+    metrics *m = metrics_new(1, &e);
+    ck_assert_ptr_nonnull(m);
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.metrics_slot = metrics_slot_at(m, 0);
+    api_response r;
+    api_response_init(&r);
+    ck_assert_int_eq(api_users_unavailable(&ctx, &r, "test_lookup_failed", "connection lost"), 0);
+    assert_error(&r, 503, "unavailable");
+    api_response_cleanup(&r);
+    buf out;
+    buf_init(&out, 0);
+    ck_assert_int_eq(metrics_render(m, &out), 0);
+    ck_assert_double_eq(support_prom_value(buf_cstr(&out), "cruddur_postgres_errors_total"), 1);
+    buf_cleanup(&out);
+    metrics_free(m);
+}
+END_TEST
+
 START_TEST(test_metrics_sum_every_slot)
 {
     errinfo e;
@@ -883,6 +906,7 @@ static Suite *api_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("metrics");
     tcase_add_test(tc, test_metrics_sum_every_slot);
+    tcase_add_test(tc, test_users_unavailable_counts_a_postgres_error);
     tcase_add_test(tc, test_metrics_ddb_outcomes_from_the_client);
     tcase_add_test(tc, test_metrics_page_for_scrapers_only);
     suite_add_tcase(s, tc);
