@@ -110,6 +110,12 @@ size_t plan_target(const lease *leases, size_t n, const char *me, const plan_obs
     return (active + owners - 1) / owners;
 }
 
+const char *plan_record_seq(const json_t *record)
+{
+    return json_string_value(
+        json_object_get(json_object_get(record, "dynamodb"), "SequenceNumber"));
+}
+
 bool plan_message_key(const json_t *record, const char **group, const char **created_at)
 {
     const char *ev = json_string_value(json_object_get(record, "eventName"));

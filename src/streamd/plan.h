@@ -58,6 +58,9 @@ long plan_batch(const json_t *records, bool *apply, long *fallback);
  * the record; false when the record is not an INSERT/MODIFY of a message item. */
 bool plan_message_key(const json_t *record, const char **group, const char **created_at);
 
+/* The record's dynamodb.SequenceNumber, borrowed; NULL when it has none (or record is NULL). */
+const char *plan_record_seq(const json_t *record);
+
 /* The leases to create: one for each shard of shards (DescribeStream's Shards array,
  * borrowed) whose ShardId is valid (1..LEASE_ID_MAX-1 characters) and has no lease in
  * leases (nor an earlier entry of shards), of stream_arn, its ParentShardId (when valid) as

@@ -70,8 +70,7 @@ static int streamd_apply(streamd_applier *a, const char *shard, const json_t *re
                          groupsync_result *res)
 {
     streamd *s = a->s;
-    const json_t *dyn = json_object_get(record, "dynamodb");
-    const char *seq = json_string_value(json_object_get(dyn, "SequenceNumber"));
+    const char *seq = plan_record_seq(record);
     ddb_error err;
     ddb_error_clear(&err);
     groupsync_status rc = GROUPSYNC_RETRY;
@@ -177,8 +176,7 @@ static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *
     long at = (long)i;
     while (at >= 0) {
         const json_t *cur = json_array_get(b->records, (size_t)at);
-        const char *cseq =
-            json_string_value(json_object_get(json_object_get(cur, "dynamodb"), "SequenceNumber"));
+        const char *cseq = plan_record_seq(cur);
         groupsync_result res;
         memset(&res, 0, sizeof res);
         bool bad;
@@ -410,8 +408,7 @@ int streamd_apply_batch(streamd *s, streamd_shard *sh, const json_t *records)
         owner[i] = -1;
         s->stats.superseded++;
         if (log_enabled(LOG_DEBUG)) {
-            const char *seq = json_string_value(
-                json_object_get(json_object_get(r, "dynamodb"), "SequenceNumber"));
+            const char *seq = plan_record_seq(r);
             log_fields(LOG_DEBUG, "record",
                        json_pack("{s:s, s:s, s:s, s:s}", "shard", shard, "sequence", seq ? seq : "",
                                  "group", m.group, "action", "superseded"));

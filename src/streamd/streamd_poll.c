@@ -129,10 +129,7 @@ void streamd_poll(streamd *s, streamd_shard *sh, int64_t now)
         streamd_lose(s, sh, "taken by another owner during the batch");
         goto out;
     }
-    const char *last =
-        n ? json_string_value(json_object_get(
-                json_object_get(json_array_get(records, n - 1), "dynamodb"), "SequenceNumber"))
-          : NULL;
+    const char *last = n ? plan_record_seq(json_array_get(records, n - 1)) : NULL;
     const char *cp = !next ? LEASE_SHARD_END : (last && lease_is_seq(last) ? last : NULL);
     int64_t t_checkpoint = clock_mono_us();
     if (cp) {

@@ -81,6 +81,16 @@ static void newest(ddb *d, const char *table, const char *gid, char sk[64], char
     ddb_page_cleanup(&page);
 }
 
+/* Asserts both rows of gid stand at its newest message, whose text is want (NULL: any). */
+static void assert_at_newest(ddb *d, const char *table, const char *gid, const char *want)
+{
+    char sk[64], text[128];
+    newest(d, table, gid, sk, text);
+    if (want)
+        ck_assert_str_eq(text, want);
+    sd_assert_rows(d, table, gid, sk, text);
+}
+
 /* Waits until both rows of gid are at the newest message (timeout_ms); true when they are. */
 static bool wait_current(ddb *d, const char *table, const char *gid, long timeout_ms)
 {
@@ -180,9 +190,7 @@ START_TEST(concurrent_senders_end_at_the_newest_message)
     ck_assert_msg(wait_current(d, t, gid, 60000), "the daemon did not catch up in 60 s");
     /* idle: still current after a few more polls */
     support_server_sleep_ms(500);
-    char sk[64], text[128];
-    newest(d, t, gid, sk, text);
-    sd_assert_rows(d, t, gid, sk, text);
+    assert_at_newest(d, t, gid, NULL);
     kill(daemon, SIGTERM);
     ck_assert_int_eq(support_server_wait(daemon, 10000), 0);
     sd_table_drop(d, t);
@@ -266,12 +274,8 @@ START_TEST(sigkill_and_restart_lose_nothing_and_never_go_back)
         sd_message(d, t, gids[g], &u[1], "after the last kill", NULL, NULL);
     for (int g = 0; g < 5; g++)
         ck_assert_msg(wait_current(d, t, gids[g], 30000), "group %d not current", g);
-    for (int g = 0; g < 5; g++) {
-        char sk[64], text[128];
-        newest(d, t, gids[g], sk, text);
-        ck_assert_str_eq(text, "after the last kill");
-        sd_assert_rows(d, t, gids[g], sk, text);
-    }
+    for (int g = 0; g < 5; g++)
+        assert_at_newest(d, t, gids[g], "after the last kill");
     kill(daemon, SIGTERM);
     ck_assert_int_eq(support_server_wait(daemon, 10000), 0);
     /* The leases were taken over after each kill. */
@@ -312,11 +316,8 @@ START_TEST(replay_from_trim_horizon_changes_nothing)
         ddb_delete_table(d, lt + strlen("CRUDDUR_LEASE_TABLE="), &err);
     }
     free(before);
-    for (int g = 0; g < 3; g++) {
-        char sk[64], text[128];
-        newest(d, t, gids[g], sk, text);
-        sd_assert_rows(d, t, gids[g], sk, text);
-    }
+    for (int g = 0; g < 3; g++)
+        assert_at_newest(d, t, gids[g], NULL);
     sd_table_drop(d, t);
     ddb_free(d);
 }
@@ -642,12 +643,8 @@ static long batch_in_flight_peak(const char *threads, int first_user)
     ck_assert_int_ge(json_integer_value(json_object_get(st, "held")), 12);
     json_decref(st);
     support_server_stop(&proxy);
-    for (int i = 0; i < 12; i++) {
-        char sk[64], text[128];
-        newest(d, t, gids[i], sk, text);
-        ck_assert_str_eq(text, "newest");
-        sd_assert_rows(d, t, gids[i], sk, text);
-    }
+    for (int i = 0; i < 12; i++)
+        assert_at_newest(d, t, gids[i], "newest");
     sd_table_drop(d, t);
     ddb_free(d);
     return peak;
