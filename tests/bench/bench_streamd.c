@@ -67,6 +67,7 @@ static volatile uint64_t g_written;
 static uint64_t g_queries, g_rounds;
 static int64_t g_round_us_sum, g_round_us_max;
 static const char *g_daemon_endpoint; /* the daemon's AWS_ENDPOINT_URL (default: ours) */
+static int64_t g_check_gap_us = BENCH_CHECK_GAP_US;
 
 static ddb *bench_ddb(void)
 {
@@ -136,44 +137,52 @@ static void *writer(void *arg)
 
 /* One checker: while messages of its groups are pending, one strongly consistent
  * BatchGetItem a round asks for both group rows of each such group (the base table's GRP#
- * items: what a user's list of conversations reads) at the newest pending message of the
- * group. A message counts as propagated when a read that began after its PutItem returned
- * found both rows at (or, for older pending ones, past) it; its delay runs to the end of
- * that read: an upper bound, at most one round late. */
+ * items: what a user's list of conversations reads) at every position a row can stand at
+ * now: the created_at of each pending message of the group, newest first (a row that shows
+ * an older pending message is found there, one at a newer message there). A message counts
+ * as propagated when a read that began after its PutItem returned found both rows at it or
+ * at a newer message; its delay runs to the end of that read: an upper bound, at most one
+ * round late. A round asks for the newest position of every group first, then older ones
+ * while BatchGetItem's 100 keys allow (the rest wait a round). */
+#define BENCH_BATCH_KEYS 100
 static void *checker(void *arg)
 {
     int id = (int)(intptr_t)arg;
     ddb *d = bench_ddb();
     int64_t last_round = 0;
+    static _Thread_local pending mine[BENCH_MAX_PENDING];
+    static _Thread_local bool asked[BENCH_MAX_PENDING];
     while (!g_stop_checker) {
-        char target[BENCH_GROUPS][MESSAGING_TS_LEN];
-        bool want[BENCH_GROUPS] = { false };
-        int nwant = 0;
+        /* this checker's pending messages, a copy, newest first */
         pthread_mutex_lock(&g_mu);
-        for (size_t i = 0; i < g_qlen[id]; i++) {
-            const pending *p = &g_q[id][i];
-            if (!want[p->group]) {
-                want[p->group] = true;
-                memcpy(target[p->group], p->created_at, sizeof target[0]);
-                nwant++;
-            } else if (strcmp(p->created_at, target[p->group]) > 0) {
-                memcpy(target[p->group], p->created_at, sizeof target[0]);
-            }
-        }
+        size_t np = g_qlen[id];
+        memcpy(mine, g_q[id], np * sizeof *mine);
         pthread_mutex_unlock(&g_mu);
         int64_t start = clock_mono_us();
-        if (nwant == 0 || start - last_round < BENCH_CHECK_GAP_US) {
+        if (np == 0 || start - last_round < g_check_gap_us) {
             clock_sleep_ms(1);
             continue;
         }
         last_round = start;
+        /* the keys: for each group its newest pending position, then older ones */
         json_t *keys = json_array();
-        for (int g = 0; g < BENCH_GROUPS; g++)
-            for (int u = 0; want[g] && u < 2; u++) {
-                char pk[MESSAGING_KEY_MAX];
-                messaging_grp_pk(pk, sizeof pk, g_users[2 * g + u]);
-                json_array_append_new(
-                    keys, json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", pk, "sk", "S", target[g]));
+        size_t nkeys = 0;
+        bool asked_group[BENCH_GROUPS] = { false };
+        memset(asked, 0, np * sizeof *asked);
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = np; i-- > 0 && nkeys + 2 <= BENCH_BATCH_KEYS;) {
+                /* (a group's pending messages differ in created_at: a clash is not written) */
+                const pending *p = &mine[i];
+                if (asked[i] || (pass == 0 && asked_group[p->group]))
+                    continue;
+                asked[i] = asked_group[p->group] = true;
+                for (int u = 0; u < 2; u++) {
+                    char pk[MESSAGING_KEY_MAX];
+                    messaging_grp_pk(pk, sizeof pk, g_users[2 * p->group + u]);
+                    json_array_append_new(keys, json_pack("{s:{s:s}, s:{s:s}}", "pk", "S", pk, "sk",
+                                                          "S", p->created_at));
+                }
+                nkeys += 2;
             }
         json_t *req = json_pack("{s:{s:{s:o, s:b}}}", "RequestItems", g_table, "Keys", keys,
                                 "ConsistentRead", 1);
@@ -182,14 +191,17 @@ static void *checker(void *arg)
         ddb_error_clear(&err);
         int rc = ddb_call(d, "BatchGetItem", req, &resp, &err);
         int64_t end = clock_mono_us(), end_real = clock_real_us();
-        /* which rows stand at their group's target */
-        bool at[BENCH_GROUPS * 2] = { false };
+        /* where each row was found: the newest of its positions asked; "" not found */
+        char at[BENCH_GROUPS * 2][MESSAGING_TS_LEN];
+        memset(at, 0, sizeof at);
         const json_t *items = json_object_get(json_object_get(resp, "Responses"), g_table);
         for (size_t i = 0; rc == 0 && i < json_array_size(items); i++) {
-            const char *pk = ddb_av_get_s(json_array_get(items, i), "pk");
-            for (int k = 0; pk && k < BENCH_GROUPS * 2; k++)
-                if (strncmp(pk, "GRP#", 4) == 0 && strcmp(pk + 4, g_users[k]) == 0)
-                    at[k] = true;
+            const json_t *item = json_array_get(items, i);
+            const char *pk = ddb_av_get_s(item, "pk"), *sk = ddb_av_get_s(item, "sk");
+            for (int k = 0; pk && sk && k < BENCH_GROUPS * 2; k++)
+                if (strncmp(pk, "GRP#", 4) == 0 && strcmp(pk + 4, g_users[k]) == 0 &&
+                    strcmp(sk, at[k]) > 0)
+                    snprintf(at[k], sizeof at[k], "%s", sk);
         }
         json_decref(resp);
         json_decref(req);
@@ -203,8 +215,9 @@ static void *checker(void *arg)
         for (size_t i = 0; i < g_qlen[id]; i++) {
             pending *p = &g_q[id][i];
             int g = p->group;
-            if (want[g] && p->put_done_us <= start && at[2 * g] && at[2 * g + 1] &&
-                strcmp(target[g], p->created_at) >= 0) {
+            if (p->put_done_us <= start && at[2 * g][0] && at[2 * g + 1][0] &&
+                strcmp(at[2 * g], p->created_at) >= 0 &&
+                strcmp(at[2 * g + 1], p->created_at) >= 0) {
                 if (g_ndelays < BENCH_MAX_PENDING)
                     g_delays[g_ndelays++] = end - p->put_done_us;
                 if (g_trace)
@@ -431,6 +444,8 @@ int main(int argc, char **argv)
     g_delays = calloc(BENCH_MAX_PENDING, sizeof *g_delays);
     /* BENCH_STREAMD_TRACE=FILE: "group created_at put_done_us read_start_us read_end_us"
      * (wall clock) per propagated message, to set beside the daemon's record lines. */
+    if (getenv("BENCH_STREAMD_CHECK_GAP_US"))
+        g_check_gap_us = atol(getenv("BENCH_STREAMD_CHECK_GAP_US"));
     const char *trace = getenv("BENCH_STREAMD_TRACE");
     if (trace && *trace && !(g_trace = fopen(trace, "w"))) {
         perror(trace);
@@ -498,7 +513,7 @@ int main(int argc, char **argv)
            "starts every %d ms at most: the resolution of the delays\n",
            BENCH_CHECKERS, (double)queries / secs,
            rounds ? (double)round_sum / (double)rounds / 1000.0 : 0.0, round_max / 1000.0,
-           BENCH_CHECK_GAP_US / 1000);
+           (int)(g_check_gap_us / 1000));
     if (cpu0 >= 0 && cpu1 >= cpu0) {
         double cpu_us = (double)(cpu1 - cpu0) * 1e6 / (double)sysconf(_SC_CLK_TCK);
         long calls = calls1 - calls0;
