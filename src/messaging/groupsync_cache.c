@@ -87,6 +87,11 @@ json_t *groupsync_cache_get(groupsync_cache *c, const char *group)
     return json_incref(s->rows);
 }
 
+bool groupsync_cache_held(const groupsync_cache *c, const char *group)
+{
+    return c && groupsync_cache_key_ok(group) && groupsync_cache_find(c, group) != NULL;
+}
+
 /* Bytes of every string in v (keys and values), stopping once past cap. */
 static size_t groupsync_cache_bytes(const json_t *v, size_t cap, size_t sum)
 {

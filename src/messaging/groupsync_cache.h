@@ -37,6 +37,9 @@ void groupsync_cache_free(groupsync_cache *c); /* accepts NULL */
  * NULL when not held (or c is NULL). Counts a hit or a miss. */
 json_t *groupsync_cache_get(groupsync_cache *c, const char *group);
 
+/* Whether group is held, counting neither a hit nor a miss. */
+bool groupsync_cache_held(const groupsync_cache *c, const char *group);
+
 /* Stores rows (an array of DynamoDB items; the reference is stolen, also on failure) as
  * group's, replacing what was held and evicting the set's least recently used entry when
  * full. Rows whose strings exceed GROUPSYNC_CACHE_ENTRY_BYTES_MAX, or a NULL rows, forget

@@ -2,7 +2,10 @@
  * groupsync.h) with bounded retries, or a dead letter; the conversations of a batch are
  * independent, so they are spread over the applier threads, each with its own DynamoDB
  * client and row cache. One conversation always goes to the same applier (a hash of its
- * uuid), so its cache entry stays warm and its records are applied in batch order. */
+ * uuid), so its cache entry stays warm and its records are applied in batch order. Before
+ * handing the batch out, the loop moves the conversations whose rows an applier's cache
+ * holds — those in use — together, in one TransactWriteItems for the whole batch
+ * (groupsync_apply_together); the appliers then do the rest one by one. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,6 +45,7 @@ struct streamd_batch {
     const bool *apply;     /* plan_batch */
     const long *fallback;  /* plan_batch */
     const int *owner;      /* the applier of record i; -1: superseded, nothing to do */
+    const bool *done;      /* record i moved together already; NULL: none was */
     size_t n;
 };
 
@@ -169,6 +173,22 @@ static int streamd_apply_superseded(streamd_applier *a, const struct streamd_bat
     return streamd_apply(a, b->shard, json_array_get(b->records, i), &bad, &dummy);
 }
 
+/* The record line of a record applied (not one ignored, below info). */
+static void streamd_log_record(const struct streamd_batch *b, const json_t *record,
+                               const groupsync_result *res)
+{
+    log_level lvl = res->action == GROUPSYNC_IGNORED ? LOG_DEBUG : LOG_INFO;
+    if (!log_enabled(lvl))
+        return;
+    const char *seq = plan_record_seq(record);
+    int64_t lag = streamd_record_lag(record);
+    log_fields(lvl, "record",
+               json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "shard", b->shard, "sequence",
+                         seq ? seq : "", "group", res->group, "created_at", res->created_at,
+                         "action", groupsync_action_name(res->action), "moved", res->moved,
+                         "lag_ms", (json_int_t)(lag > 0 ? lag : 0)));
+}
+
 /* The newest message of a conversation, falling back to the next-older one of the batch
  * while the one in hand proves bad (it is a dead letter then). */
 static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *b, size_t i)
@@ -176,23 +196,13 @@ static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *
     long at = (long)i;
     while (at >= 0) {
         const json_t *cur = json_array_get(b->records, (size_t)at);
-        const char *cseq = plan_record_seq(cur);
         groupsync_result res;
         memset(&res, 0, sizeof res);
         bool bad;
         if (streamd_apply(a, b->shard, cur, &bad, &res) != 0)
             return -1;
         if (!bad) {
-            log_level lvl = res.action == GROUPSYNC_IGNORED ? LOG_DEBUG : LOG_INFO;
-            if (log_enabled(lvl)) {
-                int64_t lag = streamd_record_lag(cur);
-                log_fields(lvl, "record",
-                           json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "shard", b->shard,
-                                     "sequence", cseq ? cseq : "", "group", res.group, "created_at",
-                                     res.created_at, "action", groupsync_action_name(res.action),
-                                     "moved", res.moved, "lag_ms",
-                                     (json_int_t)(lag > 0 ? lag : 0)));
-            }
+            streamd_log_record(b, cur, &res);
             return 0;
         }
         at = b->fallback[at];
@@ -200,13 +210,58 @@ static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *
     return 0;
 }
 
-/* Applies the records of b that are a's, in batch order; inline, keeps the leases alive
- * between records. 0, or -1 at the first record that needs the batch read again. */
+/* The newest messages of the batch's conversations whose rows an applier's cache holds,
+ * moved together in as few transactions as they fit (groupsync_apply_together), by the
+ * loop's client while the appliers wait for the batch: one commit for the conversations in
+ * use instead of one each. On DynamoDB transactions take turns, and a consistent read that
+ * meets one waits for it, so one commit for all makes every row visible soonest. done[i] is
+ * set for each record i so applied; the rest, and all of them when memory runs short, go
+ * one by one. The number moved. */
+static uint64_t streamd_apply_together(streamd *s, const struct streamd_batch *b, bool *done)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < b->n; i++)
+        k += b->owner[i] >= 0 && b->apply[i] && s->appliers[b->owner[i]].cache;
+    if (k < 2)
+        return 0;
+    uint64_t moved = 0;
+    const json_t **recs = malloc(k * sizeof *recs);
+    groupsync_cache **caches = malloc(k * sizeof *caches);
+    size_t *at = malloc(k * sizeof *at);
+    bool *ok = malloc(k * sizeof *ok);
+    groupsync_result *res = malloc(k * sizeof *res);
+    if (recs && caches && at && ok && res) {
+        size_t j = 0;
+        for (size_t i = 0; i < b->n; i++)
+            if (b->owner[i] >= 0 && b->apply[i] && s->appliers[b->owner[i]].cache) {
+                at[j] = i;
+                caches[j] = s->appliers[b->owner[i]].cache;
+                recs[j++] = json_array_get(b->records, i);
+            }
+        if (groupsync_apply_together(s->d, s->table, caches, recs, k, ok, res) > 0)
+            for (j = 0; j < k; j++)
+                if (ok[j]) {
+                    done[at[j]] = true;
+                    moved++;
+                    streamd_log_record(b, recs[j], &res[j]);
+                }
+    }
+    free(recs);
+    free(caches);
+    free(at);
+    free(ok);
+    free(res);
+    return moved;
+}
+
+/* Applies the records of b that are a's and not moved together already, in batch order;
+ * inline, keeps the leases alive between records. 0, or -1 at the first record that needs
+ * the batch read again. */
 static int streamd_applier_do(streamd_applier *a, const struct streamd_batch *b, int self,
                               bool inline_run)
 {
     for (size_t i = 0; i < b->n; i++) {
-        if (b->owner[i] != self)
+        if (b->owner[i] != self || (b->done && b->done[i]))
             continue;
         if (inline_run)
             streamd_keepalive(a->s);
@@ -384,6 +439,7 @@ int streamd_apply_batch(streamd *s, streamd_shard *sh, const json_t *records)
     bool *apply = malloc(n * sizeof *apply);
     long *fallback = malloc(n * sizeof *fallback);
     int *owner = malloc(n * sizeof *owner);
+    bool *done = calloc(n, sizeof *done);
     char shard[LEASE_ID_MAX];
     int rc = -1;
     if (!apply || !fallback || !owner || plan_batch(records, apply, fallback) < 0) {
@@ -420,6 +476,11 @@ int streamd_apply_batch(streamd *s, streamd_shard *sh, const json_t *records)
                                .fallback = fallback,
                                .owner = owner,
                                .n = n };
+    if (done) { /* without memory for it, all go one by one */
+        streamd_keepalive(s);
+        s->stats.moved += streamd_apply_together(s, &b, done);
+        b.done = done;
+    }
     for (int i = 0; i < s->nappliers; i++)
         s->appliers[i].moved = s->appliers[i].dead_letters = 0;
     rc = s->nappliers == 1 ? streamd_applier_do(&s->appliers[0], &b, 0, true)
@@ -440,5 +501,6 @@ out:
     free(apply);
     free(fallback);
     free(owner);
+    free(done);
     return rc;
 }

@@ -21,7 +21,7 @@
 #define STREAMD_BACKOFF_MAX_MS 5000
 #define STREAMD_YOUNG_MS 30000 /* a record this young may precede its index entries */
 #define STREAMD_NO_GROUP_PAUSE_MS 500
-#define STREAMD_POLL_MIN_MS 205 /* between two GetRecords of one shard: AWS allows 5 a second */
+#define STREAMD_POLL_MIN_MS 201 /* between two GetRecords of one shard: AWS allows 5 a second */
 
 typedef struct streamd_shard {
     lease l;        /* our copy: owner = us, counter = the last we wrote */

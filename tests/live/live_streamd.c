@@ -672,6 +672,82 @@ START_TEST(the_conversations_of_a_batch_are_applied_at_once)
 }
 END_TEST
 
+/* A running daemon with threads appliers, 12 conversations moved once (its cache now holds
+ * their rows), then a new message in each while the daemon is stopped, so that one batch
+ * carries all 12: the TransactWriteItems of that batch and their actions, through a proxy
+ * in front of the table. Asserts every conversation ends at its newest message. */
+static void in_use_batch(const char *threads, int first_user, long *transactions, long *actions)
+{
+    ddb *d = live_ddb();
+    char t[64], lp[512], gids[12][37], name[32];
+    sd_table("sd-tog", t);
+    snprintf(name, sizeof name, "together-%s", threads);
+    log_path(lp, name);
+    sd_user a, b[12];
+    sd_user_make(&a, first_user);
+    for (int i = 0; i < 12; i++) {
+        sd_user_make(&b[i], first_user + 1 + i);
+        sd_group(d, t, &a, &b[i], NULL, gids[i]);
+        sd_message(d, t, gids[i], &b[i], "first", NULL, NULL);
+    }
+    support_server proxy;
+    setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
+    ck_assert_int_eq(support_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
+    char table_url[96], streams_url[600], n_threads[64];
+    snprintf(table_url, sizeof table_url, "AWS_ENDPOINT_URL=http://127.0.0.1:%d", proxy.port);
+    snprintf(streams_url, sizeof streams_url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=%s",
+             live_ddb_endpoint());
+    snprintf(n_threads, sizeof n_threads, "CRUDDUR_APPLY_THREADS=%s", threads);
+    sd_env e;
+    env_make(&e, t, NULL, 5000);
+    const char *env[12];
+    size_t k = 0;
+    for (; e.v[k]; k++)
+        env[k] = e.v[k];
+    env[k++] = table_url;
+    env[k++] = streams_url;
+    env[k++] = n_threads;
+    env[k] = NULL;
+    pid_t pid = sd_start(env, lp, NULL);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(wait_current(d, t, gids[i], 20000), "conversation %d not moved", i);
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    support_server_sleep_ms(200); /* a GetRecords in flight has its answer by now */
+    json_decref(support_server_ctl(
+        proxy.port, "hold", json_pack("{s:s, s:i}", "operation", "TransactWriteItems", "ms", 1)));
+    for (int i = 0; i < 12; i++)
+        sd_message(d, t, gids[i], &b[i], "second", NULL, NULL);
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(wait_current(d, t, gids[i], 20000), "conversation %d not moved again", i);
+    json_t *st = support_server_ctl(proxy.port, "stats", NULL);
+    *transactions = (long)json_integer_value(json_object_get(st, "held"));
+    *actions = (long)json_integer_value(json_object_get(st, "actions"));
+    json_decref(st);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(support_server_wait(pid, 30000), 0);
+    support_server_stop(&proxy);
+    for (int i = 0; i < 12; i++)
+        assert_at_newest(d, t, gids[i], "second");
+    sd_table_drop(d, t);
+    ddb_free(d);
+}
+
+START_TEST(conversations_in_use_share_one_transaction)
+{
+    /* Rows the caches hold move together: the batch's 12 moves (48 actions) go in one
+     * transaction, with one applier and with four (each caching its own share).
+     * Without: 12 transactions; with one per applier's share: up to 4. */
+    long tx, actions;
+    in_use_batch("1", 340, &tx, &actions);
+    ck_assert_msg(tx == 1, "1 applier: %ld transactions for one batch of 12 conversations", tx);
+    ck_assert_int_eq(actions, 48);
+    in_use_batch("4", 360, &tx, &actions);
+    ck_assert_msg(tx == 1, "4 appliers: %ld transactions for one batch of 12 conversations", tx);
+    ck_assert_int_eq(actions, 48);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("streamd");
@@ -688,6 +764,7 @@ static Suite *suite(void)
     tcase_add_test(tc, crafted_records_never_stop_the_daemon);
     tcase_add_test(tc, no_stream_is_a_clear_error_with_once);
     tcase_add_test(tc, the_conversations_of_a_batch_are_applied_at_once);
+    tcase_add_test(tc, conversations_in_use_share_one_transaction);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,14 +10,16 @@ Table Queries (strongly or eventually consistent) and everything else pass throu
 
 It can also hold every request of one operation for a while before forwarding it, and
 counts how many of them were in flight at once: how a test sees that a client sends calls
-concurrently (cruddur-streamd's appliers), whatever the machine's speed.
+concurrently (cruddur-streamd's appliers), whatever the machine's speed; and how many
+actions the held TransactWriteItems carried in all (how many moves shared a transaction).
 
 Binds 127.0.0.1 on an ephemeral port, prints the port on its first line, and serves until
 its stdin closes or a hard time limit (LAG_PROXY_MAX_S, default 600 s) passes. Control:
   POST /_control/lag    {"on": true|false}   -> {"on": ...}
   POST /_control/hold   {"operation": "TransactWriteItems", "ms": 150}
                         (ms 0: no hold; resets the counts below)  -> {"operation": ..., "ms": n}
-  GET  /_control/stats  -> {"hidden": n, "forwarded": n, "held": n, "peak_in_flight": n}
+  GET  /_control/stats  -> {"hidden": n, "forwarded": n, "held": n, "peak_in_flight": n,
+                            "actions": n}
 """
 import http.client
 import json
@@ -31,9 +33,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 UPSTREAM = urllib.parse.urlsplit(os.environ.get("LAG_PROXY_UPSTREAM", "http://127.0.0.1:8000"))
 STATE = {"on": False, "hidden": 0, "forwarded": 0, "hold_op": "", "hold_ms": 0,
-         "held": 0, "in_flight": 0, "peak_in_flight": 0}
+         "held": 0, "in_flight": 0, "peak_in_flight": 0, "actions": 0}
 LOCK = threading.Lock()
 PASS_HEADERS = ("content-type", "x-amz-crc32", "x-amzn-requestid")
+
+
+def transact_actions(body):
+    """The number of TransactItems in a request body (0 when it has none)."""
+    try:
+        items = json.loads(body or b"{}").get("TransactItems")
+    except (ValueError, AttributeError):
+        return 0
+    return len(items) if isinstance(items, list) else 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -66,10 +77,12 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["hold_op"] = str(req.get("operation", ""))
                 STATE["hold_ms"] = max(0, min(int(req.get("ms", 0)), 5000))
                 STATE["held"] = STATE["in_flight"] = STATE["peak_in_flight"] = 0
+                STATE["actions"] = 0
                 return self.reply_json({"operation": STATE["hold_op"], "ms": STATE["hold_ms"]})
             if name == "stats":
                 return self.reply_json({k: STATE[k] for k in
-                                        ("hidden", "forwarded", "held", "peak_in_flight")})
+                                        ("hidden", "forwarded", "held", "peak_in_flight",
+                                         "actions")})
         self.reply(404, b"{}", [("Content-Type", "application/json")])
 
     def forward(self, body):
@@ -91,6 +104,7 @@ class Handler(BaseHTTPRequestHandler):
                     target.endswith("." + STATE["hold_op"]) else 0)
             if hold:
                 STATE["held"] += 1
+                STATE["actions"] += transact_actions(body)
                 STATE["in_flight"] += 1
                 STATE["peak_in_flight"] = max(STATE["peak_in_flight"], STATE["in_flight"])
         try:

@@ -1180,6 +1180,310 @@ START_TEST(plan_pair_cacheable_after_table)
 }
 END_TEST
 
+/* ---- many conversations in one transaction (groupsync_apply_together) ------------------------ */
+
+/* Conversation k's group and users: uuids of its own. */
+typedef struct conv {
+    char group[37], ua[37], ub[37];
+} conv;
+
+static conv conv_of(int k)
+{
+    conv c;
+    snprintf(c.group, sizeof c.group, "0b4c6e2a-1f3d-4a5b-8c7d-%012x", k);
+    snprintf(c.ua, sizeof c.ua, "11111111-2222-4333-8444-%012x", k);
+    snprintf(c.ub, sizeof c.ub, "66666666-7777-4888-9999-%012x", k);
+    return c;
+}
+
+/* A message record of conversation c at ts carrying text. */
+static json_t *conv_record(const conv *c, const char *ts, const char *text)
+{
+    char pk[64];
+    snprintf(pk, sizeof pk, "MSG#%s", c->group);
+    return record("INSERT", key(pk, ts), msg_image(pk, ts, text));
+}
+
+/* Primes cache with c's rows at T0 moved to TS (a Query and one transaction). */
+static void prime_conv(ddbscript *s, groupsync_cache *cache, const conv *c)
+{
+    char pa[64], pb[64];
+    snprintf(pa, sizeof pa, "GRP#%s", c->ua);
+    snprintf(pb, sizeof pb, "GRP#%s", c->ub);
+    reply_rows(s, json_pack("[o, o]", grow(pa, T0, c->group), grow(pb, T0, c->group)));
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    json_t *r = conv_record(c, TS, "first");
+    groupsync_result res;
+    ddb_error err;
+    ck_assert_int_eq(groupsync_apply_cached(ddbscript_ddb(s), "t", cache, r, &res, &err),
+                     GROUPSYNC_OK);
+    ck_assert_int_eq(res.moved, 2);
+    json_decref(r);
+}
+
+/* groupsync_apply_together over recs[0..n) (stolen), all of them with cache, into done/res. */
+static size_t together(ddbscript *s, groupsync_cache *cache, json_t **recs, size_t n, bool *done,
+                       groupsync_result *res)
+{
+    groupsync_cache **caches = malloc(n * sizeof *caches);
+    for (size_t i = 0; i < n; i++)
+        caches[i] = cache;
+    size_t moved = groupsync_apply_together(ddbscript_ddb(s), "t", caches,
+                                            (const json_t *const *)recs, n, done, res);
+    for (size_t i = 0; i < n; i++)
+        json_decref(recs[i]);
+    free(caches);
+    return moved;
+}
+
+START_TEST(conversations_in_use_move_in_one_transaction)
+{
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(64);
+    conv c[4];
+    for (int k = 0; k < 4; k++) {
+        c[k] = conv_of(k);
+        if (k < 3)
+            prime_conv(s, cache, &c[k]);
+    }
+    size_t primed = ddbscript_calls(s);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    /* three cached conversations, one not cached, one removal, one older message */
+    json_t *recs[6] = { conv_record(&c[0], T9, SECRET), conv_record(&c[1], T9, SECRET),
+                        conv_record(&c[3], T9, SECRET), record("REMOVE", key("MSG#x", T9), NULL),
+                        conv_record(&c[2], T9, SECRET), NULL };
+    json_t *older = conv_record(&c[0], T0, "older");
+    recs[5] = older;
+    bool done[6];
+    groupsync_result res[6];
+    /* the older message of c[0] moves nothing: it is for the caller too */
+    ck_assert_uint_eq(together(s, cache, recs, 6, done, res), 3);
+    ck_assert(done[0] && done[1] && done[4]);
+    ck_assert(!done[2] && !done[3] && !done[5]);
+    static const int moved[] = { 0, 1, 4 };
+    for (int j = 0; j < 3; j++) {
+        int i = moved[j];
+        ck_assert_int_eq(res[i].action, GROUPSYNC_MOVED);
+        ck_assert_int_eq(res[i].moved, 2);
+        ck_assert(res[i].cached);
+        ck_assert_str_eq(res[i].created_at, T9);
+    }
+    ck_assert_str_eq(res[4].group, c[2].group);
+    /* one transaction of twelve actions, each move from the cached TS to T9 */
+    ck_assert_uint_eq(ddbscript_calls(s), primed + 1);
+    ck_assert_uint_eq(ddbscript_unexpected(s), 0);
+    ck_assert_uint_eq(transact_actions(s, primed), 12);
+    for (size_t k = 0; k < 12; k += 2) {
+        ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, primed, k, "Delete"), "Key"), "sk"),
+                         TS);
+        ck_assert_str_eq(required(s, primed, k, "message"), "first");
+        ck_assert_str_eq(
+            ddb_av_get_s(json_object_get(action(s, primed, k + 1, "Put"), "Item"), "sk"), T9);
+    }
+    expect_forward_only(s);
+    /* the cache holds the rows as moved: the next message moves from T9 */
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    json_t *r = conv_record(&c[1], T11, "later");
+    groupsync_result one;
+    ddb_error err;
+    ck_assert_int_eq(groupsync_apply_cached(ddbscript_ddb(s), "t", cache, r, &one, &err),
+                     GROUPSYNC_OK);
+    json_decref(r);
+    ck_assert(one.cached);
+    ck_assert_str_eq(ddb_av_get_s(json_object_get(action(s, primed + 1, 0, "Delete"), "Key"), "sk"),
+                     T9);
+    ck_assert_str_eq(required(s, primed + 1, 0, "message"), SECRET);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(conversations_of_many_caches_move_in_one_transaction)
+{
+    /* the daemon's appliers each cache their own conversations; one transaction moves them
+     * all, and each cache learns the rows of its own */
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *mine = groupsync_cache_new(16), *theirs = groupsync_cache_new(16);
+    conv a = conv_of(1), b = conv_of(2), c = conv_of(3);
+    prime_conv(s, mine, &a);
+    prime_conv(s, theirs, &b);
+    prime_conv(s, theirs, &c);
+    size_t primed = ddbscript_calls(s);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    json_t *recs[3] = { conv_record(&a, T9, SECRET), conv_record(&b, T9, SECRET),
+                        conv_record(&c, T9, SECRET) };
+    /* c's record comes without a cache: it is not moved here, though its rows are cached */
+    groupsync_cache *caches[3] = { mine, theirs, NULL };
+    bool done[3];
+    groupsync_result res[3];
+    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", caches,
+                                               (const json_t *const *)recs, 3, done, res),
+                      2);
+    for (int i = 0; i < 3; i++)
+        json_decref(recs[i]);
+    ck_assert(done[0] && done[1] && !done[2]);
+    ck_assert_uint_eq(ddbscript_calls(s), primed + 1);
+    ck_assert_uint_eq(transact_actions(s, primed), 8);
+    /* each cache holds its conversation as moved, and only its own */
+    json_t *rows = groupsync_cache_get(mine, a.group);
+    ck_assert_ptr_nonnull(rows);
+    ck_assert_str_eq(ddb_av_get_s(json_array_get(rows, 0), "sk"), T9);
+    json_decref(rows);
+    ck_assert(!groupsync_cache_held(mine, b.group));
+    rows = groupsync_cache_get(theirs, b.group);
+    ck_assert_ptr_nonnull(rows);
+    ck_assert_str_eq(ddb_av_get_s(json_array_get(rows, 0), "sk"), T9);
+    json_decref(rows);
+    ck_assert(!groupsync_cache_held(theirs, a.group));
+    groupsync_cache_free(mine);
+    groupsync_cache_free(theirs);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(a_cancelled_transaction_leaves_every_conversation_to_the_caller)
+{
+    static const char *const fails[] = { "cancel", "conflict", "throttled", "reset" };
+    for (size_t f = 0; f < 4; f++) {
+        ddbscript *s = ddbscript_new(1);
+        groupsync_cache *cache = groupsync_cache_new(64);
+        conv c[2] = { conv_of(1), conv_of(2) };
+        prime_conv(s, cache, &c[0]);
+        prime_conv(s, cache, &c[1]);
+        if (f == 0)
+            ddbscript_cancel(s, "None,None,ConditionalCheckFailed,None,None,None,None,None");
+        else if (f == 1)
+            ddbscript_error(s, "TransactWriteItems", "TransactionConflictException");
+        else if (f == 2)
+            ddbscript_error(s, "TransactWriteItems", "ThrottlingException");
+        else
+            ddbscript_fail(s, "TransactWriteItems", HTTP_FAIL_RESET);
+        json_t *recs[2] = { conv_record(&c[0], T9, SECRET), conv_record(&c[1], T9, SECRET) };
+        bool done[2] = { true, true };
+        groupsync_result res[2];
+        ck_assert_uint_eq(together(s, cache, recs, 2, done, res), 0);
+        ck_assert_msg(!done[0] && !done[1], "%s", fails[f]);
+        /* nothing forgotten: the call of its own finds out which one is stale */
+        groupsync_cache_stats st;
+        groupsync_cache_get_stats(cache, &st);
+        ck_assert_uint_eq(st.entries, 2);
+        ck_assert_uint_eq(st.stale, 0);
+        ck_assert_uint_eq(ddbscript_unexpected(s), 0);
+        ck_assert_uint_eq(ddbscript_pending(s), 0);
+        groupsync_cache_free(cache);
+        ddbscript_free(s);
+    }
+}
+END_TEST
+
+START_TEST(conversations_that_touch_one_key_are_not_put_together)
+{
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(64);
+    conv a = conv_of(1), b = conv_of(2);
+    memcpy(b.ua, a.ua, sizeof b.ua); /* one user in both, messages in the same microsecond */
+    prime_conv(s, cache, &a);
+    size_t primed = ddbscript_calls(s);
+    /* b's rows are cached at T0: its move of the shared user's row to T9 would meet a's
+     * move of that row to the same key */
+    char pa[64], pb[64];
+    snprintf(pa, sizeof pa, "GRP#%s", b.ua);
+    snprintf(pb, sizeof pb, "GRP#%s", b.ub);
+    groupsync_cache_put(cache, b.group,
+                        json_pack("[o, o]", grow(pa, T0, b.group), grow(pb, T0, b.group)));
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    json_t *recs[2] = { conv_record(&a, T9, SECRET), conv_record(&b, T9, SECRET) };
+    bool done[2];
+    groupsync_result res[2];
+    ck_assert_uint_eq(together(s, cache, recs, 2, done, res), 1);
+    ck_assert(done[0] && !done[1]);
+    ck_assert_uint_eq(ddbscript_calls(s), primed + 1);
+    ck_assert_uint_eq(transact_actions(s, primed), 4);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(transactions_are_bounded_in_actions_and_bytes)
+{
+    int n = GROUPSYNC_TOGETHER_MAX + 2;
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(256);
+    json_t *recs[GROUPSYNC_TOGETHER_MAX + 2];
+    for (int k = 0; k < n; k++) {
+        conv c = conv_of(k);
+        prime_conv(s, cache, &c);
+        recs[k] = conv_record(&c, T9, SECRET);
+    }
+    size_t primed = ddbscript_calls(s);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    ddbscript_ok(s, "TransactWriteItems", NULL);
+    bool done[GROUPSYNC_TOGETHER_MAX + 2];
+    groupsync_result res[GROUPSYNC_TOGETHER_MAX + 2];
+    ck_assert_uint_eq(together(s, cache, recs, (size_t)n, done, res), (size_t)n);
+    ck_assert_uint_eq(ddbscript_calls(s), primed + 2);
+    ck_assert_uint_eq(transact_actions(s, primed), 4 * GROUPSYNC_TOGETHER_MAX);
+    ck_assert_uint_eq(transact_actions(s, primed + 1), 8);
+
+    /* long messages: as many in one transaction as the byte budget allows */
+    size_t big = GROUPSYNC_TOGETHER_BYTES / 5, longest = GROUPSYNC_MESSAGE_MAX;
+    char *text = malloc(big + 1), *huge = malloc(longest + 1);
+    memset(text, 'x', big);
+    text[big] = '\0';
+    memset(huge, 'y', longest);
+    huge[longest] = '\0';
+    primed = ddbscript_calls(s);
+    for (int k = 0; k < 3; k++)
+        ddbscript_ok(s, "TransactWriteItems", NULL);
+    json_t *longs[4];
+    for (int k = 0; k < 4; k++) {
+        conv c = conv_of(k);
+        longs[k] = conv_record(&c, T11, k == 3 ? huge : text);
+    }
+    ck_assert_uint_eq(together(s, cache, longs, 4, done, res), 4);
+    ck_assert_uint_eq(ddbscript_calls(s), primed + 3);
+    ck_assert_uint_eq(transact_actions(s, primed), 8);
+    ck_assert_uint_eq(transact_actions(s, primed + 1), 4);
+    ck_assert_uint_eq(transact_actions(s, primed + 2), 4);
+    ck_assert_uint_eq(ddbscript_pending(s), 0);
+    free(text);
+    free(huge);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
+START_TEST(together_refuses_what_it_cannot_do)
+{
+    ddbscript *s = ddbscript_new(0);
+    groupsync_cache *cache = groupsync_cache_new(16);
+    conv c = conv_of(1);
+    prime_conv(s, cache, &c);
+    size_t primed = ddbscript_calls(s);
+    json_t *r = conv_record(&c, T9, SECRET);
+    const json_t *recs[1] = { r };
+    bool done[1] = { true };
+    groupsync_result res[1];
+    groupsync_cache *caches[1] = { cache }, *none[1] = { NULL };
+    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", NULL, recs, 1, done, res), 0);
+    ck_assert(!done[0]);
+    done[0] = true;
+    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", none, recs, 1, done, res), 0);
+    ck_assert(!done[0]);
+    done[0] = true;
+    ck_assert_uint_eq(groupsync_apply_together(NULL, "t", caches, recs, 1, done, res), 0);
+    ck_assert(!done[0]);
+    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "", caches, recs, 1, done, res),
+                      0);
+    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", caches, recs, 0, done, res),
+                      0);
+    ck_assert_uint_eq(ddbscript_calls(s), primed);
+    json_decref(r);
+    groupsync_cache_free(cache);
+    ddbscript_free(s);
+}
+END_TEST
+
 static Suite *groupsync_suite(void)
 {
     Suite *s = suite_create("groupsync");
@@ -1226,6 +1530,14 @@ static Suite *groupsync_suite(void)
     tcase_add_test(tc, stale_cache_row_replaced_is_not_written_back);
     tcase_add_test(tc, cache_is_bounded_and_lru);
     tcase_add_test(tc, plan_pair_cacheable_after_table);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("together");
+    tcase_add_test(tc, conversations_in_use_move_in_one_transaction);
+    tcase_add_test(tc, conversations_of_many_caches_move_in_one_transaction);
+    tcase_add_test(tc, a_cancelled_transaction_leaves_every_conversation_to_the_caller);
+    tcase_add_test(tc, conversations_that_touch_one_key_are_not_put_together);
+    tcase_add_test(tc, transactions_are_bounded_in_actions_and_bytes);
+    tcase_add_test(tc, together_refuses_what_it_cannot_do);
     suite_add_tcase(s, tc);
     return s;
 }
