@@ -4,7 +4,9 @@
  * share so a reconnect resumes it) and keeps it; the
  * request (written by http1_request_write) goes out with curl_easy_send, the answer is read
  * with curl_easy_recv and fed to http1_parse_bytes; a kept connection the server closed is
- * retried once on a new one. */
+ * retried once on a new one. Over TLS OpenSSL reads ahead and keeps its buffers
+ * (http_raw_tls_ctx): an answer in one record is one recv, with no buffer freed and taken
+ * again per record. */
 #include "config.h"
 #include "aws/http_raw.h"
 
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/ssl.h>
 
 #include "aws/http1.h"
 #include "base/clock.h"
@@ -160,6 +164,19 @@ static int http_raw_fail(http_response *resp, http_fail f, errinfo *e, const cha
     return HTTP_RAW_FAILED;
 }
 
+/* libcurl's CURLOPT_SSL_CTX_FUNCTION, before each handshake: OpenSSL reads ahead, so an
+ * answer in one TLS record takes one recv instead of two (its 5-byte header, then the
+ * rest). Safe with the read loop of http_raw_exchange, which calls curl_easy_recv again
+ * before it polls: a record already read ahead is never left waiting. */
+static CURLcode http_raw_tls_ctx(CURL *c, void *ssl_ctx, void *arg)
+{
+    (void)c;
+    (void)arg;
+    SSL_CTX_set_read_ahead((SSL_CTX *)ssl_ctx, 1);
+    SSL_CTX_clear_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    return CURLE_OK;
+}
+
 static int http_raw_connect(http_raw *h, const char *origin, int64_t deadline_us,
                             http_response *resp, const char *method, const char *url, errinfo *e)
 {
@@ -188,6 +205,8 @@ static int http_raw_connect(http_raw *h, const char *origin, int64_t deadline_us
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
         if (h->ca_bundle[0])
             curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
+        /* another TLS backend than OpenSSL answers CURLE_NOT_BUILT_IN: it reads as it does */
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, http_raw_tls_ctx);
         if (!h->tls_share && (h->tls_share = curl_share_init()) != NULL)
             curl_share_setopt(h->tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
         if (h->tls_share)

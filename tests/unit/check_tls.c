@@ -88,8 +88,18 @@ static void tls_write(const char *path, X509 *x, EVP_PKEY *k)
 
 /* ---- the servers --------------------------------------------------------------------------- */
 
+/* Bodies of GET /big/N: N bytes of a pattern (big_byte), for answers of many TLS records. */
+#define BIG_MAX 200000
+static char g_big[BIG_MAX];
+
+static char big_byte(size_t i)
+{
+    return (char)('a' + (i * 7 + i / 251) % 26);
+}
+
 /* The DynamoDB and JWKS stand-in: POST (any path) answers a ListTables reply, POST /close
- * then closes the connection; GET of a path ending in jwks.json an empty key set; else 404. */
+ * then closes the connection; GET of a path ending in jwks.json an empty key set; GET
+ * /big/N N bytes of g_big; else 404. */
 static void srv_handle(void *shared, const char *method, const char *target, const char *headers,
                        loopsrv_reply *rp)
 {
@@ -102,6 +112,10 @@ static void srv_handle(void *shared, const char *method, const char *target, con
         rp->body = tables;
         rp->body_len = sizeof tables - 1;
         rp->close = strcmp(target, "/close") == 0;
+    } else if (strcmp(method, "GET") == 0 && strncmp(target, "/big/", 5) == 0) {
+        size_t len = strtoul(target + 5, NULL, 10);
+        rp->body = g_big;
+        rp->body_len = len < BIG_MAX ? len : BIG_MAX;
     } else if (strcmp(method, "GET") == 0 && n >= 9 && strcmp(target + n - 9, "jwks.json") == 0) {
         rp->body = keys;
         rp->body_len = sizeof keys - 1;
@@ -135,6 +149,8 @@ static void srv_conns(loopsrv *s, long *conns, long *resumed)
 
 static void setup(void)
 {
+    for (size_t i = 0; i < BIG_MAX; i++)
+        g_big[i] = big_byte(i);
     ck_assert_ptr_nonnull(mkdtemp(g_dir));
     EVP_PKEY *ca_key = tls_key(), *other_key = tls_key(), *key = tls_key();
     X509 *ca = tls_cert(ca_key, NULL, NULL, "Cruddur test CA", NULL, -3600, 86400);
@@ -339,6 +355,39 @@ START_TEST(https_keeps_its_connection_and_resumes_the_session)
 }
 END_TEST
 
+START_TEST(answers_of_many_tls_records_arrive_whole)
+{
+    /* The raw path lets OpenSSL read ahead: one recv may take several TLS records, the last
+     * of an answer among them. Every size around a record's 16 kB comes back whole, on one
+     * kept connection (a record left unread would wait out the timeout and fail). */
+    setenv("AWS_CA_BUNDLE", g_ca, 1);
+    errinfo e;
+    http *h = http_new(NULL, &e);
+    ck_assert_msg(h != NULL, "%s", e.msg);
+    static const size_t sizes[] = { 0,     1,     5,     16383, 16384,  16385,
+                                    32768, 49153, 65536, 99999, 150000, BIG_MAX };
+    http_response resp;
+    http_response_init(&resp);
+    for (int round = 0; round < 3; round++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            char url[128];
+            snprintf(url, sizeof url, "https://127.0.0.1:%d/big/%zu", g_port[SRV_GOOD], sizes[k]);
+            ck_assert_msg(http_request(h, "GET", url, NULL, NULL, 0, &resp, &e) == 0, "%zu: %s",
+                          sizes[k], e.msg);
+            ck_assert_int_eq(resp.status, 200);
+            ck_assert_uint_eq(resp.body.len, sizes[k]);
+            size_t bad = 0;
+            while (bad < sizes[k] && resp.body.data[bad] == big_byte(bad))
+                bad++;
+            ck_assert_msg(bad == sizes[k], "%zu bytes: byte %zu differs", sizes[k], bad);
+        }
+    ck_assert_int_eq(http_connections(h), 1);
+    http_response_cleanup(&resp);
+    http_free(h);
+    unsetenv("AWS_CA_BUNDLE");
+}
+END_TEST
+
 START_TEST(the_jwks_fetch_trusts_the_same_bundle)
 {
     char url[128];
@@ -377,6 +426,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_missing_bundle_is_a_clear_error_at_start);
     tcase_add_test(tc, the_jwks_fetch_trusts_the_same_bundle);
     tcase_add_test(tc, https_keeps_its_connection_and_resumes_the_session);
+    tcase_add_test(tc, answers_of_many_tls_records_arrive_whole);
     suite_add_tcase(s, tc);
     return s;
 }
