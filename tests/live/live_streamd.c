@@ -601,6 +601,31 @@ START_TEST(no_stream_is_a_clear_error_with_once)
 }
 END_TEST
 
+/* The daemon's environment with its table behind the proxy on port (its stream read
+ * straight from DynamoDB Local) and CRUDDUR_APPLY_THREADS=threads. */
+typedef struct proxied_env {
+    sd_env e;
+    char table_url[96], streams_url[600], threads[64];
+    const char *v[12];
+} proxied_env;
+
+static void proxied_env_make(proxied_env *p, const char *table, long timeout_ms, int port,
+                             const char *threads)
+{
+    snprintf(p->table_url, sizeof p->table_url, "AWS_ENDPOINT_URL=http://127.0.0.1:%d", port);
+    snprintf(p->streams_url, sizeof p->streams_url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=%s",
+             live_ddb_endpoint());
+    snprintf(p->threads, sizeof p->threads, "CRUDDUR_APPLY_THREADS=%s", threads);
+    env_make(&p->e, table, NULL, timeout_ms);
+    size_t k = 0;
+    for (; p->e.v[k]; k++)
+        p->v[k] = p->e.v[k];
+    p->v[k++] = p->table_url;
+    p->v[k++] = p->streams_url;
+    p->v[k++] = p->threads;
+    p->v[k] = NULL;
+}
+
 /* One --once run over a batch of 12 conversations, one new message each, with every
  * TransactWriteItems held 150 ms by a proxy in front of the table: how many of them were in
  * flight at once. Asserts every conversation ends at its newest message. */
@@ -622,22 +647,9 @@ static long batch_in_flight_peak(const char *threads, int first_user)
     ck_assert_int_eq(support_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
     json_decref(support_server_ctl(
         proxy.port, "hold", json_pack("{s:s, s:i}", "operation", "TransactWriteItems", "ms", 150)));
-    char table_url[96], streams_url[600], n_threads[64];
-    snprintf(table_url, sizeof table_url, "AWS_ENDPOINT_URL=http://127.0.0.1:%d", proxy.port);
-    snprintf(streams_url, sizeof streams_url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=%s",
-             live_ddb_endpoint());
-    snprintf(n_threads, sizeof n_threads, "CRUDDUR_APPLY_THREADS=%s", threads);
-    sd_env e;
-    env_make(&e, t, NULL, 3000);
-    const char *env[12];
-    size_t k = 0;
-    for (; e.v[k]; k++)
-        env[k] = e.v[k];
-    env[k++] = table_url;
-    env[k++] = streams_url;
-    env[k++] = n_threads;
-    env[k] = NULL;
-    sd_once(env, lp);
+    proxied_env pe;
+    proxied_env_make(&pe, t, 3000, proxy.port, threads);
+    sd_once(pe.v, lp);
     json_t *st = support_server_ctl(proxy.port, "stats", NULL);
     long peak = (long)json_integer_value(json_object_get(st, "peak_in_flight"));
     ck_assert_int_ge(json_integer_value(json_object_get(st, "held")), 12);
@@ -693,22 +705,9 @@ static void in_use_batch(const char *threads, int first_user, long *transactions
     support_server proxy;
     setenv("LAG_PROXY_UPSTREAM", live_ddb_endpoint(), 1);
     ck_assert_int_eq(support_server_start(&proxy, "tests/tools/gsi_lag_proxy.py"), 0);
-    char table_url[96], streams_url[600], n_threads[64];
-    snprintf(table_url, sizeof table_url, "AWS_ENDPOINT_URL=http://127.0.0.1:%d", proxy.port);
-    snprintf(streams_url, sizeof streams_url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=%s",
-             live_ddb_endpoint());
-    snprintf(n_threads, sizeof n_threads, "CRUDDUR_APPLY_THREADS=%s", threads);
-    sd_env e;
-    env_make(&e, t, NULL, 5000);
-    const char *env[12];
-    size_t k = 0;
-    for (; e.v[k]; k++)
-        env[k] = e.v[k];
-    env[k++] = table_url;
-    env[k++] = streams_url;
-    env[k++] = n_threads;
-    env[k] = NULL;
-    pid_t pid = sd_start(env, lp, NULL);
+    proxied_env pe;
+    proxied_env_make(&pe, t, 5000, proxy.port, threads);
+    pid_t pid = sd_start(pe.v, lp, NULL);
     for (int i = 0; i < 12; i++)
         ck_assert_msg(wait_current(d, t, gids[i], 20000), "conversation %d not moved", i);
     ck_assert_int_eq(kill(pid, SIGSTOP), 0);
