@@ -111,26 +111,6 @@ groupsync_status groupsync_apply_cached(ddb *d, const char *table, struct groups
                                         const json_t *record, groupsync_result *res,
                                         ddb_error *err);
 
-/* Conversations per groupsync_apply_together transaction (AWS: 100 actions, four each), and
- * the bytes its moves may carry (AWS: 4 MB of items; each conversation counts twice its
- * message and twice GROUPSYNC_CACHE_ENTRY_BYTES_MAX). */
-#define GROUPSYNC_TOGETHER_MAX 25
-#define GROUPSYNC_TOGETHER_BYTES (1024 * 1024)
-
-/* Moves many conversations in few transactions: of records[0..n) (stream records, borrowed,
- * each of a different conversation), every message whose rows its cache caches[i] holds
- * (borrowed; NULL: none) and whose plan from them moves both rows — a conversation in use —
- * goes into one TransactWriteItems with the others (up to GROUPSYNC_TOGETHER_MAX and
- * GROUPSYNC_TOGETHER_BYTES each; two that would touch the same key are not put together).
- * On success done[i] is set, res[i] filled as groupsync_apply_cached would and caches[i]
- * updated. Every other record is left (done[i] false) for groupsync_apply_cached: not a
- * message, not cached, another plan, or in a transaction that failed in any way — one stale
- * row cancels all of it; nothing is forgotten, and that call then finds out why. Returns
- * the number of records moved. */
-size_t groupsync_apply_together(ddb *d, const char *table, struct groupsync_cache *const *caches,
-                                const json_t *const *records, size_t n, bool *done,
-                                groupsync_result *res);
-
 const char *groupsync_action_name(groupsync_action a); /* "ignored", "moved", ... */
 
 #endif

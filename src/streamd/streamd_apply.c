@@ -5,7 +5,7 @@
  * uuid), so its cache entry stays warm and its records are applied in batch order. Before
  * handing the batch out, the loop moves the conversations whose rows an applier's cache
  * holds — those in use — together, in one TransactWriteItems for the whole batch
- * (groupsync_apply_together); the appliers then do the rest one by one. */
+ * (groupsync_together_apply); the appliers then do the rest one by one. */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include "base/rnd.h"
 #include "messaging/groupsync.h"
 #include "messaging/groupsync_cache.h"
+#include "messaging/groupsync_together.h"
 #include "streamd/deadletter.h"
 #include "streamd/lease.h"
 #include "streamd/plan.h"
@@ -211,7 +212,7 @@ static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *
 }
 
 /* The newest messages of the batch's conversations whose rows an applier's cache holds,
- * moved together in as few transactions as they fit (groupsync_apply_together), by the
+ * moved together in as few transactions as they fit (groupsync_together_apply), by the
  * loop's client while the appliers wait for the batch: one commit for the conversations in
  * use instead of one each. On DynamoDB transactions take turns, and a consistent read that
  * meets one waits for it, so one commit for all makes every row visible soonest. done[i] is
@@ -238,7 +239,7 @@ static uint64_t streamd_apply_together(streamd *s, const struct streamd_batch *b
                 caches[j] = s->appliers[b->owner[i]].cache;
                 recs[j++] = json_array_get(b->records, i);
             }
-        if (groupsync_apply_together(s->d, s->table, caches, recs, k, ok, res) > 0)
+        if (groupsync_together_apply(s->d, s->table, caches, recs, k, ok, res) > 0)
             for (j = 0; j < k; j++)
                 if (ok[j]) {
                     done[at[j]] = true;

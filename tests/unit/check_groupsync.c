@@ -15,6 +15,7 @@
 #include "messaging/groupsync.h"
 #include "messaging/groupsync_cache.h"
 #include "messaging/groupsync_plan.h"
+#include "messaging/groupsync_together.h"
 #include "tap.h"
 
 #define GROUP "0b4c6e2a-1f3d-4a5b-8c7d-9e0f1a2b3c4d"
@@ -1180,7 +1181,7 @@ START_TEST(plan_pair_cacheable_after_table)
 }
 END_TEST
 
-/* ---- many conversations in one transaction (groupsync_apply_together) ------------------------ */
+/* ---- many conversations in one transaction (groupsync_together_apply) ------------------------ */
 
 /* Conversation k's group and users: uuids of its own. */
 typedef struct conv {
@@ -1221,14 +1222,14 @@ static void prime_conv(ddbscript *s, groupsync_cache *cache, const conv *c)
     json_decref(r);
 }
 
-/* groupsync_apply_together over recs[0..n) (stolen), all of them with cache, into done/res. */
+/* groupsync_together_apply over recs[0..n) (stolen), all of them with cache, into done/res. */
 static size_t together(ddbscript *s, groupsync_cache *cache, json_t **recs, size_t n, bool *done,
                        groupsync_result *res)
 {
     groupsync_cache **caches = malloc(n * sizeof *caches);
     for (size_t i = 0; i < n; i++)
         caches[i] = cache;
-    size_t moved = groupsync_apply_together(ddbscript_ddb(s), "t", caches,
+    size_t moved = groupsync_together_apply(ddbscript_ddb(s), "t", caches,
                                             (const json_t *const *)recs, n, done, res);
     for (size_t i = 0; i < n; i++)
         json_decref(recs[i]);
@@ -1316,7 +1317,7 @@ START_TEST(conversations_of_many_caches_move_in_one_transaction)
     groupsync_cache *caches[3] = { mine, theirs, NULL };
     bool done[3];
     groupsync_result res[3];
-    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", caches,
+    ck_assert_uint_eq(groupsync_together_apply(ddbscript_ddb(s), "t", caches,
                                                (const json_t *const *)recs, 3, done, res),
                       2);
     for (int i = 0; i < 3; i++)
@@ -1465,17 +1466,17 @@ START_TEST(together_refuses_what_it_cannot_do)
     bool done[1] = { true };
     groupsync_result res[1];
     groupsync_cache *caches[1] = { cache }, *none[1] = { NULL };
-    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", NULL, recs, 1, done, res), 0);
+    ck_assert_uint_eq(groupsync_together_apply(ddbscript_ddb(s), "t", NULL, recs, 1, done, res), 0);
     ck_assert(!done[0]);
     done[0] = true;
-    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", none, recs, 1, done, res), 0);
+    ck_assert_uint_eq(groupsync_together_apply(ddbscript_ddb(s), "t", none, recs, 1, done, res), 0);
     ck_assert(!done[0]);
     done[0] = true;
-    ck_assert_uint_eq(groupsync_apply_together(NULL, "t", caches, recs, 1, done, res), 0);
+    ck_assert_uint_eq(groupsync_together_apply(NULL, "t", caches, recs, 1, done, res), 0);
     ck_assert(!done[0]);
-    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "", caches, recs, 1, done, res),
+    ck_assert_uint_eq(groupsync_together_apply(ddbscript_ddb(s), "", caches, recs, 1, done, res),
                       0);
-    ck_assert_uint_eq(groupsync_apply_together(ddbscript_ddb(s), "t", caches, recs, 0, done, res),
+    ck_assert_uint_eq(groupsync_together_apply(ddbscript_ddb(s), "t", caches, recs, 0, done, res),
                       0);
     ck_assert_uint_eq(ddbscript_calls(s), primed);
     json_decref(r);
