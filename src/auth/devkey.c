@@ -276,7 +276,8 @@ int devkey_load(const char *dir, devkey **out, errinfo *e)
         return errinfo_set(e, ERR_CONFIG, "no key directory given");
     if (devkey_path(path, sizeof path, dir, DEVKEY_PEM_NAME, e) != 0)
         return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO there is refused below, not waited on */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return errinfo_set(e, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "cannot open %s: %s", path,
                            strerror(errno));
@@ -326,7 +327,13 @@ int devkey_open(const char *dir, devkey **out, errinfo *e)
     if (devkey_path(path, sizeof path, dir, DEVKEY_JWKS_NAME, e) != 0 ||
         devkey_jwks_json(*out, &want, e) != 0)
         goto out;
-    FILE *f = fopen(path, "rb");
+    /* what jwks.json holds now: only a regular file is read (a FIFO or the like is
+     * replaced, as a stale file is) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    FILE *f = NULL;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "rb"))))
+        close(fd);
     if (f) {
         char chunk[4096];
         size_t r;

@@ -324,7 +324,9 @@ out:
 
 static int jwks_read_file(const char *path, buf *out, errinfo *e)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO at the path would block the open until a writer came; it is
+     * refused below instead (a regular file's reads never block either way) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return errinfo_set(e, ERR_IO, "cannot open JWKS file %s: %s", path, strerror(errno));
     int rc = -1;

@@ -13,12 +13,15 @@
 #include "aws/http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -88,16 +91,22 @@ http *http_new(const http_options *opts, errinfo *e)
     }
     h->opts.ca_bundle = NULL; /* the copy in h->ca_bundle is the one used */
     if (h->ca_bundle[0]) {
-        FILE *f = fopen(h->ca_bundle, "r");
-        if (!f) {
+        /* O_NONBLOCK: a FIFO there is refused, not waited on (libcurl reads the bundle
+         * again at every handshake, so only a regular file can serve) */
+        int fd = open(h->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+        int err = fd < 0 ? errno : 0;
+        bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (fd >= 0)
+            close(fd);
+        if (!regular) {
             errinfo_set(e, ERR_CONFIG,
                         "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) cannot "
                         "be read: %s",
-                        h->ca_bundle, strerror(errno));
+                        h->ca_bundle, err ? strerror(err) : "not a regular file");
             free(h);
             return NULL;
         }
-        fclose(f);
     }
     /* any proxy variable keeps every request on libcurl's path (which honours no_proxy) */
     h->raw_ok = h->opts.no_proxy || (!env_str("http_proxy") && !env_str("HTTP_PROXY") &&

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -322,6 +323,32 @@ START_TEST(file_source)
 }
 END_TEST
 
+START_TEST(a_file_source_that_is_not_a_regular_file_fails_at_once)
+{
+    /* A FIFO at the path (nobody writing) and a directory: a clear error, and the open
+     * does not wait for a writer (it did: the worker hung at its first token). */
+    char fifo[160], dir[160];
+    snprintf(fifo, sizeof fifo, "%s/jwks.fifo", g_dir);
+    snprintf(dir, sizeof dir, "%s/jwks.dir", g_dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    const char *paths[] = { fifo, dir };
+    for (size_t i = 0; i < 2; i++) {
+        jwks *k = cache_for(paths[i]);
+        errinfo e;
+        ck_assert_int_eq(jwks_refresh(k, &e), -1);
+        ck_assert_msg(strstr(e.msg, "not a regular file") || strstr(e.msg, "cannot open"), "%s",
+                      e.msg);
+        EVP_PKEY *pk = NULL;
+        ck_assert_int_eq(jwks_get(k, devkey_kid(g_a), &pk, &e), -1);
+        ck_assert_ptr_null(pk);
+        jwks_free(k);
+    }
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(url_for_pool)
 {
     buf b;
@@ -514,6 +541,7 @@ static Suite *jwks_suite(void)
     tc = tcase_create("sources");
     tcase_add_test(tc, sources_are_checked);
     tcase_add_test(tc, file_source);
+    tcase_add_test(tc, a_file_source_that_is_not_a_regular_file_fails_at_once);
     tcase_add_test(tc, url_for_pool);
     suite_add_tcase(s, tc);
 

@@ -919,10 +919,26 @@ START_TEST(devkey_files_and_reload)
     ck_assert_int_eq(e.code, ERR_INVALID);
     ck_assert_int_eq(devkey_open(dir, &k, &e), -1);
     unlink(path);
+    /* a FIFO as the key (nobody writing): refused at once, not waited on */
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(devkey_load(dir, &k, &e), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    unlink(path);
+    /* a FIFO as jwks.json: devkey_open replaces it with the key's JWKS */
+    char jwks_path[128];
+    snprintf(jwks_path, sizeof jwks_path, "%s/%s", dir, DEVKEY_JWKS_NAME);
+    ck_assert_int_eq(mkfifo(jwks_path, 0600), 0);
     /* devkey_open on an empty directory generates */
     ck_assert_msg(devkey_open(dir, &k, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(stat(jwks_path, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    doc = json_load_file(jwks_path, 0, NULL);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(doc, "keys"), 0), "kid")),
+        devkey_kid(k));
+    json_decref(doc);
     devkey_free(k);
     unlink(path);
     snprintf(path, sizeof path, "%s/%s", dir, DEVKEY_JWKS_NAME);

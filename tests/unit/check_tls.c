@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -314,6 +315,17 @@ START_TEST(a_missing_bundle_is_a_clear_error_at_start)
     ck_assert_ptr_null(d);
     ck_assert_msg(strstr(e.msg, "/nonexistent/ca.pem") && strstr(e.msg, "cannot be read"), "%s",
                   e.msg);
+    /* a FIFO (nobody writing) and a directory: the same error at once, no wait for a writer */
+    char fifo[320];
+    snprintf(fifo, sizeof fifo, "%s/ca.fifo", g_dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *odd[] = { fifo, g_dir };
+    for (int i = 0; i < 2; i++) {
+        setenv("AWS_CA_BUNDLE", odd[i], 1);
+        ck_assert_ptr_null(ddb_new(&o, &e));
+        ck_assert_msg(strstr(e.msg, "cannot be read: not a regular file"), "%s", e.msg);
+    }
+    unlink(fifo);
     unsetenv("AWS_CA_BUNDLE");
 }
 END_TEST
