@@ -220,37 +220,27 @@ static int streamd_apply_newest(streamd_applier *a, const struct streamd_batch *
  * one by one. The number moved. */
 static uint64_t streamd_apply_together(streamd *s, const struct streamd_batch *b, bool *done)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < b->n; i++)
-        k += b->owner[i] >= 0 && b->apply[i] && s->appliers[b->owner[i]].cache;
-    if (k < 2)
-        return 0;
+    /* caches[i]: the cache of record i's applier when it is the newest message of its
+     * conversation; NULL (not to move together) for every other record */
+    groupsync_cache **caches = calloc(b->n, sizeof *caches);
+    const json_t **recs = malloc(b->n * sizeof *recs);
+    groupsync_result *res = malloc(b->n * sizeof *res);
     uint64_t moved = 0;
-    const json_t **recs = malloc(k * sizeof *recs);
-    groupsync_cache **caches = malloc(k * sizeof *caches);
-    size_t *at = malloc(k * sizeof *at);
-    bool *ok = malloc(k * sizeof *ok);
-    groupsync_result *res = malloc(k * sizeof *res);
-    if (recs && caches && at && ok && res) {
-        size_t j = 0;
-        for (size_t i = 0; i < b->n; i++)
-            if (b->owner[i] >= 0 && b->apply[i] && s->appliers[b->owner[i]].cache) {
-                at[j] = i;
-                caches[j] = s->appliers[b->owner[i]].cache;
-                recs[j++] = json_array_get(b->records, i);
-            }
-        if (groupsync_together_apply(s->d, s->table, caches, recs, k, ok, res) > 0)
-            for (j = 0; j < k; j++)
-                if (ok[j]) {
-                    done[at[j]] = true;
-                    moved++;
-                    streamd_log_record(b, recs[j], &res[j]);
-                }
+    if (caches && recs && res) {
+        size_t k = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            recs[i] = json_array_get(b->records, i);
+            if (b->owner[i] >= 0 && b->apply[i])
+                k += (caches[i] = s->appliers[b->owner[i]].cache) != NULL;
+        }
+        if (k >= 2)
+            moved = groupsync_together_apply(s->d, s->table, caches, recs, b->n, done, res);
+        for (size_t i = 0; moved > 0 && i < b->n; i++)
+            if (done[i])
+                streamd_log_record(b, recs[i], &res[i]);
     }
-    free(recs);
     free(caches);
-    free(at);
-    free(ok);
+    free(recs);
     free(res);
     return moved;
 }
