@@ -22,6 +22,7 @@
 #include "auth/jwt.h"
 #include "base/base64.h"
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/rnd.h"
 
@@ -276,13 +277,14 @@ int devkey_load(const char *dir, devkey **out, errinfo *e)
         return errinfo_set(e, ERR_CONFIG, "no key directory given");
     if (devkey_path(path, sizeof path, dir, DEVKEY_PEM_NAME, e) != 0)
         return -1;
-    /* O_NONBLOCK: a FIFO there is refused below, not waited on */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    int fd = file_open_regular(path, &st);
+    if (fd == FILE_NOT_REGULAR)
+        return errinfo_set(e, ERR_INVALID, "%s is not a key file", path);
     if (fd < 0)
         return errinfo_set(e, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "cannot open %s: %s", path,
                            strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024) {
+    if (st.st_size > 64 * 1024) {
         close(fd);
         return errinfo_set(e, ERR_INVALID, "%s is not a key file", path);
     }
@@ -329,10 +331,9 @@ int devkey_open(const char *dir, devkey **out, errinfo *e)
         goto out;
     /* what jwks.json holds now: only a regular file is read (a FIFO or the like is
      * replaced, as a stale file is) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    struct stat st;
-    FILE *f = NULL;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "rb"))))
+    int fd = file_open_regular(path, NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !f)
         close(fd);
     if (f) {
         char chunk[4096];

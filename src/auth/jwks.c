@@ -4,12 +4,10 @@
 #include "auth/jwks.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -22,6 +20,7 @@
 #include "aws/http.h"
 #include "base/base64.h"
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/jparse.h"
 #include "base/log.h"
 
@@ -324,17 +323,12 @@ out:
 
 static int jwks_read_file(const char *path, buf *out, errinfo *e)
 {
-    /* O_NONBLOCK: a FIFO at the path would block the open until a writer came; it is
-     * refused below instead (a regular file's reads never block either way) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = file_open_regular(path, NULL);
+    if (fd == FILE_NOT_REGULAR)
+        return errinfo_set(e, ERR_IO, "JWKS file %s is not a regular file", path);
     if (fd < 0)
         return errinfo_set(e, ERR_IO, "cannot open JWKS file %s: %s", path, strerror(errno));
     int rc = -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        errinfo_set(e, ERR_IO, "JWKS file %s is not a regular file", path);
-        goto out;
-    }
     char chunk[4096];
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);

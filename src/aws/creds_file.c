@@ -5,7 +5,6 @@
 #include "aws/creds.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +16,7 @@
 #include "aws/creds_chain.h"
 #include "aws/creds_internal.h"
 #include "base/buf.h"
+#include "base/file.h"
 
 /* ---- files ------------------------------------------------------------------------------- */
 
@@ -28,22 +28,16 @@ int creds_read_file(const char *path, size_t max, buf *out, bool *missing, errin
     int rc = -1;
     buf_init(out, max);
     *missing = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    int fd = file_open_regular(path, &st);
+    if (fd == FILE_NOT_REGULAR)
+        return errinfo_set(e, ERR_IO, "%s is not a regular file", path);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
             *missing = true;
             return 0;
         }
         return errinfo_set(e, ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        errinfo_set(e, ERR_IO, "cannot stat %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        errinfo_set(e, ERR_IO, "%s is not a regular file", path);
-        goto out;
     }
     if ((unsigned long long)st.st_size > max) {
         errinfo_set(e, ERR_TOOBIG, "%s is larger than %zu bytes", path, max);

@@ -13,14 +13,12 @@
 #include "aws/http.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -29,6 +27,7 @@
 #include "aws/http1.h"
 #include "aws/http_raw.h"
 #include "base/env.h"
+#include "base/file.h"
 
 struct http {
     CURL *curl; /* libcurl's HTTP path */
@@ -91,19 +90,16 @@ http *http_new(const http_options *opts, errinfo *e)
     }
     h->opts.ca_bundle = NULL; /* the copy in h->ca_bundle is the one used */
     if (h->ca_bundle[0]) {
-        /* O_NONBLOCK: a FIFO there is refused, not waited on (libcurl reads the bundle
-         * again at every handshake, so only a regular file can serve) */
-        int fd = open(h->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        struct stat st;
-        int err = fd < 0 ? errno : 0;
-        bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        /* only a regular file can serve: libcurl reads the bundle at every handshake */
+        int fd = file_open_regular(h->ca_bundle, NULL);
         if (fd >= 0)
             close(fd);
-        if (!regular) {
+        if (fd < 0) {
             errinfo_set(e, ERR_CONFIG,
                         "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) cannot "
                         "be read: %s",
-                        h->ca_bundle, err ? strerror(err) : "not a regular file");
+                        h->ca_bundle,
+                        fd == FILE_NOT_REGULAR ? "not a regular file" : strerror(errno));
             free(h);
             return NULL;
         }

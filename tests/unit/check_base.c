@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -14,6 +16,7 @@
 #include "base/clock.h"
 #include "base/env.h"
 #include "base/errinfo.h"
+#include "base/file.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/rnd.h"
@@ -587,6 +590,37 @@ START_TEST(log_line_cuts_at_a_field_and_says_so)
 }
 END_TEST
 
+START_TEST(file_open_regular_takes_regular_files_only)
+{
+    char dir[] = "/tmp/check-base-file-XXXXXX", reg[64], fifo[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(reg, sizeof reg, "%s/reg", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    FILE *f = fopen(reg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("abc", f);
+    fclose(f);
+    struct stat st;
+    int fd = file_open_regular(reg, &st);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(st.st_size, 3);
+    char got[8] = { 0 };
+    ck_assert_int_eq(read(fd, got, sizeof got), 3);
+    ck_assert_str_eq(got, "abc");
+    close(fd);
+    /* a FIFO nobody writes to: refused at once, not waited on; a directory too */
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(file_open_regular(fifo, NULL), FILE_NOT_REGULAR);
+    ck_assert_int_eq(file_open_regular(dir, NULL), FILE_NOT_REGULAR);
+    errno = 0;
+    ck_assert_int_eq(file_open_regular("/nonexistent/cruddur-file", NULL), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    unlink(fifo);
+    unlink(reg);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -600,6 +634,7 @@ static Suite *base_suite(void)
     tc = tcase_create("errors-and-config");
     tcase_add_test(tc, errinfo_carries_message);
     tcase_add_test(tc, env_long_validates_range);
+    tcase_add_test(tc, file_open_regular_takes_regular_files_only);
     suite_add_tcase(s, tc);
     tc = tcase_create("time-and-randomness");
     tcase_add_test(tc, clock_formats_and_parses);
