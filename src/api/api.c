@@ -12,6 +12,7 @@
 
 #include "api/cursor.h"
 #include "api/metrics.h"
+#include "base/jwrite.h"
 #include "base/log.h"
 
 void api_response_init(api_response *r)
@@ -28,39 +29,10 @@ void api_response_cleanup(api_response *r)
     buf_cleanup(&r->body);
 }
 
-/* Appends s as a JSON string (the items' strings are valid UTF-8: the reply parser checked). */
+/* Appends s as a JSON string, or null when s is NULL (an attribute missing or not S). */
 static int api_json_str(buf *b, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    if (!s)
-        return buf_append_str(b, "null");
-    if (buf_putc(b, '"') != 0)
-        return -1;
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\')
-            continue;
-        if (buf_append(b, run, (size_t)((const char *)p - run)) != 0)
-            return -1;
-        char esc[7] = { '\\', (char)*p, 0 };
-        if (*p == '\n')
-            esc[1] = 'n';
-        else if (*p == '\t')
-            esc[1] = 't';
-        else if (*p == '\r')
-            esc[1] = 'r';
-        else if (*p < 0x20) {
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[*p >> 4];
-            esc[5] = hex[*p & 15];
-        }
-        if (buf_append_str(b, esc) != 0)
-            return -1;
-        run = (const char *)p + 1;
-    }
-    return buf_append_str(b, run) == 0 && buf_putc(b, '"') == 0 ? 0 : -1;
+    return s ? jwrite_str(b, s, strlen(s)) : buf_append_str(b, "null");
 }
 
 int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const char *uuid_attr,

@@ -10,6 +10,7 @@
 #include "base/base64.h"
 #include "base/hex.h"
 #include "base/jparse.h"
+#include "base/jwrite.h"
 #include "base/utf8.h"
 
 /* The S value of attribute name in key, with its length; NULL when missing or not S. */
@@ -21,39 +22,6 @@ static const char *cursor_key_s(const json_t *key, const char *name, size_t *len
         return NULL;
     *len = json_string_length(s);
     return json_string_value(s);
-}
-
-/* Appends s[0..n) as a JSON string, escaped as json_dumps escapes (UTF-8 checked by the
- * caller). */
-static int cursor_json_str(buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF"; /* as Jansson writes \u001F */
-    int rc = buf_putc(b, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        rc |= buf_append(b, s + run, i - run);
-        run = i + 1;
-        char esc[7] = { '\\', (char)c, 0 };
-        switch (c) {
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '"':
-        case '\\': break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-        }
-        rc |= buf_append_str(b, esc);
-    }
-    rc |= buf_append(b, s + run, n - run);
-    return rc | buf_putc(b, '"');
 }
 
 int cursor_encode_pair(const char *pk, size_t pklen, const char *sk, size_t sklen, char *out,
@@ -69,8 +37,8 @@ int cursor_encode_pair(const char *pk, size_t pklen, const char *sk, size_t skle
     int rc = -1;
     /* {"pk":..,"sk":..}: the compact, sorted text json_dumps wrote before */
     if (buf_putc(&r, CURSOR_VERSION) != 0 || buf_append_str(&r, "{\"pk\":") != 0 ||
-        cursor_json_str(&r, pk, pklen) != 0 || buf_append_str(&r, ",\"sk\":") != 0 ||
-        cursor_json_str(&r, sk, sklen) != 0 || buf_putc(&r, '}') != 0 ||
+        jwrite_str(&r, pk, pklen) != 0 || buf_append_str(&r, ",\"sk\":") != 0 ||
+        jwrite_str(&r, sk, sklen) != 0 || buf_putc(&r, '}') != 0 ||
         base64_encode(BASE64_URL, r.data, r.len, &enc) != 0 || enc.len >= outlen) {
         errinfo_set(e, ERR_TOOBIG, "cursor: too long");
         goto out;

@@ -15,6 +15,7 @@
 #include "base/crc32.h"
 #include "base/jdoc.h"
 #include "base/jparse.h"
+#include "base/jwrite.h"
 #include "base/log.h"
 #include "base/rnd.h"
 
@@ -274,11 +275,6 @@ static void awsjson_error_decode(const awsjson *c, aws_error *err, const char *o
 
 /* ---- the call ------------------------------------------------------------------------------- */
 
-static int awsjson_dump_cb(const char *p, size_t n, void *ud)
-{
-    return buf_append(ud, p, n);
-}
-
 /* Builds the signed header lines for one try into d->hdr and lines[]. */
 static int awsjson_sign(awsjson *d, const awsjson_endpoint *ep, const char *target,
                         const char **lines, errinfo *e)
@@ -376,7 +372,7 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
     else
         *doc = NULL;
     buf_reset(&d->body);
-    if (json_dump_callback(req, awsjson_dump_cb, &d->body, JSON_COMPACT) != 0)
+    if (jwrite_value(&d->body, req) != 0)
         return errinfo_set(&err->info, d->body.failed ? ERR_TOOBIG : ERR_INVALID,
                            "%s %s: request cannot be encoded (over %zu bytes?)", d->label, op,
                            d->body.max);

@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "base/errinfo.h"
 #include "base/file.h"
 #include "base/hex.h"
+#include "base/jwrite.h"
 #include "base/log.h"
 #include "base/rnd.h"
 #include "base/prom.h"
@@ -621,6 +623,154 @@ START_TEST(file_open_regular_takes_regular_files_only)
 }
 END_TEST
 
+/* ---- jwrite ----------------------------------------------------------------------------- */
+
+/* A random value of depth <= depth: every type, keys and strings with escapes, NULs and
+ * multi-byte UTF-8. */
+static json_t *jw_random(unsigned *seed, int depth)
+{
+    static const char *const pieces[] = { "a",
+                                          "\"",
+                                          "\\",
+                                          "\n",
+                                          "\t",
+                                          "\x01",
+                                          "\x1f",
+                                          "/",
+                                          "\xc3\xa9",
+                                          "\xe2\x82\xac",
+                                          "\xf0\x9f\x98\x80",
+                                          "\x7f",
+                                          " ",
+                                          "\b",
+                                          "\f",
+                                          "\r",
+                                          "MSG#" };
+    int kind = (int)(rand_r(seed) % (depth > 0 ? 9 : 7));
+    switch (kind) {
+    case 0: return json_null();
+    case 1: return json_true();
+    case 2: return json_false();
+    case 3: {
+        static const json_int_t ints[] = { 0, 1, -1, 20, 1024, INT64_MAX, INT64_MIN, -987654321 };
+        return json_integer(ints[rand_r(seed) % 8]);
+    }
+    case 4: {
+        static const double reals[] = { 0.5, -2.0, 1e300, 3.0, 1.0 / 3.0, -0.0, 1e-7 };
+        return json_real(reals[rand_r(seed) % 7]);
+    }
+    case 5:
+    case 6: {
+        char text[256] = "";
+        size_t len = 0, k = rand_r(seed) % 8;
+        for (size_t i = 0; i < k; i++) {
+            const char *piece = pieces[rand_r(seed) % 17];
+            memcpy(text + len, piece, strlen(piece));
+            len += strlen(piece);
+        }
+        if (rand_r(seed) % 5 == 0)
+            text[len++] = '\0'; /* a NUL inside the string */
+        return json_stringn(text, len);
+    }
+    case 7: {
+        json_t *a = json_array();
+        for (unsigned i = rand_r(seed) % 5; i > 0; i--)
+            json_array_append_new(a, jw_random(seed, depth - 1));
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (unsigned i = rand_r(seed) % 5; i > 0; i--) {
+            char key[16];
+            snprintf(key, sizeof key, "%s%u", pieces[rand_r(seed) % 17], i);
+            json_object_set_new(o, key, jw_random(seed, depth - 1));
+        }
+        return o;
+    }
+    }
+}
+
+START_TEST(jwrite_writes_what_json_dumps_writes)
+{
+    unsigned seed = 20261204;
+    buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = jw_random(&seed, 5);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        ck_assert_ptr_nonnull(want);
+        buf_reset(&b);
+        ck_assert_int_eq(jwrite_value(&b, v), 0);
+        ck_assert_msg(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0, "%s\nvs\n%s",
+                      buf_cstr(&b), want);
+        free(want);
+        json_decref(v);
+    }
+    /* a request as awsjson sends it: members in the order they were set */
+    json_t *req = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}}, s:i, s:b}", "TableName", "cruddur",
+                            "KeyConditionExpression", "#k = :v", "ExpressionAttributeNames", "#k",
+                            "pk", "ExpressionAttributeValues", ":v", "S", "MSG#1", "Limit", 20,
+                            "ScanIndexForward", 0);
+    buf_reset(&b);
+    ck_assert_int_eq(jwrite_value(&b, req), 0);
+    ck_assert_str_eq(buf_cstr(&b), "{\"TableName\":\"cruddur\",\"KeyConditionExpression\":\"#k = "
+                                   ":v\",\"ExpressionAttributeNames\":{\"#k\":\"pk\"},"
+                                   "\"ExpressionAttributeValues\":{\":v\":{\"S\":\"MSG#1\"}},"
+                                   "\"Limit\":20,\"ScanIndexForward\":false}");
+    json_decref(req);
+    buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(jwrite_escapes_and_refuses_what_json_cannot_carry)
+{
+    buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(jwrite_str(&b, "a\"b\\c\n\x01\x7f\xc3\xa9", 10), 0);
+    ck_assert_str_eq(buf_cstr(&b), "\"a\\\"b\\\\c\\n\\u0001\x7f\xc3\xa9\"");
+    buf_reset(&b);
+    ck_assert_int_eq(jwrite_str(&b, "x\0y", 3), 0);
+    ck_assert_str_eq(buf_cstr(&b), "\"x\\u0000y\"");
+    /* not UTF-8 (a lone continuation byte, a surrogate, a cut sequence): refused, the buf
+     * keeps what it had and is not marked as out of room */
+    static const char *const bad[] = { "\x80", "\xed\xa0\x80", "ok\xe2\x82" };
+    for (size_t i = 0; i < 3; i++) {
+        buf_reset(&b);
+        buf_append_str(&b, "[");
+        ck_assert_int_eq(jwrite_str(&b, bad[i], strlen(bad[i])), -1);
+        ck_assert_str_eq(buf_cstr(&b), "[");
+        ck_assert(!b.failed);
+    }
+    ck_assert_int_eq(jwrite_str(&b, NULL, 0), -1);
+    ck_assert_int_eq(jwrite_value(&b, NULL), -1);
+    /* deeper than JWRITE_MAX_DEPTH: refused; at it: written */
+    json_t *deep = json_array();
+    json_t *cur = deep;
+    for (int i = 1; i < JWRITE_MAX_DEPTH; i++) {
+        json_t *next = json_array();
+        json_array_append_new(cur, next);
+        cur = next;
+    }
+    buf_reset(&b);
+    ck_assert_int_eq(jwrite_value(&b, deep), 0);
+    ck_assert_uint_eq(b.len, 2 * JWRITE_MAX_DEPTH);
+    json_array_append_new(cur, json_array());
+    buf_reset(&b);
+    ck_assert_int_eq(jwrite_value(&b, deep), -1);
+    ck_assert(!b.failed);
+    json_decref(deep);
+    buf_cleanup(&b);
+    /* the buf's cap: refused and marked, the way awsjson tells "too big" apart */
+    buf small;
+    buf_init(&small, 16);
+    json_t *big = json_pack("{s:s}", "message", "more than sixteen bytes of text");
+    ck_assert_int_eq(jwrite_value(&small, big), -1);
+    ck_assert(small.failed);
+    json_decref(big);
+    buf_cleanup(&small);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -651,6 +801,10 @@ static Suite *base_suite(void)
     tc = tcase_create("log");
     tcase_add_test(tc, log_line_writes_one_json_object);
     tcase_add_test(tc, log_line_cuts_at_a_field_and_says_so);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("jwrite");
+    tcase_add_test(tc, jwrite_writes_what_json_dumps_writes);
+    tcase_add_test(tc, jwrite_escapes_and_refuses_what_json_cannot_carry);
     suite_add_tcase(s, tc);
     tc = tcase_create("base64");
     tcase_add_test(tc, base64_rfc4648_vectors);

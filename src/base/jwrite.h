@@ -1,0 +1,29 @@
+/* jwrite.h — JSON text written straight into a buf (base/buf.h): a string, escaped and
+ * quoted, and a whole Jansson value in compact form. The bytes are json_dumps(v,
+ * JSON_COMPACT)'s (members in insertion order, the same escapes), without its per-token
+ * callbacks and printf: what every DynamoDB request body and the API's list answers are
+ * written with. Nothing here allocates but the buf. */
+#ifndef CR_JWRITE_H
+#define CR_JWRITE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "base/buf.h"
+
+/* Deepest nesting jwrite_value writes (a request is a few levels deep); deeper is an error. */
+#define JWRITE_MAX_DEPTH 64
+
+/* Appends s[0..n) as a quoted JSON string: '"' and '\\' escaped, control characters as \b
+ * \f \n \r \t or \u00XX, everything else (UTF-8) as it is. 0; -1 with b unchanged when s
+ * is NULL or not valid UTF-8; -1 with b marked failed when its cap or memory runs out. */
+int jwrite_str(buf *b, const char *s, size_t n);
+
+/* Appends v as compact JSON text. 0, or -1 when v is NULL, nests deeper than
+ * JWRITE_MAX_DEPTH, holds a string that is not valid UTF-8 or a real that is not finite, or
+ * the buf runs out (b->failed then tells the last case apart). On -1, b may hold a part of
+ * the text: callers reset it. */
+int jwrite_value(buf *b, const json_t *v);
+
+#endif
