@@ -361,7 +361,8 @@ static const char *awsjson_error_label(const aws_error *err, char *tmp, size_t t
 /* The call of awsjson_call and awsjson_call_doc: the reply becomes *resp (Jansson) when resp
  * is set, else *doc (flat). */
 static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
-                      const json_t *req, json_t **resp, jdoc **doc, aws_error *err)
+                      awsjson_writer write, const void *arg, json_t **resp, jdoc **doc,
+                      aws_error *err)
 {
     aws_error scratch;
     if (!err)
@@ -372,7 +373,7 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
     else
         *doc = NULL;
     buf_reset(&d->body);
-    if (jwrite_value(&d->body, req) != 0)
+    if (write(&d->body, arg) != 0)
         return errinfo_set(&err->info, d->body.failed ? ERR_TOOBIG : ERR_INVALID,
                            "%s %s: request cannot be encoded (over %zu bytes?)", d->label, op,
                            d->body.max);
@@ -452,15 +453,16 @@ static int awsjson_do(awsjson *d, const awsjson_endpoint *ep, const char *target
 
 /* awsjson_do, reported to the observer. */
 static int awsjson_run(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
-                       const json_t *req, json_t **resp, jdoc **doc, aws_error *err)
+                       awsjson_writer write, const void *arg, json_t **resp, jdoc **doc,
+                       aws_error *err)
 {
     if (!d->observe)
-        return awsjson_do(d, ep, target, op, req, resp, doc, err);
+        return awsjson_do(d, ep, target, op, write, arg, resp, doc, err);
     aws_error scratch;
     if (!err)
         err = &scratch;
     int64_t t0 = clock_mono_us();
-    int rc = awsjson_do(d, ep, target, op, req, resp, doc, err);
+    int rc = awsjson_do(d, ep, target, op, write, arg, resp, doc, err);
     aws_outcome o = rc == 0 ? (err->attempts > 1 ? AWS_OUTCOME_RETRIED : AWS_OUTCOME_OK)
                     : retry_is_throttle(err->type) ? AWS_OUTCOME_THROTTLED
                                                    : AWS_OUTCOME_FAILED;
@@ -468,16 +470,35 @@ static int awsjson_run(awsjson *d, const awsjson_endpoint *ep, const char *targe
     return rc;
 }
 
+/* The body of a Jansson request. */
+static int awsjson_write_json(buf *b, const void *req)
+{
+    return jwrite_value(b, req);
+}
+
 int awsjson_call(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
                  const json_t *req, json_t **resp, aws_error *err)
 {
-    return awsjson_run(d, ep, target, op, req, resp, NULL, err);
+    return awsjson_run(d, ep, target, op, awsjson_write_json, req, resp, NULL, err);
 }
 
 int awsjson_call_doc(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
                      const json_t *req, jdoc **resp, aws_error *err)
 {
-    return awsjson_run(d, ep, target, op, req, NULL, resp, err);
+    return awsjson_run(d, ep, target, op, awsjson_write_json, req, NULL, resp, err);
+}
+
+int awsjson_call_written(awsjson *d, const awsjson_endpoint *ep, const char *target, const char *op,
+                         awsjson_writer write, const void *arg, json_t **resp, aws_error *err)
+{
+    return awsjson_run(d, ep, target, op, write, arg, resp, NULL, err);
+}
+
+int awsjson_call_doc_written(awsjson *d, const awsjson_endpoint *ep, const char *target,
+                             const char *op, awsjson_writer write, const void *arg, jdoc **resp,
+                             aws_error *err)
+{
+    return awsjson_run(d, ep, target, op, write, arg, NULL, resp, err);
 }
 
 size_t awsjson_nul_to_replacement(char *p, size_t n)

@@ -11,6 +11,7 @@
 #include "aws/creds.h"
 #include "aws/http.h"
 #include "aws/retry.h"
+#include "base/buf.h"
 #include "base/errinfo.h"
 #include "base/jdoc.h"
 
@@ -115,6 +116,17 @@ int awsjson_call(awsjson *c, const awsjson_endpoint *ep, const char *target, con
  * be an object: no Jansson value per node, for large read-once replies. */
 int awsjson_call_doc(awsjson *c, const awsjson_endpoint *ep, const char *target, const char *op,
                      const json_t *req, jdoc **resp, aws_error *err);
+
+/* Writes a request body into b (empty, capped at the client's body cap) from arg: 0, or -1
+ * when it cannot be encoded (b->failed: over the cap or out of memory). */
+typedef int (*awsjson_writer)(buf *b, const void *arg);
+/* awsjson_call and awsjson_call_doc with the body written by write(arg) straight into the
+ * client's buffer, without a Jansson request tree (the reads: Query, Scan). */
+int awsjson_call_written(awsjson *c, const awsjson_endpoint *ep, const char *target, const char *op,
+                         awsjson_writer write, const void *arg, json_t **resp, aws_error *err);
+int awsjson_call_doc_written(awsjson *c, const awsjson_endpoint *ep, const char *target,
+                             const char *op, awsjson_writer write, const void *arg, jdoc **resp,
+                             aws_error *err);
 
 /* Rewrites every JSON escape \u0000 in p[0..n) as \uFFFD (same length, in place) and
  * returns how many it rewrote; other escapes (\\u0000 is a backslash, then "u0000") are

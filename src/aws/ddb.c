@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/env.h"
+#include "base/jwrite.h"
 #include "base/rnd.h"
 
 struct ddb {
@@ -354,52 +355,51 @@ void ddb_page_cleanup(ddb_page *p)
     ddb_page_init(p);
 }
 
-/* The Query or Scan request for q, or NULL when memory runs out. */
-static json_t *ddb_read_request(const ddb_query_options *q)
+/* Writes the Query or Scan request for q (the members in the order DynamoDB's reference
+ * lists them); an awsjson_writer. */
+static int ddb_read_write(buf *b, const void *arg)
 {
-    json_t *req = json_pack("{s:s}", "TableName", q->table);
-    int bad = !req;
-    if (req) {
-        if (q->index)
-            bad |= json_object_set_new(req, "IndexName", json_string(q->index));
-        if (q->key_condition)
-            bad |=
-                json_object_set_new(req, "KeyConditionExpression", json_string(q->key_condition));
-        if (q->filter)
-            bad |= json_object_set_new(req, "FilterExpression", json_string(q->filter));
-        if (q->projection)
-            bad |= json_object_set_new(req, "ProjectionExpression", json_string(q->projection));
-        if (q->names)
-            bad |= json_object_set(req, "ExpressionAttributeNames", (json_t *)q->names);
-        if (q->values)
-            bad |= json_object_set(req, "ExpressionAttributeValues", (json_t *)q->values);
-        if (q->limit > 0)
-            bad |= json_object_set_new(req, "Limit", json_integer(q->limit));
-        if (q->descending)
-            bad |= json_object_set_new(req, "ScanIndexForward", json_false());
-        if (q->consistent)
-            bad |= json_object_set_new(req, "ConsistentRead", json_true());
-        if (q->start_key)
-            bad |= json_object_set(req, "ExclusiveStartKey", (json_t *)q->start_key);
-    }
-    if (bad) {
-        json_decref(req);
-        return NULL;
-    }
-    return req;
+    const ddb_query_options *q = arg;
+    static const char *const names[] = { ",\"IndexName\":", ",\"KeyConditionExpression\":",
+                                         ",\"FilterExpression\":", ",\"ProjectionExpression\":" };
+    const char *strs[] = { q->index, q->key_condition, q->filter, q->projection };
+    static const char *const objs_names[] = { ",\"ExpressionAttributeNames\":",
+                                              ",\"ExpressionAttributeValues\":" };
+    const json_t *objs[] = { q->names, q->values };
+    if (!q->table || buf_append_str(b, "{\"TableName\":") != 0 ||
+        jwrite_str(b, q->table, strlen(q->table)) != 0)
+        return -1;
+    for (size_t i = 0; i < 4; i++)
+        if (strs[i] &&
+            (buf_append_str(b, names[i]) != 0 || jwrite_str(b, strs[i], strlen(strs[i])) != 0))
+            return -1;
+    for (size_t i = 0; i < 2; i++)
+        if (objs[i] && (buf_append_str(b, objs_names[i]) != 0 || jwrite_value(b, objs[i]) != 0))
+            return -1;
+    if (q->limit > 0 && (buf_append_str(b, ",\"Limit\":") != 0 || jwrite_int(b, q->limit) != 0))
+        return -1;
+    if ((q->descending && buf_append_str(b, ",\"ScanIndexForward\":false") != 0) ||
+        (q->consistent && buf_append_str(b, ",\"ConsistentRead\":true") != 0))
+        return -1;
+    if (q->start_key &&
+        (buf_append_str(b, ",\"ExclusiveStartKey\":") != 0 || jwrite_value(b, q->start_key) != 0))
+        return -1;
+    return buf_putc(b, '}');
+}
+
+/* "DynamoDB_20120810.Query" or "...Scan" for op. */
+static const char *ddb_read_target(const char *op)
+{
+    return strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query" : "DynamoDB_20120810.Scan";
 }
 
 static int ddb_read(ddb *d, const char *op, const ddb_query_options *q, ddb_page *page,
                     ddb_error *err)
 {
     ddb_page_cleanup(page);
-    json_t *req = ddb_read_request(q);
-    if (!req)
-        return aws_error_nomem(err);
     json_t *resp = NULL;
-    int rc = ddb_call(d, op, req, &resp, err);
-    json_decref(req);
-    if (rc != 0)
+    if (awsjson_call_written(d->client, &d->main, ddb_read_target(op), op, ddb_read_write, q, &resp,
+                             err) != 0)
         return -1;
     json_t *items = json_object_get(resp, "Items");
     page->items = json_is_array(items) ? json_incref(items) : json_array();
@@ -457,14 +457,8 @@ static int ddb_read_view(ddb *d, const char *op, const ddb_query_options *q, ddb
                          ddb_error *err)
 {
     ddb_page_view_cleanup(page);
-    json_t *req = ddb_read_request(q);
-    if (!req)
-        return aws_error_nomem(err);
-    const char *target =
-        strcmp(op, "Query") == 0 ? "DynamoDB_20120810.Query" : "DynamoDB_20120810.Scan";
-    int rc = awsjson_call_doc(d->client, &d->main, target, op, req, &page->doc, err);
-    json_decref(req);
-    if (rc != 0)
+    if (awsjson_call_doc_written(d->client, &d->main, ddb_read_target(op), op, ddb_read_write, q,
+                                 &page->doc, err) != 0)
         return -1;
     jdoc_val root = jdoc_root(page->doc);
     jdoc_val items = jdoc_get(root, "Items"), key = jdoc_get(root, "LastEvaluatedKey");

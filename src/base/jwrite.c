@@ -55,8 +55,7 @@ int jwrite_str(buf *b, const char *s, size_t n)
     return 0;
 }
 
-/* v's decimal digits (json_dumps writes integers as "%lld"). */
-static int jwrite_int(buf *b, json_int_t v)
+int jwrite_int(buf *b, long long v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;

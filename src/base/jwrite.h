@@ -20,6 +20,9 @@
  * is NULL or not valid UTF-8; -1 with b marked failed when its cap or memory runs out. */
 int jwrite_str(buf *b, const char *s, size_t n);
 
+/* Appends v's decimal digits (as json_dumps writes an integer). 0, or -1 (b marked failed). */
+int jwrite_int(buf *b, long long v);
+
 /* Appends v as compact JSON text. 0, or -1 when v is NULL, nests deeper than
  * JWRITE_MAX_DEPTH, holds a string that is not valid UTF-8 or a real that is not finite, or
  * the buf runs out (b->failed then tells the last case apart). On -1, b may hold a part of

@@ -121,6 +121,68 @@ START_TEST(an_unscripted_request_is_counted_and_fails)
 }
 END_TEST
 
+START_TEST(reads_send_every_option_as_dynamodb_names_it)
+{
+    ddbscript *s = ddbscript_new(0);
+    const char *page = "{\"Items\":[{\"pk\":{\"S\":\"MSG#1\"}}],\"Count\":1,\"ScannedCount\":1}";
+    ddbscript_ok(s, "Query", page);
+    ddbscript_ok(s, "Query", page);
+    ddbscript_ok(s, "Scan", page);
+    json_t *names = json_pack("{s:s}", "#k", "pk");
+    json_t *values = json_pack("{s:{s:s}}", ":v", "S", "MSG#\"1\"\n\xc3\xa9");
+    json_t *start = item();
+    ddb_query_options q = { .table = "t1",
+                            .index = "message-group-sk-index",
+                            .key_condition = "#k = :v",
+                            .filter = "begins_with(sk, :v)",
+                            .projection = "pk, sk",
+                            .names = names,
+                            .values = values,
+                            .limit = 20,
+                            .descending = true,
+                            .consistent = true,
+                            .start_key = start };
+    ddb_page_view v;
+    ddb_page_view_init(&v);
+    ddb_page p;
+    ddb_page_init(&p);
+    ddb_error err;
+    ck_assert_int_eq(ddb_query_view(ddbscript_ddb(s), &q, &v, &err), 0);
+    ck_assert_int_eq(ddb_query(ddbscript_ddb(s), &q, &p, &err), 0);
+    json_t *want =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:i, s:b, s:b, s:O}", "TableName", "t1",
+                  "IndexName", "message-group-sk-index", "KeyConditionExpression", "#k = :v",
+                  "FilterExpression", "begins_with(sk, :v)", "ProjectionExpression", "pk, sk",
+                  "ExpressionAttributeNames", names, "ExpressionAttributeValues", values, "Limit",
+                  20, "ScanIndexForward", 0, "ConsistentRead", 1, "ExclusiveStartKey", start);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_eq(ddbscript_op(s, i), "Query");
+        ck_assert_msg(json_equal(ddbscript_body(s, i), want), "request %zu differs", i);
+    }
+    ck_assert_uint_eq(jdoc_size(v.items), 1);
+    ck_assert_uint_eq(json_array_size(p.items), 1);
+    /* only what is set goes out: a bare Scan is its table */
+    ddb_query_options bare = { .table = "t2" };
+    ck_assert_int_eq(ddb_scan_view(ddbscript_ddb(s), &bare, &v, &err), 0);
+    json_t *scan = json_pack("{s:s}", "TableName", "t2");
+    ck_assert(json_equal(ddbscript_body(s, 2), scan));
+    ck_assert_str_eq(ddbscript_op(s, 2), "Scan");
+    /* no table: refused before anything is sent */
+    ddb_query_options none = { .key_condition = "#k = :v" };
+    ck_assert_int_eq(ddb_query_view(ddbscript_ddb(s), &none, &v, &err), -1);
+    ck_assert_uint_eq(ddbscript_calls(s), 3);
+    ck_assert_uint_eq(ddbscript_unexpected(s), 0);
+    json_decref(scan);
+    json_decref(want);
+    json_decref(names);
+    json_decref(values);
+    json_decref(start);
+    ddb_page_view_cleanup(&v);
+    ddb_page_cleanup(&p);
+    ddbscript_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ddb");
@@ -131,6 +193,7 @@ int main(void)
     tcase_add_test(tc, retries_stop_at_the_attempt_cap);
     tcase_add_test(tc, cancellation_reasons_are_read_per_item);
     tcase_add_test(tc, an_unscripted_request_is_counted_and_fails);
+    tcase_add_test(tc, reads_send_every_option_as_dynamodb_names_it);
     suite_add_tcase(s, tc);
     return tap_run(s);
 }
