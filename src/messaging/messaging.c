@@ -165,24 +165,24 @@ json_t *messaging_idem_item(const char *user_uuid, const char *key, const char *
 
 /* ---- access patterns ----------------------------------------------------------------------- */
 
-/* Query key_attr = value, newest first, into page (a Jansson page) or view (a flat one):
- * exactly one of them is given. */
-static int messaging_query_eq(ddb *d, const char *table, const char *index, const char *key_attr,
-                              const char *value, int limit, const json_t *start_key, ddb_page *page,
-                              ddb_page_view *view, ddb_error *err)
+/* Query key = value, newest first, into page (a Jansson page) or view (a flat one): exactly
+ * one of them is given. key_condition: "<key> = :v" (pk and message_group_uuid are not
+ * reserved words: no attribute names needed). */
+static int messaging_query_eq(ddb *d, const char *table, const char *index,
+                              const char *key_condition, const char *value, int limit,
+                              const json_t *start_key, ddb_page *page, ddb_page_view *view,
+                              ddb_error *err)
 {
-    json_t *names = json_pack("{s:s}", "#k", key_attr);
     json_t *values = json_object();
     int rc = -1;
-    if (!names || !values || json_object_set_new(values, ":v", ddb_av_s(value)) != 0) {
+    if (!values || json_object_set_new(values, ":v", ddb_av_s(value)) != 0) {
         aws_error_nomem(err);
         goto out;
     }
     ddb_query_options q = {
         .table = table,
         .index = index,
-        .key_condition = "#k = :v",
-        .names = names,
+        .key_condition = key_condition,
         .values = values,
         .limit = limit > 0 ? limit : 0,
         .descending = true,
@@ -190,7 +190,6 @@ static int messaging_query_eq(ddb *d, const char *table, const char *index, cons
     };
     rc = page ? ddb_query(d, &q, page, err) : ddb_query_view(d, &q, view, err);
 out:
-    json_decref(names);
     json_decref(values);
     return rc;
 }
@@ -216,7 +215,7 @@ static int messaging_pattern_query(ddb *d, const char *table, bool msg, const ch
     char pk[MESSAGING_KEY_MAX];
     if (messaging_pattern_pk(pk, msg, id, err) != 0)
         return -1;
-    return messaging_query_eq(d, table, NULL, "pk", pk, limit, start_key, page, view, err);
+    return messaging_query_eq(d, table, NULL, "pk = :v", pk, limit, start_key, page, view, err);
 }
 
 int messaging_conversation_page(ddb *d, const char *table, const char *group_uuid, int limit,
@@ -246,7 +245,7 @@ int messaging_groups_view(ddb *d, const char *table, const char *me_uuid, int li
 int messaging_group_rows_page(ddb *d, const char *table, const char *group_uuid,
                               const json_t *start_key, ddb_page *page, ddb_error *err)
 {
-    return messaging_query_eq(d, table, MESSAGING_GSI, "message_group_uuid", group_uuid, 0,
+    return messaging_query_eq(d, table, MESSAGING_GSI, "message_group_uuid = :v", group_uuid, 0,
                               start_key, page, NULL, err);
 }
 
