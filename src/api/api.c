@@ -29,10 +29,13 @@ void api_response_cleanup(api_response *r)
     buf_cleanup(&r->body);
 }
 
-/* Appends s as a JSON string, or null when s is NULL (an attribute missing or not S). */
-static int api_json_str(buf *b, const char *s)
+/* Appends attribute value av's S as a JSON string, or null when it has none (missing or not
+ * S). */
+static int api_json_str(buf *b, jdoc_val av)
 {
-    return s ? jwrite_str(b, s, strlen(s)) : buf_append_str(b, "null");
+    jdoc_val s = jdoc_get(av, "S");
+    const char *p = jdoc_str(s);
+    return p ? jwrite_str(b, p, jdoc_size(s)) : buf_append_str(b, "null");
 }
 
 int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const char *uuid_attr,
@@ -64,7 +67,7 @@ int api_list_reply(api_response *resp, const jdoc_val *items, size_t n, const ch
             rc |= buf_putc(b, ',');
         for (size_t a = 0; a < 5 && rc == 0; a++) {
             rc |= buf_append_str(b, names[a]);
-            rc |= api_json_str(b, jdoc_get_str(at[a], "S"));
+            rc |= api_json_str(b, at[a]);
         }
         rc |= buf_putc(b, '}');
     }

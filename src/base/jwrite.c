@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,15 +19,31 @@ static inline int jwrite_needs_escape(unsigned char c)
 int jwrite_str(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (!s || !utf8_valid(s, n))
+    if (!s)
         return -1;
+    size_t start = b->len;
     if (buf_reserve(b, n + 2) != 0 || buf_putc(b, '"') != 0)
         return -1;
+    /* one pass: ASCII checked for escapes, each other sequence for UTF-8 */
+    const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!jwrite_needs_escape(c))
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t k = utf8_next(p + i, n - i, &cp);
+            if (k == 0) {
+                b->len = start; /* not UTF-8: b as it was */
+                b->data[start] = '\0';
+                return -1;
+            }
+            i += k;
             continue;
+        }
+        if (!jwrite_needs_escape(c)) {
+            i++;
+            continue;
+        }
         if (buf_append(b, s + run, i - run) != 0)
             return -1;
         char esc[6] = { '\\', (char)c, 0, 0, 0, 0 };
@@ -48,7 +65,7 @@ int jwrite_str(buf *b, const char *s, size_t n)
         }
         if (buf_append(b, esc, en) != 0)
             return -1;
-        run = i + 1;
+        run = ++i;
     }
     if (buf_append(b, s + run, n - run) != 0 || buf_putc(b, '"') != 0)
         return -1;

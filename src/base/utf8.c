@@ -40,6 +40,10 @@ bool utf8_valid(const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     uint32_t cp;
     for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) { /* ASCII, most text: no decoding */
+            i++;
+            continue;
+        }
         size_t k = utf8_next(p + i, n - i, &cp);
         if (k == 0)
             return false;
