@@ -331,18 +331,8 @@ int devkey_open(const char *dir, devkey **out, errinfo *e)
         goto out;
     /* what jwks.json holds now: only a regular file is read (a FIFO or the like is
      * replaced, as a stale file is) */
-    int fd = file_open_regular(path, NULL);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (fd >= 0 && !f)
-        close(fd);
-    if (f) {
-        char chunk[4096];
-        size_t r;
-        while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-            if (buf_append(&have, chunk, r) != 0)
-                break;
-        fclose(f);
-    }
+    errinfo ignored; /* missing, unreadable or too big: rewritten like a stale one */
+    file_read_regular(path, &have, &ignored);
     if (!strv_eq(buf_view(&want), buf_view(&have)) && devkey_write_jwks(*out, dir, e) != 0)
         goto out;
     rc = 0;

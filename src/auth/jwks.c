@@ -321,37 +321,6 @@ out:
 
 /* ---- fetching ---------------------------------------------------------------------------- */
 
-static int jwks_read_file(const char *path, buf *out, errinfo *e)
-{
-    int fd = file_open_regular(path, NULL);
-    if (fd == FILE_NOT_REGULAR)
-        return errinfo_set(e, ERR_IO, "JWKS file %s is not a regular file", path);
-    if (fd < 0)
-        return errinfo_set(e, ERR_IO, "cannot open JWKS file %s: %s", path, strerror(errno));
-    int rc = -1;
-    char chunk[4096];
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            errinfo_set(e, ERR_IO, "cannot read JWKS file %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        if (buf_append(out, chunk, (size_t)r) != 0) {
-            errinfo_set(e, ERR_TOOBIG, "JWKS file %s is larger than %d bytes", path,
-                        JWKS_MAX_BYTES);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    close(fd);
-    return rc;
-}
-
 static int jwks_read_url(const jwks *k, buf *out, errinfo *e)
 {
     http_options ho = { .connect_timeout_ms = k->o.connect_timeout_ms,
@@ -402,7 +371,9 @@ static int jwks_fetch(jwks *k, errinfo *e)
     buf body;
     buf_init(&body, JWKS_MAX_BYTES);
     errinfo fe;
-    int rc = k->path ? jwks_read_file(k->path, &body, &fe) : jwks_read_url(k, &body, &fe);
+    int rc = k->path ? file_read_regular(k->path, &body, &fe) : jwks_read_url(k, &body, &fe);
+    if (rc != 0 && fe.code == ERR_NOTFOUND)
+        fe.code = ERR_IO; /* no file yet: the keys are unavailable (NOTFOUND is an unknown kid) */
     if (rc == 0 && (rc = jwks_load_json(k, body.data ? body.data : "", body.len, &fe)) != 0) {
         /* the source answered, with something unusable: a service problem, not bad input */
         char what[sizeof fe.msg];

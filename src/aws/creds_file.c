@@ -24,52 +24,19 @@
  * wipes it). 0 with *missing set when there is no such file; -1 with e set otherwise. */
 int creds_read_file(const char *path, size_t max, buf *out, bool *missing, errinfo *e)
 {
-    unsigned char chunk[4096];
-    int rc = -1;
     buf_init(out, max);
+    errinfo fe;
     *missing = false;
-    struct stat st;
-    int fd = file_open_regular(path, &st);
-    if (fd == FILE_NOT_REGULAR)
-        return errinfo_set(e, ERR_IO, "%s is not a regular file", path);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            *missing = true;
-            return 0;
-        }
-        return errinfo_set(e, ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (file_read_regular(path, out, &fe) == 0)
+        return 0;
+    buf_cleanup_wipe(out);
+    if (fe.code == ERR_NOTFOUND) {
+        *missing = true;
+        return 0;
     }
-    if ((unsigned long long)st.st_size > max) {
-        errinfo_set(e, ERR_TOOBIG, "%s is larger than %zu bytes", path, max);
-        goto out;
-    }
-    /* One allocation up front, so no copy of the contents is left behind by a realloc. */
-    if (buf_reserve(out, (size_t)st.st_size + 1) != 0) {
-        errinfo_set(e, ERR_NOMEM, "out of memory reading %s", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            errinfo_set(e, ERR_IO, "cannot read %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        if (buf_append(out, chunk, (size_t)n) != 0) {
-            errinfo_set(e, ERR_TOOBIG, "%s is larger than %zu bytes", path, max);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    close(fd);
-    if (rc != 0)
-        buf_cleanup_wipe(out);
-    return rc;
+    if (e)
+        *e = fe;
+    return -1;
 }
 
 /* ---- the shared file parser -------------------------------------------------------------- */

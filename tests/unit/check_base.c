@@ -771,6 +771,57 @@ START_TEST(jwrite_escapes_and_refuses_what_json_cannot_carry)
 }
 END_TEST
 
+START_TEST(file_read_regular_reads_whole_files_within_the_cap)
+{
+    char dir[] = "/tmp/check-base-read-XXXXXX", reg[64], fifo[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(reg, sizeof reg, "%s/reg", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    FILE *f = fopen(reg, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 1000; i++) /* 10,000 bytes: more than one read */
+        fputs("0123456789", f);
+    fclose(f);
+    errinfo e;
+    /* appended to what the buf holds; a cap of exactly the file's size is enough */
+    buf b;
+    buf_init(&b, 10002);
+    buf_append_str(&b, "[[");
+    ck_assert_int_eq(file_read_regular(reg, &b, &e), 0);
+    ck_assert_uint_eq(b.len, 10002);
+    ck_assert(memcmp(b.data, "[[0123456789", 12) == 0);
+    buf_cleanup(&b);
+    /* one byte short: too big, and the buf as it was */
+    buf_init(&b, 10001);
+    buf_append_str(&b, "[[");
+    ck_assert_int_eq(file_read_regular(reg, &b, &e), -1);
+    ck_assert_int_eq(e.code, ERR_TOOBIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "larger than 10001 bytes"));
+    ck_assert_str_eq(buf_cstr(&b), "[[");
+    ck_assert(!b.failed);
+    buf_cleanup(&b);
+    /* missing (or under a file) is NOTFOUND; a FIFO nobody writes to fails at once */
+    buf_init(&b, 0);
+    ck_assert_int_eq(file_read_regular("/nonexistent/cruddur-file", &b, &e), -1);
+    ck_assert_int_eq(e.code, ERR_NOTFOUND);
+    char under[80];
+    snprintf(under, sizeof under, "%s/x", reg);
+    ck_assert_int_eq(file_read_regular(under, &b, &e), -1);
+    ck_assert_int_eq(e.code, ERR_NOTFOUND);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(file_read_regular(fifo, &b, &e), -1);
+    ck_assert_int_eq(e.code, ERR_IO);
+    ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+    ck_assert_int_eq(file_read_regular(dir, &b, &e), -1);
+    ck_assert_int_eq(e.code, ERR_IO);
+    ck_assert_uint_eq(b.len, 0);
+    buf_cleanup(&b);
+    unlink(fifo);
+    unlink(reg);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
@@ -785,6 +836,7 @@ static Suite *base_suite(void)
     tcase_add_test(tc, errinfo_carries_message);
     tcase_add_test(tc, env_long_validates_range);
     tcase_add_test(tc, file_open_regular_takes_regular_files_only);
+    tcase_add_test(tc, file_read_regular_reads_whole_files_within_the_cap);
     suite_add_tcase(s, tc);
     tc = tcase_create("time-and-randomness");
     tcase_add_test(tc, clock_formats_and_parses);
