@@ -373,6 +373,54 @@ static void worker_log(const api_request *req, const char *pattern, const api_re
 
 #define WORKER_REPLY_KEEP (64 * 1024) /* answer buffer kept for the next request, at most */
 
+/* The FastCGI parameters a request reads. */
+enum {
+    WP_METHOD,
+    WP_URI,
+    WP_DOCUMENT_URI,
+    WP_SCRIPT_NAME,
+    WP_QUERY_STRING,
+    WP_AUTHORIZATION,
+    WP_ORIGIN,
+    WP_IDEMPOTENCY_KEY,
+    WP_CONTENT_TYPE,
+    WP_REMOTE_ADDR,
+    WP_REQUEST_ID,
+    WP_CONTENT_LENGTH,
+    WP_COUNT
+};
+
+typedef struct worker_params {
+    const char *v[WP_COUNT]; /* into the request's parameters; NULL when absent */
+} worker_params;
+
+/* Fills p from one pass over envp ("NAME=value" strings), where FCGX_GetParam would scan
+ * all of them once per name; the first of a repeated name wins, as with FCGX_GetParam. */
+static void worker_params_read(char **envp, worker_params *p)
+{
+    static const char *const names[WP_COUNT] = {
+        [WP_METHOD] = "REQUEST_METHOD",        [WP_URI] = "REQUEST_URI",
+        [WP_DOCUMENT_URI] = "DOCUMENT_URI",    [WP_SCRIPT_NAME] = "SCRIPT_NAME",
+        [WP_QUERY_STRING] = "QUERY_STRING",    [WP_AUTHORIZATION] = "HTTP_AUTHORIZATION",
+        [WP_ORIGIN] = "HTTP_ORIGIN",           [WP_IDEMPOTENCY_KEY] = "HTTP_IDEMPOTENCY_KEY",
+        [WP_CONTENT_TYPE] = "CONTENT_TYPE",    [WP_REMOTE_ADDR] = "REMOTE_ADDR",
+        [WP_REQUEST_ID] = "HTTP_X_REQUEST_ID", [WP_CONTENT_LENGTH] = "CONTENT_LENGTH",
+    };
+    memset(p, 0, sizeof *p);
+    for (char **e = envp; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        size_t n = (size_t)(eq - *e);
+        for (size_t i = 0; i < WP_COUNT; i++)
+            if (!p->v[i] && names[i][0] == (*e)[0] && strlen(names[i]) == n &&
+                memcmp(names[i], *e, n) == 0) {
+                p->v[i] = eq + 1;
+                break;
+            }
+    }
+}
+
 /* One request: body is the request body's buffer, head the answer head's and reply the
  * answer body's; all three keep their memory for the next request. */
 static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head, buf *reply)
@@ -387,30 +435,31 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head, buf
     buf_reset(body);
     buf_reset(head);
 
-    char **envp = fr->envp;
-    req.method = FCGX_GetParam("REQUEST_METHOD", envp);
-    const char *uri = FCGX_GetParam("REQUEST_URI", envp);
+    worker_params prm;
+    worker_params_read(fr->envp, &prm);
+    req.method = prm.v[WP_METHOD];
+    const char *uri = prm.v[WP_URI];
     if (uri && *uri) {
         worker_split_uri(uri, &req.path, &req.query);
     } else {
-        const char *doc = FCGX_GetParam("DOCUMENT_URI", envp);
+        const char *doc = prm.v[WP_DOCUMENT_URI];
         if (!doc || !*doc)
-            doc = FCGX_GetParam("SCRIPT_NAME", envp);
+            doc = prm.v[WP_SCRIPT_NAME];
         req.path = strv_from(doc);
-        req.query = strv_from(FCGX_GetParam("QUERY_STRING", envp));
+        req.query = strv_from(prm.v[WP_QUERY_STRING]);
     }
-    req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", envp);
-    req.origin = FCGX_GetParam("HTTP_ORIGIN", envp);
-    req.idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", envp);
-    req.content_type = FCGX_GetParam("CONTENT_TYPE", envp);
-    req.remote_addr = FCGX_GetParam("REMOTE_ADDR", envp);
-    worker_request_id(FCGX_GetParam("HTTP_X_REQUEST_ID", envp), req.request_id);
+    req.authorization = prm.v[WP_AUTHORIZATION];
+    req.origin = prm.v[WP_ORIGIN];
+    req.idempotency_key = prm.v[WP_IDEMPOTENCY_KEY];
+    req.content_type = prm.v[WP_CONTENT_TYPE];
+    req.remote_addr = prm.v[WP_REMOTE_ADDR];
+    worker_request_id(prm.v[WP_REQUEST_ID], req.request_id);
     if (!req.method)
         req.method = "";
 
     const char *pattern = "";
     long long clen = 0;
-    if (worker_content_length(FCGX_GetParam("CONTENT_LENGTH", envp), &clen) != 0) {
+    if (worker_content_length(prm.v[WP_CONTENT_LENGTH], &clen) != 0) {
         api_error(&resp, 400, "bad_request", "Content-Length is not a number");
     } else if (clen > API_BODY_MAX) {
         router_match m;
@@ -441,7 +490,7 @@ static void worker_handle(worker *w, FCGX_Request *fr, buf *body, buf *head, buf
     int64_t dur = clock_mono_us() - t0;
     /* req's strings point into fr's parameters, which FCGX_Finish_r frees. */
     char method[16];
-    snprintf(method, sizeof method, "%s", req.method);
+    strv_copy((strv){ req.method, strnlen(req.method, sizeof method - 1) }, method, sizeof method);
     req.method = method;
     req.authorization = req.origin = req.idempotency_key = req.content_type = NULL;
     req.remote_addr = NULL;
