@@ -355,8 +355,8 @@ void ddb_page_cleanup(ddb_page *p)
     ddb_page_init(p);
 }
 
-/* Writes the Query or Scan request for q (the members in the order DynamoDB's reference
- * lists them); an awsjson_writer. */
+/* Writes the Query or Scan request for q, only the members q sets (TableName first); an
+ * awsjson_writer. -1 when q has no table or a string is not UTF-8. */
 static int ddb_read_write(buf *b, const void *arg)
 {
     const ddb_query_options *q = arg;
