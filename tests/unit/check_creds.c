@@ -576,6 +576,36 @@ START_TEST(file_too_big_is_refused)
 }
 END_TEST
 
+START_TEST(file_of_exactly_the_cap_is_read)
+{
+    /* a valid profile padded with a comment to CREDS_MAX_FILE bytes: read (one byte more is
+     * file_too_big_is_refused's case; the old reader asked for the cap plus one and said
+     * "out of memory") */
+    static const char head[] = "[default]\naws_access_key_id = AKIDEXACT\n"
+                               "aws_secret_access_key = secretexact\n";
+    size_t n = CREDS_MAX_FILE;
+    char *text = malloc(n + 1);
+    ck_assert_ptr_nonnull(text);
+    memset(text, '#', n);
+    memcpy(text, head, sizeof head - 1);
+    for (size_t i = sizeof head + 100; i < n; i += 100) /* comment lines of 100 bytes */
+        text[i] = '\n';
+    text[n - 1] = '\n';
+    text[n] = '\0';
+    t_write(".aws/credentials", text);
+    free(text);
+    creds_options o = t_opts();
+    creds *c = creds_new(&o);
+    ck_assert_ptr_nonnull(c);
+    const creds_value *v = NULL;
+    errinfo e;
+    ck_assert_msg(creds_get(c, &v, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(v->access_key_id, "AKIDEXACT");
+    ck_assert_str_eq(v->source, "shared-file");
+    creds_free(c);
+}
+END_TEST
+
 START_TEST(ini_parser_bounds_and_edges)
 {
     creds_profile p;
@@ -867,6 +897,7 @@ static Suite *creds_suite(void)
     tc = tcase_create("shared-files");
     tcase_add_checked_fixture(tc, t_setup, t_teardown);
     tcase_add_test(tc, file_too_big_is_refused);
+    tcase_add_test(tc, file_of_exactly_the_cap_is_read);
     tcase_add_test(tc, ini_parser_bounds_and_edges);
     suite_add_tcase(s, tc);
 
