@@ -398,23 +398,28 @@ typedef struct worker_params {
  * all of them once per name; the first of a repeated name wins, as with FCGX_GetParam. */
 static void worker_params_read(char **envp, worker_params *p)
 {
-    static const char *const names[WP_COUNT] = {
-        [WP_METHOD] = "REQUEST_METHOD",        [WP_URI] = "REQUEST_URI",
-        [WP_DOCUMENT_URI] = "DOCUMENT_URI",    [WP_SCRIPT_NAME] = "SCRIPT_NAME",
-        [WP_QUERY_STRING] = "QUERY_STRING",    [WP_AUTHORIZATION] = "HTTP_AUTHORIZATION",
-        [WP_ORIGIN] = "HTTP_ORIGIN",           [WP_IDEMPOTENCY_KEY] = "HTTP_IDEMPOTENCY_KEY",
-        [WP_CONTENT_TYPE] = "CONTENT_TYPE",    [WP_REMOTE_ADDR] = "REMOTE_ADDR",
-        [WP_REQUEST_ID] = "HTTP_X_REQUEST_ID", [WP_CONTENT_LENGTH] = "CONTENT_LENGTH",
+    static const strv names[WP_COUNT] = {
+        [WP_METHOD] = STRV("REQUEST_METHOD"),
+        [WP_URI] = STRV("REQUEST_URI"),
+        [WP_DOCUMENT_URI] = STRV("DOCUMENT_URI"),
+        [WP_SCRIPT_NAME] = STRV("SCRIPT_NAME"),
+        [WP_QUERY_STRING] = STRV("QUERY_STRING"),
+        [WP_AUTHORIZATION] = STRV("HTTP_AUTHORIZATION"),
+        [WP_ORIGIN] = STRV("HTTP_ORIGIN"),
+        [WP_IDEMPOTENCY_KEY] = STRV("HTTP_IDEMPOTENCY_KEY"),
+        [WP_CONTENT_TYPE] = STRV("CONTENT_TYPE"),
+        [WP_REMOTE_ADDR] = STRV("REMOTE_ADDR"),
+        [WP_REQUEST_ID] = STRV("HTTP_X_REQUEST_ID"),
+        [WP_CONTENT_LENGTH] = STRV("CONTENT_LENGTH"),
     };
     memset(p, 0, sizeof *p);
     for (char **e = envp; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         if (!eq)
             continue;
-        size_t n = (size_t)(eq - *e);
+        strv name = { *e, (size_t)(eq - *e) };
         for (size_t i = 0; i < WP_COUNT; i++)
-            if (!p->v[i] && names[i][0] == (*e)[0] && strlen(names[i]) == n &&
-                memcmp(names[i], *e, n) == 0) {
+            if (!p->v[i] && strv_eq(names[i], name)) {
                 p->v[i] = eq + 1;
                 break;
             }

@@ -2,7 +2,6 @@
 #include "config.h"
 #include "base/jwrite.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

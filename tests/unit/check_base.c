@@ -592,16 +592,31 @@ START_TEST(log_line_cuts_at_a_field_and_says_so)
 }
 END_TEST
 
+/* A fresh folder dir (a mkdtemp template) with reg, a regular file of copies times text, and
+ * the name fifo for a FIFO the test makes; file_fixture_remove takes them away. */
+static void file_fixture(char *dir, char reg[64], char fifo[64], const char *text, int copies)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(reg, 64, "%s/reg", dir);
+    snprintf(fifo, 64, "%s/fifo", dir);
+    FILE *f = fopen(reg, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < copies; i++)
+        fputs(text, f);
+    fclose(f);
+}
+
+static void file_fixture_remove(const char *dir, const char *reg, const char *fifo)
+{
+    unlink(fifo);
+    unlink(reg);
+    rmdir(dir);
+}
+
 START_TEST(file_open_regular_takes_regular_files_only)
 {
     char dir[] = "/tmp/check-base-file-XXXXXX", reg[64], fifo[64];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(reg, sizeof reg, "%s/reg", dir);
-    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
-    FILE *f = fopen(reg, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("abc", f);
-    fclose(f);
+    file_fixture(dir, reg, fifo, "abc", 1);
     struct stat st;
     int fd = file_open_regular(reg, &st);
     ck_assert_int_ge(fd, 0);
@@ -617,9 +632,7 @@ START_TEST(file_open_regular_takes_regular_files_only)
     errno = 0;
     ck_assert_int_eq(file_open_regular("/nonexistent/cruddur-file", NULL), -1);
     ck_assert_int_eq(errno, ENOENT);
-    unlink(fifo);
-    unlink(reg);
-    rmdir(dir);
+    file_fixture_remove(dir, reg, fifo);
 }
 END_TEST
 
@@ -774,14 +787,7 @@ END_TEST
 START_TEST(file_read_regular_reads_whole_files_within_the_cap)
 {
     char dir[] = "/tmp/check-base-read-XXXXXX", reg[64], fifo[64];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(reg, sizeof reg, "%s/reg", dir);
-    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
-    FILE *f = fopen(reg, "w");
-    ck_assert_ptr_nonnull(f);
-    for (int i = 0; i < 1000; i++) /* 10,000 bytes: more than one read */
-        fputs("0123456789", f);
-    fclose(f);
+    file_fixture(dir, reg, fifo, "0123456789", 1000); /* 10,000 bytes: more than one read */
     errinfo e;
     /* appended to what the buf holds; a cap of exactly the file's size is enough */
     buf b;
@@ -816,9 +822,7 @@ START_TEST(file_read_regular_reads_whole_files_within_the_cap)
     ck_assert_int_eq(e.code, ERR_IO);
     ck_assert_uint_eq(b.len, 0);
     buf_cleanup(&b);
-    unlink(fifo);
-    unlink(reg);
-    rmdir(dir);
+    file_fixture_remove(dir, reg, fifo);
 }
 END_TEST
 
