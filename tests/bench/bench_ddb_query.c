@@ -5,9 +5,12 @@
  * values); each signs the request, checks the reply's CRC32, parses and checks all of it
  * and hands back the 20 items and LastEvaluatedKey.
  *
- * usage: bench_ddb_query [seconds]    (endpoint: CRUDDUR_TEST_DDB_ENDPOINT or
- *                                      AWS_ENDPOINT_URL; 3 rounds of [seconds] s per side,
- *                                      default 3) */
+ * usage: bench_ddb_query [seconds [clients]]
+ *   endpoint: CRUDDUR_TEST_DDB_ENDPOINT or AWS_ENDPOINT_URL; 3 rounds of [seconds] s per
+ *   side, default 3. With clients > 1 (at most 64) only the ddb_query_view path runs, in
+ *   that many processes at once for [seconds] s, each with its own client and connection:
+ *   the same Query's client CPU when as many callers wait on DynamoDB at once as the API
+ *   has workers, and the context switches each query costs. */
 #include "config.h"
 
 #include <stdio.h>
@@ -200,7 +203,7 @@ static int bench_wrk(const char *script, const char *url, int seconds, double *r
 typedef struct bench_side {
     const char *name;
     size_t n;
-    double us, cpu_us, rps;
+    double us, cpu_us, rps, cs;
 } bench_side;
 
 /* A Query through ddb_query_view, used as a caller would: every item's attributes read, the
@@ -223,11 +226,86 @@ static int bench_view_query(ddb *d, const ddb_query_options *q, ddb_page_view *v
     return ok ? 0 : -1;
 }
 
+/* CPU microseconds and context switches (voluntary and not) in a struct rusage. */
+static double bench_ru_cpu(const struct rusage *r)
+{
+    return (double)r->ru_utime.tv_sec * 1e6 + (double)r->ru_utime.tv_usec +
+           (double)r->ru_stime.tv_sec * 1e6 + (double)r->ru_stime.tv_usec;
+}
+
+static double bench_ru_cs(const struct rusage *r)
+{
+    return (double)r->ru_nvcsw + (double)r->ru_nivcsw;
+}
+
+/* The parallel mode: clients processes, each with its own ddb client, send q through
+ * ddb_query_view for seconds s; prints their throughput, CPU and context switches per
+ * query (the children's own: RUSAGE_CHILDREN). 0, or 1 when a child failed. */
+static int bench_parallel(const ddb_options *o, const ddb_query_options *q, int clients,
+                          int seconds)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return 1;
+    int64_t t0 = clock_mono_us();
+    pid_t pid[64];
+    int started = 0;
+    for (; started < clients; started++) {
+        pid[started] = fork();
+        if (pid[started] < 0)
+            break;
+        if (pid[started] == 0) {
+            close(fd[0]);
+            errinfo e;
+            ddb_error err;
+            ddb *d = ddb_new(o, &e);
+            ddb_page_view v;
+            ddb_page_view_init(&v);
+            long n = 0;
+            int rc = d ? 0 : 1;
+            int64_t end = clock_mono_us() + (int64_t)seconds * 1000000;
+            while (rc == 0 && clock_mono_us() < end)
+                if (bench_view_query(d, q, &v, &err) == 0)
+                    n++;
+                else
+                    rc = 1;
+            ddb_page_view_cleanup(&v);
+            ddb_free(d);
+            if (write(fd[1], &n, sizeof n) != (ssize_t)sizeof n)
+                rc = 1;
+            _exit(rc);
+        }
+    }
+    close(fd[1]);
+    long total = 0, n;
+    while (read(fd[0], &n, sizeof n) == (ssize_t)sizeof n)
+        total += n;
+    close(fd[0]);
+    int bad = started < clients;
+    for (int i = 0; i < started; i++) {
+        int st;
+        if (waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad = 1;
+    }
+    double us = (double)(clock_mono_us() - t0);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    printf("ddb-query: %d clients in parallel: %.0f queries/s with ddb_query_view, %.0f us CPU "
+           "and %.2f context switches per query in the clients (%ld queries)\n",
+           clients, us > 0 ? (double)total * 1e6 / us : 0.0,
+           total ? bench_ru_cpu(&ru) / (double)total : 0.0,
+           total ? bench_ru_cs(&ru) / (double)total : 0.0, total);
+    return bad || total == 0;
+}
+
 int main(int argc, char **argv)
 {
     int seconds = argc > 1 ? atoi(argv[1]) : 3; /* bench tool: trusted argument */
     if (seconds < 1 || seconds > 120)
         seconds = 3;
+    int clients = argc > 2 ? atoi(argv[2]) : 1;
+    if (clients < 1 || clients > 64)
+        clients = 1;
     const char *ep = getenv("CRUDDUR_TEST_DDB_ENDPOINT");
     if (!ep || !*ep)
         ep = getenv("AWS_ENDPOINT_URL");
@@ -269,11 +347,20 @@ int main(int argc, char **argv)
             return 1;
         }
 
+    if (clients > 1) {
+        int prc = bench_parallel(&o, &q, clients, seconds);
+        ddb_delete_table(d, table, &err);
+        ddb_page_cleanup(&page);
+        json_decref(vals);
+        free(body_text);
+        ddb_free(d);
+        return prc;
+    }
     /* Rounds alternate the two client paths, the transport floor and wrk, so JVM warm-up
      * and machine noise fall on all of them. */
     const int rounds = 3;
     int64_t *lat = malloc(sizeof *lat * BENCH_MAX_SAMPLES);
-    bench_side side[2] = { { "view", 0, 0, 0, 0 }, { "jansson", 0, 0, 0, 0 } };
+    bench_side side[2] = { { "view", 0, 0, 0, 0, 0 }, { "jansson", 0, 0, 0, 0, 0 } };
     double wrk_sum = 0, wrk_p99 = 0, wrk_p50[3] = { 0, 0, 0 };
     long bad = 0;
     int wrc = 0;
@@ -313,10 +400,8 @@ int main(int argc, char **argv)
             }
             sd->us += (double)(clock_mono_us() - t0);
             getrusage(RUSAGE_SELF, &ru1);
-            sd->cpu_us += (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) * 1e6 +
-                          (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) +
-                          (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1e6 +
-                          (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec);
+            sd->cpu_us += bench_ru_cpu(&ru1) - bench_ru_cpu(&ru0);
+            sd->cs += bench_ru_cs(&ru1) - bench_ru_cs(&ru0);
         }
         if (wrc == 0 && bench_lines[0]) {
             /* transport floor: the pre-signed request through http.c, no signing, no JSON */
@@ -351,8 +436,9 @@ int main(int argc, char **argv)
         side[k].rps = side[k].us > 0 ? (double)side[k].n * 1e6 / side[k].us : 0;
 
     printf("ddb-query: client %.0f queries/s with ddb_query_view (p50 %.2f ms, p99 %.2f ms, %zu "
-           "queries, 1 connection, %.0f us CPU per query in the client)\n",
-           side[0].rps, p50, p99, n, n ? side[0].cpu_us / (double)n : 0.0);
+           "queries, 1 connection, %.0f us CPU per query in the client, %.2f context switches)\n",
+           side[0].rps, p50, p99, n, n ? side[0].cpu_us / (double)n : 0.0,
+           n ? side[0].cs / (double)n : 0.0);
     printf("ddb-query: client %.0f queries/s with ddb_query (Jansson items, %zu queries, %.0f us "
            "CPU per query in the client)\n",
            side[1].rps, side[1].n, side[1].n ? side[1].cpu_us / (double)side[1].n : 0.0);
