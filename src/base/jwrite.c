@@ -15,14 +15,21 @@ static inline int jwrite_needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
-int jwrite_str(buf *b, const char *s, size_t n)
+/* Counts k more bytes at *o and copies them to dst when they fit within cap. */
+static inline void jwrite_put(char *dst, size_t cap, size_t *o, const void *p, size_t k)
+{
+    if (k && *o + k <= cap)
+        memcpy(dst + *o, p, k);
+    *o += k;
+}
+
+ptrdiff_t jwrite_escape(char *dst, size_t cap, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (!s)
+    if (!s || n > (size_t)PTRDIFF_MAX / 6 - 2)
         return -1;
-    size_t start = b->len;
-    if (buf_reserve(b, n + 2) != 0 || buf_putc(b, '"') != 0)
-        return -1;
+    size_t o = 0; /* what the whole string takes so far; bytes past cap are not written */
+    jwrite_put(dst, cap, &o, "\"", 1);
     /* one pass: ASCII checked for escapes, each other sequence for UTF-8 */
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;
@@ -31,11 +38,8 @@ int jwrite_str(buf *b, const char *s, size_t n)
         if (c >= 0x80) {
             uint32_t cp;
             size_t k = utf8_next(p + i, n - i, &cp);
-            if (k == 0) {
-                b->len = start; /* not UTF-8: b as it was */
-                b->data[start] = '\0';
+            if (k == 0)
                 return -1;
-            }
             i += k;
             continue;
         }
@@ -43,8 +47,7 @@ int jwrite_str(buf *b, const char *s, size_t n)
             i++;
             continue;
         }
-        if (buf_append(b, s + run, i - run) != 0)
-            return -1;
+        jwrite_put(dst, cap, &o, s + run, i - run);
         char esc[6] = { '\\', (char)c, 0, 0, 0, 0 };
         size_t en = 2;
         switch (c) {
@@ -62,12 +65,34 @@ int jwrite_str(buf *b, const char *s, size_t n)
             en = 6;
             break;
         }
-        if (buf_append(b, esc, en) != 0)
-            return -1;
+        jwrite_put(dst, cap, &o, esc, en);
         run = ++i;
     }
-    if (buf_append(b, s + run, n - run) != 0 || buf_putc(b, '"') != 0)
+    jwrite_put(dst, cap, &o, s + run, n - run);
+    jwrite_put(dst, cap, &o, "\"", 1);
+    return (ptrdiff_t)o;
+}
+
+int jwrite_str(buf *b, const char *s, size_t n)
+{
+    if (!s)
         return -1;
+    /* the text takes at least n + 2 bytes: most strings need no escape and fit at once */
+    if (n > SIZE_MAX - 2 || buf_reserve(b, n + 2) != 0)
+        return -1;
+    ptrdiff_t k = jwrite_escape(b->data + b->len, b->cap - 1 - b->len, s, n);
+    if (k >= 0 && (size_t)k > b->cap - 1 - b->len) {
+        b->data[b->len] = '\0';
+        if (buf_reserve(b, (size_t)k) != 0)
+            return -1;
+        k = jwrite_escape(b->data + b->len, b->cap - 1 - b->len, s, n);
+    }
+    if (k < 0) {
+        b->data[b->len] = '\0'; /* not UTF-8: b as it was */
+        return -1;
+    }
+    b->len += (size_t)k;
+    b->data[b->len] = '\0';
     return 0;
 }
 

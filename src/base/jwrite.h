@@ -7,6 +7,7 @@
 #define CR_JWRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -19,6 +20,12 @@
  * \f \n \r \t or \u00XX, everything else (UTF-8) as it is. 0; -1 with b unchanged when s
  * is NULL or not valid UTF-8; -1 with b marked failed when its cap or memory runs out. */
 int jwrite_str(buf *b, const char *s, size_t n);
+
+/* The same text as jwrite_str, written into dst[0..cap) (no NUL added; dst may be NULL
+ * when cap is 0): the length the whole of it takes, as snprintf counts. A return above cap
+ * means it did not fit, and dst[0..cap) holds a part of it. -1 when s is NULL or not valid
+ * UTF-8. Allocates nothing: for a writer with a fixed array (log.c's lines). */
+ptrdiff_t jwrite_escape(char *dst, size_t cap, const char *s, size_t n);
 
 /* Appends v's decimal digits (as json_dumps writes an integer). 0, or -1 (b marked failed). */
 int jwrite_int(buf *b, long long v);

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "base/utf8.h"
+#include "base/jwrite.h"
 
 static log_level log_threshold = LOG_INFO;
 static bool log_configured;
@@ -140,39 +140,17 @@ static bool log_line_put(log_line *l, const char *p, size_t n)
     return true;
 }
 
-/* Appends s JSON-escaped and quoted; false when it does not fit. */
+/* Appends s JSON-escaped and quoted (jwrite's escapes); false when it does not fit. */
 static bool log_line_quoted(log_line *l, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(s);
-    if (!utf8_valid(s, n))
+    size_t room = sizeof l->text - LOG_LINE_TAIL - l->len; /* every put keeps the tail free */
+    ptrdiff_t k = jwrite_escape(l->text + l->len, room, s, strlen(s));
+    if (k < 0)
         return log_line_put(l, "\"\\ufffd\"", 8);
-    if (!log_line_put(l, "\"", 1))
+    if ((size_t)k > room)
         return false;
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        char esc[6] = { '\\', (char)c };
-        size_t en = 2;
-        if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c < 0x20) {
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            en = 6;
-        }
-        if (!log_line_put(l, run, (size_t)(p - run)) || !log_line_put(l, esc, en))
-            return false;
-        run = p + 1;
-    }
-    return log_line_put(l, run, strlen(run)) && log_line_put(l, "\"", 1);
+    l->len += (size_t)k;
+    return true;
 }
 
 /* Appends ,"key": and then the value written by the caller; on overflow the line goes back

@@ -784,6 +784,48 @@ START_TEST(jwrite_escapes_and_refuses_what_json_cannot_carry)
 }
 END_TEST
 
+START_TEST(jwrite_escape_counts_like_snprintf_and_stays_in_its_array)
+{
+    const char *s = "tab\there \"quoted\" \x01";
+    const char *want = "\"tab\\there \\\"quoted\\\" \\u0001\"";
+    ptrdiff_t len = (ptrdiff_t)strlen(want);
+    char out[64];
+    memset(out, '#', sizeof out);
+    ck_assert_int_eq(jwrite_escape(out, sizeof out, s, strlen(s)), len);
+    ck_assert(memcmp(out, want, (size_t)len) == 0 && out[len] == '#');
+    /* too small: the same count, nothing written past cap */
+    for (size_t cap = 0; cap < (size_t)len; cap++) {
+        memset(out, '#', sizeof out);
+        ck_assert_int_eq(jwrite_escape(out, cap, s, strlen(s)), len);
+        for (size_t i = cap; i < sizeof out; i++)
+            ck_assert_msg(out[i] == '#', "cap %zu: byte %zu written", cap, i);
+    }
+    ck_assert_int_eq(jwrite_escape(NULL, 0, s, strlen(s)), len);
+    ck_assert_int_eq(jwrite_escape(out, sizeof out, "\xc3", 1), -1);
+    ck_assert_int_eq(jwrite_escape(out, sizeof out, NULL, 0), -1);
+
+    /* jwrite_str when the escapes outgrow the first guess (n + 2): 100 control characters
+     * take 602 bytes; a buf capped at exactly that many after its "[" takes them, one byte
+     * less refuses them and keeps the "[" */
+    char ctl[100];
+    memset(ctl, '\x1f', sizeof ctl);
+    for (size_t extra = 0; extra < 2; extra++) {
+        buf b;
+        buf_init(&b, 1 + 602 - extra);
+        buf_putc(&b, '[');
+        ck_assert_int_eq(jwrite_str(&b, ctl, sizeof ctl), extra ? -1 : 0);
+        if (extra) {
+            ck_assert(b.failed);
+            ck_assert_str_eq(buf_cstr(&b), "[");
+        } else {
+            ck_assert_uint_eq(b.len, 603);
+            ck_assert(memcmp(b.data, "[\"\\u001F\\u001F", 14) == 0 && b.data[602] == '"');
+        }
+        buf_cleanup(&b);
+    }
+}
+END_TEST
+
 START_TEST(file_read_regular_reads_whole_files_within_the_cap)
 {
     char dir[] = "/tmp/check-base-read-XXXXXX", reg[64], fifo[64];
@@ -861,6 +903,7 @@ static Suite *base_suite(void)
     tc = tcase_create("jwrite");
     tcase_add_test(tc, jwrite_writes_what_json_dumps_writes);
     tcase_add_test(tc, jwrite_escapes_and_refuses_what_json_cannot_carry);
+    tcase_add_test(tc, jwrite_escape_counts_like_snprintf_and_stays_in_its_array);
     suite_add_tcase(s, tc);
     tc = tcase_create("base64");
     tcase_add_test(tc, base64_rfc4648_vectors);
