@@ -27,6 +27,7 @@
 #include "messaging/messaging.h"
 #include "messaging/post.h"
 #include "users/users.h"
+#include "support_env.h"
 
 static const char *bench_table(void)
 {
@@ -293,6 +294,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    support_env_local_aws(); /* a local stack only: never instance metadata */
     if (argc == 5 && strcmp(argv[1], "seed") == 0)
         return bench_seed(argv[2], strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
     if (argc == 4 && strcmp(argv[1], "ddb-lua") == 0)

@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/jdoc.h"
 #include "base/rnd.h"
+#include "support_env.h"
 
 #define BENCH_MAX_SAMPLES 2000000
 
@@ -300,6 +301,7 @@ static int bench_parallel(const ddb_options *o, const ddb_query_options *q, int 
 
 int main(int argc, char **argv)
 {
+    support_env_local_aws();                    /* a local stack only: never instance metadata */
     int seconds = argc > 1 ? atoi(argv[1]) : 3; /* bench tool: trusted argument */
     if (seconds < 1 || seconds > 120)
         seconds = 3;

@@ -34,6 +34,7 @@
 #include "base/rnd.h"
 #include "messaging/messaging.h"
 #include "messaging/post.h"
+#include "support_env.h"
 
 #define BENCH_GROUPS 64
 #define BENCH_WRITERS 4
@@ -406,6 +407,7 @@ static int setup_table(ddb *d)
 
 int main(int argc, char **argv)
 {
+    support_env_local_aws(); /* a local stack only: never instance metadata */
     int rate = 50, seconds = 60, warmup = 0;
     bool ramp = true;
     for (int i = 1; i < argc; i++) {

@@ -63,3 +63,8 @@ void support_env_restore(support_env *t)
         t->name[t->n] = t->old[t->n] = NULL;
     }
 }
+
+void support_env_local_aws(void)
+{
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+}

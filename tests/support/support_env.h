@@ -27,4 +27,9 @@ void support_env_set(support_env *t, const char *const *env);
 /* Puts back every saved value, newest first; t is empty after. Accepts NULL and an empty t. */
 void support_env_restore(support_env *t);
 
+/* For programs that only ever talk to a local stack (the benchmarks): the AWS credentials
+ * chain is told not to look for instance metadata (AWS_EC2_METADATA_DISABLED=true), so that
+ * nothing they do reaches beyond the endpoint they are given. */
+void support_env_local_aws(void);
+
 #endif
