@@ -80,12 +80,13 @@ int jwrite_str(buf *b, const char *s, size_t n)
     /* the text takes at least n + 2 bytes: most strings need no escape and fit at once */
     if (n > SIZE_MAX - 2 || buf_reserve(b, n + 2) != 0)
         return -1;
-    ptrdiff_t k = jwrite_escape(b->data + b->len, b->cap - 1 - b->len, s, n);
-    if (k >= 0 && (size_t)k > b->cap - 1 - b->len) {
+    size_t room = b->cap - 1 - b->len; /* the free space before the NUL's byte */
+    ptrdiff_t k = jwrite_escape(b->data + b->len, room, s, n);
+    if (k >= 0 && (size_t)k > room) {
         b->data[b->len] = '\0';
         if (buf_reserve(b, (size_t)k) != 0)
             return -1;
-        k = jwrite_escape(b->data + b->len, b->cap - 1 - b->len, s, n);
+        k = jwrite_escape(b->data + b->len, (size_t)k, s, n);
     }
     if (k < 0) {
         b->data[b->len] = '\0'; /* not UTF-8: b as it was */
